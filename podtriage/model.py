@@ -1,0 +1,393 @@
+"""The snapshot's object model: plain, frozen data holding only the fields podtriage reads.
+
+Both the live collector and the offline loaders turn Kubernetes JSON into these types through
+`podtriage.convert`, so every analysis runs identically on both. Resource amounts are kept in
+scheduler units (millicores for cpu, whole units rounded up for everything else).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+Resources = Mapping[str, int]  # resource name -> scheduler units
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    kind: str
+    name: str
+    namespace: str = ""
+    uid: str = ""
+
+    def __str__(self) -> str:
+        ns = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind}/{ns}{self.name}"
+
+
+@dataclass(frozen=True)
+class OwnerRef:
+    kind: str
+    name: str
+    uid: str = ""
+    controller: bool = False
+
+
+@dataclass(frozen=True)
+class Taint:
+    key: str
+    value: str = ""
+    effect: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}:{self.effect}" if self.value else f"{self.key}:{self.effect}"
+
+
+@dataclass(frozen=True)
+class Toleration:
+    key: str = ""
+    operator: str = "Equal"
+    value: str = ""
+    effect: str = ""
+    toleration_seconds: int | None = None
+
+    def __str__(self) -> str:
+        if self.operator == "Exists":
+            head = f"{self.key or '*'} Exists"
+        else:
+            head = f"{self.key}={self.value}"
+        return f"{head}:{self.effect or '*'}"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A NodeSelectorRequirement or LabelSelectorRequirement."""
+
+    key: str
+    operator: str
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NodeSelectorTerm:
+    match_expressions: tuple[Requirement, ...] = ()
+    match_fields: tuple[Requirement, ...] = ()
+
+
+@dataclass(frozen=True)
+class LabelSelector:
+    match_labels: tuple[tuple[str, str], ...] = ()
+    match_expressions: tuple[Requirement, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.match_labels and not self.match_expressions
+
+
+@dataclass(frozen=True)
+class PodAffinityTerm:
+    topology_key: str
+    label_selector: LabelSelector | None = None
+    namespaces: tuple[str, ...] = ()
+    namespace_selector: LabelSelector | None = None
+    match_label_keys: tuple[str, ...] = ()
+    mismatch_label_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TopologySpreadConstraint:
+    max_skew: int
+    topology_key: str
+    when_unsatisfiable: str
+    label_selector: LabelSelector | None = None
+    min_domains: int | None = None
+    node_affinity_policy: str = "Honor"
+    node_taints_policy: str = "Ignore"
+    match_label_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ContainerPort:
+    container_port: int
+    host_port: int = 0
+    protocol: str = "TCP"
+    host_ip: str = ""
+
+
+@dataclass(frozen=True)
+class ConfigRef:
+    """A reference from a container or volume to a ConfigMap or Secret (never its data)."""
+
+    kind: str  # ConfigMap | Secret
+    name: str
+    key: str = ""  # empty: the whole object (envFrom, volume)
+    optional: bool = False
+    via: str = ""  # "env FOO", "envFrom", "volume config"
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    image: str = ""
+    requests: Resources = field(default_factory=dict)
+    limits: Resources = field(default_factory=dict)
+    ports: tuple[ContainerPort, ...] = ()
+    config_refs: tuple[ConfigRef, ...] = ()
+    restart_policy: str = ""  # "Always" on an init container = restartable sidecar
+
+
+@dataclass(frozen=True)
+class Volume:
+    name: str
+    kind: str  # persistentVolumeClaim | ephemeral | configMap | secret | hostPath | emptyDir | csi | other
+    claim_name: str = ""  # PVC name (for ephemeral: <pod>-<volume>)
+    read_only: bool = False
+    source_name: str = ""  # ConfigMap/Secret name
+    optional: bool = False
+    unique_disk: str = ""  # gcePD/awsEBS/rbd/iscsi identity for VolumeRestrictions
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """One container status, flattened: the current state and the last terminated one."""
+
+    name: str
+    state: str = ""  # waiting | running | terminated | ""
+    reason: str = ""
+    message: str = ""
+    exit_code: int | None = None
+    started_at: str = ""
+    finished_at: str = ""
+    restart_count: int = 0
+    ready: bool = False
+    started: bool | None = None
+    container_id: str = ""
+    image: str = ""
+    last_reason: str = ""
+    last_exit_code: int | None = None
+    last_finished_at: str = ""
+    last_started_at: str = ""
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: str
+    reason: str = ""
+    message: str = ""
+    last_transition_time: str = ""
+
+
+@dataclass(frozen=True)
+class Pod:
+    namespace: str
+    name: str
+    uid: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    owner: OwnerRef | None = None
+    creation_timestamp: str = ""
+    deletion_timestamp: str = ""
+    node_name: str = ""
+    scheduler_name: str = "default-scheduler"
+    priority: int = 0
+    priority_class_name: str = ""
+    preemption_policy: str = ""
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    required_node_affinity: tuple[NodeSelectorTerm, ...] | None = None  # None: no required affinity
+    pod_affinity: tuple[PodAffinityTerm, ...] = ()
+    pod_anti_affinity: tuple[PodAffinityTerm, ...] = ()
+    tolerations: tuple[Toleration, ...] = ()
+    containers: tuple[Container, ...] = ()
+    init_containers: tuple[Container, ...] = ()
+    overhead: Resources = field(default_factory=dict)
+    volumes: tuple[Volume, ...] = ()
+    topology_spread_constraints: tuple[TopologySpreadConstraint, ...] = ()
+    scheduling_gates: tuple[str, ...] = ()
+    image_pull_secrets: tuple[str, ...] = ()
+    runtime_class_name: str = ""
+    service_account_name: str = ""
+    active_deadline_seconds: int | None = None
+    host_network: bool = False
+    # status
+    phase: str = "Pending"
+    reason: str = ""
+    message: str = ""
+    nominated_node_name: str = ""
+    start_time: str = ""
+    conditions: tuple[Condition, ...] = ()
+    container_statuses: tuple[ContainerState, ...] = ()
+    init_container_statuses: tuple[ContainerState, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def condition(self, type_: str) -> Condition | None:
+        for c in self.conditions:
+            if c.type == type_:
+                return c
+        return None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.phase in ("Succeeded", "Failed")
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    uid: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    taints: tuple[Taint, ...] = ()
+    unschedulable: bool = False
+    allocatable: Resources = field(default_factory=dict)
+    capacity: Resources = field(default_factory=dict)
+    conditions: tuple[Condition, ...] = ()
+    creation_timestamp: str = ""
+    deletion_timestamp: str = ""
+    # CSINode per-driver attachable volume limits (NodeVolumeLimits), keyed by driver name
+    volume_limits: Mapping[str, int] = field(default_factory=dict)
+
+    def condition(self, type_: str) -> Condition | None:
+        for c in self.conditions:
+            if c.type == type_:
+                return c
+        return None
+
+    @property
+    def ready(self) -> str:
+        c = self.condition("Ready")
+        return c.status if c else "Unknown"
+
+
+@dataclass(frozen=True)
+class PersistentVolumeClaim:
+    namespace: str
+    name: str
+    uid: str = ""
+    storage_class_name: str | None = None  # None: field unset (default class applies)
+    volume_name: str = ""
+    phase: str = "Pending"
+    access_modes: tuple[str, ...] = ()
+    requested_storage: int = 0
+    deletion_timestamp: str = ""
+    selected_node: str = ""  # volume.kubernetes.io/selected-node annotation
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PersistentVolume:
+    name: str
+    uid: str = ""
+    storage_class_name: str = ""
+    capacity_storage: int = 0
+    access_modes: tuple[str, ...] = ()
+    phase: str = "Available"
+    claim_ref: ObjectRef | None = None
+    node_affinity: tuple[NodeSelectorTerm, ...] | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    csi_driver: str = ""
+    volume_mode: str = "Filesystem"
+
+
+@dataclass(frozen=True)
+class StorageClass:
+    name: str
+    provisioner: str = ""
+    volume_binding_mode: str = "Immediate"
+    is_default: bool = False
+    allowed_topologies: tuple[NodeSelectorTerm, ...] = ()
+
+
+@dataclass(frozen=True)
+class Event:
+    namespace: str
+    name: str
+    uid: str = ""
+    type: str = ""  # Normal | Warning
+    reason: str = ""
+    message: str = ""
+    involved: ObjectRef | None = None
+    source: str = ""  # reportingController / source.component
+    first_timestamp: str = ""
+    last_timestamp: str = ""
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A pod controller: Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob."""
+
+    kind: str
+    namespace: str
+    name: str
+    uid: str = ""
+    owner: OwnerRef | None = None
+    replicas: int | None = None
+    ready_replicas: int = 0
+    available_replicas: int = 0
+    selector: LabelSelector | None = None
+    conditions: tuple[Condition, ...] = ()
+    template_pod: Pod | None = None  # the pod template, converted like a pod
+
+
+@dataclass(frozen=True)
+class PriorityClass:
+    name: str
+    value: int = 0
+    preemption_policy: str = "PreemptLowerPriority"
+    global_default: bool = False
+
+
+@dataclass(frozen=True)
+class PodDisruptionBudget:
+    namespace: str
+    name: str
+    selector: LabelSelector | None = None
+    disruptions_allowed: int = 0
+
+
+@dataclass(frozen=True)
+class ResourceQuota:
+    namespace: str
+    name: str
+    hard: Mapping[str, str] = field(default_factory=dict)
+    used: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LimitRange:
+    namespace: str
+    name: str
+    limits: tuple[Mapping[str, object], ...] = ()
+
+
+@dataclass(frozen=True)
+class NamespaceInfo:
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ObjectMeta:
+    """Metadata-only view of a ConfigMap or Secret: name and key names, never values."""
+
+    kind: str
+    namespace: str
+    name: str
+    keys: tuple[str, ...] | None = None  # None when only existence is known
+
+
+@dataclass(frozen=True)
+class RuntimeClass:
+    name: str
+    handler: str = ""
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Something the collector could not read, and why (forbidden, not found, not in the files)."""
+
+    resource: str
+    namespace: str = ""
+    reason: str = ""

@@ -1,0 +1,243 @@
+"""A read-only model of kube-scheduler's Filter phase.
+
+One module per upstream plugin (podtriage/scheduler/plugins/<snake_name>.py), one interface,
+the upstream order. Unlike the scheduler we evaluate *every* plugin on every node, so we can
+tell the scheduler's view (the first failing plugin per node, `NodeVerdict.first`) and what
+would still block a node once that is fixed (`NodeVerdict.failures`).
+
+Scale: the per-snapshot `ClusterState` sums pods' requests per node once; plugins memoise on
+the node attributes they depend on (taints, the projected labels, ...), so identical nodes cost
+one evaluation and nothing here loops pods x nodes x pods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, ClassVar, Iterable, Mapping, Sequence
+
+from .. import model as m
+from ..snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why one plugin rejects the pod, on one node (or for the whole pod in PreFilter).
+
+    code:   stable key shared with podtriage.evidence.messages.reason_code ("taint", "insufficient", ...)
+    reason: the reason text the scheduler prints for it (current wording), e.g.
+            "node(s) had untolerated taint {dedicated: gpu}" or "Insufficient cpu"
+    message: human text naming the exact term at fault
+    detail: structured facts (taint key/value/effect, resource requested/free/allocatable, ...)
+    unresolvable: UnschedulableAndUnresolvable: preempting pods on this node would not help
+    """
+
+    plugin: str
+    code: str
+    reason: str
+    message: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    unresolvable: bool = False
+
+
+@dataclass(frozen=True)
+class NodeVerdict:
+    node: str
+    first: tuple[Failure, ...]  # reasons of the first failing plugin: what the scheduler reports
+    failures: tuple[Failure, ...]  # every plugin's reasons, in plugin order
+
+    @property
+    def passed(self) -> bool:
+        return not self.first
+
+    @property
+    def first_plugin(self) -> str:
+        return self.first[0].plugin if self.first else ""
+
+
+def effective_requests(pod: m.Pod) -> dict[str, int]:
+    """The pod's resource request as the scheduler computes it (resourcehelper.PodRequests).
+
+    max(sum(app containers) + sum(restartable init 'sidecar' containers),
+        max over init containers i of (request_i + sidecars started before i)) + overhead
+    """
+    total: dict[str, int] = {}
+    for c in pod.containers:
+        for k, v in c.requests.items():
+            total[k] = total.get(k, 0) + v
+    sidecars: dict[str, int] = {}
+    init_max: dict[str, int] = {}
+    for c in pod.init_containers:
+        if c.restart_policy == "Always":
+            for k, v in c.requests.items():
+                total[k] = total.get(k, 0) + v
+                sidecars[k] = sidecars.get(k, 0) + v
+            step = dict(sidecars)
+        else:
+            step = dict(sidecars)
+            for k, v in c.requests.items():
+                step[k] = step.get(k, 0) + v
+        for k, v in step.items():
+            if v > init_max.get(k, 0):
+                init_max[k] = v
+    for k, v in init_max.items():
+        if v > total.get(k, 0):
+            total[k] = v
+    for k, v in pod.overhead.items():
+        total[k] = total.get(k, 0) + v
+    return total
+
+
+def host_ports(pod: m.Pod) -> tuple[tuple[str, str, int], ...]:
+    """(hostIP, protocol, hostPort) the pod wants on the node (containers and sidecars)."""
+    out = []
+    for c in tuple(pod.containers) + tuple(ic for ic in pod.init_containers if ic.restart_policy == "Always"):
+        for p in c.ports:
+            if p.host_port > 0:
+                out.append((p.host_ip or "0.0.0.0", p.protocol or "TCP", p.host_port))
+    return tuple(out)
+
+
+@dataclass
+class NodeInfo:
+    """A node and what is already on it (the scheduler's NodeInfo)."""
+
+    node: m.Node
+    pods: list[m.Pod]
+    requested: dict[str, int]  # summed effective requests of the pods on it
+    used_ports: set[tuple[str, str, int]]
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+
+class ClusterState:
+    """Per-snapshot precomputation shared by every pod evaluated against it."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        infos: dict[str, NodeInfo] = {}
+        for n in snapshot.nodes:
+            infos[n.name] = NodeInfo(node=n, pods=[], requested={}, used_ports=set())
+        for node_name, pods in snapshot.pods_by_node.items():
+            info = infos.get(node_name)
+            if info is None:
+                continue
+            info.pods = pods
+            req = info.requested
+            for p in pods:
+                for k, v in effective_requests(p).items():
+                    req[k] = req.get(k, 0) + v
+                info.used_ports.update(host_ports(p))
+        self.node_infos = infos
+
+    @cached_property
+    def pods_with_affinity(self) -> list[m.Pod]:
+        """Assigned pods carrying required pod affinity or anti-affinity terms."""
+        return [p for pods in self.snapshot.pods_by_node.values() for p in pods
+                if p.pod_affinity or p.pod_anti_affinity]
+
+    def namespace_labels(self, ns: str) -> Mapping[str, str]:
+        return self.snapshot.namespace_labels.get(ns, {})
+
+
+@dataclass
+class CycleState:
+    """One pod's evaluation: the pod, its computed request, and per-plugin scratch space."""
+
+    pod: m.Pod
+    cluster: ClusterState
+    requests: dict[str, int]
+    scratch: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self.cluster.snapshot
+
+
+class FilterPlugin:
+    """One kube-scheduler Filter plugin. Subclasses set `name` and override what they implement."""
+
+    name: ClassVar[str] = ""
+
+    def pre_filter(self, state: CycleState) -> Sequence[Failure]:
+        """Pod-level rejection before any node is looked at (PreFilter): empty when none."""
+        return ()
+
+    def filter(self, state: CycleState, node: NodeInfo) -> Sequence[Failure]:
+        """Reasons this node cannot take the pod; empty when it can."""
+        return ()
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The pod against every node."""
+
+    pod: m.Pod
+    requests: Mapping[str, int]
+    prefilter: tuple[Failure, ...]
+    verdicts: tuple[NodeVerdict, ...]
+
+    @property
+    def total_nodes(self) -> int:
+        return len(self.verdicts)
+
+    @property
+    def feasible(self) -> tuple[str, ...]:
+        return tuple(v.node for v in self.verdicts if v.passed)
+
+    def histogram(self) -> dict[str, int]:
+        """reason text -> node count, from the first failing plugin per node (the scheduler's view)."""
+        out: dict[str, int] = {}
+        for v in self.verdicts:
+            for r in {f.reason for f in v.first}:
+                out[r] = out.get(r, 0) + 1
+        return out
+
+    def code_counts(self) -> dict[str, int]:
+        """code -> node count, first failing plugin per node (for comparison with the scheduler)."""
+        out: dict[str, int] = {}
+        for v in self.verdicts:
+            for c in {f.code for f in v.first}:
+                out[c] = out.get(c, 0) + 1
+        return out
+
+    def fit_error(self) -> str:
+        """The FitError text the current scheduler would print for this evaluation (no PostFilter part)."""
+        n = self.total_nodes
+        if self.prefilter:
+            return f"0/{n} nodes are available: {self.prefilter[0].reason}."
+        if n == 0:
+            return "no nodes available to schedule pods"
+        items = sorted(f"{c} {r}" for r, c in self.histogram().items())
+        if not items:
+            return f"{len(self.feasible)}/{n} nodes are available."
+        return f"0/{n} nodes are available: {', '.join(items)}."
+
+
+def _plugins() -> list[FilterPlugin]:
+    from .plugins import DEFAULT_PLUGINS
+
+    return [cls() for cls in DEFAULT_PLUGINS]
+
+
+def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] | None = None) -> Evaluation:
+    """Run PreFilter and every Filter plugin, in the default profile's order, against every node."""
+    plist = list(plugins) if plugins is not None else _plugins()
+    state = CycleState(pod=pod, cluster=cluster, requests=effective_requests(pod))
+    prefilter: list[Failure] = []
+    for p in plist:
+        prefilter.extend(p.pre_filter(state))
+    verdicts = []
+    for info in cluster.node_infos.values():
+        failures: list[Failure] = []
+        first: tuple[Failure, ...] = ()
+        for p in plist:
+            fs = p.filter(state, info)
+            if fs:
+                if not first:
+                    first = tuple(fs)
+                failures.extend(fs)
+        verdicts.append(NodeVerdict(node=info.name, first=first, failures=tuple(failures)))
+    return Evaluation(pod=pod, requests=state.requests, prefilter=tuple(prefilter), verdicts=tuple(verdicts))

@@ -1,0 +1,62 @@
+"""TaintToleration: a node's NoSchedule/NoExecute taints must each be tolerated by the pod.
+
+Upstream reports only the first untolerated taint of a node; so do we in `first`, and we keep
+every untolerated taint in the detail for the near-miss analysis.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ... import model as m
+from ..framework import CycleState, Failure, FilterPlugin, NodeInfo
+
+FILTER_EFFECTS = ("NoSchedule", "NoExecute")
+
+
+def tolerates(tol: m.Toleration, taint: m.Taint) -> bool:
+    """v1.Toleration.ToleratesTaint."""
+    if tol.effect and tol.effect != taint.effect:
+        return False
+    if tol.key and tol.key != taint.key:
+        return False
+    if tol.operator == "Exists":
+        return True
+    if tol.operator in ("", "Equal"):
+        return tol.value == taint.value
+    return False
+
+
+def untolerated(taints: Sequence[m.Taint], tolerations: Sequence[m.Toleration]) -> list[m.Taint]:
+    return [t for t in taints
+            if t.effect in FILTER_EFFECTS and not any(tolerates(tol, t) for tol in tolerations)]
+
+
+def taint_reason(t: m.Taint) -> str:
+    """The scheduler's text up to 1.34.x; 1.35 drops the key and value: 'untolerated taint(s)'."""
+    return f"node(s) had untolerated taint {{{t.key}: {t.value}}}"
+
+
+class TaintToleration(FilterPlugin):
+    name = "TaintToleration"
+
+    def filter(self, state: CycleState, node: NodeInfo) -> Sequence[Failure]:
+        taints = node.node.taints
+        if not taints:
+            return ()
+        memo = state.scratch.setdefault(self.name, {})
+        if taints in memo:
+            return memo[taints]
+        bad = untolerated(taints, state.pod.tolerations)
+        result: tuple[Failure, ...] = ()
+        if bad:
+            t = bad[0]
+            result = (Failure(
+                plugin=self.name, code="taint", reason=taint_reason(t),
+                message=f"taint {t} is not tolerated by the pod",
+                detail={"taint": {"key": t.key, "value": t.value, "effect": t.effect},
+                        "untolerated": [{"key": x.key, "value": x.value, "effect": x.effect} for x in bad]},
+                unresolvable=True,
+            ),)
+        memo[taints] = result
+        return result

@@ -1,0 +1,581 @@
+"""Live collection: read a cluster through the Kubernetes API into a Snapshot.
+
+Only GET requests are issued (LISTs are GETs on collections). The official `kubernetes` client
+provides configuration (kubeconfig, contexts, exec and OIDC plugins, in-cluster service account)
+and its TLS-configured connection pool; requests are plain GETs whose JSON is decoded with
+`json.loads` and converted item by item, so 150,000 pods never exist as client model objects.
+
+What cannot be read is recorded, not fatal: 403 -> `Missing(resource, namespace, "forbidden: ...")`,
+404 for an API the cluster does not serve -> `Missing(..., "not served ...")`. Only an unreachable
+cluster, unusable credentials or a missing kubeconfig raise `ClusterError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+from urllib.parse import quote, urlencode
+
+from .. import __version__
+from ..errors import ClusterError
+from ..loaders.snapshot_file import trim_object
+from ..snapshot import Snapshot, SnapshotBuilder
+
+Scope = Literal["pod", "namespace", "all"]
+
+# The metadata-only view of a collection: the API server strips everything but metadata, so no
+# Secret data ever crosses the wire.
+METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+JSON_ACCEPT = "application/json"
+
+SCHEDULER_LEASE = ("kube-system", "kube-scheduler")
+DEFAULT_SCHEDULER = "default-scheduler"
+
+
+@dataclass(frozen=True)
+class Resource:
+    kind: str
+    plural: str
+    versions: tuple[str, ...]  # group/version to try in order ("v1" = core); later ones are fallbacks
+    namespaced: bool
+    metadata_only: bool = False
+
+    def path(self, version: str, namespace: str | None = None, name: str | None = None) -> str:
+        base = "/api/v1" if version == "v1" else f"/apis/{version}"
+        ns = f"/namespaces/{quote(namespace, safe='')}" if namespace else ""
+        tail = f"/{quote(name, safe='')}" if name else ""
+        return f"{base}{ns}/{self.plural}{tail}"
+
+
+NODES = Resource("Node", "nodes", ("v1",), False)
+NAMESPACES = Resource("Namespace", "namespaces", ("v1",), False)
+PODS = Resource("Pod", "pods", ("v1",), True)
+EVENTS = Resource("Event", "events", ("v1",), True)
+CLUSTER_RESOURCES = (
+    Resource("PersistentVolume", "persistentvolumes", ("v1",), False),
+    Resource("StorageClass", "storageclasses", ("storage.k8s.io/v1",), False),
+    Resource("PriorityClass", "priorityclasses", ("scheduling.k8s.io/v1",), False),
+    Resource("RuntimeClass", "runtimeclasses", ("node.k8s.io/v1", "node.k8s.io/v1beta1"), False),
+    Resource("CSINode", "csinodes", ("storage.k8s.io/v1",), False),
+)
+NAMESPACED_RESOURCES = (
+    Resource("PersistentVolumeClaim", "persistentvolumeclaims", ("v1",), True),
+    Resource("ReplicaSet", "replicasets", ("apps/v1",), True),
+    Resource("Deployment", "deployments", ("apps/v1",), True),
+    Resource("StatefulSet", "statefulsets", ("apps/v1",), True),
+    Resource("DaemonSet", "daemonsets", ("apps/v1",), True),
+    Resource("Job", "jobs", ("batch/v1",), True),
+    Resource("CronJob", "cronjobs", ("batch/v1", "batch/v1beta1"), True),
+    Resource("PodDisruptionBudget", "poddisruptionbudgets", ("policy/v1", "policy/v1beta1"), True),
+    Resource("ResourceQuota", "resourcequotas", ("v1",), True),
+    Resource("LimitRange", "limitranges", ("v1",), True),
+    Resource("ConfigMap", "configmaps", ("v1",), True),
+    Resource("Secret", "secrets", ("v1",), True, metadata_only=True),
+)
+LEASES = Resource("Lease", "leases", ("coordination.k8s.io/v1",), True)
+
+
+class LiveResult(NamedTuple):
+    snapshot: Snapshot
+    raw_items: list[dict] | None  # trimmed objects (keep_raw=True), for `write_snapshot`
+    requests: list[tuple[str, str]]  # (verb, path?query) of every request, in order
+
+
+# --------------------------------------------------------------------------------------------
+# configuration
+
+
+def _kubeconfig_path(kubeconfig: str | None) -> str | None:
+    if kubeconfig:
+        return kubeconfig
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        return env
+    default = Path("~/.kube/config").expanduser()
+    return str(default) if default.exists() else None
+
+
+def _load_config(kubeconfig: str | None, context: str | None) -> tuple[Any, str]:
+    """-> (kubernetes.client.Configuration, context name)."""
+    import yaml
+    from kubernetes import client as kclient
+    from kubernetes import config as kconfig
+
+    cfg = type.__call__(kclient.Configuration)  # a fresh one, not a copy of the process-wide default
+    path = _kubeconfig_path(kubeconfig)
+    if path is None:
+        if os.environ.get("KUBERNETES_SERVICE_HOST"):
+            if context:
+                raise ClusterError(f"--context {context} needs a kubeconfig, and none was found",
+                                   hint="pass --kubeconfig or set KUBECONFIG")
+            try:
+                kconfig.load_incluster_config(client_configuration=cfg)
+            except kconfig.ConfigException as exc:
+                raise ClusterError(f"cannot use the in-cluster service account: {exc}") from None
+            return cfg, "(in-cluster)"
+        raise ClusterError("no kubeconfig found (~/.kube/config does not exist and KUBECONFIG is not set)",
+                           hint="pass --kubeconfig FILE, set KUBECONFIG, or analyse files with -f")
+    if not any(Path(p).expanduser().is_file() for p in path.split(os.pathsep) if p):
+        raise ClusterError(f"kubeconfig {path} not found", hint="check --kubeconfig / KUBECONFIG")
+    try:
+        contexts, current = kconfig.list_kube_config_contexts(config_file=path)
+        names = [c.get("name") for c in contexts or () if isinstance(c, dict)]
+        if context and context not in names:
+            raise ClusterError(f"context {context!r} not found in kubeconfig {path}",
+                               hint="available contexts: " + (", ".join(str(n) for n in names) or "none"))
+        kconfig.load_kube_config(config_file=path, context=context, client_configuration=cfg,
+                                 persist_config=False)
+    except kconfig.ConfigException as exc:
+        raise ClusterError(f"cannot use kubeconfig {path}: {exc}",
+                           hint="check the file with `kubectl config view`") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
+        raise ClusterError(f"cannot use kubeconfig {path}: {type(exc).__name__}: {exc}") from None
+    ctx_name = context or (current.get("name", "") if isinstance(current, dict) else "")
+    return cfg, str(ctx_name)
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP
+
+
+class _Unreachable(Exception):
+    """No HTTP answer at all: refused, DNS, TLS, timeout."""
+
+
+@dataclass
+class _Response:
+    status: int
+    body: bytes
+    headers: Any
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def status_message(self) -> str:
+        try:
+            doc = json.loads(self.body)
+        except ValueError:
+            return ""
+        return str(doc.get("message", "")) if isinstance(doc, dict) else ""
+
+
+class _Client:
+    """GET-only access to the API server through the kubernetes client's configured pool."""
+
+    def __init__(self, cfg: Any, timeout: float) -> None:
+        import urllib3
+        from kubernetes.client import ApiClient
+
+        self._urllib3 = urllib3
+        self.cfg = cfg
+        self.server = str(cfg.host).rstrip("/")
+        self.api_client = ApiClient(configuration=cfg)
+        self.pool = self.api_client.rest_client.pool_manager
+        self.timeout = urllib3.Timeout(connect=min(timeout, 10.0), read=timeout)
+        # Retry refused connections briefly and honour 429 Retry-After (API priority and fairness).
+        self.retries = urllib3.Retry(total=3, connect=2, read=0, status=3, backoff_factor=0.2,
+                                     status_forcelist=(429,), allowed_methods=frozenset({"GET"}),
+                                     raise_on_status=False, respect_retry_after_header=True)
+        self.requests: list[tuple[str, str]] = []
+
+    def close(self) -> None:
+        close = getattr(self.api_client, "close", None)
+        if callable(close):
+            close()
+
+    def _auth_headers(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        # auth_settings() runs the refresh hook (exec plugins, OIDC, in-cluster token rotation).
+        for setting in self.cfg.auth_settings().values():
+            if setting.get("in") == "header" and setting.get("value"):
+                out[str(setting["key"])] = str(setting["value"])
+        return out
+
+    def get(self, path: str, query: Iterable[tuple[str, Any]] = (), accept: str = JSON_ACCEPT) -> _Response:
+        qs = urlencode([(k, v) for k, v in query if v is not None])
+        target = f"{path}?{qs}" if qs else path
+        self.requests.append(("GET", target))
+        headers = {"Accept": accept, "User-Agent": f"podtriage/{__version__}"}
+        headers.update(self._auth_headers())
+        try:
+            r = self.pool.request("GET", self.server + target, headers=headers, timeout=self.timeout,
+                                  retries=self.retries, preload_content=True, redirect=False)
+        except self._urllib3.exceptions.HTTPError as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise _Unreachable(_describe_transport_error(reason)) from None
+        except OSError as exc:
+            raise _Unreachable(_describe_transport_error(exc)) from None
+        return _Response(r.status, r.data, r.headers)
+
+
+def _describe_transport_error(exc: BaseException) -> str:
+    text = str(exc)
+    # urllib3 wraps the useful part: "<urllib3.connection.HTTPConnection object at 0x..>: Failed to ..."
+    if ">: " in text:
+        text = text.split(">: ", 1)[1]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# --------------------------------------------------------------------------------------------
+# collection
+
+
+class _Forbidden(Exception):
+    pass
+
+
+class _NotServed(Exception):
+    pass
+
+
+class _Failed(Exception):
+    pass
+
+
+class _Expired(Exception):
+    pass
+
+
+def _forbidden_reason(resp: _Response, verb: str, what: str) -> str:
+    msg = resp.status_message()
+    if " is forbidden: " in msg:
+        msg = msg.split(" is forbidden: ", 1)[1]
+    return f"forbidden: {msg}" if msg else f"forbidden: cannot {verb} {what}"
+
+
+@dataclass
+class _Collector:
+    client: _Client
+    builder: SnapshotBuilder
+    page_size: int
+    raw: list[dict] | None
+    consecutive_failures: int = 0
+    scheduler_pods: list[dict] = field(default_factory=list)
+
+    # --- one request, status handling --------------------------------------------------------
+    def _get(self, path: str, query: list[tuple[str, Any]], accept: str = JSON_ACCEPT) -> _Response:
+        try:
+            resp = self.client.get(path, query, accept)
+        except _Unreachable as exc:
+            self.consecutive_failures += 1
+            if self.consecutive_failures >= 2:
+                raise ClusterError(f"lost the connection to the cluster at {self.client.server}: {exc}") from None
+            raise _Failed(f"request failed: {exc}") from None
+        self.consecutive_failures = 0
+        if resp.status == 401:
+            raise ClusterError(f"the cluster at {self.client.server} rejected the credentials (401 Unauthorized)",
+                               hint="refresh them (log in again) and retry; check with `kubectl auth whoami`")
+        return resp
+
+    # --- paginated LIST ------------------------------------------------------------------------
+    def list(self, res: Resource, namespace: str | None = None, *, field_selector: str | None = None,
+             label_selector: str | None = None, on_item: Callable[[dict], None] | None = None,
+             add: bool = True, quiet: bool = False) -> bool:
+        """LIST one resource in one scope, converting each item at once. True when read completely.
+
+        What cannot be read becomes a Missing entry (unless `quiet`: best-effort reads)."""
+        scope = namespace or ""
+        missing = (lambda *a: None) if quiet else self.builder.mark_missing
+        not_served: list[str] = []
+        for version in res.versions:
+            try:
+                return self._list_version(res, version, namespace, field_selector, label_selector, on_item, add)
+            except _NotServed:
+                not_served.append(res.path(version))
+            except (_Forbidden, _Failed) as exc:
+                missing(res.plural, scope, str(exc))
+                return False
+        missing(res.plural, scope, "not served by this cluster (404 for "
+                                  + ", ".join(not_served) + ")")
+        return False
+
+    def _check(self, resp: _Response, res: Resource, namespace: str | None) -> None:
+        if resp.status == 200:
+            return
+        where = f"in namespace {namespace}" if namespace else "at the cluster scope"
+        if resp.status == 403:
+            raise _Forbidden(_forbidden_reason(resp, "list", f"{res.plural} {where}"))
+        if resp.status == 404:
+            raise _NotServed()
+        msg = resp.status_message()
+        raise _Failed(f"HTTP {resp.status} listing {res.plural} {where}" + (f": {msg}" if msg else ""))
+
+    def _list_version(self, res: Resource, version: str, namespace: str | None, field_selector: str | None,
+                      label_selector: str | None, on_item: Callable[[dict], None] | None, add: bool) -> bool:
+        path = res.path(version, namespace)
+        accept = METADATA_LIST_ACCEPT if res.metadata_only else JSON_ACCEPT
+        api_version = version
+        seen: set[str] = set()
+        restarted = False
+        while True:
+            token: str | None = None
+            try:
+                while True:
+                    resp = self._get(path, [("limit", self.page_size), ("continue", token),
+                                            ("fieldSelector", field_selector),
+                                            ("labelSelector", label_selector)], accept)
+                    if resp.status == 410 and token:
+                        raise _Expired()
+                    self._check(resp, res, namespace)
+                    try:
+                        doc = resp.json()
+                    except ValueError:
+                        raise _Failed(f"{path} did not answer with JSON") from None
+                    if not isinstance(doc, dict):
+                        raise _Failed(f"{path} did not answer with a List")
+                    for item in doc.get("items") or ():
+                        if not isinstance(item, dict):
+                            continue
+                        meta = _dict(item.get("metadata"))
+                        key = str(meta.get("uid") or f"{meta.get('namespace', '')}/{meta.get('name', '')}")
+                        if key in seen:
+                            continue  # restarted LIST: kept from the first attempt already
+                        seen.add(key)
+                        # typed Lists omit kind/apiVersion on items (PartialObjectMetadata for Secrets)
+                        item["kind"] = res.kind
+                        item["apiVersion"] = api_version
+                        if on_item is not None:
+                            on_item(item)
+                        if add:
+                            self.builder.add(item, origin=f"GET {path}")
+                            if self.raw is not None:
+                                self.raw.append(trim_object(item))
+                    meta = _dict(doc.get("metadata"))
+                    token = meta.get("continue") or None
+                    if not token:
+                        return True
+            except _Expired:
+                # The continue token outlived etcd compaction: restart the LIST once, keeping what we have.
+                if restarted:
+                    self.builder.mark_missing(res.plural, namespace or "",
+                                              "incomplete: the list changed faster than it could be paged "
+                                              "(continue token expired twice)")
+                    return False
+                restarted = True
+
+    # --- single GET ------------------------------------------------------------------------------
+    def get_object(self, res: Resource, namespace: str | None, name: str) -> _Response | None:
+        try:
+            resp = self._get(res.path(res.versions[0], namespace, name), [])
+        except _Failed:
+            return None
+        return resp
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _dict(x: Any) -> dict:
+    return x if isinstance(x, dict) else {}
+
+
+def _rfc3339(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(s: Any) -> datetime | None:
+    if not isinstance(s, str) or not s:
+        return None
+    try:
+        return datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _pod_ready(pod: dict) -> bool:
+    status = _dict(pod.get("status"))
+    if status.get("phase") != "Running":
+        return False
+    return any(isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True"
+               for c in status.get("conditions") or ())
+
+
+def _is_scheduler_pod(pod: dict) -> bool:
+    meta = _dict(pod.get("metadata"))
+    labels = _dict(meta.get("labels"))
+    return meta.get("namespace") == "kube-system" and labels.get("component") == "kube-scheduler"
+
+
+def _detect_schedulers(col: _Collector, kube_system_pods_read: bool) -> tuple[tuple[str, ...] | None, list[str]]:
+    """Best effort: is kube-scheduler (profile default-scheduler) running? -> (names or None, warnings).
+
+    A fresh `kube-system/kube-scheduler` lease or a Ready scheduler pod -> ("default-scheduler",).
+    Scheduler pods visible but none Ready, and no fresh lease -> () (none running). Otherwise unknown.
+    Only the default profile can be inferred; other profiles of the same process are invisible.
+    """
+    warnings: list[str] = []
+    if not kube_system_pods_read:
+        col.list(PODS, "kube-system", label_selector="component=kube-scheduler",
+                 on_item=col.scheduler_pods.append, add=False, quiet=True)
+    lease_fresh: bool | None = None
+    resp = col.get_object(LEASES, SCHEDULER_LEASE[0], SCHEDULER_LEASE[1])
+    if resp is not None and resp.status == 200:
+        try:
+            lease = resp.json()
+        except ValueError:
+            lease = {}
+        spec = _dict(_dict(lease).get("spec"))
+        renew = _parse_time(spec.get("renewTime") or spec.get("acquireTime"))
+        try:
+            now = parsedate_to_datetime(resp.headers.get("Date")) if resp.headers.get("Date") else None
+        except (TypeError, ValueError):
+            now = None
+        now = now or datetime.now(timezone.utc)
+        duration = spec.get("leaseDurationSeconds")
+        duration = duration if isinstance(duration, int) and duration > 0 else 15
+        if renew is not None:
+            age = (now - renew).total_seconds()
+            lease_fresh = age <= max(4 * duration, 60)
+            if not lease_fresh:
+                warnings.append(f"lease kube-system/kube-scheduler was last renewed {int(age)}s ago "
+                                f"({spec.get('holderIdentity', '?')}): kube-scheduler may not be running")
+    ready = any(_pod_ready(p) for p in col.scheduler_pods)
+    if lease_fresh or ready:
+        return (DEFAULT_SCHEDULER,), warnings
+    if col.scheduler_pods and not ready and lease_fresh is not True:
+        return (), warnings
+    return None, warnings
+
+
+def _pod_related_names(pod: dict) -> list[str]:
+    """Names whose events explain a pod: itself, its claims, its controller."""
+    meta = _dict(pod.get("metadata"))
+    spec = _dict(pod.get("spec"))
+    name = str(meta.get("name", ""))
+    names = [name]
+    for v in spec.get("volumes") or ():
+        if not isinstance(v, dict):
+            continue
+        if isinstance(v.get("persistentVolumeClaim"), dict):
+            names.append(str(v["persistentVolumeClaim"].get("claimName", "")))
+        elif "ephemeral" in v:
+            names.append(f"{name}-{v.get('name', '')}")
+    for ref in meta.get("ownerReferences") or ():
+        if isinstance(ref, dict) and ref.get("controller") is True:
+            names.append(str(ref.get("name", "")))
+    out: list[str] = []
+    for n in names:
+        if n and n not in out:
+            out.append(n)
+    return out
+
+
+def collect_live(*, kubeconfig: str | None = None, context: str | None = None,
+                 namespaces: list[str] | None = None, scope: Scope = "all", pod_name: str | None = None,
+                 page_size: int = 500, timeout: float = 30.0, keep_raw: bool = False) -> LiveResult:
+    """Read the cluster into a Snapshot (plus trimmed raw items when `keep_raw`, and the request log).
+
+    `namespaces`: where namespaced kinds are read (None = all namespaces, one cluster-wide LIST
+    each). Pods are always read cluster-wide too (non-terminal ones outside `namespaces`), because
+    node usage, inter-pod affinity and spreading depend on every pod. `scope="pod"` with `pod_name`
+    narrows events to that pod, its claims and its controller (field-selected).
+    """
+    if page_size <= 0:
+        raise ValueError("page_size must be positive")
+    cfg, ctx_name = _load_config(kubeconfig, context)
+    client = _Client(cfg, timeout)
+    builder = SnapshotBuilder(source="live")
+    col = _Collector(client, builder, page_size, [] if keep_raw else None)
+    created = _rfc3339(datetime.now(timezone.utc))
+    ns_list = list(dict.fromkeys(n for n in namespaces or () if n)) or None
+    try:
+        version = _server_version(client)
+        scheduler_names, sched_warnings = _collect_all(col, ns_list, scope, pod_name)
+    finally:
+        client.close()
+    builder.warnings.extend(sched_warnings)
+    snapshot = builder.build(source="live", created=created, cluster_server=client.server, context=ctx_name,
+                             server_version=version, namespaces=tuple(ns_list or ()),
+                             scheduler_names=scheduler_names)
+    return LiveResult(snapshot, col.raw, list(client.requests))
+
+
+def _server_version(client: _Client) -> str:
+    """GET /version: the first request, so an unreachable cluster fails here, clearly."""
+    try:
+        resp = client.get("/version")
+    except _Unreachable as exc:
+        raise ClusterError(f"cannot reach the cluster at {client.server}: {exc}",
+                           hint="check the network/VPN, the kubeconfig server URL and `kubectl cluster-info`") \
+            from None
+    if resp.status == 401:
+        raise ClusterError(f"the cluster at {client.server} rejected the credentials (401 Unauthorized)",
+                           hint="refresh them (log in again) and retry")
+    if resp.status != 200:
+        return ""
+    try:
+        doc = resp.json()
+    except ValueError:
+        raise ClusterError(f"the server at {client.server} did not answer like a Kubernetes API server "
+                           "(GET /version is not JSON)") from None
+    return str(doc.get("gitVersion", "")) if isinstance(doc, dict) else ""
+
+
+def _collect_all(col: _Collector, ns_list: list[str] | None, scope: Scope,
+                 pod_name: str | None) -> tuple[tuple[str, ...] | None, list[str]]:
+    b = col.builder
+
+    def read(res: Resource, scopes: list[str | None], **kw: Any) -> bool:
+        ok = [col.list(res, ns, **kw) for ns in scopes]
+        if any(ok):
+            b.mark_collected(res.kind)
+        return all(ok)
+
+    ns_scopes: list[str | None] = list(ns_list) if ns_list else [None]
+
+    read(NODES, [None])
+
+    if not read(NAMESPACES, [None]) and ns_list:
+        # A namespace-scoped user may still GET its own namespaces (labels matter for namespaceSelector).
+        for ns in ns_list:
+            resp = col.get_object(NAMESPACES, None, ns)
+            if resp is not None and resp.status == 200:
+                try:
+                    b.add({**resp.json(), "kind": "Namespace"}, origin=f"GET /api/v1/namespaces/{ns}")
+                except (ValueError, TypeError):
+                    pass
+
+    target: list[dict] = []
+
+    def on_pod(pod: dict) -> None:
+        if _is_scheduler_pod(pod):
+            col.scheduler_pods.append(pod)
+        meta = _dict(pod.get("metadata"))
+        if pod_name and meta.get("name") == pod_name and (not ns_list or meta.get("namespace") in ns_list):
+            target.append(pod)
+
+    if ns_list is None:
+        kube_system_read = read(PODS, [None], on_item=on_pod)
+    else:
+        read(PODS, list(ns_list), on_item=on_pod)
+        # Pods elsewhere still occupy nodes: read the non-terminal ones (phase filter keeps it small).
+        others = ",".join([f"metadata.namespace!={ns}" for ns in ns_list]
+                          + ["status.phase!=Succeeded", "status.phase!=Failed"])
+        others_ok = col.list(PODS, None, field_selector=others, on_item=on_pod)
+        kube_system_read = others_ok or "kube-system" in ns_list
+
+    for res in NAMESPACED_RESOURCES:
+        read(res, ns_scopes)
+    for res in CLUSTER_RESOURCES:
+        read(res, [None])
+
+    if scope == "pod" and pod_name and target:
+        pod = target[0]
+        pod_ns = str(pod["metadata"].get("namespace", ""))
+        oks = [col.list(EVENTS, pod_ns, field_selector=f"involvedObject.name={name}")
+               for name in _pod_related_names(pod)]
+        if any(oks):
+            b.mark_collected("Event")
+    else:
+        read(EVENTS, ns_scopes)
+
+    return _detect_schedulers(col, kube_system_read)
+
+
+__all__ = ["METADATA_LIST_ACCEPT", "LiveResult", "Resource", "collect_live"]

@@ -1,0 +1,299 @@
+"""Offline input: `kubectl get -o yaml|json` output, folders of it, `kubectl cluster-info dump`
+folders, and podtriage's own snapshot files, all turned into the same Snapshot the live collector
+builds.
+
+YAML is parsed with a restricted safe loader: no aliases (Kubernetes output never has them, and
+they are how "billion laughs" bombs work), no Python tags, timestamps kept as text. JSON takes the
+fast path whenever a file starts with `{` or `[`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+
+from ..convert import KNOWN_KINDS
+from ..errors import InputFileError
+from ..snapshot import Snapshot, SnapshotBuilder
+from . import snapshot_file
+
+INPUT_SUFFIXES = (".yaml", ".yml", ".json")
+MAX_DECOMPRESSED_BYTES = 8 << 30  # a gzip input larger than this once inflated is refused
+_SNIFF = 8192
+
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TS = "tag:yaml.org,2002:timestamp"
+
+
+class KubeYAMLLoader(_Base):  # type: ignore[misc, valid-type]
+    """SafeLoader (C-accelerated when libyaml is present) that refuses aliases and unknown tags.
+
+    Only plain data is constructed: null, bool, int, float, str, list, dict. Timestamps and
+    `!!binary` stay strings, as they would in Kubernetes' own JSON.
+    """
+
+    yaml_implicit_resolvers = {  # noqa: RUF012 - PyYAML class-level registry
+        first: [(tag, rx) for tag, rx in resolvers if tag != _TS]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    yaml_constructors = {  # noqa: RUF012 - PyYAML class-level registry
+        "tag:yaml.org,2002:null": SafeConstructor.construct_yaml_null,
+        "tag:yaml.org,2002:bool": SafeConstructor.construct_yaml_bool,
+        "tag:yaml.org,2002:int": SafeConstructor.construct_yaml_int,
+        "tag:yaml.org,2002:float": SafeConstructor.construct_yaml_float,
+        "tag:yaml.org,2002:str": SafeConstructor.construct_yaml_str,
+        "tag:yaml.org,2002:seq": SafeConstructor.construct_yaml_seq,
+        "tag:yaml.org,2002:map": SafeConstructor.construct_yaml_map,
+        _TS: SafeConstructor.construct_yaml_str,
+        "tag:yaml.org,2002:binary": SafeConstructor.construct_yaml_str,
+        None: SafeConstructor.construct_undefined,
+    }
+    yaml_multi_constructors: dict = {}  # noqa: RUF012
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        # A node reached a second time is an alias: refuse it before anything expands.
+        if node in self.constructed_objects:
+            raise ConstructorError(None, None, "YAML aliases are not allowed (Kubernetes output never uses them); this anchored node is reused by an alias",
+                                   node.start_mark)
+        return super().construct_object(node, deep)
+
+
+# --------------------------------------------------------------------------------------------
+# bytes -> documents
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+            if head == b"\x1f\x8b":
+                f.seek(0)
+                with gzip.GzipFile(fileobj=f) as gz:
+                    data = gz.read(MAX_DECOMPRESSED_BYTES + 1)
+                if len(data) > MAX_DECOMPRESSED_BYTES:
+                    raise InputFileError(str(path), f"gzip content larger than {MAX_DECOMPRESSED_BYTES} bytes")
+                return data
+            return head + f.read()
+    except FileNotFoundError:
+        raise InputFileError(str(path), "no such file or directory") from None
+    except PermissionError:
+        raise InputFileError(str(path), "permission denied") from None
+    except IsADirectoryError:
+        raise InputFileError(str(path), "is a directory") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise InputFileError(str(path), f"corrupt gzip file: {exc}") from None
+    except OSError as exc:
+        raise InputFileError(str(path), f"cannot read: {exc.strerror or exc}") from None
+
+
+def _decode(data: bytes, path: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # PowerShell's `kubectl get ... > file` writes UTF-16 with a BOM.
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputFileError(path, f"invalid UTF-16 text: {exc.reason}") from None
+    if b"\x00" in data[:_SNIFF]:
+        raise InputFileError(path, "binary file: expected YAML or JSON text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputFileError(path, "not UTF-8 text (binary file?): expected YAML or JSON", line=line) from None
+    return text.removeprefix("\ufeff")
+
+
+_WS = re.compile(r"\s*")
+_LOG_START = "==== START logs for"
+_LOG_END = "==== END logs for"
+
+
+def _json_documents(text: str, path: str) -> Iterator[Any]:
+    """One JSON document, or a stream of them (`kubectl get -w -o json`, `kubectl cluster-info dump`
+    printed to stdout, whose container logs sit between `==== START/END logs` markers)."""
+    try:
+        yield json.loads(text)
+        return
+    except json.JSONDecodeError as exc:
+        if exc.msg != "Extra data":
+            raise InputFileError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    except RecursionError:
+        raise InputFileError(path, "invalid JSON: nested too deeply") from None
+    decoder = json.JSONDecoder()
+    pos, end = 0, len(text)
+    while True:
+        pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+        if pos >= end:
+            return
+        if text.startswith(_LOG_START, pos):
+            stop = text.find(_LOG_END, pos)
+            if stop < 0:
+                return
+            nl = text.find("\n", stop)
+            pos = end if nl < 0 else nl + 1
+            continue
+        try:
+            doc, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise InputFileError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+        except RecursionError:
+            raise InputFileError(path, "invalid JSON: nested too deeply") from None
+        yield doc
+
+
+def _yaml_documents(text: str, path: str) -> Iterator[Any]:
+    try:
+        for doc in yaml.load_all(text, Loader=KubeYAMLLoader):
+            if doc is not None:
+                yield doc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        what = ", ".join(x for x in (exc.context, exc.problem) if x) or "parse error"
+        if "could not determine a constructor" in what:
+            what = f"YAML tag {exc.problem.split('tag ', 1)[-1] if exc.problem else ''} is not allowed"
+        raise InputFileError(path, f"invalid YAML: {what}", line=mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as exc:
+        raise InputFileError(path, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise InputFileError(path, "invalid YAML: nested too deeply") from None
+
+
+def parse_documents(data: bytes, path: str) -> Iterator[Any]:
+    """The top-level documents in a file's bytes (JSON fast path, else restricted YAML)."""
+    text = _decode(data, path)
+    first = _WS.match(text).end()  # type: ignore[union-attr]
+    if first >= len(text):
+        raise InputFileError(path, "empty file: no Kubernetes objects found")
+    if text[first] in "{[":
+        return _json_documents(text, path)
+    return _yaml_documents(text, path)
+
+
+# --------------------------------------------------------------------------------------------
+# documents -> builder
+
+
+class _Ingest:
+    def __init__(self, builder: SnapshotBuilder) -> None:
+        self.builder = builder
+        self.objects = 0  # Kubernetes objects seen (any kind)
+        self.lists = 0  # typed Lists seen (`PodList`), even empty ones
+
+    def document(self, doc: Any, origin: str) -> None:
+        if isinstance(doc, list):  # a bare JSON array of objects (jq output)
+            for d in doc:
+                self.document(d, origin)
+            return
+        if not isinstance(doc, dict):
+            return
+        if snapshot_file.is_snapshot_document(doc):
+            self.objects += snapshot_file.add_snapshot_document(doc, self.builder, origin)
+            self.lists += 1
+            return
+        kind = doc.get("kind")
+        items = doc.get("items")
+        if isinstance(items, list) and (kind is None or (isinstance(kind, str) and kind.endswith("List"))):
+            item_kind = kind[:-4] if isinstance(kind, str) and kind not in ("List", "") else None
+            if item_kind:
+                self.lists += 1
+                if item_kind in KNOWN_KINDS:
+                    # An explicit typed List is complete even when empty: "NodeList, no items" = no nodes.
+                    self.builder.mark_collected(item_kind)
+            for item in items:
+                if isinstance(item, dict) and item_kind and not item.get("kind"):
+                    item["kind"] = item_kind  # typed API Lists (cluster-info dump) omit it
+                self.item(item, origin)
+            return
+        if isinstance(kind, str) and kind and isinstance(doc.get("metadata"), dict):
+            self.item(doc, origin)
+
+    def item(self, obj: Any, origin: str) -> None:
+        if not isinstance(obj, dict):
+            self.builder.warnings.append(f"{origin}: skipped a List item that is not an object")
+            return
+        kind = obj.get("kind")
+        if not isinstance(kind, str) or not kind:
+            self.builder.warnings.append(f"{origin}: skipped a List item without kind")
+            return
+        self.objects += 1
+        if kind in KNOWN_KINDS:
+            self.builder.mark_collected(kind)
+            self.builder.add(obj, origin=origin)
+
+    def file(self, path: Path) -> int:
+        """Load one file; returns how many objects (and typed Lists) it held."""
+        before = self.objects + self.lists
+        origin = str(path)
+        for doc in parse_documents(_read_bytes(path), origin):
+            self.document(doc, origin)
+        return self.objects + self.lists - before
+
+
+def _is_input_file(name: str) -> bool:
+    base = name.removesuffix(".gz")
+    return base.lower().endswith(INPUT_SUFFIXES)
+
+
+def _walk(root: Path, warnings: list[str]) -> Iterator[Path]:
+    def onerror(exc: OSError) -> None:
+        warnings.append(f"{exc.filename}: unreadable folder: {exc.strerror or exc}")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))  # .git and the like
+        for name in sorted(filenames):
+            if not name.startswith(".") and _is_input_file(name):
+                yield Path(dirpath) / name
+
+
+def _load_dir(root: Path, ingest: _Ingest) -> None:
+    files = 0
+    for p in _walk(root, ingest.builder.warnings):
+        files += 1
+        try:
+            if ingest.file(p) == 0:
+                ingest.builder.warnings.append(f"{p}: no Kubernetes objects found; skipped")
+        except InputFileError as exc:
+            # One broken or unreadable file should not hide the rest of a dump: keep going, say so.
+            ingest.builder.warnings.append(f"skipped {exc.message}")
+    if ingest.objects + ingest.lists == 0:
+        detail = f"{files} YAML/JSON file(s) looked at" if files else "no .yaml, .yml or .json files"
+        raise InputFileError(str(root), f"no Kubernetes objects found in this folder ({detail})")
+
+
+def _load_into(path: Path, ingest: _Ingest) -> None:
+    if path.is_dir():
+        _load_dir(path, ingest)
+        return
+    if not path.exists():
+        raise InputFileError(str(path), "no such file or directory")
+    if ingest.file(path) == 0:
+        raise InputFileError(str(path), "no Kubernetes objects found (expected `kubectl get -o yaml|json` "
+                             "output, a cluster-info dump or a podtriage snapshot)")
+
+
+def load_path(path: str | Path) -> Snapshot:
+    """Load a file or folder (see module docstring) into a Snapshot whose meta.source is `path`."""
+    return load_paths([path])
+
+
+def load_paths(paths: Iterable[str | Path]) -> Snapshot:
+    """Load several files/folders into one Snapshot (later duplicates win, with a warning)."""
+    resolved = [Path(p) for p in paths]
+    source = ", ".join(str(p) for p in resolved)
+    builder = SnapshotBuilder(source=source)
+    ingest = _Ingest(builder)
+    for p in resolved:
+        _load_into(p, ingest)
+    return builder.build(source=source)
+
+
+__all__ = ["KubeYAMLLoader", "load_path", "load_paths", "parse_documents"]

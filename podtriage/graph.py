@@ -1,0 +1,385 @@
+"""The causal graph (root cause -> effects -> symptom, with evidence attached) and the ranking.
+
+Node ids: `target:<ns/name>` (the symptom), `cause:<rule>:<i>`, `effect:<text>`, `obs:<hash>`.
+Edges carry `relation`: "causes" along the chain, "evidences" from an observation to what it supports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import networkx as nx
+
+from .findings import SEVERITIES, EvidenceItem, RootCause, Signal
+
+SEVERITY_WEIGHT = {"critical": 1.0, "high": 0.8, "medium": 0.5, "low": 0.3, "info": 0.1}
+
+# How much of the score comes from the share of nodes explained vs. the share of scheduling attempts.
+NODE_SHARE_WEIGHT = 0.7
+
+_KIND_ORDER = {"symptom": 0, "effect": 1, "cause": 2, "observation": 3}
+
+
+def target_id(target: str) -> str:
+    return target if target.startswith("target:") else f"target:{target}"
+
+
+def observation_id(item: EvidenceItem) -> str:
+    """Stable graph id of an evidence item (kind + source + summary), for Signal.observations."""
+    digest = hashlib.sha1(f"{item.kind}\0{item.source}\0{item.summary}".encode()).hexdigest()
+    return f"obs:{digest[:12]}"
+
+
+def _pair_signals(root_causes: Sequence[RootCause], signals: Sequence[Signal]) -> list[Signal | None]:
+    """The signal each root cause was rendered from: same name, and same nodes/subject when possible."""
+    unused = list(range(len(signals)))
+    paired: list[Signal | None] = []
+    for rc in root_causes:
+        pick = None
+        for strict in (True, False):
+            for i in unused:
+                s = signals[i]
+                if s.name != rc.signal:
+                    continue
+                if strict and (tuple(s.nodes) != tuple(rc.nodes) or s.subject != rc.subject):
+                    continue
+                pick = i
+                break
+            if pick is not None:
+                break
+        if pick is not None:
+            unused.remove(pick)
+        paired.append(signals[pick] if pick is not None else None)
+    return paired
+
+
+def _add_causal_edge(g: nx.DiGraph, u: str, v: str) -> None:
+    # Effects are shared between causes; two signals listing effects in a different order must not
+    # create a cycle, so an edge that would close one is dropped.
+    if u == v or g.has_edge(u, v):
+        return
+    if g.has_node(v) and g.has_node(u) and nx.has_path(g, v, u):
+        return
+    g.add_edge(u, v, relation="causes")
+
+
+def _default_symptom(target: str) -> str:
+    key = target.removeprefix("target:")
+    parts = key.split("/")
+    if len(parts) == 3:  # "Deployment/namespace/name"
+        return f"{parts[0]} {parts[1]}/{parts[2]} not fully available"
+    return f"Pod {key} Pending"
+
+
+def build_graph(
+    target: str, root_causes: Sequence[RootCause], signals: Sequence[Signal], *, symptom: str | None = None
+) -> nx.DiGraph:
+    """The causal graph of one target: causes -> effects (from Signal.effects) -> the symptom.
+
+    `target` is "namespace/name" (or a "Kind/namespace/name" key); `symptom` labels the target node,
+    e.g. "Deployment default/web 0/3 available" (default: "Pod <target> Pending").
+    """
+    g = nx.DiGraph(target=target)
+    tid = target_id(target)
+    g.add_node(tid, kind="symptom", label=symptom or _default_symptom(target))
+    paired = _pair_signals(root_causes, signals)
+    for i, (rc, sig) in enumerate(zip(root_causes, paired)):
+        cid = f"cause:{rc.rule}:{i}"
+        g.add_node(
+            cid,
+            kind="cause",
+            label=rc.message or rc.title,
+            rule=rc.rule,
+            category=rc.category,
+            severity=rc.severity,
+            title=rc.title,
+            blocking=rc.blocking,
+            confidence=rc.confidence,
+            score=rc.score,
+            subject=rc.subject,
+            nodes_count=len(rc.nodes),
+            fix=rc.fix,
+            fix_command=rc.fix_command,
+            order=i,
+        )
+        effects = [e for e in (sig.effects if sig else ()) if e]
+        chain = [cid] + [f"effect:{e}" for e in effects] + [tid]
+        for e in effects:
+            if not g.has_node(f"effect:{e}"):
+                g.add_node(f"effect:{e}", kind="effect", label=e)
+        for u, v in itertools.pairwise(chain):
+            _add_causal_edge(g, u, v)
+        evidence = list(rc.evidence) or list(sig.evidence if sig else ())
+        for item in evidence:
+            oid = observation_id(item)
+            if not g.has_node(oid):
+                g.add_node(
+                    oid,
+                    kind="observation",
+                    label=item.summary,
+                    source=item.source,
+                    evidence_kind=item.kind,
+                    time=item.time,
+                )
+            supported = item.data.get("effect") if isinstance(item.data, Mapping) else None
+            dest = f"effect:{supported}" if supported and supported in effects else cid
+            g.add_edge(oid, dest, relation="evidences")
+        for ref in sig.observations if sig else ():
+            oid = ref if ref.startswith("obs:") else f"obs:{ref}"
+            if g.has_node(oid) and not g.has_edge(oid, cid):
+                g.add_edge(oid, cid, relation="evidences")
+    return g
+
+
+# --- ranking ---------------------------------------------------------------------------------------
+
+
+def _attempts(rc: RootCause) -> int:
+    """Scheduling attempts a cause covers: RootCause.attempts when the model has it, else event counts."""
+    explicit = getattr(rc, "attempts", None)
+    if isinstance(explicit, int) and explicit > 0:
+        return explicit
+    total = 0
+    for item in rc.evidence:
+        if item.kind == "event" and isinstance(item.data, Mapping):
+            count = item.data.get("count")
+            if isinstance(count, int) and count > 0:
+                total += count
+    return total
+
+
+def score(rc: RootCause, *, total_nodes: int, total_attempts: int) -> float:
+    """How much of the failure `rc` explains, weighted by severity and confidence (0..1).
+
+    A cause with no nodes is pod-level (a missing PVC, a scheduling gate, a scheduler nobody runs)
+    and explains every node.
+    """
+    if rc.nodes and total_nodes > 0:
+        node_share = min(len(rc.nodes) / total_nodes, 1.0)
+    else:
+        node_share = 1.0
+    if total_attempts > 0:
+        attempt_share = min(_attempts(rc) / total_attempts, 1.0)
+        coverage = NODE_SHARE_WEIGHT * node_share + (1 - NODE_SHARE_WEIGHT) * attempt_share
+    else:
+        coverage = node_share
+    confidence = max(0.0, min(rc.confidence, 1.0))
+    return round(coverage * SEVERITY_WEIGHT.get(rc.severity, 0.5) * confidence, 4)
+
+
+def rank(root_causes: Sequence[RootCause], *, total_nodes: int, total_attempts: int) -> list[RootCause]:
+    """Root causes with `score` set, best first: blocking ones first, then score, severity, rule id."""
+    sev_rank = {s: i for i, s in enumerate(SEVERITIES)}
+    scored = [
+        _with_score(rc, score(rc, total_nodes=total_nodes, total_attempts=total_attempts))
+        for rc in root_causes
+    ]
+    return sorted(
+        scored,
+        key=lambda rc: (
+            not rc.blocking,
+            -rc.score,
+            sev_rank.get(rc.severity, len(sev_rank)),
+            rc.rule,
+            rc.message,
+        ),
+    )
+
+
+def _with_score(rc: RootCause, value: float) -> RootCause:
+    return replace(rc, score=value)
+
+
+# --- renderings ----------------------------------------------------------------------------------
+
+
+def _ordered_nodes(g: nx.DiGraph) -> list[str]:
+    return sorted(
+        g.nodes,
+        key=lambda n: (_KIND_ORDER.get(g.nodes[n].get("kind", ""), 9), g.nodes[n].get("order", 0), str(n)),
+    )
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _mermaid_label(text: str) -> str:
+    # Mermaid entity codes keep quotes, backticks (markdown strings) and angle brackets (HTML) literal.
+    return (
+        _short(text)
+        .replace("#", "#35;")
+        .replace('"', "#quot;")
+        .replace("`", "#96;")
+        .replace("<", "#lt;")
+        .replace(">", "#gt;")
+    )
+
+
+_MERMAID_SHAPES = {
+    "symptom": ('{{"', '"}}'),
+    "cause": ('["', '"]'),
+    "effect": ('("', '")'),
+    "observation": ('[/"', '"/]'),
+}
+
+
+def to_mermaid(g: nx.DiGraph) -> str:
+    """A Mermaid flowchart: causes on the left, the symptom on the right, evidence dashed."""
+    ids = {n: f"n{i}" for i, n in enumerate(_ordered_nodes(g))}
+    lines = ["flowchart LR"]
+    for n, mid in ids.items():
+        attrs = g.nodes[n]
+        kind = attrs.get("kind", "effect")
+        open_, close = _MERMAID_SHAPES.get(kind, ('["', '"]'))
+        label = attrs.get("label", str(n))
+        if kind == "cause":
+            label = f"{attrs.get('rule', '')}: {label}"
+        lines.append(f"  {mid}{open_}{_mermaid_label(label)}{close}")
+    for u, v, data in sorted(g.edges(data=True), key=lambda e: (int(ids[e[0]][1:]), int(ids[e[1]][1:]))):
+        arrow = "-.->" if data.get("relation") == "evidences" else "-->"
+        lines.append(f"  {ids[u]} {arrow} {ids[v]}")
+    lines += [
+        "  classDef symptom fill:#eef,stroke:#446;",
+        "  classDef critical fill:#fdd,stroke:#c00;",
+        "  classDef high fill:#fed,stroke:#d60;",
+        "  classDef medium fill:#ffd,stroke:#aa0;",
+        "  classDef low fill:#efe,stroke:#6a6;",
+        "  classDef info fill:#eee,stroke:#888;",
+        "  classDef observation fill:#fff,stroke:#999,stroke-dasharray:3 3;",
+    ]
+    for n, mid in ids.items():
+        attrs = g.nodes[n]
+        kind = attrs.get("kind")
+        cls = (
+            attrs.get("severity") if kind == "cause" else kind if kind in ("symptom", "observation") else None
+        )
+        if cls:
+            lines.append(f"  class {mid} {cls};")
+    return "\n".join(lines) + "\n"
+
+
+def _dot_quote(text: Any) -> str:
+    s = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "\\n")
+    return f'"{s}"'
+
+
+_DOT_SHAPES = {"symptom": "doubleoctagon", "cause": "box", "effect": "ellipse", "observation": "note"}
+_DOT_COLOURS = {
+    "critical": "#cc0000",
+    "high": "#dd6600",
+    "medium": "#aaaa00",
+    "low": "#66aa66",
+    "info": "#888888",
+}
+
+
+def to_dot(g: nx.DiGraph) -> str:
+    """Graphviz DOT source of the graph, every id and label quoted and escaped."""
+    lines = ["digraph podtriage {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];']
+    for n in _ordered_nodes(g):
+        attrs = g.nodes[n]
+        kind = attrs.get("kind", "effect")
+        label = _short(attrs.get("label", str(n)))
+        if kind == "cause":
+            label = f"{attrs.get('rule', '')}\n{label}"
+        extra = ""
+        if kind == "cause":
+            extra = f", color={_dot_quote(_DOT_COLOURS.get(attrs.get('severity', ''), '#000000'))}"
+        elif kind == "observation":
+            extra = ', style="dashed"'
+        lines.append(
+            f"  {_dot_quote(n)} [label={_dot_quote(label)}, shape={_DOT_SHAPES.get(kind, 'box')}{extra}];"
+        )
+    for u, v, data in sorted(g.edges(data=True), key=lambda e: (str(e[0]), str(e[1]))):
+        style = ', style="dashed"' if data.get("relation") == "evidences" else ""
+        lines.append(
+            f"  {_dot_quote(u)} -> {_dot_quote(v)} [label={_dot_quote(data.get('relation', ''))}{style}];"
+        )
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def to_node_link(g: nx.DiGraph) -> dict[str, Any]:
+    """JSON-serialisable node-link data (edges under "edges")."""
+    try:
+        data = nx.node_link_data(g, edges="edges")
+    except TypeError:  # networkx < 3.4 has no `edges` keyword
+        data = nx.node_link_data(g)
+        data["edges"] = data.pop("links", [])
+    out: dict[str, Any] = _jsonable(data)
+    return out
+
+
+def from_node_link(data: Mapping[str, Any]) -> nx.DiGraph:
+    """Inverse of to_node_link (the report carries the graph as node-link data)."""
+    if not data:
+        return nx.DiGraph()
+    try:
+        g = nx.node_link_graph(dict(data), directed=True, edges="edges")
+    except TypeError:  # networkx < 3.4
+        d = dict(data)
+        d["links"] = d.pop("edges", [])
+        g = nx.node_link_graph(d, directed=True)
+    return g if isinstance(g, nx.DiGraph) else nx.DiGraph(g)
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (str, int, float, bool)) or x is None:
+        return x
+    return str(x)
+
+
+def _tree_label(attrs: Mapping[str, Any]) -> str:
+    kind = attrs.get("kind")
+    label = str(attrs.get("label", ""))
+    if kind == "cause":
+        return f"{label} [{attrs.get('rule', '')}, {attrs.get('severity', '')}]"
+    if kind == "observation" and attrs.get("source"):
+        return f"{label} ({attrs['source']})"
+    return label
+
+
+def render_tree(g: nx.DiGraph, target: str) -> list[tuple[int, str]]:
+    """(depth, label) lines from the symptom back to the causes, evidence under what it supports."""
+    root = target_id(target)
+    if root not in g:
+        return []
+    lines: list[tuple[int, str]] = []
+    # An effect is listed in the position of the best-ranked cause behind it (causes carry `order`).
+    best: dict[str, int] = {}
+    for n, attrs in g.nodes(data=True):
+        if attrs.get("kind") == "cause":
+            for m in [n, *nx.descendants(g, n)]:
+                best[m] = min(best.get(m, attrs.get("order", 0)), attrs.get("order", 0))
+
+    def children(n: str, relation: str) -> Iterable[str]:
+        preds = [p for p in g.predecessors(n) if g.edges[p, n].get("relation") == relation]
+        return sorted(
+            preds,
+            key=lambda p: (
+                best.get(p, 1 << 30),
+                _KIND_ORDER.get(g.nodes[p].get("kind", ""), 9),
+                str(g.nodes[p].get("label", "")),
+            ),
+        )
+
+    def walk(n: str, depth: int, path: frozenset[str]) -> None:
+        lines.append((depth, _tree_label(g.nodes[n])))
+        for obs in children(n, "evidences"):
+            lines.append((depth + 1, _tree_label(g.nodes[obs])))
+        for p in children(n, "causes"):
+            if p not in path:
+                walk(p, depth + 1, path | {p})
+
+    walk(root, 0, frozenset({root}))
+    return lines

@@ -1,0 +1,666 @@
+"""The rules engine and the built-in catalogue (rules/*.yaml)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from podtriage.errors import InputError, RuleError
+from podtriage.findings import CATEGORIES, SEVERITIES, EvidenceItem, Signal
+from podtriage.rulebook import (
+    BUILTIN_DIR,
+    UNMATCHED_RULE,
+    Rule,
+    RuleSet,
+    load_rule_file,
+    load_rules,
+    placeholders,
+    render_rules_markdown,
+    render_template,
+    validate_dir,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+RULE_FIXTURES = REPO / "fixtures" / "rules"
+BROKEN = RULE_FIXTURES / "broken"
+USER = RULE_FIXTURES / "user"
+
+COMMON = {
+    "pod": "shop/web-7d4b9-x2x7k",
+    "nodes_count": 3,
+    "total_nodes": 5,
+    "node_examples": "worker-1, worker-2, worker-3",
+    "node_example": "worker-1",
+}
+
+# Every signal the diagnosis emits: the category its generic rule must have, and realistic params.
+SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
+    "insufficient-resources": (
+        "insufficient-resources",
+        {
+            "resource": "cpu",
+            "requested": "4",
+            "largest_free": "1500m",
+            "largest_allocatable": "3500m",
+            "fragmented": False,
+            "too_large": False,
+            "total_free": "3",
+        },
+    ),
+    "too-many-pods": ("too-many-pods", {"max_pods": 110}),
+    "extended-resource-missing": (
+        "extended-resource-missing",
+        {"resource": "nvidia.com/gpu", "requested": "1"},
+    ),
+    "extended-resource-exhausted": (
+        "insufficient-resources",
+        {"resource": "nvidia.com/gpu", "requested": "2", "total_allocatable": "4"},
+    ),
+    "node-selector-mismatch": (
+        "node-selector-mismatch",
+        {
+            "key": "disktype",
+            "value": "nvme",
+            "present_values": "ssd (4), hdd (1)",
+            "key_absent": False,
+            "closest_key": "",
+            "closest_value": "",
+        },
+    ),
+    "node-affinity-mismatch": (
+        "node-affinity-mismatch",
+        {
+            "expression": "node.kubernetes.io/instance-type in (m5.4xlarge)",
+            "key": "node.kubernetes.io/instance-type",
+            "present_values": "",
+            "closest_value": "",
+            "value": "m5.4xlarge",
+            "key_absent": False,
+            "closest_key": "",
+            "field": "nodeAffinity",
+        },
+    ),
+    "deprecated-label": (
+        "deprecated-label",
+        {
+            "key": "beta.kubernetes.io/os",
+            "current_key": "kubernetes.io/os",
+            "value": "linux",
+            "field": "nodeSelector",
+        },
+    ),
+    "taint-untolerated": (
+        "taint-untolerated",
+        {
+            "taint": "dedicated=gpu:NoSchedule",
+            "key": "dedicated",
+            "value": "gpu",
+            "effect": "NoSchedule",
+            "value_suffix": "=gpu",
+        },
+    ),
+    "taint-effect-mismatch": (
+        "taint-effect-mismatch",
+        {
+            "taint": "dedicated=gpu:NoSchedule",
+            "key": "dedicated",
+            "value": "gpu",
+            "effect": "NoSchedule",
+            "toleration": "dedicated=gpu:NoExecute",
+            "mismatch": "operator",
+            "toleration_effect": "NoExecute",
+            "toleration_value": "gpu",
+        },
+    ),
+    "control-plane-taint": (
+        "taint-untolerated",
+        {
+            "taint": "node-role.kubernetes.io/control-plane:NoSchedule",
+            "key": "node-role.kubernetes.io/control-plane",
+            "single_node": False,
+        },
+    ),
+    "node-not-ready": (
+        "node-not-ready",
+        {"taint": "node.kubernetes.io/not-ready:NoSchedule", "key": "node.kubernetes.io/not-ready"},
+    ),
+    "node-unschedulable": ("node-unschedulable", {}),
+    "host-port-conflict": (
+        "host-port-conflict",
+        {"port": 8080, "protocol": "TCP", "holders": "shop/web-old-1"},
+    ),
+    "pod-affinity": (
+        "pod-affinity",
+        {
+            "topology_key": "kubernetes.io/hostname",
+            "selector": "app=cache",
+            "reason_detail": "no pod matches the selector",
+        },
+    ),
+    "pod-anti-affinity": (
+        "pod-anti-affinity",
+        {
+            "topology_key": "kubernetes.io/hostname",
+            "selector": "app=web",
+            "matching_pods": "shop/web-1, shop/web-2",
+        },
+    ),
+    "existing-anti-affinity": (
+        "pod-anti-affinity",
+        {"other_pod": "db/postgres-0", "topology_key": "kubernetes.io/hostname"},
+    ),
+    "topology-spread": (
+        "topology-spread",
+        {
+            "topology_key": "topology.kubernetes.io/zone",
+            "max_skew": 1,
+            "domain": "eu-west-1a",
+            "skew": 2,
+            "min_domain": "eu-west-1c",
+            "min_count": 0,
+            "detail": "zone eu-west-1c has no free node",
+        },
+    ),
+    "topology-spread-missing-label": ("topology-spread", {"topology_key": "topology.kubernetes.io/zone"}),
+    "pvc-not-found": ("pvc-not-found", {"claim": "data-web-0"}),
+    "pvc-unbound": (
+        "pvc-unbound",
+        {
+            "claim": "data",
+            "storage_class": "manual",
+            "reason_detail": "no persistent volumes available for this claim",
+        },
+    ),
+    "no-default-storageclass": ("no-default-storageclass", {"claim": "data"}),
+    "storageclass-not-found": ("pvc-unbound", {"claim": "data", "storage_class": "fast-ssd"}),
+    "volume-node-affinity-conflict": (
+        "volume-node-affinity-conflict",
+        {"claim": "data", "pv": "pvc-1234", "detail": "kubernetes.io/hostname in (worker-9)"},
+    ),
+    "volume-zone-conflict": (
+        "volume-node-affinity-conflict",
+        {"claim": "data", "pv": "pvc-1234", "zone": "us-east-1a"},
+    ),
+    "volume-limit-exceeded": ("volume-limit-exceeded", {"driver": "ebs.csi.aws.com", "limit": 25}),
+    "scheduling-gated": ("scheduling-gated", {"gates": "kueue.x-k8s.io/admission"}),
+    "scheduler-name-unknown": (
+        "scheduler-name-unknown",
+        {"scheduler_name": "volcano", "known_schedulers": "default-scheduler"},
+    ),
+    "no-scheduler-activity": ("scheduler-name-unknown", {"scheduler_name": "default-scheduler", "age": "2h"}),
+    "preemption-disabled": ("preemption-priority", {"preemption_policy": "Never", "priority": 1000}),
+    "priority-class-missing": ("preemption-priority", {"priority_class": "business-critical"}),
+    "preemption-blocked-by-pdb": ("preemption-priority", {"pdbs": "db/postgres-pdb"}),
+    "preemption-pending": ("preemption-priority", {"nominated_node": "worker-4"}),
+    "autoscaler-no-scale-up": (
+        "autoscaler-no-scale-up",
+        {"reasons": "2 node(s) didn't match Pod's node affinity/selector", "max_size_reached": False},
+    ),
+    "autoscaler-scale-up": ("other", {"groups": "[{eks-workers-1 3->4 (max: 10)}]"}),
+    "quota-exceeded": (
+        "quota-exceeded",
+        {
+            "quota": "compute",
+            "resources": "requests.cpu: requested 2, used 9, limited 10",
+            "owner": "shop/web-7d4b9",
+        },
+    ),
+    "quota-missing-limits": (
+        "quota-exceeded",
+        {"quota": "compute", "detail": "must specify limits.cpu for: app", "owner": "shop/web-7d4b9"},
+    ),
+    "limit-range-violation": (
+        "limit-range-violation",
+        {"detail": "maximum memory usage per Container is 1Gi, but limit is 2Gi", "owner": "shop/web-7d4b9"},
+    ),
+    "admission-rejected": (
+        "admission-rejected",
+        {"detail": 'violates PodSecurity "restricted:latest"', "owner": "shop/web-7d4b9"},
+    ),
+    "no-nodes": ("other", {}),
+    "volume-restriction-conflict": (
+        "other",
+        {
+            "detail": "node has pod using PersistentVolumeClaim with the same "
+            "name and ReadWriteOncePod access mode"
+        },
+    ),
+    "unknown-scheduling-failure": ("other", {"reason": "node(s) didn't satisfy plugin(s) [MyFilter]"}),
+}
+
+
+def sig(name: str, **params: Any) -> Signal:
+    base = {**COMMON, **SIGNALS[name][1], **params} if name in SIGNALS else {**COMMON, **params}
+    return Signal(
+        name=name,
+        params=base,
+        nodes=("worker-1", "worker-2", "worker-3"),
+        evidence=(EvidenceItem(kind="node-verdict", summary="3 node(s) rejected", source="test"),),
+    )
+
+
+def matched_id(rules: RuleSet, signal: Signal) -> str | None:
+    rule = rules.match(signal)
+    return rule.id if rule else None
+
+
+@pytest.fixture(scope="module")
+def builtin() -> RuleSet:
+    return load_rules()
+
+
+# --- the built-in catalogue ----------------------------------------------------------------------
+
+
+def test_builtin_dir_is_the_rules_folder() -> None:
+    assert BUILTIN_DIR.is_dir()
+    assert BUILTIN_DIR.resolve() == (REPO / "rules").resolve()
+
+
+def test_builtin_rules_validate_cleanly() -> None:
+    assert validate_dir(REPO / "rules") == []
+
+
+def test_builtin_rules_are_well_formed(builtin: RuleSet) -> None:
+    assert len(builtin) >= len(SIGNALS)
+    for rule in builtin:
+        assert Path(rule.path).name == f"{rule.id}.yaml", "file name = rule id + .yaml"
+        assert rule.builtin
+        assert rule.category in CATEGORIES and rule.severity in SEVERITIES
+        assert set(rule.doc) == {"what", "why", "example", "fix"}, f"{rule.id}: ruff-style doc sections"
+        assert rule.references and all(u.startswith("https://") for u in rule.references), rule.id
+
+
+@pytest.mark.parametrize("name", sorted(SIGNALS))
+def test_every_signal_has_a_rule_with_the_right_category(builtin: RuleSet, name: str) -> None:
+    category, _params = SIGNALS[name]
+    generic = [r for r in builtin.candidates(name) if not r.when]
+    assert len(generic) == 1, f"{name}: exactly one generic rule"
+    assert generic[0].category == category
+    rule = builtin.match(sig(name))
+    assert rule is not None and rule.category == category
+
+
+@pytest.mark.parametrize("name", sorted(SIGNALS))
+def test_builtin_templates_use_only_documented_params(builtin: RuleSet, name: str) -> None:
+    known = set(COMMON) | set(SIGNALS[name][1]) | {"namespace", "pod_name", "nodes", "subject", "signal"}
+    for rule in builtin.candidates(name):
+        for text in (rule.message, rule.fix, rule.fix_command):
+            unknown = set(placeholders(text)) - known
+            assert not unknown, f"{rule.id} uses undocumented params {unknown}"
+
+
+@pytest.mark.parametrize("name", sorted(SIGNALS))
+def test_builtin_messages_render_completely(builtin: RuleSet, name: str) -> None:
+    [rc] = builtin.apply([sig(name)])
+    for text in (rc.message, rc.fix, rc.fix_command):
+        assert not re.search(r"<\w+\?>", text), f"{rc.rule}: unfilled placeholder in {text!r}"
+    assert rc.message and rc.fix
+
+
+def test_severity_follows_blocking(builtin: RuleSet) -> None:
+    assert builtin.get("preemption-pending").severity == "info"
+    assert builtin.get("autoscaler-scale-up").severity == "info"
+    assert builtin.get("autoscaler-scale-up").category == "other"
+    assert builtin.get("taint-untolerated").severity == "critical"
+
+
+def test_messages_name_the_exact_objects(builtin: RuleSet) -> None:
+    [rc] = builtin.apply([sig("taint-untolerated")])
+    assert rc.rule == "taint-untolerated"
+    assert "`dedicated=gpu:NoSchedule`" in rc.message and "shop/web-7d4b9-x2x7k" in rc.message
+    assert rc.fix_command == "kubectl taint nodes worker-1 dedicated=gpu:NoSchedule-"
+    assert 'key: "dedicated"' in rc.fix and 'effect: "NoSchedule"' in rc.fix
+
+    [rc] = builtin.apply([sig("node-unschedulable")])
+    assert rc.fix_command == "kubectl uncordon worker-1"
+
+    [rc] = builtin.apply([sig("node-selector-mismatch")])
+    assert rc.fix_command == "kubectl label nodes worker-1 disktype=nvme"
+    assert "ssd (4), hdd (1)" in rc.message
+
+    [rc] = builtin.apply([sig("scheduling-gated")])
+    assert rc.fix_command.startswith(
+        'kubectl patch pod web-7d4b9-x2x7k -n shop --type=json -p \'[{"op":"remove"'
+    )
+
+    [rc] = builtin.apply([sig("no-default-storageclass")])
+    assert (
+        '{"metadata":{"annotations":{"storageclass.kubernetes.io/is-default-class":"true"}}}'
+        in rc.fix_command
+    )
+
+
+# --- rule selection: priority and `when` ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "expected"),
+    [
+        ("insufficient-resources", {}, "insufficient-resources"),
+        ("insufficient-resources", {"too_large": True}, "pod-larger-than-any-node"),
+        ("insufficient-resources", {"fragmented": True}, "resources-fragmented"),
+        ("insufficient-resources", {"requested": "?"}, "insufficient-resources-no-node-data"),
+        ("node-selector-mismatch", {}, "node-selector-mismatch"),
+        ("node-selector-mismatch", {"key_absent": True, "present_values": ""}, "node-selector-key-absent"),
+        ("node-selector-mismatch", {"closest_value": "ssd"}, "node-selector-typo"),
+        (
+            "node-selector-mismatch",
+            {"key_absent": True, "closest_key": "disk-type"},
+            "node-selector-key-typo",
+        ),
+        ("node-affinity-mismatch", {}, "node-affinity-mismatch"),
+        ("node-affinity-mismatch", {"present_values": "m6i.4xlarge (5)"}, "node-affinity-value-mismatch"),
+        (
+            "node-affinity-mismatch",
+            {"present_values": "m6i (5)", "closest_value": "m6i"},
+            "node-affinity-typo",
+        ),
+        ("taint-effect-mismatch", {"mismatch": "effect"}, "toleration-effect-mismatch"),
+        ("taint-effect-mismatch", {"mismatch": "value"}, "toleration-value-mismatch"),
+        ("taint-effect-mismatch", {"mismatch": "effect or value"}, "taint-effect-mismatch"),
+        ("control-plane-taint", {"single_node": True}, "single-node-control-plane-taint"),
+        ("node-not-ready", {"key": "node.kubernetes.io/unreachable"}, "node-unreachable"),
+        ("node-not-ready", {"key": "node.kubernetes.io/disk-pressure"}, "node-under-pressure"),
+        ("autoscaler-no-scale-up", {"max_size_reached": True}, "autoscaler-max-size-reached"),
+    ],
+)
+def test_specific_variants_win_by_priority(builtin: RuleSet, name: str, params: dict, expected: str) -> None:
+    assert matched_id(builtin, sig(name, **params)) == expected
+
+
+def test_typo_rule_says_did_you_mean(builtin: RuleSet) -> None:
+    [rc] = builtin.apply([sig("node-selector-mismatch", value="SSD", closest_value="ssd")])
+    assert rc.rule == "node-selector-typo"
+    assert "did you mean `disktype=ssd`?" in rc.message
+
+
+def _rule(
+    rule_id: str, when: dict | None = None, priority: int = 0, builtin: bool = False, **kw: Any
+) -> Rule:
+    return Rule(
+        id=rule_id,
+        category="other",
+        severity="high",
+        title=rule_id,
+        signal="s",
+        when=when or {},
+        priority=priority,
+        message=kw.get("message", rule_id),
+        fix="fix",
+        builtin=builtin,
+    )
+
+
+@pytest.mark.parametrize(
+    ("cond", "params", "holds"),
+    [
+        ("NoSchedule", {"x": "NoSchedule"}, True),
+        ("NoSchedule", {"x": "NoExecute"}, False),
+        ("NoSchedule", {}, False),
+        (1, {"x": "1"}, True),  # string comparison of str(value)
+        (True, {"x": True}, True),
+        (True, {"x": False}, False),
+        ({"in": ["NoSchedule", "NoExecute"]}, {"x": "NoExecute"}, True),
+        ({"in": ["NoSchedule", "NoExecute"]}, {"x": "PreferNoSchedule"}, False),
+        ({"not_in": ["a"]}, {"x": "b"}, True),
+        ({"regex": "^gpu-"}, {"x": "gpu-a100"}, True),
+        ({"regex": "^gpu-"}, {"x": "cpu"}, False),
+        ({"exists": True}, {"x": "v"}, True),
+        ({"exists": True}, {"x": ""}, False),
+        ({"exists": True}, {}, False),
+        ({"exists": False}, {}, True),
+    ],
+)
+def test_when_operators(cond: Any, params: dict, holds: bool) -> None:
+    rule = _rule("r", when={"x": cond})
+    assert rule.matches(Signal(name="s", params=params)) is holds
+
+
+def test_when_requires_every_entry() -> None:
+    rule = _rule("r", when={"a": "1", "b": {"in": ["x", "y"]}})
+    assert rule.matches(Signal(name="s", params={"a": 1, "b": "y"}))
+    assert not rule.matches(Signal(name="s", params={"a": 1, "b": "z"}))
+    assert not rule.matches(Signal(name="other", params={"a": 1, "b": "y"}))
+
+
+def test_match_prefers_priority_then_user_rule_then_file_order() -> None:
+    s = Signal(name="s", params={})
+    assert (
+        matched_id(RuleSet((_rule("low", builtin=True), _rule("high", priority=5, builtin=True))), s)
+        == "high"
+    )
+    assert matched_id(RuleSet((_rule("builtin", builtin=True), _rule("user"))), s) == "user"
+    assert matched_id(RuleSet((_rule("first"), _rule("second"))), s) == "first"
+    assert RuleSet((_rule("nope", when={"k": "v"}, priority=9),)).match(s) is None
+
+
+# --- templates ----------------------------------------------------------------------------------------
+
+
+def test_render_template() -> None:
+    params = {"taint": "a=b:NoSchedule", "nodes": ["n1", "n2"], "count": 3, "flag": True, "none": None}
+    assert render_template("taint `{taint}` on {count}", params) == "taint `a=b:NoSchedule` on 3"
+    assert render_template("{nodes}", params) == "n1, n2"
+    assert render_template("{flag}/{none}.", params) == "true/."
+    assert render_template("{missing} and {taint}", params) == "<missing?> and a=b:NoSchedule"
+    assert render_template("{{literal}} {count}", params) == "{literal} 3"
+    assert render_template("{count:>3}|", params) == "  3|"
+    assert render_template("broken {", params) == "broken {"  # never raises
+
+
+def test_unknown_placeholder_does_not_raise(builtin: RuleSet) -> None:
+    [rc] = builtin.apply([Signal(name="taint-untolerated", params={"pod": "a/b"})])
+    assert "<taint?>" in rc.message and "a/b" in rc.message
+
+
+def test_apply_copies_signal_fields(builtin: RuleSet) -> None:
+    ev = EvidenceItem(kind="event", summary="FailedScheduling", source="Event shop/x")
+    s = Signal(
+        name="pvc-not-found",
+        params={**COMMON, "claim": "data"},
+        evidence=(ev,),
+        confidence=0.7,
+        nodes=("a", "b"),
+        subject="PersistentVolumeClaim/shop/data",
+        blocking=True,
+    )
+    [rc] = load_rules().apply([s])
+    assert (rc.rule, rc.category, rc.signal) == ("pvc-not-found", "pvc-not-found", "pvc-not-found")
+    assert rc.evidence == (ev,) and rc.confidence == 0.7 and rc.nodes == ("a", "b")
+    assert rc.subject == "PersistentVolumeClaim/shop/data" and rc.blocking
+    assert rc.references and rc.title
+    assert "`data`" in rc.message and "namespace shop" in rc.message
+
+
+def test_unmatched_signal_is_kept(builtin: RuleSet) -> None:
+    s = Signal(name="brand-new-thing", params={"widget": "w1", "pod": "a/b"}, blocking=False)
+    causes = builtin.apply([sig("taint-untolerated"), s])
+    assert len(causes) == 2
+    rc = causes[1]
+    assert (rc.rule, rc.category, rc.severity) == (UNMATCHED_RULE, "other", "medium")
+    assert "brand-new-thing" in rc.message and "widget=w1" in rc.message
+    assert rc.signal == "brand-new-thing" and rc.blocking is False
+
+
+def test_get_suggests_close_ids(builtin: RuleSet) -> None:
+    assert builtin.get("taint-untolerated").signal == "taint-untolerated"
+    with pytest.raises(InputError) as exc:
+        builtin.get("taint-untolerate")
+    assert not isinstance(exc.value, KeyError)
+    assert "taint-untolerated" in (exc.value.hint or "")
+
+
+# --- user rules ------------------------------------------------------------------------------------
+
+
+def test_user_rules_override_builtins() -> None:
+    rules = load_rules([USER])
+    gpu = sig("taint-untolerated", key="nvidia.com/gpu", taint="nvidia.com/gpu=present:NoSchedule")
+    other = sig("taint-untolerated")
+    assert matched_id(rules, gpu) == "gpu-taint"  # same priority as the built-in: the user rule wins
+    assert matched_id(rules, other) == "taint-untolerated"  # its `when` does not hold: the built-in stays
+    # same id as a built-in: replaces it
+    no_nodes = [r for r in rules if r.id == "no-nodes"]
+    assert len(no_nodes) == 1 and not no_nodes[0].builtin
+    assert "Karpenter" in rules.apply([sig("no-nodes")])[0].message
+    # a new category from the taxonomy, for a signal the built-ins do not know
+    assert rules.get("spot-interruption").category == "node-lost"
+
+
+def test_user_rules_only() -> None:
+    rules = load_rules([USER], include_builtin=False)
+    assert sorted(rules.ids) == ["gpu-taint", "no-nodes", "spot-interruption"]
+    assert all(not r.builtin for r in rules)
+
+
+def test_duplicate_ids_across_user_dirs() -> None:
+    with pytest.raises(RuleError) as exc:
+        load_rules([USER, RULE_FIXTURES / "user-duplicate"])
+    err = exc.value
+    assert err.field == "id" and err.line == 2
+    assert err.path.endswith("user-duplicate/gpu-taint.yaml")
+    assert "user/gpu-taint.yaml" in err.message  # names both files
+
+
+def test_missing_rules_dir() -> None:
+    with pytest.raises(RuleError, match="not found"):
+        load_rules([RULE_FIXTURES / "does-not-exist"])
+
+
+# --- broken rule files --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("file", "line", "field", "text"),
+    [
+        ("syntax-error.yaml", 8, None, "YAML syntax error"),
+        ("unknown-category.yaml", 2, "category", "did you mean 'taint-untolerated'"),
+        ("missing-fix.yaml", 1, "fix", "required field is missing"),
+        ("bad-when-operator.yaml", 10, "match.when.effect.inn", "unknown operator 'inn'"),
+        ("bad-placeholder.yaml", 7, "message", "bad template syntax"),
+        ("unknown-field.yaml", 9, "referenses", "did you mean 'references'"),
+    ],
+)
+def test_broken_rule_file(file: str, line: int, field: str | None, text: str) -> None:
+    with pytest.raises(RuleError) as exc:
+        load_rule_file(BROKEN / file)
+    err = exc.value
+    assert err.path == str(BROKEN / file)
+    assert (err.line, err.field) == (line, field)
+    assert text in err.message
+    assert err.message.startswith(f"{BROKEN / file}:{line}: ")
+
+
+def test_load_rules_raises_on_first_broken_file(tmp_path: Path) -> None:
+    shutil.copy(BROKEN / "unknown-category.yaml", tmp_path)
+    with pytest.raises(RuleError) as exc:
+        load_rules([tmp_path])
+    assert exc.value.path == str(tmp_path / "unknown-category.yaml") and exc.value.line == 2
+
+
+def test_duplicate_id_in_one_dir_names_both_files(tmp_path: Path) -> None:
+    for name in ("duplicate-a.yaml", "duplicate-b.yaml"):
+        shutil.copy(BROKEN / name, tmp_path)
+    with pytest.raises(RuleError) as exc:
+        load_rules([tmp_path], include_builtin=False)
+    err = exc.value
+    assert err.path == str(tmp_path / "duplicate-b.yaml") and err.field == "id" and err.line == 1
+    assert str(tmp_path / "duplicate-a.yaml") in err.message
+
+
+def test_validate_dir_lists_every_problem() -> None:
+    errors = validate_dir(BROKEN)
+    found = {(Path(e.path).name, e.line, e.field) for e in errors}
+    assert found == {
+        ("bad-placeholder.yaml", 7, "message"),
+        ("bad-placeholder.yaml", 8, "fix"),  # two problems in one file are both reported
+        ("bad-when-operator.yaml", 10, "match.when.effect.inn"),
+        ("duplicate-b.yaml", 1, "id"),
+        ("missing-fix.yaml", 1, "fix"),
+        ("syntax-error.yaml", 8, None),
+        ("unknown-category.yaml", 2, "category"),
+        ("unknown-field.yaml", 9, "referenses"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "line"),
+    [
+        ("severity: urgent\n", "severity", 3),
+        ("priority: high\n", "priority", 3),
+        ("match: {signal: s, when: {k: {in: notalist}}}\n", "match.when.k.in", 3),
+        ("match: {signal: s, when: {k: {regex: '('}}}\n", "match.when.k.regex", 3),
+        ("match: {signal: s, when: {k: {exists: maybe}}}\n", "match.when.k.exists", 3),
+        ("match: {signal: s, when: {k: [a, b]}}\n", "match.when.k", 3),
+        ("match: {sginal: s}\n", "match.sginal", 3),
+        ("doc: {what: x, how: y}\n", "doc.how", 3),
+        ("references: https://example.com\n", "references", 3),
+        ("fix_command: 'kubectl {x.y}'\n", "fix_command", 3),
+        ("id: Not_Kebab\n", "id", 3),
+    ],
+)
+def test_field_validation(tmp_path: Path, body: str, field: str, line: int) -> None:
+    base = {
+        "id": "id: ok-rule\n",
+        "category": "category: other\n",
+        "severity": "severity: low\n",
+        "title": "title: T\n",
+        "match": "match: {signal: s}\n",
+        "message": "message: m\n",
+        "fix": "fix: f\n",
+    }
+    key = body.split(":", 1)[0]
+    lines = [v for k, v in base.items() if k != key]
+    lines.insert(2, body)
+    path = tmp_path / "rule.yaml"
+    path.write_text("".join(lines))
+    with pytest.raises(RuleError) as exc:
+        load_rule_file(path)
+    assert (exc.value.field, exc.value.line) == (field, line)
+
+
+def test_safe_loader_only(tmp_path: Path) -> None:
+    path = tmp_path / "evil.yaml"
+    path.write_text(
+        "id: evil\ncategory: other\nseverity: low\ntitle: !!python/object/apply:os.getcwd []\n"
+        "match: {signal: s}\nmessage: m\nfix: f\n"
+    )
+    with pytest.raises(RuleError) as exc:
+        load_rule_file(path)
+    assert exc.value.line == 4
+
+
+# --- docs --------------------------------------------------------------------------------------------
+
+
+def test_markdown_lists_every_rule(builtin: RuleSet) -> None:
+    md = render_rules_markdown(builtin)
+    for rule in builtin:
+        assert f"## {rule.id}\n" in md
+        assert f"[`{rule.id}`](#{rule.id})" in md
+    assert "### Why the pod stays Pending" in md
+    assert md.count("```") % 2 == 0
+
+
+def test_docs_rules_md_is_up_to_date(builtin: RuleSet) -> None:
+    assert (REPO / "docs" / "rules.md").read_text(encoding="utf-8") == render_rules_markdown(builtin), (
+        "regenerate with: python -m podtriage.rulebook > docs/rules.md"
+    )
+
+
+def test_owner_targets_get_their_namespace(builtin: RuleSet) -> None:
+    s = Signal(
+        name="quota-exceeded",
+        params={
+            **SIGNALS["quota-exceeded"][1],
+            "pod": "ReplicaSet/shop/web-7d4b9",
+            "owner": "ReplicaSet/shop/web-7d4b9",
+        },
+    )
+    [rc] = builtin.apply([s])
+    assert rc.fix_command == "kubectl describe resourcequota -n shop"

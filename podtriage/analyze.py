@@ -1,0 +1,314 @@
+"""explain: snapshot + target -> Report. The only place that wires the stages together.
+
+snapshot -> evidence (per-node evaluation, timeline) -> signals -> rules -> graph -> ranked report.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+from . import SCHEMA_VERSION, __version__
+from . import model as m
+from .diagnose import pending, scheduling
+from .diagnose.status import age, kubectl_status
+from .errors import InputError, TargetNotFound
+from .evidence.timeline import Timeline, build_timeline, compare_counts
+from .findings import EvidenceItem, PodReport, Report, RootCause, Signal, VerdictGroup
+from .graph import build_graph, rank, to_node_link
+from .rulebook import RuleSet
+from .scheduler.framework import ClusterState, Evaluation, evaluate
+from .snapshot import Snapshot
+
+KIND_ALIASES = {
+    "pod": "Pod", "pods": "Pod", "po": "Pod",
+    "deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
+    "statefulset": "StatefulSet", "statefulsets": "StatefulSet", "sts": "StatefulSet",
+    "daemonset": "DaemonSet", "daemonsets": "DaemonSet", "ds": "DaemonSet",
+    "replicaset": "ReplicaSet", "replicasets": "ReplicaSet", "rs": "ReplicaSet",
+    "job": "Job", "jobs": "Job", "cronjob": "CronJob", "cronjobs": "CronJob", "cj": "CronJob",
+}
+
+# How much each missing piece of evidence lowers confidence.
+CONFIDENCE_NO_NODES = 0.6
+CONFIDENCE_NO_EVENTS = 0.85
+CONFIDENCE_DISAGREEMENT = 0.85
+CONFIDENCE_EVENTS_EXPIRED = 0.9
+CONFIDENCE_NO_PVCS = 0.8
+
+
+def parse_target(target: str) -> tuple[str, str]:
+    """'web-0' -> ('Pod', 'web-0'); 'deploy/web' -> ('Deployment', 'web')."""
+    if "/" in target:
+        kind, _, name = target.partition("/")
+        canonical = KIND_ALIASES.get(kind.lower().split(".")[0])
+        if canonical is None:
+            raise InputError(f"unknown resource type {kind!r} in {target!r}",
+                             hint="use pod/NAME, deployment/NAME, statefulset/NAME, daemonset/NAME, "
+                                  "replicaset/NAME, job/NAME or cronjob/NAME")
+        if not name:
+            raise InputError(f"missing name in {target!r}")
+        return canonical, name
+    if not target:
+        raise InputError("missing target: give a pod name or KIND/NAME")
+    return "Pod", target
+
+
+class Explainer:
+    """Holds what is shared across targets of one snapshot (cluster state, rules)."""
+
+    def __init__(self, snapshot: Snapshot, rules: RuleSet, now: datetime | None = None) -> None:
+        self.snapshot = snapshot
+        self.rules = rules
+        self.now = now or datetime.now(timezone.utc)
+        self._cluster: ClusterState | None = None
+        self._eval_cache: dict[Any, Evaluation] = {}
+
+    @property
+    def cluster(self) -> ClusterState:
+        if self._cluster is None:
+            self._cluster = ClusterState(self.snapshot)
+        return self._cluster
+
+    # --- target lookup -------------------------------------------------------------------------
+    def find(self, kind: str, name: str, namespace: str | None) -> m.Pod | m.Workload:
+        snap = self.snapshot
+        if kind == "Pod":
+            candidates = [p for p in snap.pods if p.name == name and (namespace is None or p.namespace == namespace)]
+            all_names = [p.name for p in snap.pods if namespace is None or p.namespace == namespace]
+        else:
+            candidates = [w for w in snap.workloads
+                          if w.kind == kind and w.name == name and (namespace is None or w.namespace == namespace)]
+            all_names = [w.name for w in snap.workloads
+                         if w.kind == kind and (namespace is None or w.namespace == namespace)]
+        if len(candidates) == 1:
+            return candidates[0]
+        if len(candidates) > 1:
+            spaces = ", ".join(sorted(c.namespace for c in candidates))
+            raise InputError(f"{kind.lower()} {name!r} exists in several namespaces ({spaces})",
+                             hint="pass -n NAMESPACE")
+        where = f" in namespace {namespace!r}" if namespace else ""
+        close = difflib.get_close_matches(name, sorted(set(all_names)), n=3, cutoff=0.6)
+        if not close and kind == "Pod":
+            close = sorted({n for n in all_names if n.startswith(name)})[:3]
+        message = f"{kind.lower()} {name!r} not found{where}"
+        if not snap.has(kind) and not candidates:
+            missing = [x for x in snap.meta.missing if x.resource.lower().startswith(kind.lower())]
+            if missing:
+                message += f" ({kind} objects could not be read: {missing[0].reason})"
+            else:
+                message += f" (the snapshot holds no {kind} objects)"
+        raise TargetNotFound(message, close)
+
+    # --- one pod -------------------------------------------------------------------------------
+    def _evaluation(self, pod: m.Pod) -> Evaluation:
+        key = (pod.namespace, repr(pod.node_selector), repr(pod.required_node_affinity), repr(pod.tolerations),
+               repr(pod.containers), repr(pod.init_containers), repr(pod.overhead), repr(pod.volumes),
+               repr(pod.topology_spread_constraints), repr(pod.pod_affinity), repr(pod.pod_anti_affinity),
+               repr(sorted(pod.labels.items())), pod.node_name)
+        ev = self._eval_cache.get(key)
+        if ev is None or ev.pod.name != pod.name and any(v.kind == "ephemeral" for v in pod.volumes):
+            ev = evaluate(pod, self.cluster)
+            self._eval_cache[key] = ev
+        return ev
+
+    def pod_report(self, pod: m.Pod) -> tuple[PodReport, list[Signal], Timeline]:
+        snap = self.snapshot
+        events = snap.events_for("Pod", pod.namespace, pod.name, pod.uid)
+        timeline = build_timeline(pod, events)
+        status = kubectl_status(pod)
+        missing: list[str] = []
+        confidence = 1.0
+        nodes_known = snap.has("Node")
+        total = len(snap.nodes) if nodes_known else 0
+        if not snap.has("Event"):
+            missing.append("events could not be read: the scheduler's own messages are not compared")
+            confidence *= CONFIDENCE_NO_EVENTS
+        elif not events and pod.creation_timestamp and (age_seconds(pod.creation_timestamp, self.now) or 0) > 3600:
+            missing.append("no events for this pod: they may have expired (the default event TTL is 1h)")
+            confidence *= CONFIDENCE_EVENTS_EXPIRED
+        if any(v.kind in ("persistentVolumeClaim", "ephemeral") for v in pod.volumes) and \
+                not snap.has("PersistentVolumeClaim"):
+            missing.append("PersistentVolumeClaims could not be read: volume checks are incomplete")
+            confidence *= CONFIDENCE_NO_PVCS
+        signals: list[Signal] = []
+        groups: tuple[VerdictGroup, ...] = ()
+        feasible: tuple[str, ...] = ()
+        scheduler_view: dict[str, Any] = _scheduler_view(timeline)
+        unscheduled = pod.phase == "Pending" and not pod.node_name and not pod.deletion_timestamp
+        if unscheduled:
+            fit = timeline.best_message()
+            if nodes_known:
+                ev = self._evaluation(pod)
+                groups = tuple(scheduling.node_groups(ev))
+                feasible = ev.feasible
+                diag = scheduling.SchedulingDiagnosis(pod, snap, ev)
+                signals += diag.signals()
+                if fit is not None and fit.total_nodes is not None:
+                    disagreements = compare_counts(fit, ev.code_counts(), ev.total_nodes)
+                    scheduler_view["comparison"] = [
+                        {"code": d.code, "scheduler": d.scheduler_count, "ours": d.our_count, "note": d.note}
+                        for d in disagreements]
+                    if disagreements:
+                        confidence *= CONFIDENCE_DISAGREEMENT
+                scheduler_view["ours"] = {"message": ev.fit_error(), "counts": ev.code_counts()}
+                if not ev.prefilter and feasible and not pod.scheduling_gates:
+                    signals.append(_feasible_signal(pod, feasible, total, timeline))
+            else:
+                missing.append("nodes could not be read: no per-node verdicts; causes come from the "
+                               "scheduler's own message")
+                confidence *= CONFIDENCE_NO_NODES
+                if fit is not None:
+                    signals += scheduling.signals_from_message(pod, fit, CONFIDENCE_NO_NODES)
+            signals = pending.gate_signals(pod, total) + signals
+            signals += pending.scheduler_signals(pod, snap, events, total)
+            resource_blocked = any(s.name in ("insufficient-resources", "extended-resource-exhausted",
+                                              "too-many-pods") for s in signals)
+            signals += pending.preemption_signals(pod, snap, fit, resource_blocked, total)
+            signals += pending.autoscaler_signals(pod, events, total)
+        for x in snap.meta.missing:
+            missing.append(f"{x.resource}{' in ' + x.namespace if x.namespace else ''} could not be read: {x.reason}")
+        signals = [replace(s, confidence=round(min(s.confidence, 1.0) * confidence, 3),
+                           attempts=timeline.total_attempts) for s in signals]
+        causes = self.rules.apply(signals)
+        fit_total = (timeline.best_message().total_nodes if timeline.best_message() else None) or 0
+        causes = rank(causes, total_nodes=max(total if nodes_known else fit_total, 1),
+                      total_attempts=timeline.total_attempts)
+        blocked = unscheduled and any(c.blocking for c in causes)
+        report = PodReport(
+            namespace=pod.namespace, name=pod.name, phase=pod.phase, status=status, node=pod.node_name,
+            age=age(pod.creation_timestamp, self.now), blocked=blocked, root_causes=tuple(causes),
+            node_groups=groups, total_nodes=total if nodes_known else None, feasible_nodes=feasible,
+            scheduler=scheduler_view, missing=tuple(missing), confidence=round(confidence, 3),
+        )
+        return report, signals, timeline
+
+    # --- the report ------------------------------------------------------------------------------
+    def explain(self, target: str, namespace: str | None) -> Report:
+        kind, name = parse_target(target)
+        obj = self.find(kind, name, namespace)
+        if isinstance(obj, m.Pod):
+            pr, signals, _ = self.pod_report(obj)
+            graph = build_graph(obj.key, pr.root_causes, signals)
+            return self._report({"kind": "Pod", "namespace": obj.namespace, "name": obj.name}, pr.blocked,
+                                pr.root_causes, (pr,), {}, pr.confidence, graph)
+        return self._explain_workload(obj)
+
+    def _explain_workload(self, w: m.Workload) -> Report:
+        snap = self.snapshot
+        owners = [w]
+        if w.kind == "Deployment":
+            owners += snap.workloads_by_owner.get(("Deployment", w.namespace, w.name), [])
+        elif w.kind == "CronJob":
+            owners += snap.workloads_by_owner.get(("CronJob", w.namespace, w.name), [])
+        pods: list[m.Pod] = []
+        for o in owners:
+            pods += snap.pods_by_owner.get((o.kind, o.namespace, o.name), [])
+        if w.kind == "Deployment" and owners[1:]:
+            # Only the newest ReplicaSets matter for missing pods; keep every pod for the report.
+            pass
+        reports: list[PodReport] = []
+        all_signals: list[Signal] = []
+        for p in sorted(pods, key=lambda p: (p.phase != "Pending", p.name)):
+            pr, sigs, _ = self.pod_report(p)
+            reports.append(pr)
+            all_signals += sigs
+        # Pods that were never created: FailedCreate on the controllers.
+        controller_events: list[m.Event] = []
+        for o in owners:
+            controller_events += snap.events_for(o.kind, o.namespace, o.name, o.uid)
+        total = len(snap.nodes)
+        admission: list[Signal] = []
+        for o in owners:
+            evs = snap.events_for(o.kind, o.namespace, o.name, o.uid)
+            admission += pending.admission_signals(f"{o.kind}/{o.namespace}/{o.name}", evs, total)
+        all_signals += admission
+        admission_causes = rank(self.rules.apply(admission), total_nodes=max(total, 1), total_attempts=0)
+        aggregated = _aggregate([(pr.key, c) for pr in reports for c in pr.root_causes] +
+                                [(f"{w.kind}/{w.name}", c) for c in admission_causes])
+        active = [p for p in pods if not p.is_terminal and not p.deletion_timestamp]
+        desired = w.replicas
+        missing_pods = max((desired or 0) - len(active), 0) if desired is not None else 0
+        pending_pods = [p.key for p in active if p.phase == "Pending"]
+        workload_info = {
+            "kind": w.kind, "namespace": w.namespace, "name": w.name, "replicas": desired,
+            "readyReplicas": w.ready_replicas, "availableReplicas": w.available_replicas,
+            "pods": len(active), "pending": pending_pods, "missing": missing_pods,
+            "events": [{"reason": e.reason, "type": e.type, "count": e.count, "message": e.message,
+                        "lastSeen": e.last_timestamp} for e in controller_events if e.type == "Warning"][-10:],
+            "conditions": [{"type": c.type, "status": c.status, "reason": c.reason, "message": c.message}
+                           for c in w.conditions],
+        }
+        blocked = bool(pending_pods or missing_pods) and any(c.blocking for c in aggregated)
+        confidence = min([pr.confidence for pr in reports] or [1.0])
+        graph = build_graph(f"{w.kind}/{w.namespace}/{w.name}", aggregated, all_signals)
+        return self._report({"kind": w.kind, "namespace": w.namespace, "name": w.name}, blocked,
+                            tuple(aggregated), tuple(reports), workload_info, confidence, graph)
+
+    def _report(self, target: dict[str, str], blocked: bool, causes: Sequence[RootCause],
+                pods: Sequence[PodReport], workload: dict[str, Any], confidence: float, graph: Any) -> Report:
+        meta = self.snapshot.meta
+        source = {"kind": "live" if meta.source == "live" else "file", "path": meta.source,
+                  "server": meta.cluster_server, "context": meta.context, "snapshotTime": meta.created,
+                  "serverVersion": meta.server_version}
+        missing = sorted({x for p in pods for x in p.missing})
+        return Report(
+            schema_version=SCHEMA_VERSION, podtriage_version=__version__,
+            generated=self.now.strftime("%Y-%m-%dT%H:%M:%SZ"), source=source, target=target, blocked=blocked,
+            root_causes=tuple(causes), pods=tuple(pods), workload=workload, missing=tuple(missing),
+            warnings=tuple(meta.warnings[:50]), confidence=round(confidence, 3), graph=to_node_link(graph),
+        )
+
+
+def age_seconds(ts: str, now: datetime) -> float | None:
+    from .diagnose.status import parse_time
+
+    t = parse_time(ts)
+    if t is None:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    return (now - t).total_seconds()
+
+
+def _scheduler_view(t: Timeline) -> dict[str, Any]:
+    latest = t.latest
+    cond = t.pod_scheduled
+    return {
+        "attempts": [{"firstSeen": a.first_seen, "lastSeen": a.last_seen, "count": a.count,
+                      "message": a.raw_message, "source": a.source, "event": a.event_name} for a in t.attempts],
+        "totalAttempts": t.total_attempts,
+        "message": latest.raw_message if latest else "",
+        "condition": {"status": cond.status, "reason": cond.reason, "message": cond.message,
+                      "lastTransitionTime": cond.last_transition_time} if cond else None,
+        "schedulers": list(t.schedulers),
+    }
+
+
+def _feasible_signal(pod: m.Pod, feasible: Sequence[str], total: int, t: Timeline) -> Signal:
+    """Some node fits now: the failure is stale, or a scheduler with other plugins disagrees."""
+    names = ", ".join(feasible[:3])
+    ev = EvidenceItem(kind="node-verdict", summary=f"{len(feasible)}/{total} node(s) pass every default filter "
+                                                   f"now: {names}", source="podtriage filters",
+                      data={"feasible": list(feasible[:50])})
+    return Signal(name="fits-now", blocking=False, confidence=0.7,
+                  params={"pod": pod.key, "total_nodes": total, "nodes_count": len(feasible),
+                          "node_examples": names, "node_example": feasible[0],
+                          "last_attempt": t.latest.last_seen if t.latest else ""},
+                  evidence=(ev,), effects=("the cluster changed since the last scheduling attempt",))
+
+
+def _aggregate(items: list[tuple[str, RootCause]]) -> list[RootCause]:
+    """Same rule and same message across pods -> one root cause listing the pods."""
+    merged: dict[tuple[str, str], tuple[RootCause, list[str]]] = {}
+    for pod_key, c in items:
+        k = (c.rule, c.message.replace(pod_key, "{pod}"))
+        if k in merged:
+            merged[k][1].append(pod_key)
+        else:
+            merged[k] = (c, [pod_key])
+    out = [replace(c, pods=tuple(pods), score=c.score * (1 + 0.1 * (len(pods) - 1))) for c, pods in merged.values()]
+    out.sort(key=lambda c: (not c.blocking, -c.score, c.rule))
+    return out

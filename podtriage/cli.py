@@ -1,0 +1,266 @@
+"""Command line: `podtriage explain|snapshot|rules`, also installed as `kubectl-podtriage`.
+
+The CLI is the only place that turns PodtriageError into a message and an exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from . import __version__
+from .errors import EXIT_BLOCKED, EXIT_OK, EXIT_USAGE, InputError, PodtriageError
+
+EXIT_INTERNAL = 4  # a bug in podtriage: documented, never a traceback
+
+
+def _console(no_color: bool, stderr: bool = False):
+    from rich.console import Console
+
+    no_color = no_color or bool(os.environ.get("NO_COLOR"))
+    width = None if sys.stdout.isatty() else 110
+    return Console(no_color=no_color, stderr=stderr, highlight=False, width=width,
+                   force_terminal=None if not no_color else False, soft_wrap=False)
+
+
+def _fail(exc: PodtriageError) -> None:
+    click.echo(f"error: {exc.message}", err=True)
+    if exc.hint:
+        click.echo(f"hint: {exc.hint}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Map package errors to exit codes; never let a traceback reach the user."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PodtriageError as exc:
+            _fail(exc)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except BrokenPipeError:
+            sys.exit(EXIT_OK)
+        except Exception as exc:  # the CLI boundary: report, do not crash with a traceback
+            if os.environ.get("PODTRIAGE_DEBUG"):
+                raise
+            click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+            click.echo("hint: this is a podtriage bug; rerun with PODTRIAGE_DEBUG=1 for details and report it",
+                       err=True)
+            sys.exit(EXIT_INTERNAL)
+
+    return wrapper
+
+
+def _load_snapshot(from_path: str | None, namespace: str | None, kubeconfig: str | None, context: str | None,
+                   timeout: float, scope: str):
+    if from_path:
+        from .loaders.files import load_path
+
+        return load_path(from_path)
+    from .collect.live import collect_live
+
+    result = collect_live(kubeconfig=kubeconfig, context=context,
+                          namespaces=[namespace] if namespace else None, scope=scope, timeout=timeout)
+    return result.snapshot
+
+
+def _rules(extra: tuple[str, ...]):
+    from .rulebook import load_rules
+
+    return load_rules(extra_dirs=list(extra))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="podtriage")
+def main() -> None:
+    """Explain why a Kubernetes pod is Pending: per-node scheduler truth fused with the event timeline.
+
+    \b
+    Exit codes: 0 not blocked, 1 a blocking root cause was found, 2 usage or input error,
+    3 cluster/API error, 4 internal error.
+    """
+
+
+_cluster_options = [
+    click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None, envvar="KUBECONFIG",
+                 help="Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config; in-cluster when run in a pod)."),
+    click.option("--context", default=None, help="The kubeconfig context to use."),
+    click.option("--request-timeout", "timeout", type=float, default=30.0, show_default=True,
+                 help="Seconds per API request."),
+]
+
+
+def cluster_options(fn):
+    for opt in reversed(_cluster_options):
+        fn = opt(fn)
+    return fn
+
+
+@main.command()
+@click.argument("target")
+@click.option("-n", "--namespace", default=None, help="Namespace of the target (optional offline when unique).")
+@click.option("--from", "from_path", type=str, default=None,
+              help="Read a snapshot instead of the live cluster: a kubectl get -o yaml|json List, multi-document "
+                   "YAML, a folder, a kubectl cluster-info dump folder or a podtriage snapshot.")
+@cluster_options
+@click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True)
+@click.option("--no-color", is_flag=True, help="Plain text output.")
+@click.option("--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="Add the rules in this folder (repeatable); they can override built-in rules.")
+@click.option("--graph", "graph_format", type=click.Choice(["mermaid", "dot"]), default=None,
+              help="Print the causal graph in this format instead of the report.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every node group and every scheduling attempt.")
+@guarded
+def explain(target: str, namespace: str | None, from_path: str | None, kubeconfig: str | None,
+            context: str | None, timeout: float, output: str, no_color: bool, rules_dirs: tuple[str, ...],
+            graph_format: str | None, verbose: bool) -> None:
+    """Explain why TARGET is Pending: a pod name or KIND/NAME (deployment/web, sts/db, job/etl, ...)."""
+    from .analyze import Explainer, parse_target
+
+    parse_target(target)  # usage errors before any I/O
+    rules = _rules(rules_dirs)
+    scope = "pod" if "/" not in target else "namespace"
+    if namespace is None and not from_path:
+        namespace = _default_namespace(kubeconfig, context)
+    snapshot = _load_snapshot(from_path, namespace, kubeconfig, context, timeout, scope)
+    report = Explainer(snapshot, rules).explain(target, namespace)
+    if graph_format:
+        from .graph import from_node_link, to_dot, to_mermaid
+
+        g = from_node_link(report.graph)
+        click.echo(to_mermaid(g) if graph_format == "mermaid" else to_dot(g))
+    elif output == "json":
+        from .render.structured import render_json
+
+        click.echo(render_json(report), nl=False)
+    elif output == "yaml":
+        from .render.structured import render_yaml
+
+        click.echo(render_yaml(report), nl=False)
+    else:
+        from .graph import from_node_link, render_tree
+        from .render.text import render_text
+
+        g = from_node_link(report.graph)
+        t = report.target
+        key = f"{t['namespace']}/{t['name']}" if t["kind"] == "Pod" else f"{t['kind']}/{t['namespace']}/{t['name']}"
+        tree = render_tree(g, key)
+        render_text(report, console=_console(no_color), tree=tree, verbose=verbose)
+    sys.exit(EXIT_BLOCKED if report.blocked else EXIT_OK)
+
+
+def _default_namespace(kubeconfig: str | None, context: str | None) -> str:
+    """The kubeconfig context's namespace, like kubectl; 'default' otherwise."""
+    try:
+        from kubernetes import config
+
+        contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)
+        chosen = next((c for c in contexts if c.get("name") == context), active) if context else active
+        ns = (chosen or {}).get("context", {}).get("namespace")
+        return ns or "default"
+    except Exception:  # no kubeconfig (in-cluster) or unreadable: the collector reports that precisely
+        sa_ns = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+        return sa_ns.read_text().strip() if sa_ns.exists() else "default"
+
+
+@main.command()
+@click.option("-n", "--namespace", "namespaces", multiple=True, help="Namespace to read (repeatable).")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Read every namespace.")
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
+              help="Snapshot file to write (.json or .json.gz).")
+@click.option("--from", "from_path", default=None, help="Convert files instead of reading the live cluster.")
+@cluster_options
+@guarded
+def snapshot(namespaces: tuple[str, ...], all_namespaces: bool, out: str, from_path: str | None,
+             kubeconfig: str | None, context: str | None, timeout: float) -> None:
+    """Write what explain needs to a snapshot file that --from reads back. Never includes Secret data."""
+    from .loaders.snapshot_file import write_snapshot
+
+    if from_path:
+        raise InputError("--from is not supported by snapshot yet; pass the files to explain --from directly")
+    from .collect.live import collect_live
+
+    if namespaces and all_namespaces:
+        raise InputError("use either -n or -A, not both")
+    ns_list = None if all_namespaces else (list(namespaces) or [_default_namespace(kubeconfig, context)])
+    result = collect_live(kubeconfig=kubeconfig, context=context, namespaces=ns_list, scope="namespace",
+                          timeout=timeout, keep_raw=True)
+    snap = result.snapshot
+    meta = {"source": "live", "cluster": {"server": snap.meta.cluster_server, "context": snap.meta.context,
+                                          "version": snap.meta.server_version},
+            "collected": sorted(snap.meta.collected), "namespaces": list(snap.meta.namespaces),
+            "missing": [{"resource": x.resource, "namespace": x.namespace, "reason": x.reason}
+                        for x in snap.meta.missing]}
+    write_snapshot(result.raw_items or [], out, meta=meta)
+    click.echo(f"wrote {out}: {len(snap.pods)} pods, {len(snap.nodes)} nodes, {len(snap.events)} events"
+               + (f"; could not read: {', '.join(sorted({x.resource for x in snap.meta.missing}))}"
+                  if snap.meta.missing else ""), err=True)
+
+
+@main.group()
+def rules() -> None:
+    """List, show and validate root-cause rules."""
+
+
+@rules.command("list")
+@click.option("--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False))
+@guarded
+def rules_list(rules_dirs: tuple[str, ...]) -> None:
+    """Every rule: id, category, severity, title."""
+    rs = _rules(rules_dirs)
+    for r in sorted(rs.rules, key=lambda r: (r.category, r.id)):
+        click.echo(f"{r.id:34} {r.category:30} {r.severity:9} {r.title}")
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@click.option("--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False))
+@guarded
+def rules_show(rule_id: str, rules_dirs: tuple[str, ...]) -> None:
+    """A rule's documentation: what it means, why the pod stays Pending, an example, the fix."""
+    r = _rules(rules_dirs).get(rule_id)
+    click.echo(f"{r.id} ({r.category}, {r.severity})\n{r.title}\n")
+    doc = dict(r.doc or {})
+    for heading, key in (("What it means", "what"), ("Why the pod stays Pending", "why"),
+                         ("Example", "example"), ("Fix", "fix")):
+        if doc.get(key):
+            click.echo(f"## {heading}\n{str(doc[key]).rstrip()}\n")
+    click.echo(f"matches signal: {r.signal}" + (f" when {dict(r.when)}" if r.when else ""))
+    click.echo(f"message: {r.message}\nfix: {r.fix}")
+    if r.fix_command:
+        click.echo(f"fix command: {r.fix_command}")
+    for ref in r.references:
+        click.echo(f"see: {ref}")
+    click.echo(f"defined in: {r.path}:{r.line}")
+
+
+@rules.command("validate")
+@click.argument("directory", type=click.Path())
+@guarded
+def rules_validate(directory: str) -> None:
+    """Check every rule file in DIRECTORY; print file:line: field: problem for each error."""
+    from .rulebook import validate_dir
+
+    if not Path(directory).is_dir():
+        raise InputError(f"{directory}: not a directory")
+    problems = validate_dir(directory)
+    for p in problems:
+        click.echo(str(p.message), err=True)
+    if problems:
+        sys.exit(EXIT_USAGE)
+    click.echo(f"{directory}: all rules valid")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

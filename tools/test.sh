@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The project's test command (README): unit tests, fixture cases and the e2e suite against a real
+# kube-apiserver + kube-scheduler. Expects the venv from the README quick start (.venv).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+py=.venv/bin/python
+[ -x "$py" ] || py=python3
+"$py" -m pytest -q "$@"
+rc=$?
+if [ "$rc" -eq 5 ]; then
+  echo "pytest collected no tests: failing on purpose" >&2
+  exit 1
+fi
+exit "$rc"

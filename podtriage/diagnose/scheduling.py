@@ -9,6 +9,7 @@ the nodes whose *first* failing filter it accounts for (the scheduler's view), s
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import replace
 from typing import Any, Iterable, Mapping, Sequence
 
 from .. import model as m
@@ -94,6 +95,30 @@ class SchedulingDiagnosis:
         for code, items in self.by_code.items():
             handler = handlers.get(code, self._generic)
             out += handler(code, items)
+        return self._demote_non_candidates(out)
+
+    def candidates(self) -> set[str] | None:
+        """Nodes that advertise every extended resource the pod requests (None: no such request).
+
+        A GPU pod can only ever land on GPU nodes; what blocks *those* is the root cause, and the
+        other nodes' rejections are background.
+        """
+        wanted = [r for r, v in self.ev.requests.items() if "/" in r and v > 0]
+        if not wanted:
+            return None
+        have = {n.name for n in self.snapshot.nodes if all(n.allocatable.get(r, 0) > 0 for r in wanted)}
+        return have or None
+
+    def _demote_non_candidates(self, signals: list[Signal]) -> list[Signal]:
+        cands = self.candidates()
+        if not cands:
+            return signals
+        out = []
+        for s in signals:
+            if s.nodes and s.blocking and not (set(s.nodes) & cands) and s.name != "extended-resource-elsewhere":
+                s = replace(s, blocking=False, confidence=round(s.confidence * 0.5, 3),
+                            params={**s.params, "not_candidates": True})
+            out.append(s)
         return out
 
     # --- PreFilter (pod-level) ------------------------------------------------------------
@@ -281,15 +306,22 @@ class SchedulingDiagnosis:
             advertised_here = sum(1 for v, _ in group if v.node in self.snapshot.node_by_name
                                   and self.snapshot.node_by_name[v.node].allocatable.get(res, 0) > 0)
             params["advertised_elsewhere"] = sum(1 for a in advertised if a > 0)
-            if is_extended and advertised_here == 0:
-                # These nodes do not have the device at all (no device plugin, or other node types).
+            blocking = True
+            if is_extended and advertised_here == 0 and params["advertised_elsewhere"]:
+                # Only other nodes have the device: what blocks those nodes is the root cause.
+                name = "extended-resource-elsewhere"
+                blocking = False
+                params["advertising_nodes"] = ", ".join(
+                    [n.name for n in self.snapshot.nodes if n.allocatable.get(res, 0) > 0][:5])
+            elif is_extended and advertised_here == 0:
+                # No node has the device at all (no device plugin, or no such node type).
                 name = "extended-resource-missing"
             elif is_extended:
                 name = "extended-resource-exhausted"
             ev = [_verdict_evidence(f"{len(nodes)} node(s): Insufficient {res} (pod requests "
                                     f"{format_amount(res, requested)})", nodes, group[0][1])]
             out.append(Signal(name=name, params=params, nodes=tuple(nodes), evidence=tuple(ev), subject=subject,
-                              effects=self._effects("NodeResourcesFit", nodes)))
+                              blocking=blocking, effects=self._effects("NodeResourcesFit", nodes)))
         return out
 
     def _ports(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:

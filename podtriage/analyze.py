@@ -12,7 +12,8 @@ from typing import Any, Sequence
 
 from . import SCHEMA_VERSION, __version__
 from . import model as m
-from .diagnose import pending, scheduling
+from .diagnose import kubelet, pending, scheduling
+from .diagnose.extra import ExtraEvidence
 from .diagnose.status import age, kubectl_status
 from .errors import InputError, TargetNotFound
 from .evidence.timeline import Timeline, build_timeline, compare_counts
@@ -59,10 +60,12 @@ def parse_target(target: str) -> tuple[str, str]:
 class Explainer:
     """Holds what is shared across targets of one snapshot (cluster state, rules)."""
 
-    def __init__(self, snapshot: Snapshot, rules: RuleSet, now: datetime | None = None) -> None:
+    def __init__(self, snapshot: Snapshot, rules: RuleSet, now: datetime | None = None, *,
+                 extra: ExtraEvidence | None = None) -> None:
         self.snapshot = snapshot
         self.rules = rules
         self.now = now or datetime.now(timezone.utc)
+        self.extra = extra or ExtraEvidence()
         self._cluster: ClusterState | None = None
         self._eval_cache: dict[Any, Evaluation] = {}
 
@@ -168,6 +171,13 @@ class Explainer:
                                               "too-many-pods") for s in signals)
             signals += pending.preemption_signals(pod, snap, fit, resource_blocked, total)
             signals += pending.autoscaler_signals(pod, events, total)
+        bound = bool(pod.node_name) and not pod.is_terminal and not pod.deletion_timestamp
+        if bound:
+            # Bound to a node but not running: the kubelet side (images, config objects, mounts,
+            # sandbox, init containers, cgroup OOM kills, the node itself).
+            signals += kubelet.kubelet_signals(pod, snap, events, self.now, self.extra)
+        signals += self.extra.scheduler_log_signals(pod, total)
+        missing += self.extra.missing_notes(pod)
         for x in snap.meta.missing:
             missing.append(f"{x.resource}{' in ' + x.namespace if x.namespace else ''} could not be read: {x.reason}")
         signals = [replace(s, confidence=round(min(s.confidence, 1.0) * confidence, 3),
@@ -176,7 +186,8 @@ class Explainer:
         fit_total = (timeline.best_message().total_nodes if timeline.best_message() else None) or 0
         causes = rank(causes, total_nodes=max(total if nodes_known else fit_total, 1),
                       total_attempts=timeline.total_attempts)
-        blocked = unscheduled and any(c.blocking for c in causes)
+        pending_now = unscheduled or (bound and pod.phase == "Pending")
+        blocked = pending_now and any(c.blocking for c in causes)
         report = PodReport(
             namespace=pod.namespace, name=pod.name, phase=pod.phase, status=status, node=pod.node_name,
             age=age(pod.creation_timestamp, self.now), blocked=blocked, root_causes=tuple(causes),

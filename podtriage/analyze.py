@@ -78,6 +78,7 @@ class Explainer:
     # --- target lookup -------------------------------------------------------------------------
     def find(self, kind: str, name: str, namespace: str | None) -> m.Pod | m.Workload:
         snap = self.snapshot
+        candidates: list[m.Pod] | list[m.Workload]
         if kind == "Pod":
             candidates = [p for p in snap.pods if p.name == name and (namespace is None or p.namespace == namespace)]
             all_names = [p.name for p in snap.pods if namespace is None or p.namespace == namespace]
@@ -182,8 +183,11 @@ class Explainer:
             missing.append(f"{x.resource}{' in ' + x.namespace if x.namespace else ''} could not be read: {x.reason}")
         signals = [replace(s, confidence=round(min(s.confidence, 1.0) * confidence, 3),
                            attempts=timeline.total_attempts) for s in signals]
-        causes = self.rules.apply(signals)
-        fit_total = (timeline.best_message().total_nodes if timeline.best_message() else None) or 0
+        # A cause that does not block (background, corroboration) is never shown as critical/high.
+        causes = [replace(c, severity="low") if not c.blocking and c.severity in ("critical", "high") else c
+                  for c in self.rules.apply(signals)]
+        best = timeline.best_message()
+        fit_total = (best.total_nodes if best is not None else None) or 0
         causes = rank(causes, total_nodes=max(total if nodes_known else fit_total, 1),
                       total_attempts=timeline.total_attempts)
         pending_now = unscheduled or (bound and pod.phase == "Pending")

@@ -103,11 +103,19 @@ class SchedulingDiagnosis:
         A GPU pod can only ever land on GPU nodes; what blocks *those* is the root cause, and the
         other nodes' rejections are background.
         """
+        result: set[str] | None = None
         wanted = [r for r, v in self.ev.requests.items() if "/" in r and v > 0]
-        if not wanted:
-            return None
-        have = {n.name for n in self.snapshot.nodes if all(n.allocatable.get(r, 0) > 0 for r in wanted)}
-        return have or None
+        if wanted:
+            result = {n.name for n in self.snapshot.nodes if all(n.allocatable.get(r, 0) > 0 for r in wanted)}
+        # A DaemonSet-style pin (required matchFields metadata.name In [...]) in every term: the other
+        # nodes are excluded by design, not a cause.
+        terms = self.pod.required_node_affinity or ()
+        if terms and all(any(r.key == "metadata.name" and r.operator == "In" for r in t.match_fields)
+                         for t in terms):
+            pinned = {v for t in terms for r in t.match_fields if r.key == "metadata.name" and r.operator == "In"
+                      for v in r.values}
+            result = pinned if result is None else result & pinned
+        return result or None
 
     def _demote_non_candidates(self, signals: list[Signal]) -> list[Signal]:
         cands = self.candidates()
@@ -247,8 +255,10 @@ class SchedulingDiagnosis:
                                               all_keys, values_by_key, ev0, operator=req.operator))
         rest = [n for n in failing_nodes if n not in explained and n in failing_set]
         if rest:
-            exprs = "; ".join(" AND ".join(describe_requirement(r) for r in t.match_expressions) or "<empty term>"
-                              for t in terms) or ", ".join(f"{k}={v}" for k, v in pod.node_selector.items())
+            exprs = "; ".join(" AND ".join([describe_requirement(r) for r in t.match_expressions] +
+                                           [f"field {describe_requirement(r)}" for r in t.match_fields])
+                              or "<empty term>" for t in terms) or \
+                ", ".join(f"{k}={v}" for k, v in pod.node_selector.items())
             params = {**self._base(rest), "expression": exprs, "key": "", "present_values": "",
                       "closest_value": ""}
             out.append(Signal(name="node-affinity-mismatch", params=params, nodes=tuple(rest), evidence=(ev0,),
@@ -348,6 +358,25 @@ class SchedulingDiagnosis:
                            effects=self._effects(fs[0].plugin, nodes))]
         return handler
 
+    def _spread_near_miss(self, f: Failure) -> dict[str, Any]:
+        """The emptiest domain pins the minimum, but the pod could never land there itself.
+
+        With nodeTaintsPolicy Ignore (the default), tainted nodes still define domains and count.
+        """
+        d = f.detail
+        key, dom = d.get("topology_key"), d.get("min_domain")
+        if not key or not dom or d.get("node_taints_policy") == "Honor":
+            return {"min_domain_blocked": ""}
+        verdicts = _first_plugins(self.ev)
+        nodes = [n for n in self.snapshot.nodes if n.labels.get(key) == dom]
+        blocked = [verdicts[n.name] for n in nodes if n.name in verdicts and verdicts[n.name].first_plugin ==
+                   "TaintToleration"]
+        if nodes and len(blocked) == len(nodes):
+            return {"min_domain_blocked": f"every node of {key}={dom} carries a taint the pod does not tolerate "
+                                          f"({_taint_text(blocked[0])}), so the domain stays empty",
+                    "min_domain": dom}
+        return {"min_domain_blocked": ""}
+
     # --- everything else: volume, spread, inter-pod affinity ----------------------------------
     _GENERIC = {
         "volume-node-affinity": "volume-node-affinity-conflict", "volume-zone": "volume-zone-conflict",
@@ -363,8 +392,7 @@ class SchedulingDiagnosis:
         groups: dict[str, list[tuple[NodeVerdict, Failure]]] = defaultdict(list)
         for v, f in items:
             d = f.detail
-            gk = str(d.get("claim") or d.get("pv") or d.get("topology_key") or d.get("driver") or "") + "|" + \
-                str(d.get("domain", "") if code.startswith("topology") else "")
+            gk = str(d.get("claim") or d.get("pv") or d.get("topology_key") or d.get("driver") or "")
             groups[gk].append((v, f))
         out = []
         name = self._GENERIC.get(code, "unknown-scheduling-failure")
@@ -381,6 +409,8 @@ class SchedulingDiagnosis:
             for k in ("claim", "pv", "zone", "driver", "limit", "topology_key", "max_skew", "domain", "skew",
                       "min_domain", "min_count", "selector", "matching_pods", "other_pod", "storage_class"):
                 params.setdefault(k, "")
+            if code == "topology-spread":
+                params.update(self._spread_near_miss(f))
             subject = ""
             if params.get("claim"):
                 subject = f"PersistentVolumeClaim/{self.pod.namespace}/{params['claim']}"
@@ -390,6 +420,15 @@ class SchedulingDiagnosis:
                               evidence=(_verdict_evidence(f"{len(nodes)} node(s): {f.reason}", nodes, f),),
                               subject=subject, effects=self._effects(f.plugin, nodes)))
         return out
+
+
+def _first_plugins(ev: Evaluation) -> dict[str, NodeVerdict]:
+    return {v.node: v for v in ev.verdicts}
+
+
+def _taint_text(v: NodeVerdict) -> str:
+    t = v.first[0].detail.get("taint", {}) if v.first else {}
+    return str(m.Taint(key=t.get("key", ""), value=t.get("value", ""), effect=t.get("effect", "")))
 
 
 def signals_from_message(pod: m.Pod, fit: Any, confidence: float) -> list[Signal]:

@@ -12,6 +12,17 @@ from typing import Any, Mapping
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
+
+def jsonable(x: Any) -> Any:
+    """Plain JSON data from mappings, sequences and sets; anything else becomes its str()."""
+    if isinstance(x, Mapping):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, (str, int, float, bool)) or x is None:
+        return x
+    return str(x)
+
 CATEGORIES = (
     "insufficient-resources", "too-many-pods", "extended-resource-missing", "node-selector-mismatch",
     "node-affinity-mismatch", "deprecated-label", "taint-untolerated", "taint-effect-mismatch",

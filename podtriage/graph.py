@@ -14,7 +14,7 @@ from typing import Any
 
 import networkx as nx
 
-from .findings import SEVERITIES, EvidenceItem, RootCause, Signal
+from .findings import SEVERITIES, EvidenceItem, RootCause, Signal, jsonable
 
 SEVERITY_WEIGHT = {"critical": 1.0, "high": 0.8, "medium": 0.5, "low": 0.3, "info": 0.1}
 
@@ -312,7 +312,7 @@ def to_node_link(g: nx.DiGraph) -> dict[str, Any]:
     except TypeError:  # networkx < 3.4 has no `edges` keyword
         data = nx.node_link_data(g)
         data["edges"] = data.pop("links", [])
-    out: dict[str, Any] = _jsonable(data)
+    out: dict[str, Any] = jsonable(data)
     return out
 
 
@@ -327,16 +327,6 @@ def from_node_link(data: Mapping[str, Any]) -> nx.DiGraph:
         d["links"] = d.pop("edges", [])
         g = nx.node_link_graph(d, directed=True)
     return g if isinstance(g, nx.DiGraph) else nx.DiGraph(g)
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (str, int, float, bool)) or x is None:
-        return x
-    return str(x)
 
 
 def _tree_label(attrs: Mapping[str, Any]) -> str:

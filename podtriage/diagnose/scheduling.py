@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any, Iterable, Mapping, Sequence
 
 from .. import model as m
-from ..findings import EvidenceItem, Signal, VerdictGroup
+from ..findings import EvidenceItem, Signal, VerdictGroup, jsonable
 from ..quantity import format_amount
 from ..scheduler.framework import Evaluation, Failure, NodeVerdict
 from ..scheduler.plugins.taint_toleration import tolerates
@@ -35,18 +35,8 @@ def _verdict_evidence(summary: str, nodes: Sequence[str], failure: Failure) -> E
     return EvidenceItem(
         kind="node-verdict", summary=summary, source=f"podtriage {failure.plugin} filter on nodes {shown}",
         data={"plugin": failure.plugin, "code": failure.code, "reason": failure.reason, "nodeCount": len(nodes),
-              "nodes": list(nodes[:50]), "example": failure.message, "detail": _jsonable(failure.detail)},
+              "nodes": list(nodes[:50]), "example": failure.message, "detail": jsonable(failure.detail)},
     )
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (str, int, float, bool)) or x is None:
-        return x
-    return str(x)
 
 
 def node_groups(evaluation: Evaluation) -> list[VerdictGroup]:
@@ -59,7 +49,7 @@ def node_groups(evaluation: Evaluation) -> list[VerdictGroup]:
     for (plugin, code, reason), items in groups.items():
         out.append(VerdictGroup(plugin=plugin, code=code, reason=reason, count=len(items),
                                 examples=tuple(n for n, _ in items[:MAX_EXAMPLES]), message=items[0][1].message,
-                                detail=_jsonable(items[0][1].detail)))
+                                detail=jsonable(items[0][1].detail)))
     out.sort(key=lambda g: (-g.count, g.plugin, g.reason))
     return out
 
@@ -157,7 +147,7 @@ class SchedulingDiagnosis:
             out.append(Signal(
                 name=name, params=params, nodes=tuple(v.node for v in self.ev.verdicts), subject=subject,
                 evidence=(EvidenceItem(kind="prefilter", summary=f"{f.plugin}: {f.reason}",
-                                       source=f"podtriage {f.plugin} PreFilter", data=_jsonable(dict(d))),),
+                                       source=f"podtriage {f.plugin} PreFilter", data=jsonable(dict(d))),),
                 effects=(f"pod rejected before any node is considered ({f.plugin})",),
             ))
         return out

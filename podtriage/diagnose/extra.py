@@ -36,6 +36,13 @@ class ExtraEvidence:
             notes.append("kube-scheduler logs unavailable" + (f": {self.scheduler_logs_note}"
                                                                if self.scheduler_logs_note else ""))
         if self.cgroup_stats_requested and pod.node_name and not any(
-                getattr(s, "node", "") in ("", pod.node_name) for s in self.cgroup_stats):
+                _node_of(s) in ("", pod.node_name) for s in self.cgroup_stats):
             notes.append(f"no cgroup stats for node {pod.node_name}")
         return notes
+
+
+def _node_of(stats: Any) -> str:
+    """The node a node-stats document came from (a NodeStats object or its plain JSON)."""
+    if isinstance(stats, dict):
+        return str(stats.get("node") or "")
+    return str(getattr(stats, "node", "") or "")

@@ -151,14 +151,16 @@ class Explainer:
                 diag = scheduling.SchedulingDiagnosis(pod, snap, ev)
                 signals += diag.signals()
                 if fit is not None and fit.total_nodes is not None:
-                    disagreements = compare_counts(fit, ev.code_counts(), ev.total_nodes)
+                    disagreements = compare_counts(fit, _our_counts(ev), ev.total_nodes)
                     scheduler_view["comparison"] = [
                         {"code": d.code, "scheduler": d.scheduler_count, "ours": d.our_count, "note": d.note}
                         for d in disagreements]
                     if disagreements:
                         confidence *= CONFIDENCE_DISAGREEMENT
-                scheduler_view["ours"] = {"message": ev.fit_error(), "counts": ev.code_counts()}
-                if not ev.prefilter and feasible and not pod.scheduling_gates:
+                scheduler_view["ours"] = {"message": ev.fit_error(), "counts": _our_counts(ev)}
+                tried = bool(timeline.attempts) or (timeline.pod_scheduled is not None and
+                                                    timeline.pod_scheduled.reason == "Unschedulable")
+                if not ev.prefilter and feasible and not pod.scheduling_gates and tried:
                     signals.append(_feasible_signal(pod, feasible, total, timeline))
             else:
                 missing.append("nodes could not be read: no per-node verdicts; causes come from the "
@@ -286,6 +288,15 @@ def age_seconds(ts: str, now: datetime) -> float | None:
     if t.tzinfo is None:
         t = t.replace(tzinfo=timezone.utc)
     return (now - t).total_seconds()
+
+
+def _our_counts(ev: Evaluation) -> dict[str, int]:
+    """Our verdicts reduced like the scheduler's message: a PreFilter rejection counts every node."""
+    if ev.prefilter:
+        return {ev.prefilter[0].code: ev.total_nodes}
+    if ev.total_nodes == 0:
+        return {"no-nodes": 0}
+    return ev.code_counts()
 
 
 def _scheduler_view(t: Timeline) -> dict[str, Any]:

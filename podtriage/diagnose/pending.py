@@ -59,7 +59,8 @@ def scheduler_signals(pod: m.Pod, snapshot: Snapshot, pod_events: Sequence[m.Eve
     if sched_events or cond is not None:
         return []
     params = {**_base(pod, total), "scheduler_name": pod.scheduler_name, "age": age(pod.creation_timestamp),
-              "known_schedulers": ", ".join(known or sources or ["default-scheduler"])}
+              "known_schedulers": ", ".join(known or sources) or "none detected (podtriage could not see which "
+                                                                 "schedulers run)"}
     ev = [EvidenceItem(kind="object", summary=f"spec.schedulerName: {pod.scheduler_name}; no PodScheduled "
                                               "condition and no scheduling events",
                        source=f"Pod {pod.key}", data={"schedulerName": pod.scheduler_name})]

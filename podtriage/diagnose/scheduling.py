@@ -75,6 +75,8 @@ class SchedulingDiagnosis:
 
     def signals(self) -> list[Signal]:
         out: list[Signal] = []
+        if self.total == 0:
+            return [self._no_nodes()]
         out += self._prefilter()
         handlers = {
             "taint": self._taints, "node-affinity": self._node_affinity, "insufficient": self._insufficient,
@@ -119,10 +121,23 @@ class SchedulingDiagnosis:
             out.append(s)
         return out
 
+    def _no_nodes(self) -> Signal:
+        return Signal(name="no-nodes", params={"pod": self.pod.key, "total_nodes": 0, "nodes_count": 0,
+                                               "node_examples": "", "node_example": "NODE"},
+                      evidence=(EvidenceItem(kind="object", summary="the node list is empty",
+                                             source="Node list", data={"nodes": 0}),),
+                      subject="Node list", effects=("no node exists to run any pod",))
+
     # --- PreFilter (pod-level) ------------------------------------------------------------
     def _prefilter(self) -> list[Signal]:
         out = []
+        seen: set[tuple[str, str]] = set()
         for f in self.ev.prefilter:
+            # VolumeRestrictions and VolumeBinding both reject a missing claim; the scheduler reports
+            # the first, and so do we, once.
+            if (f.code, f.reason) in seen:
+                continue
+            seen.add((f.code, f.reason))
             d = f.detail
             claim = d.get("claim") or ", ".join(d.get("claims", []) or []) or ""
             params = {"pod": self.pod.key, "total_nodes": self.total, "nodes_count": self.total, "claim": claim,

@@ -72,6 +72,17 @@ def _load_snapshot(from_path: str | None, namespace: str | None, kubeconfig: str
 
     result = collect_live(kubeconfig=kubeconfig, context=context,
                           namespaces=[namespace] if namespace else None, scope=scope, timeout=timeout)
+    if scope == "pod":
+        # Without the target namespace's pods there is nothing to explain, and "pod not found" would
+        # be wrong: say what could not be read (exit 3), not that the pod does not exist (exit 2).
+        denied = [x for x in result.snapshot.meta.missing
+                  if x.resource == "pods" and x.namespace == (namespace or "") and x.reason.startswith("forbidden")]
+        if denied:
+            from .errors import ClusterError
+
+            raise ClusterError(f"cannot read pods in namespace {namespace}: {denied[0].reason}",
+                               hint=f"podtriage needs get/list on pods and events in the namespace (and on nodes "
+                                    f"for per-node verdicts); check with `kubectl auth can-i list pods -n {namespace}`")
     return result.snapshot
 
 
@@ -121,20 +132,34 @@ def cluster_options(fn):
 @click.option("--graph", "graph_format", type=click.Choice(["mermaid", "dot"]), default=None,
               help="Print the causal graph in this format instead of the report.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every node group and every scheduling attempt.")
+@click.option("--cgroup-stats", "cgroup_stats", multiple=True, type=click.Path(dir_okay=False),
+              help="A `podtriage node-stats` file (repeatable, one per node): joins cgroup memory evidence.")
+@click.option("--scheduler-log", "scheduler_log_files", multiple=True, type=click.Path(dir_okay=False),
+              help="A kube-scheduler log file, klog text or JSON (repeatable; '-' reads stdin).")
+@click.option("--scheduler-logs", "fetch_scheduler_logs", is_flag=True,
+              help="Read the logs of the kube-scheduler pods in kube-system (needs get on pods/log there).")
 @guarded
 def explain(target: str, namespace: str | None, from_path: str | None, kubeconfig: str | None,
             context: str | None, timeout: float, output: str, no_color: bool, rules_dirs: tuple[str, ...],
-            graph_format: str | None, verbose: bool) -> None:
+            graph_format: str | None, verbose: bool, cgroup_stats: tuple[str, ...] = (),
+            scheduler_log_files: tuple[str, ...] = (), fetch_scheduler_logs: bool = False) -> None:
     """Explain why TARGET is Pending: a pod name or KIND/NAME (deployment/web, sts/db, job/etl, ...)."""
     from .analyze import Explainer, parse_target
 
     parse_target(target)  # usage errors before any I/O
     rules = _rules(rules_dirs)
+    from .diagnose.extra import ExtraEvidence
+
+    extra = ExtraEvidence()
+    _add_cgroup_stats(extra, cgroup_stats)  # input errors before any cluster I/O
+    _add_scheduler_logs(extra, scheduler_log_files)
     scope = "pod" if "/" not in target else "namespace"
     if namespace is None and not from_path:
         namespace = _default_namespace(kubeconfig, context)
     snapshot = _load_snapshot(from_path, namespace, kubeconfig, context, timeout, scope)
-    report = Explainer(snapshot, rules).explain(target, namespace)
+    if fetch_scheduler_logs:
+        _fetch_scheduler_logs(extra, kubeconfig, context, timeout)
+    report = Explainer(snapshot, rules, extra=extra).explain(target, namespace)
     if graph_format:
         from .graph import from_node_link, to_dot, to_mermaid
 
@@ -158,6 +183,39 @@ def explain(target: str, namespace: str | None, from_path: str | None, kubeconfi
         tree = render_tree(g, key)
         render_text(report, console=_console(no_color), tree=tree, verbose=verbose)
     sys.exit(EXIT_BLOCKED if report.blocked else EXIT_OK)
+
+
+def _add_cgroup_stats(extra: Any, paths: tuple[str, ...]) -> None:
+    if not paths:
+        return
+    from .nodestats import load_node_stats
+
+    extra.cgroup_stats_requested = True
+    extra.cgroup_stats.extend(load_node_stats(p) for p in paths)
+
+
+def _add_scheduler_logs(extra: Any, paths: tuple[str, ...]) -> None:
+    if not paths:
+        return
+    from .evidence.schedlog import parse_log
+
+    extra.scheduler_logs_requested = True
+    for path in paths:
+        try:
+            text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise InputError(f"cannot read scheduler log {path}: {exc.strerror or exc}") from None
+        extra.scheduler_logs.append(parse_log(text, "stdin" if path == "-" else path))
+
+
+def _fetch_scheduler_logs(extra: Any, kubeconfig: str | None, context: str | None, timeout: float) -> None:
+    from .collect.live import fetch_scheduler_logs
+    from .evidence.schedlog import parse_log
+
+    extra.scheduler_logs_requested = True
+    fetched, note = fetch_scheduler_logs(kubeconfig, context, timeout, tail_lines=20000)
+    extra.scheduler_logs.extend(parse_log(text, name) for name, text in fetched)
+    extra.scheduler_logs_note = note
 
 
 def _default_namespace(kubeconfig: str | None, context: str | None) -> str:
@@ -201,11 +259,85 @@ def snapshot(namespaces: tuple[str, ...], all_namespaces: bool, out: str, from_p
                                           "version": snap.meta.server_version},
             "collected": sorted(snap.meta.collected), "namespaces": list(snap.meta.namespaces),
             "missing": [{"resource": x.resource, "namespace": x.namespace, "reason": x.reason}
-                        for x in snap.meta.missing]}
+                        for x in snap.meta.missing],
+            # what the collector inferred about running schedulers; explain --from needs it too
+            "schedulerNames": list(snap.meta.scheduler_names) if snap.meta.scheduler_names is not None else None}
     write_snapshot(result.raw_items or [], out, meta=meta)
     click.echo(f"wrote {out}: {len(snap.pods)} pods, {len(snap.nodes)} nodes, {len(snap.events)} events"
                + (f"; could not read: {', '.join(sorted({x.resource for x in snap.meta.missing}))}"
                   if snap.meta.missing else ""), err=True)
+
+
+@main.command("node-stats")
+@click.option("--cgroup-root", default="/sys/fs/cgroup", show_default=True, type=click.Path(file_okay=False),
+              help="The cgroup mount to read; /host/sys/fs/cgroup inside `kubectl debug node/NAME`.")
+@click.option("-o", "--output", "out", default="-", type=click.Path(dir_okay=False, allow_dash=True),
+              help="File to write (.json or .json.gz); '-' (default) for stdout.")
+@click.option("--node", default=None, help="Node name to record (default: $NODE_NAME, else the hostname).")
+@guarded
+def node_stats(cgroup_root: str, out: str, node: str | None) -> None:
+    """On a node: write pod and container cgroup memory stats (limit, usage, peak, failcnt, OOM kills).
+
+    \b
+    Needs read access to the node's cgroup filesystem: run it on the node, in a DaemonSet with
+    /sys/fs/cgroup mounted, or via `kubectl debug node/NAME -it --image=...` (the host's cgroups are
+    then at /host/sys/fs/cgroup). Feed the file to `podtriage explain --cgroup-stats FILE`.
+    """
+    from .nodestats import collect_node_stats, write_node_stats
+
+    doc = collect_node_stats(cgroup_root, node=node)
+    write_node_stats(doc, out)
+    for w in doc["warnings"]:
+        click.echo(f"warning: {w}", err=True)
+    if out != "-":
+        n_containers = sum(len(p["containers"]) for p in doc["pods"])
+        layout = doc["driver"] or "no kubelet layout found"
+        click.echo(f"wrote {out}: node {doc['node']}, cgroup v{doc['cgroupVersion']} ({layout}), "
+                   f"{len(doc['pods'])} pods, {n_containers} containers", err=True)
+
+
+@main.command()
+@click.option("-n", "--namespace", "namespaces", multiple=True, help="Audit this namespace (repeatable).")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Audit every namespace (the default).")
+@click.option("-l", "--selector", default="", help="Only pods (and workload templates) with these labels.")
+@click.option("--from", "from_path", default=None, help="Audit a snapshot or files instead of the live cluster.")
+@cluster_options
+@click.option("-o", "--output", type=click.Choice(["html", "markdown", "json", "junit", "prometheus"]),
+              default="markdown", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Write the report to this file (atomically) instead of stdout.")
+@click.option("--previous", type=click.Path(dir_okay=False), default=None,
+              help="An earlier `audit -o json` report: show what is new, resolved and persisting.")
+@click.option("--config", type=click.Path(dir_okay=False), default=None,
+              help="Audit config (YAML): suppressions with reason and expiry, failOn.")
+@click.option("--fail-on", type=click.Choice(["critical", "high", "medium", "low", "info", "none"]), default=None,
+              help="Exit 1 when an unsuppressed blocking finding at or above this severity exists "
+                   "[default: critical; none: never].")
+@click.option("--prometheus-textfile", type=click.Path(dir_okay=False), default=None,
+              help="Also write metrics here (atomic rename) for node-exporter's textfile collector.")
+@click.option("--pushgateway", default=None, help="Also PUT the metrics to this Pushgateway URL (job podtriage).")
+@click.option("--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="Add the rules in this folder (repeatable).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (it only shows on a terminal anyway).")
+@guarded
+def audit(namespaces: tuple[str, ...], all_namespaces: bool, selector: str, from_path: str | None,
+          kubeconfig: str | None, context: str | None, timeout: float, output: str, out: str | None,
+          previous: str | None, config: str | None, fail_on: str | None, prometheus_textfile: str | None,
+          pushgateway: str | None, rules_dirs: tuple[str, ...], no_progress: bool) -> None:
+    """Report every Pending pod of the cluster, grouped by root cause (docs/audit.md).
+
+    \b
+    Exit codes: 0 nothing at or above --fail-on, 1 an unsuppressed blocking finding at or above
+    --fail-on, 2 usage or input error, 3 cluster or Pushgateway error.
+    """
+    from .audit.command import AuditArgs, run
+
+    code = run(AuditArgs(namespaces=namespaces, all_namespaces=all_namespaces, selector=selector,
+                         from_path=from_path, output=output, out=out, previous=previous, config=config,
+                         fail_on=fail_on, prometheus_textfile=prometheus_textfile, pushgateway=pushgateway,
+                         rules_dirs=rules_dirs, no_progress=no_progress, kubeconfig=kubeconfig, context=context,
+                         timeout=timeout), stdout=lambda text: click.echo(text, nl=False))
+    sys.exit(code)
 
 
 @main.group()

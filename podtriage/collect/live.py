@@ -578,4 +578,60 @@ def _collect_all(col: _Collector, ns_list: list[str] | None, scope: Scope,
     return _detect_schedulers(col, kube_system_read)
 
 
-__all__ = ["METADATA_LIST_ACCEPT", "LiveResult", "Resource", "collect_live"]
+# --------------------------------------------------------------------------------------------
+# kube-scheduler logs (`explain --scheduler-logs`)
+
+
+def fetch_scheduler_logs(kubeconfig: str | None, context: str | None, timeout: float,
+                         tail_lines: int) -> tuple[list[tuple[str, str]], str]:
+    """The logs of the kube-system pods labelled component=kube-scheduler -> ([(pod, text)], note).
+
+    Read-only: one LIST of those pods and one GET pods/log per container. Nothing is fatal here:
+    a 403 or an unreachable API gives no logs and a note ("forbidden: ...") for the report.
+    """
+    cfg, _ = _load_config(kubeconfig, context)
+    client = _Client(cfg, timeout)
+    notes: list[str] = []
+    out: list[tuple[str, str]] = []
+    base = "/api/v1/namespaces/kube-system/pods"
+    try:
+        try:
+            resp = client.get(base, [("labelSelector", "component=kube-scheduler")])
+        except _Unreachable as exc:
+            return [], f"cannot reach the cluster: {exc}"
+        if resp.status == 403:
+            return [], _forbidden_reason(resp, "list", "pods in kube-system")
+        if resp.status != 200:
+            return [], f"listing kube-scheduler pods failed: HTTP {resp.status} {resp.status_message()}".rstrip()
+        try:
+            items = _dict(resp.json()).get("items") or []
+        except ValueError:
+            items = []
+        if not items:
+            return [], ("no kube-scheduler pods in kube-system (label component=kube-scheduler); "
+                        "pass its log with --scheduler-log FILE")
+        for pod in items:
+            name = str(_dict(_dict(pod).get("metadata")).get("name", ""))
+            spec = _dict(_dict(pod).get("spec"))
+            containers = [str(_dict(c).get("name", "")) for c in spec.get("containers") or ()]
+            for container in containers or [""]:
+                query: list[tuple[str, Any]] = [("tailLines", tail_lines if tail_lines > 0 else None),
+                                                ("container", container or None)]
+                try:
+                    r = client.get(f"{base}/{quote(name, safe='')}/log", query, accept="text/plain")
+                except _Unreachable as exc:
+                    notes.append(f"log of kube-system/{name}: {exc}")
+                    continue
+                if r.status == 403:
+                    notes.append(_forbidden_reason(r, "get", f"pods/log kube-system/{name}"))
+                elif r.status != 200:
+                    notes.append(f"log of kube-system/{name}: HTTP {r.status} {r.status_message()}".rstrip())
+                else:
+                    label = f"kube-system/{name}" + (f"[{container}]" if len(containers) > 1 else "")
+                    out.append((label, r.body.decode("utf-8", "replace")))
+    finally:
+        client.close()
+    return out, "; ".join(dict.fromkeys(notes))
+
+
+__all__ = ["METADATA_LIST_ACCEPT", "LiveResult", "Resource", "collect_live", "fetch_scheduler_logs"]

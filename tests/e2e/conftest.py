@@ -25,6 +25,7 @@ import pytest
 
 from .controlplane import (
     NS_READER_USER,
+    PODTRIAGE_CLI_USER,
     BuildFailed,
     BuildUnavailable,
     ControlPlane,
@@ -82,7 +83,8 @@ def control_plane(tmp_path_factory):
 
     keep = os.environ.get("PODTRIAGE_E2E_KEEP") == "1"
     workdir = tmp_path_factory.mktemp("controlplane") if keep else None
-    cp = ControlPlane(bindir=bindir, extra_users=(NS_READER_USER,), workdir=workdir, keep_workdir=keep)
+    cp = ControlPlane(bindir=bindir, extra_users=(NS_READER_USER, PODTRIAGE_CLI_USER), workdir=workdir,
+                      keep_workdir=keep)
     problem = None
     try:
         cp.start()  # stops whatever it started if it fails
@@ -121,3 +123,71 @@ def clean_nodes(control_plane):
     control_plane.delete_all_nodes()
     yield control_plane
     control_plane.delete_all_nodes()
+
+
+# --------------------------------------------------------------------------
+# podtriage as its own identity, and the read-only proof from the audit log
+
+
+class AuditWatch:
+    """Counts podtriage invocations; at the end of the session the audit log is checked."""
+
+    def __init__(self) -> None:
+        self.invocations = 0
+        self.report: dict = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def readonly_audit(request, control_plane):
+    """After every e2e test: no request by podtriage's identities may be other than get/list/watch.
+
+    Fails the session (an error at teardown) when podtriage ran and the audit log shows no
+    request of it (the check must be able to fail) or shows any writing verb.
+    """
+    import collections
+    import json
+    import time as _time
+
+    from .controlplane import READ_VERBS, podtriage_audit_events
+
+    watch = AuditWatch()
+    yield watch
+    if control_plane.audit_log_path is None or watch.invocations == 0:
+        return
+    _time.sleep(0.5)  # the audit backend writes the ResponseComplete stage after the response
+    events = podtriage_audit_events(control_plane.audit_events())
+    by_verb = collections.Counter(e.get("verb") for e in events)
+    bad = [e for e in events if e.get("verb") not in READ_VERBS]
+    watch.report = {"podtriage_invocations": watch.invocations, "requests": len(events),
+                    "by_verb": dict(by_verb),
+                    "secrets": dict(collections.Counter(e.get("verb") for e in events
+                                                        if (e.get("objectRef") or {}).get("resource") == "secrets"))}
+    summary_path = os.environ.get("PODTRIAGE_AUDIT_SUMMARY")
+    if summary_path:
+        Path(summary_path).write_text(json.dumps(watch.report, indent=2) + "\n")
+    assert events, f"podtriage ran {watch.invocations} times but the audit log holds no request of it"
+    assert not bad, "podtriage made non-read requests: " + "; ".join(
+        f"{e.get('verb')} {e.get('requestURI')} as {(e.get('user') or {}).get('username')}" for e in bad[:20])
+
+
+@pytest.fixture(scope="session")
+def podtriage_cli(control_plane, readonly_audit):
+    """Runs the podtriage CLI as ``podtriage-cli`` (cluster-admin), counted for the audit check."""
+    from .controlplane import PODTRIAGE_CLI_USER, bind_cluster_role
+    from .scenarios import Podtriage
+
+    if isinstance(control_plane, ExternalCluster):
+        return Podtriage(kubeconfig=control_plane.kubeconfig_path, counter=readonly_audit)
+    bind_cluster_role(control_plane, PODTRIAGE_CLI_USER)
+    return Podtriage(kubeconfig=control_plane.kubeconfig_for(PODTRIAGE_CLI_USER), counter=readonly_audit)
+
+
+@pytest.fixture
+def podtriage_as(control_plane, readonly_audit):
+    """``podtriage_as(user)`` -> a CLI runner for that harness identity (counted for the audit check)."""
+    from .scenarios import Podtriage
+
+    def make(user: str) -> Podtriage:
+        return Podtriage(kubeconfig=control_plane.kubeconfig_for(user), counter=readonly_audit)
+
+    return make

@@ -828,3 +828,42 @@ def _http_get(url: str, token: str | None = None, insecure: bool = False, timeou
     except urllib.error.HTTPError as e:
         body = e.read().decode("utf-8", "replace")
         raise RuntimeError(f"HTTP {e.code}: {body[-500:]}") from None
+
+
+# --------------------------------------------------------------------------
+# podtriage's own identities (appended for the scenario, permission and audit tests)
+
+# The identity podtriage subprocesses run as, distinct from ADMIN_USER (the test setup), so the
+# audit log can tell podtriage's requests apart. conftest binds it to the built-in cluster-admin
+# ClusterRole: it may do anything, which is what makes "it only reads" worth checking.
+PODTRIAGE_CLI_USER = "podtriage-cli"
+# Every identity only podtriage uses (NS_READER_USER: the permission tests).
+PODTRIAGE_USERS = (PODTRIAGE_CLI_USER, NS_READER_USER)
+READ_VERBS = frozenset({"get", "list", "watch"})
+
+
+def bind_cluster_role(cp: Any, user: str, cluster_role: str = "cluster-admin") -> None:
+    """ClusterRoleBinding ``<user>-<cluster_role>`` (idempotent)."""
+    from kubernetes import client
+    from kubernetes.client.rest import ApiException
+
+    body = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": f"{user}-{cluster_role}"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+    }
+    try:
+        client.RbacAuthorizationV1Api(cp.api_client()).create_cluster_role_binding(body)
+    except ApiException as e:
+        if e.status != 409:
+            raise
+
+
+def podtriage_audit_events(events: Iterable[Mapping[str, Any]],
+                           users: Iterable[str] = PODTRIAGE_USERS) -> list[Mapping[str, Any]]:
+    """Audit events made by podtriage: its identities, or its User-Agent (``podtriage/<version>``)."""
+    users = set(users)
+    return [e for e in events
+            if (e.get("user") or {}).get("username") in users or str(e.get("userAgent", "")).startswith("podtriage/")]

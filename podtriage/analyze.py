@@ -291,12 +291,8 @@ def age_seconds(ts: str, now: datetime) -> float | None:
 
 
 def _our_counts(ev: Evaluation) -> dict[str, int]:
-    """Our verdicts reduced like the scheduler's message: a PreFilter rejection counts every node."""
-    if ev.prefilter:
-        return {ev.prefilter[0].code: ev.total_nodes}
-    if ev.total_nodes == 0:
-        return {"no-nodes": 0}
-    return ev.code_counts()
+    """Our verdicts reduced like the scheduler's message (an empty cluster is 'no nodes')."""
+    return ev.code_counts() or ({"no-nodes": 0} if ev.total_nodes == 0 else {})
 
 
 def _scheduler_view(t: Timeline) -> dict[str, Any]:

@@ -12,9 +12,10 @@ one evaluation and nothing here loops pods x nodes x pods.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar, Iterable, Mapping, Sequence
+from typing import Any, ClassVar
 
 from .. import model as m
 from ..snapshot import Snapshot
@@ -169,6 +170,21 @@ class FilterPlugin:
         """Reasons this node cannot take the pod; empty when it can."""
         return ()
 
+    def pre_filter_result(self, state: CycleState) -> frozenset[str] | None:
+        """PreFilterResult: the only node names worth filtering (None: every node).
+
+        Called after pre_filter. Upstream skips the other nodes entirely and reports them as
+        "node(s) didn't satisfy plugin(s) [<plugins>]" (see `absent_node_failure`).
+        """
+        return None
+
+    def absent_node_failure(self, state: CycleState, node: NodeInfo, reason: str) -> Failure:
+        """The verdict for a node left out of this plugin's PreFilterResult (`reason` is the
+        scheduler's text for it)."""
+        return Failure(plugin=self.name, code="absent-nodes", reason=reason,
+                       message=f"node {node.name} is not among the nodes {self.name}'s PreFilter selected",
+                       unresolvable=True)
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -196,7 +212,13 @@ class Evaluation:
         return out
 
     def code_counts(self) -> dict[str, int]:
-        """code -> node count, first failing plugin per node (for comparison with the scheduler)."""
+        """code -> node count, first failing plugin per node (for comparison with the scheduler).
+
+        A PreFilter rejection stops the scheduler before any Filter runs, and its message
+        (FitMessage.node_counts) counts every node under that one code: so do we.
+        """
+        if self.prefilter:
+            return {self.prefilter[0].code: self.total_nodes}
         out: dict[str, int] = {}
         for v in self.verdicts:
             for c in {f.code for f in v.first}:
@@ -229,10 +251,32 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
     prefilter: list[Failure] = []
     for p in plist:
         prefilter.extend(p.pre_filter(state))
+    # PreFilterResults are intersected (frameworkImpl.RunPreFilterPlugins). Nodes outside never
+    # reach Filter: the scheduler counts them under one "didn't satisfy plugin(s) [...]" reason,
+    # whatever else is wrong with them; we still run every filter on them for `failures`.
+    allowed: frozenset[str] | None = None
+    narrowing: list[FilterPlugin] = []
+    if not prefilter:
+        for p in plist:
+            res = p.pre_filter_result(state)
+            if res is not None:
+                narrowing.append(p)
+                allowed = res if allowed is None else allowed & res
+        if narrowing and not allowed:
+            names = sorted(p.name for p in narrowing)
+            prefilter.append(Failure(
+                plugin=names[0], code="prefilter-conflict",
+                reason=f"node(s) didn't satisfy plugin(s) [{' '.join(names)}] simultaneously",
+                message=f"the nodes selected by the PreFilter of {', '.join(names)} do not overlap",
+                unresolvable=True))
+            allowed = None
+    absent_reason = f"node(s) didn't satisfy plugin(s) [{' '.join(sorted(p.name for p in narrowing))}]"
     verdicts = []
     for info in cluster.node_infos.values():
         failures: list[Failure] = []
         first: tuple[Failure, ...] = ()
+        if allowed is not None and info.name not in allowed:
+            first = (narrowing[0].absent_node_failure(state, info, absent_reason),)
         for p in plist:
             fs = p.filter(state, info)
             if fs:

@@ -2,11 +2,18 @@
 
 Both must match. Terms are ORed, expressions inside a term ANDed; an empty term matches
 nothing. The verdict names each key that failed and what the node has instead.
+
+PreFilter (upstream too): when every term carries matchFields `metadata.name In`, only those
+nodes are filtered (a PreFilterResult, how DaemonSet pods target their node); the scheduler
+reports every other node as "node(s) didn't satisfy plugin(s) [NodeAffinity]". Terms whose
+names contradict each other reject the pod outright: "pod affinity terms conflict".
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 from ..framework import CycleState, Failure, FilterPlugin, NodeInfo
 from ..selectors import (
@@ -17,6 +24,7 @@ from ..selectors import (
 )
 
 REASON = "node(s) didn't match Pod's node affinity/selector"
+REASON_CONFLICT = "pod affinity terms conflict"
 
 
 class NodeAffinity(FilterPlugin):
@@ -42,11 +50,52 @@ class NodeAffinity(FilterPlugin):
         labels = node.node.labels
         memo_key = (tuple(labels.get(k) for k in keys), node.name if uses_fields else "")
         memo = state.scratch.setdefault(self.name, {})
-        if memo_key in memo:
-            return memo[memo_key]
-        result = self._evaluate(state, node)
-        memo[memo_key] = result
-        return result
+        result = memo.get(memo_key)
+        if result is None:
+            result = memo[memo_key] = self._evaluate(state, node)
+        # Memoised per label values: name the node at hand, not the first one with those values.
+        return tuple(replace(f, message=f"node {node.name}: {f.message}") for f in result)
+
+    # --- PreFilter ---------------------------------------------------------------------------
+    def pre_filter(self, state: CycleState) -> Sequence[Failure]:
+        names = self._node_names(state)
+        if names is not None and not names:
+            return (Failure(
+                plugin=self.name, code="affinity-terms-conflict", reason=REASON_CONFLICT,
+                message=("every required node affinity term asks for metadata.name values that "
+                         "contradict each other, so no node can match"),
+                detail={"terms": len(state.pod.required_node_affinity or ())}, unresolvable=True,
+            ),)
+        return ()
+
+    def pre_filter_result(self, state: CycleState) -> frozenset[str] | None:
+        names = self._node_names(state)
+        return names if names else None
+
+    def _node_names(self, state: CycleState) -> frozenset[str] | None:
+        """Upstream PreFilter: when every term has matchFields metadata.name In, only the union of
+        those names (intersected within a term) can match; None when any term has none."""
+        terms = state.pod.required_node_affinity
+        if not terms:
+            return None
+        out: set[str] = set()
+        for t in terms:
+            term_names: set[str] | None = None
+            for r in t.match_fields:
+                if r.key == "metadata.name" and r.operator == "In":
+                    term_names = set(r.values) if term_names is None else term_names & set(r.values)
+            if term_names is None:
+                return None
+            out |= term_names
+        return frozenset(out)
+
+    def absent_node_failure(self, state: CycleState, node: NodeInfo, reason: str) -> Failure:
+        """A node outside the matchFields names: the scheduler never filters it and prints `reason`
+        ("didn't satisfy plugin(s) [NodeAffinity]"); we explain it with the Filter's own verdict."""
+        fs = self.filter(state, node)
+        if not fs:
+            return super().absent_node_failure(state, node, reason)
+        return replace(fs[0], reason=reason, detail={**fs[0].detail, "outside_prefilter_result": True})
 
     def _evaluate(self, state: CycleState, node: NodeInfo) -> tuple[Failure, ...]:
         pod, labels, name = state.pod, node.node.labels, node.name
@@ -85,7 +134,7 @@ class NodeAffinity(FilterPlugin):
                 parts.append(f"affinity {f['text']} (node has {have})")
         return (Failure(
             plugin=self.name, code="node-affinity", reason=REASON,
-            message=f"node {name}: " + "; ".join(parts),
+            message="; ".join(parts),
             detail={"selector": selector_misses, "terms": term_misses},
             unresolvable=True,
         ),)

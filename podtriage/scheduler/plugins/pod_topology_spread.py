@@ -12,7 +12,10 @@ eligible nodes only:
   node affinity; Ignore: every node;
 - nodeTaintsPolicy Ignore (default): every node; Honor: only nodes whose NoSchedule/NoExecute
   taints the pod tolerates;
-- counted pods are assigned, not terminating, and in the pod's namespace.
+- counted pods are assigned, not terminating, and in the pod's namespace;
+- a nil labelSelector matches nothing (matchLabelKeys cannot change that) and an empty one
+  (`{}`) counts no existing pod at all (upstream countPodsMatchSelector returns 0 for an empty
+  selector), although the pod itself still matches `{}`.
 
 Filter then checks per node and constraint, in order, stopping at the first failure:
 `matching pods in the node's domain + (1 if the pod matches its own selector) - global min
@@ -43,6 +46,7 @@ class _Constraint:
     selector: m.LabelSelector | None
     min_domains: int
     self_match: int  # 1 when the incoming pod matches its own selector
+    counts_nothing: bool = False  # nil or empty selector: no existing pod is ever counted
 
 
 @dataclass
@@ -60,16 +64,22 @@ def merge_match_label_keys(selector: m.LabelSelector | None, keys: Sequence[str]
                            labels: Mapping[str, str]) -> m.LabelSelector | None:
     """labelSelector AND (key = the pod's value) for each matchLabelKeys key the pod carries.
 
-    Keys the pod does not carry are ignored. A nil selector selects nothing, but merging label
-    values into it yields a selector of just those values (upstream mergeLabelSetWithSelector).
+    Keys the pod does not carry are ignored. A nil selector stays nil, i.e. selects nothing:
+    upstream mergeLabelSetWithSelector returns labels.Nothing() unchanged (its Requirements()
+    are not ok), and the API server leaves a nil selector alone too.
     """
     extra = tuple(m.Requirement(k, "In", (labels[k],)) for k in keys if k in labels)
-    if not extra:
+    if not extra or selector is None:
         return selector
-    if selector is None:
-        return m.LabelSelector(match_expressions=extra)
     return m.LabelSelector(match_labels=selector.match_labels,
                            match_expressions=selector.match_expressions + extra)
+
+
+def counts_no_pods(selector: m.LabelSelector | None) -> bool:
+    """Upstream countPodsMatchSelector counts nothing for an empty selector ({}), and a nil one
+    (labels.Nothing) matches nothing; the pod's own match still uses the selector as is, so `{}`
+    self-matches and nil does not."""
+    return selector is None or selector.is_empty
 
 
 def describe_selector(sel: m.LabelSelector | None) -> str:
@@ -118,6 +128,7 @@ class PodTopologySpread(FilterPlugin):
                 index=i, source=c, selector=sel,
                 min_domains=c.min_domains if c.min_domains is not None else 1,
                 self_match=1 if label_selector_matches(sel, pod.labels) else 0,
+                counts_nothing=counts_no_pods(sel),
             ))
         return out
 
@@ -151,7 +162,7 @@ class PodTopologySpread(FilterPlugin):
                     if not taints_ok:
                         continue
                 value = labels[c.source.topology_key]
-                n = sum(1 for p in pods if label_selector_matches(c.selector, p.labels))
+                n = 0 if c.counts_nothing else sum(1 for p in pods if label_selector_matches(c.selector, p.labels))
                 per_domain[ci][value] = per_domain[ci].get(value, 0) + n
         out = []
         for ci, c in enumerate(constraints):

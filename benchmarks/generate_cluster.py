@@ -2,24 +2,35 @@
 """Generate a realistic synthetic cluster as one `kubectl get -o json` style List.
 
 Nodes come in pools the way real fleets do (general purpose in 3 zones and 2 sizes, memory
-optimised, tainted GPU and infra pools, a few arm64 nodes, some cordoned or NotReady). Pods
-come from many Deployments/StatefulSets, bound within each node's capacity; a share is Pending
-for a mix of causes (untolerated GPU taint, selector on a label nobody has, too large, a missing
-PVC, anti-affinity, a deprecated zone label), each with a FailedScheduling event.
+optimised, tainted GPU and infra pools, a few arm64 nodes, some cordoned or NotReady). Every
+node runs the usual DaemonSets (kube-proxy, the CNI agent). The other pods come from many
+Deployments and are bound only where they fit: each node's cpu, memory and pod slots are
+tracked, so the cluster is busy (~70% of cpu requested) but never overcommitted. A share of
+the pods is Pending for a mix of causes (untolerated GPU taint, selector on a label nobody has,
+too large, a missing PVC, a deprecated zone label, an untolerated infra taint), each with a
+FailedScheduling event. With --full, pods also carry what the API server returns for them:
+service account, the projected token volume, an env reference to a ConfigMap, ports, and for
+running pods the conditions and container statuses, roughly what `podtriage snapshot` keeps of
+a real pod (kubectl's own output adds managedFields and the like, several times the size).
 
     python benchmarks/generate_cluster.py --nodes 5000 --pods 150000 --pending 10000 --seed 1 -o FILE
+
+150k pods take a few seconds: the objects are plain dicts, garbage collection is paused while
+they are built, and the file is written with one `json.dumps` (json.dump streams through the
+pure-Python encoder and is several times slower).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import sys
-import uuid
 from typing import Any
 
 T = "2026-11-20T10:00:00Z"
+T_START = "2026-11-20T10:00:04Z"
 
 POOLS = [
     # name, share, cpu, memory, labels, taints, extra allocatable
@@ -35,10 +46,26 @@ POOLS = [
 ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
 CPU_M = {"4": 4000, "8": 8000, "32": 32000}
 MEM_MI = {"16Gi": 16384, "32Gi": 32768, "64Gi": 65536, "256Gi": 262144}
+MAX_PODS = 110
+# DaemonSets on every node: name, namespace, cpu millicores, memory MiB
+DAEMONSETS = [("kube-proxy", "kube-system", 100, 128), ("aws-node", "kube-system", 25, 64)]
+# Deployment pod sizes: mean ~125m cpu and ~330Mi, so 30 pods/node use ~70% of the cpu.
+CPU_CHOICES = [10, 25, 50, 50, 100, 100, 100, 150, 250, 400]
+MEM_CHOICES = [64, 128, 128, 256, 256, 512, 1024]
+DEFAULT_TOLERATIONS = [
+    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+]
+
+CAUSES = ["gpu-taint", "selector-absent", "too-large", "pvc-missing", "deprecated-zone", "infra-taint"]
 
 
 def rid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    """A random (seeded) UUIDv4 string, without the cost of uuid.UUID."""
+    x = rng.getrandbits(128)
+    x = (x & ~(0xF000 << 64) & ~(0xC000 << 48)) | (0x4000 << 64) | (0x8000 << 48)
+    h = f"{x:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def make_nodes(n: int, rng: random.Random) -> list[dict[str, Any]]:
@@ -60,70 +87,169 @@ def make_nodes(n: int, rng: random.Random) -> list[dict[str, Any]]:
             taints.append({"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"})
         if ready == "False":
             taints.append({"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"})
-        alloc = {"cpu": f"{CPU_M[pool[2]] - 90}m", "memory": f"{MEM_MI[pool[3]] - 700}Mi", "pods": "110",
+        alloc = {"cpu": f"{CPU_M[pool[2]] - 90}m", "memory": f"{MEM_MI[pool[3]] - 700}Mi", "pods": str(MAX_PODS),
                  "ephemeral-storage": "95551679124", **pool[6]}
+        capacity = {"cpu": pool[2], "memory": pool[3], "pods": str(MAX_PODS), "ephemeral-storage": "104845292Ki",
+                    **pool[6]}
         nodes.append({
             "apiVersion": "v1", "kind": "Node",
             "metadata": {"name": name, "uid": rid(rng), "labels": labels, "creationTimestamp": T},
-            "spec": {"taints": taints, **({"unschedulable": True} if unschedulable else {})},
-            "status": {"allocatable": alloc, "capacity": alloc,
-                       "conditions": [{"type": "Ready", "status": ready, "reason": "KubeletReady",
-                                       "lastTransitionTime": T}]},
+            "spec": {"taints": taints, "providerID": f"aws:///{zone}/i-{rng.getrandbits(60):015x}",
+                     **({"unschedulable": True} if unschedulable else {})},
+            "status": {"allocatable": alloc, "capacity": capacity,
+                       "conditions": [
+                           {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory",
+                            "lastTransitionTime": T},
+                           {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure",
+                            "lastTransitionTime": T},
+                           {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID",
+                            "lastTransitionTime": T},
+                           {"type": "Ready", "status": ready,
+                            "reason": "KubeletReady" if ready == "True" else "KubeletNotReady",
+                            "lastTransitionTime": T}],
+                       "nodeInfo": {"architecture": arch, "kubeletVersion": "v1.37.2", "osImage": "Bottlerocket OS",
+                                    "containerRuntimeVersion": "containerd://2.1.0"}},
         })
     return nodes
 
 
-def pod_obj(ns: str, name: str, owner: tuple[str, str], labels: dict, cpu_m: int, mem_mi: int, rng: random.Random,
-            node: str = "", spec_extra: dict | None = None, gpu: int = 0) -> dict[str, Any]:
+def pod_obj(ns: str, name: str, owner: tuple[str, str, str], labels: dict, cpu_m: int, mem_mi: int,
+            rng: random.Random, node: str = "", spec_extra: dict | None = None, gpu: int = 0,
+            tolerations: list | None = None, full: bool = False) -> dict[str, Any]:
     res: dict[str, Any] = {"requests": {"cpu": f"{cpu_m}m", "memory": f"{mem_mi}Mi"}}
     if gpu:
         res["limits"] = {"nvidia.com/gpu": str(gpu)}
-    spec: dict[str, Any] = {"containers": [{"name": "app", "image": f"registry.example.com/{ns}/{labels['app']}:1.0",
-                                            "resources": res}],
-                            "schedulerName": "default-scheduler",
-                            "tolerations": [{"key": "node.kubernetes.io/not-ready", "operator": "Exists",
-                                             "effect": "NoExecute", "tolerationSeconds": 300}]}
+    elif mem_mi >= 256:
+        res["limits"] = {"memory": f"{mem_mi * 2}Mi"}
+    app = labels.get("app") or labels.get("k8s-app", "x")
+    image = f"registry.example.com/{ns}/{app}:1.0"
+    token = f"kube-api-access-{rng.getrandbits(20):05x}"
+    container: dict[str, Any] = {"name": "app", "image": image, "resources": res}
+    spec: dict[str, Any] = {
+        "containers": [container], "schedulerName": "default-scheduler",
+        "tolerations": tolerations if tolerations is not None else DEFAULT_TOLERATIONS, "volumes": [],
+    }
+    if full:
+        container["ports"] = [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+        container["env"] = [{"name": "DB_HOST", "valueFrom": {"configMapKeyRef": {"name": f"{app}-config",
+                                                                                  "key": "db_host"}}}]
+        spec.update({"serviceAccountName": "default", "preemptionPolicy": "PreemptLowerPriority", "priority": 0})
+        spec["volumes"].append({"name": token, "projected": {"defaultMode": 420, "sources": [
+            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}}]}})
     if node:
         spec["nodeName"] = node
-    spec.update(spec_extra or {})
+    extra = dict(spec_extra or {})
+    spec["volumes"] += extra.pop("volumes", [])
+    if not spec["volumes"]:
+        del spec["volumes"]
+    spec.update(extra)
+    qos = "Burstable"
+    status: dict[str, Any] = {"phase": "Running" if node else "Pending"}
+    if full:
+        status["qosClass"] = qos
+    if node and full:
+        status.update({
+            "startTime": T_START,
+            "conditions": [{"type": t, "status": "True", "lastTransitionTime": T_START}
+                           for t in ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady",
+                                     "PodScheduled")],
+            "containerStatuses": [{"name": "app", "image": image, "ready": True,
+                                   "started": True, "restartCount": 0,
+                                   "state": {"running": {"startedAt": T_START}}}],
+        })
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name, "namespace": ns, "uid": rid(rng), "labels": labels, "creationTimestamp": T,
                          "ownerReferences": [{"apiVersion": "apps/v1", "kind": owner[0], "name": owner[1],
-                                              "uid": rid(rng), "controller": True}]},
-            "spec": spec, "status": {"phase": "Running" if node else "Pending"}}
+                                              "uid": owner[2], "controller": True}]},
+            "spec": spec, "status": status}
 
 
-CAUSES = ["gpu-taint", "selector-absent", "too-large", "pvc-missing", "deprecated-zone", "infra-taint"]
+class _Placer:
+    """Binds pods to untainted nodes with room for them (cpu, memory, pod slots)."""
+
+    def __init__(self, nodes: list[dict[str, Any]], rng: random.Random) -> None:
+        self.rng = rng
+        self.free: dict[str, list[int]] = {}
+        for n in nodes:
+            a = n["status"]["allocatable"]
+            self.free[n["metadata"]["name"]] = [int(a["cpu"][:-1]), int(a["memory"][:-2]), MAX_PODS]
+        self.schedulable = [n["metadata"]["name"] for n in nodes if not n["spec"]["taints"]]
+        self.cursor = 0
+
+    def take(self, node: str, cpu_m: int, mem_mi: int) -> None:
+        f = self.free[node]
+        f[0] -= cpu_m
+        f[1] -= mem_mi
+        f[2] -= 1
+
+    def fits(self, node: str, cpu_m: int, mem_mi: int) -> bool:
+        f = self.free[node]
+        return f[0] >= cpu_m and f[1] >= mem_mi and f[2] > 0
+
+    def place(self, cpu_m: int, mem_mi: int) -> str | None:
+        if not self.schedulable:
+            return None
+        for _ in range(12):
+            node = self.rng.choice(self.schedulable)
+            if self.fits(node, cpu_m, mem_mi):
+                self.take(node, cpu_m, mem_mi)
+                return node
+        # Busy cluster: first fit from a moving cursor, so nothing is ever overcommitted.
+        n = len(self.schedulable)
+        for k in range(n):
+            node = self.schedulable[(self.cursor + k) % n]
+            if self.fits(node, cpu_m, mem_mi):
+                self.cursor = (self.cursor + k) % n
+                self.take(node, cpu_m, mem_mi)
+                return node
+        return None
 
 
-def generate(n_nodes: int, n_pods: int, n_pending: int, seed: int) -> dict[str, Any]:
+def generate(n_nodes: int, n_pods: int, n_pending: int, seed: int, full: bool = False) -> dict[str, Any]:
+    """The cluster as one List. `full` adds what real pods also carry (status conditions and
+    container statuses, the service-account token volume, ports, env references): about 2.5x
+    the bytes; the default keeps the fields the scheduler filters read."""
     rng = random.Random(seed)
     nodes = make_nodes(n_nodes, rng)
-    # remaining millicores and pod slots per node ("3910m" -> 3910)
-    free = {n["metadata"]["name"]: [int(n["status"]["allocatable"]["cpu"][:-1]), 110] for n in nodes}
-    schedulable = [n["metadata"]["name"] for n in nodes if not n["spec"]["taints"]]
+    placer = _Placer(nodes, rng)
     items: list[dict[str, Any]] = list(nodes)
     namespaces = [f"team-{i:03d}" for i in range(max(10, n_pods // 1500))]
     running = n_pods - n_pending
-    workloads: list[tuple[str, str, int, int]] = []
     made = 0
+    # DaemonSet pods first: one per node (while the pod budget lasts), tolerating every taint.
+    for ds, ns, cpu_m, mem in DAEMONSETS:
+        ds_uid = rid(rng)
+        for n in nodes:
+            if made >= running:
+                break
+            name = n["metadata"]["name"]
+            placer.take(name, cpu_m, mem)
+            items.append(pod_obj(ns, f"{ds}-{rng.getrandbits(25):05x}", ("DaemonSet", ds, ds_uid),
+                                 {"k8s-app": ds}, cpu_m, mem, rng, name, tolerations=[{"operator": "Exists"}],
+                                 full=full))
+            made += 1
+    unplaced = 0
+    workloads = 0
     while made < running:
         ns = rng.choice(namespaces)
-        app = f"svc-{len(workloads):05d}"
+        app = f"svc-{workloads:05d}"
+        workloads += 1
         replicas = min(rng.choice([1, 2, 3, 3, 5, 10, 20]), running - made)
-        cpu_m = rng.choice([50, 100, 100, 250, 250, 500, 1000])
-        mem = rng.choice([64, 128, 256, 512, 1024])
-        workloads.append((ns, app, cpu_m, mem))
+        cpu_m = rng.choice(CPU_CHOICES)
+        mem = rng.choice(MEM_CHOICES)
         rs = f"{app}-{rng.getrandbits(32):08x}"
+        rs_uid = rid(rng)
         for r in range(replicas):
-            for _ in range(8):
-                node = rng.choice(schedulable)
-                if free[node][0] >= cpu_m and free[node][1] > 0:
-                    break
-            free[node][0] -= cpu_m
-            free[node][1] -= 1
-            items.append(pod_obj(ns, f"{rs}-{r:05d}", ("ReplicaSet", rs), {"app": app}, cpu_m, mem, rng, node))
+            node = placer.place(cpu_m, mem)
             made += 1
+            if node is None:
+                unplaced += 1
+                continue
+            items.append(pod_obj(ns, f"{rs}-{r:05d}", ("ReplicaSet", rs, rs_uid), {"app": app}, cpu_m, mem, rng,
+                                 node, full=full))
+    if unplaced:
+        print(f"warning: {unplaced} running pods did not fit anywhere and were left out", file=sys.stderr)
     counts = {c: 0 for c in CAUSES}
     for i in range(n_pending):
         cause = CAUSES[i % len(CAUSES)]
@@ -145,7 +271,8 @@ def generate(n_nodes: int, n_pods: int, n_pending: int, seed: int) -> dict[str, 
             extra["nodeSelector"] = {"failure-domain.beta.kubernetes.io/zone": "us-east-1a"}
         elif cause == "infra-taint":
             extra["nodeSelector"] = {"node-role.kubernetes.io/infra": ""}
-        p = pod_obj(ns, f"{rs}-{i:05d}", ("ReplicaSet", rs), {"app": app}, cpu_m, 256, rng, "", extra, gpu)
+        p = pod_obj(ns, f"{rs}-{i:05d}", ("ReplicaSet", rs, f"00000000-0000-4000-8000-{i % 97:012d}"),
+                    {"app": app}, cpu_m, 256, rng, "", extra, gpu, full=full)
         p["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
                                       "message": f"0/{n_nodes} nodes are available: (synthetic)",
                                       "lastTransitionTime": T}]
@@ -157,11 +284,40 @@ def generate(n_nodes: int, n_pods: int, n_pending: int, seed: int) -> dict[str, 
                       "reason": "FailedScheduling", "type": "Warning", "count": 3,
                       "message": f"0/{n_nodes} nodes are available: (synthetic)",
                       "firstTimestamp": T, "lastTimestamp": T, "source": {"component": "default-scheduler"}})
-    for ns in namespaces:
+    # Storage: a default class and bound claims, so PersistentVolumeClaims count as read and the
+    # pending pods' missing claims are reported as missing (not as unknown).
+    items.append({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                  "metadata": {"name": "gp3", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+                  "provisioner": "ebs.csi.aws.com", "volumeBindingMode": "WaitForFirstConsumer"})
+    for i in range(max(1, n_pods // 100)):
+        ns = namespaces[i % len(namespaces)]
+        pv_name = f"pvc-{rid(rng)}"
+        zone = ZONES[i % 3]
+        items.append({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                      "metadata": {"name": f"data-db-{i:05d}", "namespace": ns, "uid": rid(rng)},
+                      "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "gp3", "volumeName": pv_name,
+                               "resources": {"requests": {"storage": "20Gi"}}},
+                      "status": {"phase": "Bound"}})
+        items.append({"apiVersion": "v1", "kind": "PersistentVolume",
+                      "metadata": {"name": pv_name, "uid": rid(rng)},
+                      "spec": {"capacity": {"storage": "20Gi"}, "accessModes": ["ReadWriteOnce"],
+                               "storageClassName": "gp3", "csi": {"driver": "ebs.csi.aws.com"},
+                               "claimRef": {"kind": "PersistentVolumeClaim", "namespace": ns,
+                                            "name": f"data-db-{i:05d}"},
+                               "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                                   {"key": "topology.kubernetes.io/zone", "operator": "In", "values": [zone]}]}]}}},
+                      "status": {"phase": "Bound"}})
+    for ns in ["kube-system", *namespaces]:
         items.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {
             "kubernetes.io/metadata.name": ns}}})
     return {"apiVersion": "v1", "kind": "List", "metadata": {"generator": "podtriage benchmarks",
                                                              "pendingByCause": counts}, "items": items}
+
+
+def write(doc: dict[str, Any], path: str) -> None:
+    text = json.dumps(doc, separators=(",", ":"))
+    with open(path, "w") as f:
+        f.write(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,13 +326,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pods", type=int, default=150000)
     ap.add_argument("--pending", type=int, default=10000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--full", action="store_true",
+                    help="pods as a `podtriage snapshot` of a real cluster holds them (status, token volume, "
+                         "env refs, ports): ~2.5x larger")
     ap.add_argument("-o", "--output", required=True)
     a = ap.parse_args(argv)
     if a.pending > a.pods:
         ap.error("--pending cannot exceed --pods")
-    doc = generate(a.nodes, a.pods, a.pending, a.seed)
-    with open(a.output, "w") as f:
-        json.dump(doc, f, separators=(",", ":"))
+    gc.disable()  # millions of dicts, no cycles: collections would only rescan them
+    write(generate(a.nodes, a.pods, a.pending, a.seed, a.full), a.output)
     print(f"wrote {a.output}: {a.nodes} nodes, {a.pods} pods ({a.pending} pending)", file=sys.stderr)
     return 0
 

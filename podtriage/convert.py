@@ -7,7 +7,10 @@ naming the object that was skipped.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+import dataclasses
+import sys
+from functools import lru_cache
+from typing import Any, Callable, Mapping, NoReturn, TypeVar
 
 from . import model as m
 from .quantity import QuantityError, to_scheduler_units
@@ -26,6 +29,90 @@ class ConversionError(ValueError):
     """This object cannot be understood (wrong shape), with a short reason."""
 
 
+class _EmptyMap(dict):  # type: ignore[type-arg]
+    """The one empty mapping shared by every object that has none (labels, overhead, limits...).
+
+    150k pods with no overhead, no nodeSelector and no limits would otherwise hold 450k empty
+    dicts. It is still a dict (equality, `dict(x)`, JSON and asdict behave as before), but refuses
+    mutation so that a stray write cannot leak into every other object.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("podtriage.convert.EMPTY is shared and read-only")
+
+    __setitem__ = __delitem__ = __ior__ = setdefault = update = pop = popitem = clear = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> Any:
+        return (_empty_map, ())
+
+    def __copy__(self) -> _EmptyMap:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> _EmptyMap:
+        return self
+
+
+def _empty_map() -> Mapping[Any, Any]:
+    return EMPTY
+
+
+EMPTY: Mapping[Any, Any] = _EmptyMap()
+_intern = sys.intern
+_T = TypeVar("_T")
+
+
+def _direct_constructor(cls: type[_T]) -> Callable[..., _T]:
+    """`cls(**fields)` for a frozen model dataclass, without the frozen __init__'s cost.
+
+    A frozen dataclass __init__ sets each field through object.__setattr__: for m.Pod's 37 fields
+    that is most of the time spent converting a pod, and past 30 attributes CPython stops
+    sharing instance-dict keys, so each pod also carries a ~1.6 KB private dict. When every
+    field is given, the keyword dict itself becomes the instance __dict__ (as pickle and
+    copy.copy restore frozen dataclasses): ~4x faster and about half the memory. Anything else
+    (a missing or unknown field, a class with slots or __post_init__) goes through the real
+    constructor, so defaults and errors stay exactly those of `cls(**fields)`.
+    """
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    if "__slots__" in cls.__dict__ or hasattr(cls, "__post_init__") or not all(f.init for f in fields):
+        return cls
+    names = frozenset(f.name for f in fields)
+    new, set_attr = object.__new__, object.__setattr__
+
+    def make(**kw: Any) -> _T:
+        if kw.keys() != names:
+            return cls(**kw)
+        obj = new(cls)
+        set_attr(obj, "__dict__", kw)
+        return obj
+
+    return make
+
+
+_new_pod = _direct_constructor(m.Pod)
+_new_container = _direct_constructor(m.Container)
+_new_container_state = _direct_constructor(m.ContainerState)
+
+
+# Frozen, hashable and heavily repeated (every pod of a ReplicaSet has the same owner and the same
+# default tolerations; conditions share reasons and, for pods created together, timestamps):
+# one shared instance per distinct value.
+@lru_cache(maxsize=4096)
+def _shared_toleration(key: str, operator: str, value: str, effect: str, seconds: int | None) -> m.Toleration:
+    return m.Toleration(key=key, operator=operator, value=value, effect=effect, toleration_seconds=seconds)
+
+
+@lru_cache(maxsize=4096)
+def _shared_owner(kind: str, name: str, uid: str, controller: bool) -> m.OwnerRef:
+    return m.OwnerRef(kind=kind, name=name, uid=uid, controller=controller)
+
+
+@lru_cache(maxsize=4096)
+def _shared_condition(type_: str, status: str, reason: str, message: str, time: str) -> m.Condition:
+    return m.Condition(type=type_, status=status, reason=reason, message=message, last_transition_time=time)
+
+
 def _d(x: Any) -> dict:
     return x if isinstance(x, dict) else {}
 
@@ -37,9 +124,21 @@ def _l(x: Any) -> list:
 def _s(x: Any, default: str = "") -> str:
     if isinstance(x, str):
         return x
+    if x is None:  # the common case: an absent field
+        return default
     if isinstance(x, (int, float)) and not isinstance(x, bool):
         return str(x)
     return default
+
+
+def _si(x: Any, default: str = "") -> str:
+    """_s, interned: for strings that repeat across objects (namespaces, label keys and values,
+    node names, images, reasons), so that one copy is kept once the raw JSON is dropped."""
+    if type(x) is str:
+        return _intern(x)
+    if x is None:
+        return default
+    return _s(x, default)
 
 
 def _i(x: Any, default: int | None = None) -> int | None:
@@ -56,19 +155,30 @@ def _i(x: Any, default: int | None = None) -> int | None:
 
 
 def _str_map(x: Any) -> dict[str, str]:
-    return {str(k): _s(v) for k, v in _d(x).items()}
+    """A string map (labels, nodeSelector, annotations), keys and values interned; the shared
+    EMPTY when there is none."""
+    if not isinstance(x, dict) or not x:
+        return EMPTY  # type: ignore[return-value]
+    return {(_intern(k) if type(k) is str else str(k)): (_intern(v) if type(v) is str else _s(v))
+            for k, v in x.items()}
 
 
 def resources(x: Any, warnings: list[str] | None = None, where: str = "") -> dict[str, int]:
-    """A ResourceList -> scheduler units; invalid quantities are dropped with a warning."""
+    """A ResourceList -> scheduler units; invalid quantities are dropped with a warning.
+
+    Returns a new dict, or the shared read-only EMPTY when nothing is left.
+    """
+    if not isinstance(x, dict) or not x:
+        return EMPTY  # type: ignore[return-value]
     out: dict[str, int] = {}
-    for name, raw in _d(x).items():
+    for name, raw in x.items():
+        key = _intern(name) if type(name) is str else str(name)
         try:
-            out[str(name)] = to_scheduler_units(str(name), raw)
+            out[key] = to_scheduler_units(key, raw)
         except (QuantityError, ValueError, OverflowError):
             if warnings is not None:
                 warnings.append(f"{where}: ignored invalid quantity {name}={raw!r}")
-    return out
+    return out if out else EMPTY  # type: ignore[return-value]
 
 
 def requirement(x: Any) -> m.Requirement:
@@ -111,52 +221,81 @@ def pod_affinity_terms(x: Any) -> tuple[m.PodAffinityTerm, ...]:
 
 
 def owner(meta: dict) -> m.OwnerRef | None:
-    refs = [_d(r) for r in _l(meta.get("ownerReferences"))]
-    chosen = next((r for r in refs if r.get("controller") is True), refs[0] if refs else None)
+    raw = meta.get("ownerReferences")
+    if not isinstance(raw, list) or not raw:
+        return None
+    refs = [r if isinstance(r, dict) else {} for r in raw]
+    chosen = next((r for r in refs if r.get("controller") is True), refs[0])
     if not chosen:
         return None
-    return m.OwnerRef(kind=_s(chosen.get("kind")), name=_s(chosen.get("name")), uid=_s(chosen.get("uid")),
-                      controller=chosen.get("controller") is True)
+    return _shared_owner(_si(chosen.get("kind")), _si(chosen.get("name")), _s(chosen.get("uid")),
+                         chosen.get("controller") is True)
+
+
+_ENV_REFS = (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef"))
+_ENV_FROM_REFS = (("ConfigMap", "configMapRef"), ("Secret", "secretRef"))
 
 
 def _config_refs(c: dict) -> tuple[m.ConfigRef, ...]:
     refs: list[m.ConfigRef] = []
-    for env in _l(c.get("env")):
-        vf = _d(_d(env).get("valueFrom"))
-        for kind, field_ in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
-            ref = _d(vf.get(field_))
-            if ref:
-                refs.append(m.ConfigRef(kind=kind, name=_s(ref.get("name")), key=_s(ref.get("key")),
-                                        optional=ref.get("optional") is True,
-                                        via=f"env {_s(_d(env).get('name'))}"))
-    for ef in _l(c.get("envFrom")):
-        for kind, field_ in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
-            ref = _d(_d(ef).get(field_))
-            if ref:
-                refs.append(m.ConfigRef(kind=kind, name=_s(ref.get("name")), optional=ref.get("optional") is True,
-                                        via="envFrom"))
-    return tuple(refs)
+    env_list = c.get("env")
+    if isinstance(env_list, list):
+        for env in env_list:
+            # Most env entries are plain name/value pairs: skip them without building anything.
+            vf = env.get("valueFrom") if isinstance(env, dict) else None
+            if not isinstance(vf, dict) or not vf:
+                continue
+            for kind, field_ in _ENV_REFS:
+                ref = _d(vf.get(field_))
+                if ref:
+                    refs.append(m.ConfigRef(kind=kind, name=_si(ref.get("name")), key=_s(ref.get("key")),
+                                            optional=ref.get("optional") is True,
+                                            via=f"env {_s(env.get('name'))}"))
+    env_from = c.get("envFrom")
+    if isinstance(env_from, list):
+        for ef in env_from:
+            if not isinstance(ef, dict):
+                continue
+            for kind, field_ in _ENV_FROM_REFS:
+                ref = _d(ef.get(field_))
+                if ref:
+                    refs.append(m.ConfigRef(kind=kind, name=_si(ref.get("name")),
+                                            optional=ref.get("optional") is True, via="envFrom"))
+    return tuple(refs) if refs else ()
+
+
+def _port(p: Any) -> m.ContainerPort:
+    p = _d(p)
+    return m.ContainerPort(container_port=_i(p.get("containerPort"), 0) or 0,
+                           host_port=_i(p.get("hostPort"), 0) or 0,
+                           protocol=_si(p.get("protocol"), "TCP") or "TCP",
+                           host_ip=_s(p.get("hostIP")))
 
 
 def container(x: Any, warnings: list[str] | None = None, where: str = "") -> m.Container:
-    c = _d(x)
-    res = _d(c.get("resources"))
-    name = _s(c.get("name"))
-    loc = f"{where} container {name}"
-    limits = resources(res.get("limits"), warnings, loc)
-    requests = resources(res.get("requests"), warnings, loc)
-    # API defaulting: a limit with no request means request == limit.
-    for k, v in limits.items():
-        requests.setdefault(k, v)
-    ports = tuple(
-        m.ContainerPort(container_port=_i(_d(p).get("containerPort"), 0) or 0,
-                        host_port=_i(_d(p).get("hostPort"), 0) or 0,
-                        protocol=_s(_d(p).get("protocol"), "TCP") or "TCP",
-                        host_ip=_s(_d(p).get("hostIP")))
-        for p in _l(c.get("ports"))
-    )
-    return m.Container(name=name, image=_s(c.get("image")), requests=requests, limits=limits, ports=ports,
-                       config_refs=_config_refs(c), restart_policy=_s(c.get("restartPolicy")))
+    c = x if isinstance(x, dict) else {}
+    get = c.get
+    name = _si(get("name"))
+    res = get("resources")
+    if isinstance(res, dict) and res:
+        limits_raw, requests_raw = res.get("limits"), res.get("requests")
+        loc = f"{where} container {name}"
+        limits = resources(limits_raw, warnings, loc) if limits_raw else EMPTY
+        requests = resources(requests_raw, warnings, loc) if requests_raw else EMPTY
+        # API defaulting: a limit with no request means request == limit.
+        if limits:
+            if requests:
+                for k, v in limits.items():
+                    requests.setdefault(k, v)  # type: ignore[union-attr]  # a fresh dict when non-empty
+            else:
+                requests = dict(limits)
+    else:
+        limits = requests = EMPTY
+    ports_raw = get("ports")
+    ports = tuple(_port(p) for p in ports_raw) if isinstance(ports_raw, list) and ports_raw else ()
+    config_refs = _config_refs(c) if ("env" in c or "envFrom" in c) else ()
+    return _new_container(name=name, image=_si(get("image")), requests=requests, limits=limits, ports=ports,
+                          config_refs=config_refs, restart_policy=_si(get("restartPolicy")))
 
 
 def volume(x: Any, pod_name: str) -> m.Volume:
@@ -196,101 +335,147 @@ def container_state(x: Any) -> m.ContainerState:
         if key in st:
             inner = _d(st.get(key))
             state = key
-            reason = _s(inner.get("reason"))
+            reason = _si(inner.get("reason"))
             message = _s(inner.get("message"))
             exit_code = _i(inner.get("exitCode"))
             started_at = _s(inner.get("startedAt"))
             finished_at = _s(inner.get("finishedAt"))
             break
     last = _d(_d(s.get("lastState")).get("terminated"))
-    return m.ContainerState(
-        name=_s(s.get("name")), state=state, reason=reason, message=message, exit_code=exit_code,
+    return _new_container_state(
+        name=_si(s.get("name")), state=state, reason=reason, message=message, exit_code=exit_code,
         started_at=started_at, finished_at=finished_at, restart_count=_i(s.get("restartCount"), 0) or 0,
         ready=s.get("ready") is True, started=s.get("started") if isinstance(s.get("started"), bool) else None,
-        container_id=_s(s.get("containerID")), image=_s(s.get("image")),
-        last_reason=_s(last.get("reason")), last_exit_code=_i(last.get("exitCode")),
+        container_id=_s(s.get("containerID")), image=_si(s.get("image")),
+        last_reason=_si(last.get("reason")), last_exit_code=_i(last.get("exitCode")),
         last_finished_at=_s(last.get("finishedAt")), last_started_at=_s(last.get("startedAt")),
     )
 
 
+def _condition(c: Any) -> m.Condition:
+    c = _d(c)
+    return _shared_condition(_si(c.get("type")), _si(c.get("status")), _si(c.get("reason")), _s(c.get("message")),
+                             _s(c.get("lastTransitionTime")))
+
+
 def conditions(x: Any) -> tuple[m.Condition, ...]:
-    return tuple(
-        m.Condition(type=_s(_d(c).get("type")), status=_s(_d(c).get("status")), reason=_s(_d(c).get("reason")),
-                    message=_s(_d(c).get("message")),
-                    last_transition_time=_s(_d(c).get("lastTransitionTime")))
-        for c in _l(x)
-    )
+    if not isinstance(x, list) or not x:
+        return ()
+    return tuple(_condition(c) for c in x)
+
+
+def _toleration(t: Any) -> m.Toleration:
+    t = _d(t)
+    return _shared_toleration(_si(t.get("key")), _si(t.get("operator"), "Equal") or "Equal", _si(t.get("value")),
+                              _si(t.get("effect")), _i(t.get("tolerationSeconds")))
 
 
 def tolerations(x: Any) -> tuple[m.Toleration, ...]:
-    return tuple(
-        m.Toleration(key=_s(_d(t).get("key")), operator=_s(_d(t).get("operator"), "Equal") or "Equal",
-                     value=_s(_d(t).get("value")), effect=_s(_d(t).get("effect")),
-                     toleration_seconds=_i(_d(t).get("tolerationSeconds")))
-        for t in _l(x)
+    if not isinstance(x, list) or not x:
+        return ()
+    return tuple(_toleration(t) for t in x)
+
+
+def _spread_constraint(c: Any) -> m.TopologySpreadConstraint:
+    c = _d(c)
+    return m.TopologySpreadConstraint(
+        max_skew=_i(c.get("maxSkew"), 1) or 1,
+        topology_key=_si(c.get("topologyKey")),
+        when_unsatisfiable=_si(c.get("whenUnsatisfiable"), "DoNotSchedule") or "DoNotSchedule",
+        label_selector=label_selector(c.get("labelSelector")),
+        min_domains=_i(c.get("minDomains")),
+        node_affinity_policy=_si(c.get("nodeAffinityPolicy"), "Honor") or "Honor",
+        node_taints_policy=_si(c.get("nodeTaintsPolicy"), "Ignore") or "Ignore",
+        match_label_keys=tuple(_s(k) for k in _l(c.get("matchLabelKeys"))),
     )
+
+
+def _names(x: Any) -> tuple[str, ...]:
+    """[{name: a}, {name: b}] -> ('a', 'b') (schedulingGates, imagePullSecrets)."""
+    if not isinstance(x, list) or not x:
+        return ()
+    return tuple(_si(_d(g).get("name")) for g in x)
+
+
+def _containers(x: Any, warnings: list[str] | None, where: str) -> tuple[m.Container, ...]:
+    if not isinstance(x, list) or not x:
+        return ()
+    return tuple(container(c, warnings, where) for c in x)
+
+
+def _container_states(x: Any) -> tuple[m.ContainerState, ...]:
+    if not isinstance(x, list) or not x:
+        return ()
+    return tuple(container_state(s) for s in x)
 
 
 def pod_from_spec(meta: dict, spec: dict, status: dict, warnings: list[str] | None = None) -> m.Pod:
-    ns = _s(meta.get("namespace"), "default") or "default"
-    name = _s(meta.get("name")) or _s(meta.get("generateName"))
+    # The hot path of loading a large cluster: one call per pod. Absent fields (most of them, on
+    # most pods) cost a dict lookup and share the empty tuple / EMPTY map; nothing is built twice.
+    mget, sget, stget = meta.get, spec.get, status.get
+    ns = _si(mget("namespace"), "default") or "default"
+    name = _s(mget("name")) or _s(mget("generateName"))
     where = f"pod {ns}/{name}"
-    aff = _d(spec.get("affinity"))
-    node_aff = _d(_d(aff.get("nodeAffinity")).get("requiredDuringSchedulingIgnoredDuringExecution"))
-    required = node_selector_terms(node_aff.get("nodeSelectorTerms")) if node_aff else None
-    tsc = tuple(
-        m.TopologySpreadConstraint(
-            max_skew=_i(_d(c).get("maxSkew"), 1) or 1,
-            topology_key=_s(_d(c).get("topologyKey")),
-            when_unsatisfiable=_s(_d(c).get("whenUnsatisfiable"), "DoNotSchedule") or "DoNotSchedule",
-            label_selector=label_selector(_d(c).get("labelSelector")),
-            min_domains=_i(_d(c).get("minDomains")),
-            node_affinity_policy=_s(_d(c).get("nodeAffinityPolicy"), "Honor") or "Honor",
-            node_taints_policy=_s(_d(c).get("nodeTaintsPolicy"), "Ignore") or "Ignore",
-            match_label_keys=tuple(_s(k) for k in _l(_d(c).get("matchLabelKeys"))),
-        )
-        for c in _l(spec.get("topologySpreadConstraints"))
-    )
-    prio = _i(spec.get("priority"), 0) or 0
-    return m.Pod(
-        namespace=ns, name=name, uid=_s(meta.get("uid")), labels=_str_map(meta.get("labels")),
-        owner=owner(meta), creation_timestamp=_s(meta.get("creationTimestamp")),
-        deletion_timestamp=_s(meta.get("deletionTimestamp")),
-        node_name=_s(spec.get("nodeName")),
-        scheduler_name=_s(spec.get("schedulerName"), "default-scheduler") or "default-scheduler",
-        priority=prio, priority_class_name=_s(spec.get("priorityClassName")),
-        preemption_policy=_s(spec.get("preemptionPolicy")),
-        node_selector=_str_map(spec.get("nodeSelector")), required_node_affinity=required,
-        pod_affinity=pod_affinity_terms(
-            _d(aff.get("podAffinity")).get("requiredDuringSchedulingIgnoredDuringExecution")),
-        pod_anti_affinity=pod_affinity_terms(
-            _d(aff.get("podAntiAffinity")).get("requiredDuringSchedulingIgnoredDuringExecution")),
-        tolerations=tolerations(spec.get("tolerations")),
-        containers=tuple(container(c, warnings, where) for c in _l(spec.get("containers"))),
-        init_containers=tuple(container(c, warnings, where) for c in _l(spec.get("initContainers"))),
-        overhead=resources(spec.get("overhead"), warnings, where),
-        volumes=tuple(volume(v, name) for v in _l(spec.get("volumes"))),
+    aff = sget("affinity")
+    required: tuple[m.NodeSelectorTerm, ...] | None = None
+    pod_aff: tuple[m.PodAffinityTerm, ...] = ()
+    pod_anti: tuple[m.PodAffinityTerm, ...] = ()
+    if isinstance(aff, dict) and aff:
+        node_aff = _d(_d(aff.get("nodeAffinity")).get("requiredDuringSchedulingIgnoredDuringExecution"))
+        if node_aff:
+            required = node_selector_terms(node_aff.get("nodeSelectorTerms"))
+        pod_aff = pod_affinity_terms(_d(aff.get("podAffinity")).get("requiredDuringSchedulingIgnoredDuringExecution"))
+        pod_anti = pod_affinity_terms(
+            _d(aff.get("podAntiAffinity")).get("requiredDuringSchedulingIgnoredDuringExecution"))
+    tsc_raw = sget("topologySpreadConstraints")
+    tsc = tuple(_spread_constraint(c) for c in tsc_raw) if isinstance(tsc_raw, list) and tsc_raw else ()
+    prio = _i(sget("priority"), 0) or 0
+    overhead = sget("overhead")
+    volumes_raw = sget("volumes")
+    conds = stget("conditions")
+    return _new_pod(
+        namespace=ns, name=name, uid=_s(mget("uid")), labels=_str_map(mget("labels")),
+        owner=owner(meta), creation_timestamp=_s(mget("creationTimestamp")),
+        deletion_timestamp=_s(mget("deletionTimestamp")),
+        node_name=_si(sget("nodeName")),
+        scheduler_name=_si(sget("schedulerName"), "default-scheduler") or "default-scheduler",
+        priority=prio, priority_class_name=_si(sget("priorityClassName")),
+        preemption_policy=_si(sget("preemptionPolicy")),
+        node_selector=_str_map(sget("nodeSelector")), required_node_affinity=required,
+        pod_affinity=pod_aff, pod_anti_affinity=pod_anti,
+        tolerations=tolerations(sget("tolerations")),
+        containers=_containers(sget("containers"), warnings, where),
+        init_containers=_containers(sget("initContainers"), warnings, where),
+        overhead=resources(overhead, warnings, where) if overhead else EMPTY,
+        volumes=tuple(volume(v, name) for v in volumes_raw) if isinstance(volumes_raw, list) and volumes_raw else (),
         topology_spread_constraints=tsc,
-        scheduling_gates=tuple(_s(_d(g).get("name")) for g in _l(spec.get("schedulingGates"))),
-        image_pull_secrets=tuple(_s(_d(s).get("name")) for s in _l(spec.get("imagePullSecrets"))),
-        runtime_class_name=_s(spec.get("runtimeClassName")),
-        service_account_name=_s(spec.get("serviceAccountName")),
-        active_deadline_seconds=_i(spec.get("activeDeadlineSeconds")),
-        host_network=spec.get("hostNetwork") is True,
-        phase=_s(status.get("phase"), "Pending") or "Pending",
-        reason=_s(status.get("reason")), message=_s(status.get("message")),
-        nominated_node_name=_s(status.get("nominatedNodeName")), start_time=_s(status.get("startTime")),
-        conditions=conditions(status.get("conditions")),
-        container_statuses=tuple(container_state(s) for s in _l(status.get("containerStatuses"))),
-        init_container_statuses=tuple(container_state(s) for s in _l(status.get("initContainerStatuses"))),
+        scheduling_gates=_names(sget("schedulingGates")),
+        image_pull_secrets=_names(sget("imagePullSecrets")),
+        runtime_class_name=_si(sget("runtimeClassName")),
+        service_account_name=_si(sget("serviceAccountName")),
+        active_deadline_seconds=_i(sget("activeDeadlineSeconds")),
+        host_network=sget("hostNetwork") is True,
+        phase=_si(stget("phase"), "Pending") or "Pending",
+        reason=_si(stget("reason")), message=_s(stget("message")),
+        nominated_node_name=_si(stget("nominatedNodeName")), start_time=_s(stget("startTime")),
+        conditions=tuple(_condition(c) for c in conds) if isinstance(conds, list) and conds else (),
+        container_statuses=_container_states(stget("containerStatuses")),
+        init_container_statuses=_container_states(stget("initContainerStatuses")),
     )
+
+
+_NO_DICT: dict = {}  # read-only by convention: stands in for an absent spec/status, never stored
 
 
 def pod(obj: dict, warnings: list[str] | None = None) -> m.Pod:
-    meta = _d(obj.get("metadata"))
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        meta = _NO_DICT
     if not _s(meta.get("name")):
         raise ConversionError("pod without metadata.name")
-    return pod_from_spec(meta, _d(obj.get("spec")), _d(obj.get("status")), warnings)
+    spec, status = obj.get("spec"), obj.get("status")
+    return pod_from_spec(meta, spec if isinstance(spec, dict) else _NO_DICT,
+                         status if isinstance(status, dict) else _NO_DICT, warnings)
 
 
 def node(obj: dict, warnings: list[str] | None = None) -> m.Node:

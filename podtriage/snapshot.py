@@ -60,6 +60,14 @@ class Snapshot:
         return {p.key: p for p in self.pods}
 
     @cached_property
+    def pods_by_name(self) -> dict[str, list[m.Pod]]:
+        """Pod name -> the pods of that name, one per namespace (target lookup without a scan)."""
+        out: dict[str, list[m.Pod]] = {}
+        for p in self.pods:
+            out.setdefault(p.name, []).append(p)
+        return out
+
+    @cached_property
     def pods_by_node(self) -> dict[str, list[m.Pod]]:
         """Pods that occupy a node: assigned and not terminal (the scheduler's NodeInfo view)."""
         out: dict[str, list[m.Pod]] = {}

@@ -80,19 +80,23 @@ class Explainer:
         snap = self.snapshot
         candidates: list[m.Pod] | list[m.Workload]
         if kind == "Pod":
-            candidates = [p for p in snap.pods if p.name == name and (namespace is None or p.namespace == namespace)]
-            all_names = [p.name for p in snap.pods if namespace is None or p.namespace == namespace]
+            candidates = [p for p in snap.pods_by_name.get(name, ())
+                          if namespace is None or p.namespace == namespace]
         else:
             candidates = [w for w in snap.workloads
                           if w.kind == kind and w.name == name and (namespace is None or w.namespace == namespace)]
-            all_names = [w.name for w in snap.workloads
-                         if w.kind == kind and (namespace is None or w.namespace == namespace)]
         if len(candidates) == 1:
             return candidates[0]
         if len(candidates) > 1:
             spaces = ", ".join(sorted(c.namespace for c in candidates))
             raise InputError(f"{kind.lower()} {name!r} exists in several namespaces ({spaces})",
                              hint="pass -n NAMESPACE")
+        # Not found: only now collect the names to suggest from.
+        if kind == "Pod":
+            all_names = [p.name for p in snap.pods if namespace is None or p.namespace == namespace]
+        else:
+            all_names = [w.name for w in snap.workloads
+                         if w.kind == kind and (namespace is None or w.namespace == namespace)]
         where = f" in namespace {namespace!r}" if namespace else ""
         close = difflib.get_close_matches(name, sorted(set(all_names)), n=3, cutoff=0.6)
         if not close and kind == "Pod":

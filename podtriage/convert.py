@@ -409,6 +409,17 @@ def _container_states(x: Any) -> tuple[m.ContainerState, ...]:
     return tuple(container_state(s) for s in x)
 
 
+def _pod_level_requests(x: Any, warnings: list[str] | None, where: str) -> Mapping[str, int]:
+    """spec.resources (PodLevelResources): requests, defaulted from limits like the API does."""
+    if not isinstance(x, dict) or not x:
+        return EMPTY
+    limits = resources(x.get("limits"), warnings, f"{where} spec.resources")
+    requests = dict(resources(x.get("requests"), warnings, f"{where} spec.resources"))
+    for k, v in limits.items():
+        requests.setdefault(k, v)
+    return requests or EMPTY
+
+
 def pod_from_spec(meta: dict, spec: dict, status: dict, warnings: list[str] | None = None) -> m.Pod:
     # The hot path of loading a large cluster: one call per pod. Absent fields (most of them, on
     # most pods) cost a dict lookup and share the empty tuple / EMPTY map; nothing is built twice.
@@ -447,6 +458,7 @@ def pod_from_spec(meta: dict, spec: dict, status: dict, warnings: list[str] | No
         containers=_containers(sget("containers"), warnings, where),
         init_containers=_containers(sget("initContainers"), warnings, where),
         overhead=resources(overhead, warnings, where) if overhead else EMPTY,
+        pod_requests=_pod_level_requests(sget("resources"), warnings, where),
         volumes=tuple(volume(v, name) for v in volumes_raw) if isinstance(volumes_raw, list) and volumes_raw else (),
         topology_spread_constraints=tsc,
         scheduling_gates=_names(sget("schedulingGates")),

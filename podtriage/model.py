@@ -200,6 +200,8 @@ class Pod:
     containers: tuple[Container, ...] = ()
     init_containers: tuple[Container, ...] = ()
     overhead: Resources = field(default_factory=dict)
+    # spec.resources.requests (PodLevelResources): replaces the containers' total for cpu/memory
+    pod_requests: Resources = field(default_factory=dict)
     volumes: tuple[Volume, ...] = ()
     topology_spread_constraints: tuple[TopologySpreadConstraint, ...] = ()
     scheduling_gates: tuple[str, ...] = ()

@@ -56,6 +56,9 @@ class NodeVerdict:
         return self.first[0].plugin if self.first else ""
 
 
+POD_LEVEL_RESOURCES = frozenset({"cpu", "memory"})
+
+
 def effective_requests(pod: m.Pod) -> dict[str, int]:
     """The pod's resource request as the scheduler computes it (resourcehelper.PodRequests).
 
@@ -83,6 +86,11 @@ def effective_requests(pod: m.Pod) -> dict[str, int]:
                 init_max[k] = v
     for k, v in init_max.items():
         if v > total.get(k, 0):
+            total[k] = v
+    # PodLevelResources (beta, on by default since 1.34): pod-level requests of the supported
+    # resources replace the containers' aggregate; overhead is still added on top.
+    for k, v in pod.pod_requests.items():
+        if k in POD_LEVEL_RESOURCES:
             total[k] = v
     for k, v in pod.overhead.items():
         total[k] = total.get(k, 0) + v

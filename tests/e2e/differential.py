@@ -529,31 +529,10 @@ class Limitation:
     applies: Callable[[Comparison, Mapping[str, Any]], bool]  # (comparison, pending pod manifest)
 
 
-def _pod_level_resources(c: Comparison, manifest: Mapping[str, Any]) -> bool:
-    """The pending pod sets spec.resources and only cpu/memory fit verdicts differ."""
-    if "resources" not in manifest.get("spec", {}):
-        return False
-    keys = set(c.scheduler) | set(c.ours)
-    differing = {k for k in keys if c.scheduler.get(k, 0) != c.ours.get(k, 0)}
-    fit_keys = {"insufficient:cpu", "insufficient:memory"}
-    if c.scheduled_node:  # bound where we see NodeResourcesFit reject it
-        return all(f.startswith("NodeResourcesFit:") for f in c.first_failures.get(c.scheduled_node, []))
-    # a node we call feasible or short of cpu/memory moves between those buckets and others
-    return bool(differing) and any(k in fit_keys for k in differing)
-
-
 # Narrow, documented limitations. Each must name the exact condition it excuses.
-LIMITATIONS: tuple[Limitation, ...] = (
-    Limitation(
-        name="pod-level-resources",
-        reason=("Pod-level resources (pod.spec.resources, PodLevelResources: beta, on by default since "
-                "1.34) replace the containers' aggregate cpu/memory request. podtriage.model.Pod has no "
-                "field for them and podtriage.convert drops them, so the emulation cannot see them "
-                "(needs a model + convert change outside podtriage/scheduler); only pending pods with "
-                "spec.resources whose disagreement involves the cpu/memory fit are excused."),
-        applies=_pod_level_resources,
-    ),
-)
+# Documented, justified limitations: each must be narrow (a code under a specific condition).
+# Empty since pod-level resources (spec.resources) are modelled.
+LIMITATIONS: tuple[Limitation, ...] = ()
 
 
 def compare(seed: int, pod_manifest: Mapping[str, Any], ev: Evaluation, scheduled_node: str,

@@ -6,7 +6,7 @@ podtriage's per-node verdicts. 100% agreement is required, except for the narrow
 `differential.LIMITATIONS`.
 
 Environment:
-  PODTRIAGE_DIFF_SCENARIOS   number of scenarios (default 100, x6 pending pods = 600 comparisons)
+  PODTRIAGE_DIFF_SCENARIOS   number of scenarios (default 200, x6 pending pods = 1200 comparisons)
   PODTRIAGE_DIFF_SEED        first seed (default 1); scenario i uses seed + i
   PODTRIAGE_RECORD_FIXTURES=1  also rewrite fixtures/real/differential/ from this run (real output)
 """
@@ -29,7 +29,7 @@ FIXTURES = REPO_ROOT / "fixtures" / "real" / "differential"
 def test_podtriage_agrees_with_kube_scheduler(control_plane):
     if isinstance(control_plane, ExternalCluster):
         pytest.skip("the differential test deletes every node: not on an external cluster")
-    scenarios = int(os.environ.get("PODTRIAGE_DIFF_SCENARIOS", "100"))
+    scenarios = int(os.environ.get("PODTRIAGE_DIFF_SCENARIOS", "200"))
     first_seed = int(os.environ.get("PODTRIAGE_DIFF_SEED", "1"))
     record = os.environ.get("PODTRIAGE_RECORD_FIXTURES") == "1"
 

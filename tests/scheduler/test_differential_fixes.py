@@ -263,3 +263,20 @@ def test_code_counts_of_a_prefilter_rejection_count_every_node_under_its_code():
     from podtriage.evidence.timeline import compare_counts
     assert compare_counts(parse_fit_message(
         "0/4 nodes are available: pod affinity terms conflict. not found"), ev.code_counts(), 4) == []
+
+
+def test_pod_level_resources_replace_the_container_total() -> None:
+    """PodLevelResources: spec.resources.requests (defaulted from limits) replace the containers'
+    cpu/memory sum; extended resources still come from the containers; overhead is added on top."""
+    from podtriage.scheduler.framework import effective_requests
+    from podtriage.snapshot import SnapshotBuilder
+
+    b = SnapshotBuilder()
+    b.add({"kind": "Pod", "metadata": {"name": "p", "namespace": "d"},
+           "spec": {"resources": {"limits": {"cpu": "3", "memory": "1Gi"}, "requests": {"cpu": "2"}},
+                    "overhead": {"cpu": "100m"},
+                    "containers": [{"name": "a", "resources": {"requests": {"cpu": "500m", "memory": "4Gi",
+                                                                            "nvidia.com/gpu": "1"}}},
+                                   {"name": "b", "resources": {"requests": {"cpu": "500m"}}}]}})
+    pod = b.build().pods[0]
+    assert effective_requests(pod) == {"cpu": 2100, "memory": 2**30, "nvidia.com/gpu": 1}

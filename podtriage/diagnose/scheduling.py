@@ -160,7 +160,7 @@ class SchedulingDiagnosis:
                 params["reason"] = f.reason
             subject = f"PersistentVolumeClaim/{self.pod.namespace}/{claim}" if claim else ""
             out.append(Signal(
-                name=name, params=params, nodes=tuple(v.node for v in self.ev.verdicts), subject=subject,
+                name=name, params=params, nodes=(), subject=subject,  # pod-level: explains every node
                 evidence=(EvidenceItem(kind="prefilter", summary=f"{f.plugin}: {f.reason}",
                                        source=f"podtriage {f.plugin} PreFilter", data=jsonable(dict(d))),),
                 effects=(f"pod rejected before any node is considered ({f.plugin})",),

@@ -70,7 +70,9 @@ def test_pvc_not_found_rejects_pod_in_prefilter() -> None:
     assert f.unresolvable and f.plugin == "VolumeBinding"
     assert f.detail["claim"] == "datasets" and "ml/datasets" in f.message
     assert ev.fit_error() == '0/3 nodes are available: persistentvolumeclaim "datasets" not found.'
-    assert ev.feasible == (N1, N2, N3)  # Filter never runs after a PreFilter reject: nothing per node
+    # Filter never runs after a PreFilter reject: no per-node reason, and no node is feasible
+    assert ev.verdicts == () and ev.total_nodes == 3
+    assert ev.feasible == ()
 
 
 def test_ephemeral_volume_waits_for_its_claim() -> None:

@@ -115,6 +115,10 @@ def _pod_json(p: m.Pod) -> dict[str, Any]:
 class InterPodAffinity(FilterPlugin):
     name = "InterPodAffinity"
 
+    def applies(self, state: CycleState) -> bool:
+        pod = state.pod
+        return bool(pod.pod_affinity or pod.pod_anti_affinity or state.cluster.pods_with_affinity)
+
     # --- PreFilter ---------------------------------------------------------------------------
     def pre_filter(self, state: CycleState) -> Sequence[Failure]:
         state.scratch[self.name] = self._compute(state)

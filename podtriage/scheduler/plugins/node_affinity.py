@@ -30,6 +30,10 @@ REASON_CONFLICT = "pod affinity terms conflict"
 class NodeAffinity(FilterPlugin):
     name = "NodeAffinity"
 
+    def applies(self, state: CycleState) -> bool:
+        return bool(state.pod.node_selector) or state.pod.required_node_affinity is not None
+
+
     def _keys(self, state: CycleState) -> tuple[tuple[str, ...], bool]:
         cached = state.scratch.get(self.name + ".keys")
         if cached is None:

@@ -10,6 +10,10 @@ from ..framework import CycleState, Failure, FilterPlugin, NodeInfo
 class NodeName(FilterPlugin):
     name = "NodeName"
 
+    def applies(self, state: CycleState) -> bool:
+        return bool(state.pod.node_name)
+
+
     def filter(self, state: CycleState, node: NodeInfo) -> Sequence[Failure]:
         want = state.pod.node_name
         if not want or want == node.name:

@@ -22,6 +22,10 @@ def _conflicts(want: tuple[str, str, int], used: set[tuple[str, str, int]]) -> b
 class NodePorts(FilterPlugin):
     name = "NodePorts"
 
+    def applies(self, state: CycleState) -> bool:
+        return bool(host_ports(state.pod))
+
+
     def filter(self, state: CycleState, node: NodeInfo) -> Sequence[Failure]:
         wanted = state.scratch.get(self.name)
         if wanted is None:

@@ -35,11 +35,13 @@ class NodeResourcesFit(FilterPlugin):
                 message=f"node {node.name} already runs {len(node.pods)} pods; allocatable pods is {max_pods}",
                 detail={"resource": "pods", "running": len(node.pods), "allocatable": max_pods},
             ))
-        req = state.requests
-        for res in list(_NATIVE) + sorted(r for r in req if is_scalar_resource(r)):
-            want = req.get(res, 0)
-            if want <= 0:
-                continue
+        wanted = state.scratch.get(self.name)
+        if wanted is None:
+            # The pod's non-zero requests in the order upstream checks them, computed once per pod.
+            req = state.requests
+            order = list(_NATIVE) + sorted(r for r in req if is_scalar_resource(r))
+            wanted = state.scratch[self.name] = [(r, req[r]) for r in order if req.get(r, 0) > 0]
+        for res, want in wanted:
             have = alloc.get(res, 0)
             free = have - used.get(res, 0)
             if want > free:

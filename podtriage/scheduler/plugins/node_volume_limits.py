@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 
 from ... import model as m
 from ...snapshot import Snapshot
-from ..framework import CycleState, Failure, FilterPlugin, NodeInfo
+from ..framework import CycleState, Failure, FilterPlugin, NodeInfo, uses_volumes
 from .volume_binding import claim_class, claim_volumes, knows
 
 REASON = "node(s) exceed max volume count"
@@ -75,6 +75,10 @@ def _attachments(snap: Snapshot, pod: m.Pod) -> dict[Attachment, str]:
 
 class NodeVolumeLimits(FilterPlugin):
     name = "NodeVolumeLimits"
+
+    def applies(self, state: CycleState) -> bool:
+        return uses_volumes(state.pod)
+
 
     def _new(self, state: CycleState) -> dict[Attachment, str]:
         cached = state.scratch.get(self.name)

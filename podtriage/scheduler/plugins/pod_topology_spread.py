@@ -113,6 +113,9 @@ def required_node_affinity_matches(pod: m.Pod, node: m.Node) -> bool:
 class PodTopologySpread(FilterPlugin):
     name = "PodTopologySpread"
 
+    def applies(self, state: CycleState) -> bool:
+        return any(c.when_unsatisfiable == "DoNotSchedule" for c in state.pod.topology_spread_constraints)
+
     # --- PreFilter ---------------------------------------------------------------------------
     def pre_filter(self, state: CycleState) -> Sequence[Failure]:
         state.scratch[self.name] = self._compute(state)

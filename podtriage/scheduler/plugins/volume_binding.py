@@ -32,7 +32,7 @@ from typing import Any
 
 from ... import model as m
 from ...snapshot import Snapshot
-from ..framework import CycleState, Failure, FilterPlugin, NodeInfo
+from ..framework import CycleState, Failure, FilterPlugin, NodeInfo, uses_volumes
 from ..selectors import (
     describe_requirement,
     label_selector_matches,
@@ -233,6 +233,9 @@ class _PodVolumes:
 
 class VolumeBinding(FilterPlugin):
     name = NAME
+
+    def applies(self, state: CycleState) -> bool:
+        return uses_volumes(state.pod)
 
     # ---- PreFilter -----------------------------------------------------------------------------
     def pre_filter(self, state: CycleState) -> Sequence[Failure]:

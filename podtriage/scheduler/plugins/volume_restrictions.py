@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ... import model as m
-from ..framework import CycleState, Failure, FilterPlugin, NodeInfo
+from ..framework import CycleState, Failure, FilterPlugin, NodeInfo, uses_volumes
 from .volume_binding import claim_volumes, knows
 
 REASON_DISK = "node(s) had no available disk"
@@ -57,6 +57,10 @@ class _PodState:
 
 class VolumeRestrictions(FilterPlugin):
     name = "VolumeRestrictions"
+
+    def applies(self, state: CycleState) -> bool:
+        return uses_volumes(state.pod)
+
 
     def pre_filter(self, state: CycleState) -> Sequence[Failure]:
         return self._pod(state).prefilter

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ... import model as m
-from ..framework import CycleState, Failure, FilterPlugin, NodeInfo
+from ..framework import CycleState, Failure, FilterPlugin, NodeInfo, uses_volumes
 from .volume_binding import WAIT_FOR_FIRST_CONSUMER, claim_class, claim_volumes, knows
 
 REASON = "node(s) had no available volume zone"
@@ -55,6 +55,9 @@ class _PVTopology:
 
 class VolumeZone(FilterPlugin):
     name = "VolumeZone"
+
+    def applies(self, state: CycleState) -> bool:
+        return uses_volumes(state.pod)
 
     def pre_filter(self, state: CycleState) -> Sequence[Failure]:
         return self._topologies(state)[1]

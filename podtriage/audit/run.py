@@ -1,0 +1,119 @@
+"""Wire one audit together: scan -> risk checks -> suppressions -> delta -> AuditReport."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from .. import SCHEMA_VERSION, __version__
+from .. import model as m
+from ..analyze import Explainer
+from ..rulebook import RuleSet
+from ..snapshot import Snapshot
+from .delta import compute_delta
+from .model import AuditReport, Finding
+from .risks import risk_findings
+from .scan import ProgressFn, ScanScope, _workload_key, in_scope, owner_chain, scan
+from .selector import parse_selector
+from .suppress import AuditConfig, apply_suppressions
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    scope: ScanScope = field(default_factory=ScanScope)
+    config: AuditConfig = field(default_factory=AuditConfig)
+    fail_on: str = "critical"
+    previous: dict[str, Any] | None = None
+    previous_path: str = ""
+    risks: bool = True
+
+
+def run_audit(snapshot: Snapshot, rules: RuleSet, options: AuditOptions, *, now: datetime | None = None,
+              progress: ProgressFn | None = None, started: float | None = None) -> AuditReport:
+    """The audit of one snapshot. `started` (time.perf_counter) lets the duration include collection."""
+    t0 = started if started is not None else time.perf_counter()
+    now = now or datetime.now(timezone.utc)
+    snap = snapshot
+    ex = Explainer(snap, rules, now)
+    result = scan(snap, rules, options.scope, now=now, progress=progress, explainer=ex)
+
+    findings: list[Finding] = list(result.findings)
+    if options.risks:
+        reqs = parse_selector(options.scope.selector)
+        scoped_pods = [p for p in snap.pods if in_scope(p.namespace, p.labels, options.scope, reqs)]
+        scoped_workloads = [w for w in snap.workloads
+                            if in_scope(w.namespace, dict(w.template_pod.labels) if w.template_pod else {},
+                                        options.scope, reqs)]
+        cache: dict[tuple[Any, ...], tuple[tuple[str, ...], str]] = {}
+
+        def chain_of(ns: str, owner: m.OwnerRef | None, labels: dict[str, str], name: str
+                     ) -> tuple[tuple[str, ...], str]:
+            k = (ns, owner.kind, owner.name) if owner else (ns, None, name)
+            if k not in cache:
+                chain, top = owner_chain(snap, ns, owner, labels)
+                cache[k] = (chain, _workload_key(ns, name, top))
+            return cache[k]
+
+        per_workload: dict[str, int] = {}
+        for p in scoped_pods:
+            if not p.is_terminal and not p.deletion_timestamp:
+                wk = chain_of(p.namespace, p.owner, dict(p.labels) if p.owner and p.owner.kind == "ReplicaSet"
+                              else {}, p.name)[1]
+                per_workload[wk] = per_workload.get(wk, 0) + 1
+        risks = risk_findings(snap, scoped_pods, scoped_workloads, chain_of, per_workload)
+        findings += _without_blocked(risks, result.findings)
+
+    active, suppressed, expired, unused = apply_suppressions(findings, options.config.suppressions, now.date())
+    delta = None
+    if options.previous is not None:
+        delta, active = compute_delta(options.previous, options.previous_path, active)
+    active.sort(key=lambda f: f.impact_key())
+    suppressed.sort(key=lambda f: f.impact_key())
+
+    by_sev: dict[str, int] = {}
+    for f in active:
+        by_sev[f.severity] = by_sev.get(f.severity, 0) + 1
+    blocking = [f for f in active if f.kind == "blocking"]
+    workloads_blocked = {w.key for f in blocking for w in f.workloads}
+    meta = snap.meta
+    source = {"kind": "live" if meta.source == "live" else "file", "path": meta.source,
+              "server": meta.cluster_server, "context": meta.context, "snapshotTime": meta.created,
+              "serverVersion": meta.server_version}
+    counts = {
+        "nodes": len(snap.nodes), "pods": len(snap.pods), "scannedPods": result.scanned_pods,
+        "pendingPods": result.pending_pods, "analyses": result.analyses,
+        "blockedPods": len({p.key for f in blocking for p in f.pods}),
+        "workloadsBlocked": len(workloads_blocked), "workloadsMissingPods": result.workloads_missing_pods,
+        "findings": len(active), "blockingFindings": len(blocking),
+        "riskFindings": sum(1 for f in active if f.kind == "risk"),
+        "findingsBySeverity": by_sev, "suppressedFindings": len(suppressed),
+        "suppressedPods": sum(len(f.pods) for f in suppressed) + sum(f.suppressed_pods for f in active),
+    }
+    missing = tuple({"resource": x.resource, "namespace": x.namespace, "reason": x.reason} for x in meta.missing)
+    warnings = list(meta.warnings[:50])
+    warnings += [f"{s.describe()} expired on {s.expires} and no longer applies: {s.reason}" for s in expired]
+    return AuditReport(
+        schema_version=SCHEMA_VERSION, podtriage_version=__version__,
+        generated=now.strftime("%Y-%m-%dT%H:%M:%SZ"), duration_seconds=time.perf_counter() - t0,
+        source=source, scope=options.scope.to_dict(), counts=counts, missing=missing, warnings=tuple(warnings),
+        findings=tuple(active), suppressed=tuple(suppressed), pending=tuple(result.pending),
+        expired_suppressions=tuple(expired), unused_suppressions=tuple(unused), delta=delta,
+        fail_on=options.fail_on, notes=tuple(result.notes),
+    )
+
+
+def _without_blocked(risks: list[Finding], blocking: list[Finding]) -> list[Finding]:
+    """A risk is about what still runs: workloads already blocked for that category are left out."""
+    blocked: dict[str, set[str]] = {}
+    for f in blocking:
+        if f.kind == "blocking":
+            blocked.setdefault(f.root_cause.category, set()).update(w.key for w in f.workloads)
+    out = []
+    for r in risks:
+        gone = blocked.get(r.root_cause.category, set())
+        keep = tuple(w for w in r.workloads if w.key not in gone)
+        if keep:
+            out.append(replace(r, workloads=keep).retitled() if len(keep) != len(r.workloads) else r)
+    return out

@@ -8,12 +8,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import click
 
 from . import __version__
 from .errors import EXIT_BLOCKED, EXIT_OK, EXIT_USAGE, InputError, PodtriageError
+
+if TYPE_CHECKING:
+    from .snapshot import Snapshot
 
 EXIT_INTERNAL = 4  # a bug in podtriage: documented, never a traceback
 
@@ -63,7 +66,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _load_snapshot(from_path: str | None, namespace: str | None, kubeconfig: str | None, context: str | None,
-                   timeout: float, scope: str):
+                   timeout: float, scope: Literal["pod", "namespace", "all"]) -> Snapshot:
     if from_path:
         from .loaders.files import load_path
 
@@ -153,7 +156,7 @@ def explain(target: str, namespace: str | None, from_path: str | None, kubeconfi
     extra = ExtraEvidence()
     _add_cgroup_stats(extra, cgroup_stats)  # input errors before any cluster I/O
     _add_scheduler_logs(extra, scheduler_log_files)
-    scope = "pod" if "/" not in target else "namespace"
+    scope: Literal["pod", "namespace", "all"] = "pod" if "/" not in target else "namespace"
     if namespace is None and not from_path:
         namespace = _default_namespace(kubeconfig, context)
     snapshot = _load_snapshot(from_path, namespace, kubeconfig, context, timeout, scope)

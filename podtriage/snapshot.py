@@ -177,13 +177,29 @@ class SnapshotBuilder:
         self.warnings: list[str] = []
         self.meta_overrides: dict[str, Any] = {}
         self.counts: dict[str, int] = {}
+        self._pods = self._items["pods"]
+        # replicas of a workload share their converted containers, tolerations, labels...
+        self._cache = convert.ConvertCache()
 
     def add(self, obj: Any, *, origin: str = "") -> bool:
         """Convert and keep one object. Unknown kinds are ignored; broken ones become a warning."""
-        if not isinstance(obj, dict):
+        if type(obj) is not dict and not isinstance(obj, dict):
             self.warnings.append(f"{origin or self.source}: skipped an item that is not an object")
             return False
-        kind = obj.get("kind")
+        kind: Any = obj.get("kind")
+        if kind == "Pod":  # nine objects in ten: the shortest path
+            try:
+                converted = convert.pod(obj, self.warnings, self._cache)
+            except (convert.ConversionError, TypeError, ValueError, AttributeError) as exc:
+                return self._skipped(obj, kind, origin, exc)
+            store = self._pods
+            size = len(store)
+            store["", converted.namespace, converted.name] = converted  # one hash, duplicate or not
+            if len(store) == size:  # replaced (in place, as before): a duplicate
+                self._duplicate(kind, converted.namespace, converted.name, origin)
+            counts = self.counts
+            counts["Pod"] = counts.get("Pod", 0) + 1
+            return True
         if kind == "CSINode":
             name, limits = convert.csinode_limits(obj)
             self._csinode[name] = limits
@@ -197,9 +213,7 @@ class SnapshotBuilder:
                 obj = {"kind": "Secret", "metadata": obj.get("metadata")}
             converted = convert.CONVERTERS[kind](obj, self.warnings)
         except (convert.ConversionError, TypeError, ValueError, AttributeError) as exc:
-            meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-            self.warnings.append(f"{origin or self.source}: skipped {kind} {meta.get('name', '?')!s}: {exc}")
-            return False
+            return self._skipped(obj, kind, origin, exc)
         ns = getattr(converted, "namespace", "") or ""
         name = getattr(converted, "name", "") or ""
         key = (kind if field_name in ("workloads", "config_objects") else "", ns, name)
@@ -208,11 +222,19 @@ class SnapshotBuilder:
             uid = getattr(converted, "uid", "")
             key = ("", ns, uid or f"{name}#{len(store)}")
         if key in store:
-            self.warnings.append(f"{origin or self.source}: duplicate {kind} {ns + '/' if ns else ''}{name}; "
-                                 "kept the last one")
+            self._duplicate(kind, ns, name, origin)
         store[key] = converted
         self.counts[kind] = self.counts.get(kind, 0) + 1
         return True
+
+    def _skipped(self, obj: dict, kind: str, origin: str, exc: Exception) -> bool:
+        meta: Any = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        self.warnings.append(f"{origin or self.source}: skipped {kind} {meta.get('name', '?')!s}: {exc}")
+        return False
+
+    def _duplicate(self, kind: str, ns: str, name: str, origin: str) -> None:
+        self.warnings.append(f"{origin or self.source}: duplicate {kind} {ns + '/' if ns else ''}{name}; "
+                             "kept the last one")
 
     def add_all(self, objs: Iterable[Any], *, origin: str = "") -> None:
         for o in objs:
@@ -225,6 +247,7 @@ class SnapshotBuilder:
         self.missing.append(m.Missing(resource=resource, namespace=namespace, reason=reason))
 
     def build(self, **meta: Any) -> Snapshot:
+        self._cache = convert.ConvertCache()  # nothing converted from here on can reuse the old parts
         nodes = tuple(self._items["nodes"].values())
         if self._csinode:
             from dataclasses import replace

@@ -24,6 +24,7 @@ from urllib.parse import quote, urlencode
 
 from .. import __version__
 from ..errors import ClusterError
+from ..loaders.files import gc_paused
 from ..loaders.snapshot_file import trim_object
 from ..snapshot import Snapshot, SnapshotBuilder
 
@@ -329,7 +330,12 @@ class _Collector:
                         raise _Failed(f"{path} did not answer with JSON") from None
                     if not isinstance(doc, dict):
                         raise _Failed(f"{path} did not answer with a List")
-                    for item in doc.get("items") or ():
+                    items = doc.get("items") or ()
+                    if isinstance(items, list):
+                        # Each raw item is released once converted (the page's items are the
+                        # largest thing in memory while it is read).
+                        items = _drain(items)
+                    for item in items:
                         if not isinstance(item, dict):
                             continue
                         meta = _dict(item.get("metadata"))
@@ -373,6 +379,14 @@ class _Collector:
 
 def _dict(x: Any) -> dict:
     return x if isinstance(x, dict) else {}
+
+
+def _drain(items: list) -> Iterable[Any]:
+    """Yield the items of a list, dropping the list's reference to each as it is taken."""
+    for i, item in enumerate(items):
+        items[i] = None
+        yield item
+    items.clear()
 
 
 def _rfc3339(dt: datetime) -> str:
@@ -486,7 +500,10 @@ def collect_live(*, kubeconfig: str | None = None, context: str | None = None,
     ns_list = list(dict.fromkeys(n for n in namespaces or () if n)) or None
     try:
         version = _server_version(client)
-        scheduler_names, sched_warnings = _collect_all(col, ns_list, scope, pod_name)
+        # No reference cycles among the pages' objects or the snapshot: the cyclic GC would only
+        # rescan the growing heap page after page (see loaders.files.gc_paused).
+        with gc_paused():
+            scheduler_names, sched_warnings = _collect_all(col, ns_list, scope, pod_name)
     finally:
         client.close()
     builder.warnings.extend(sched_warnings)

@@ -273,9 +273,15 @@ def add_snapshot_document(doc: dict, builder: SnapshotBuilder, origin: str) -> i
     if isinstance(names, list):
         overrides["scheduler_names"] = tuple(str(n) for n in names)
     builder.meta_overrides.update(overrides)
-    for item in items:
-        builder.add(item, origin=origin)
-    return len(items)
+    count = len(items)
+    add = builder.add
+    for i, item in enumerate(items):
+        # Released once converted, as for List items: the raw objects are the largest thing in
+        # memory while a big snapshot loads, and the converted snapshot keeps none of them.
+        items[i] = None
+        add(item, origin=origin)
+    items.clear()
+    return count
 
 
 __all__ = [

@@ -158,3 +158,25 @@ def test_broken_snapshot_header(tmp_path: Path) -> None:
     (tmp_path / "s.json").write_text(json.dumps({"apiVersion": API_VERSION, "kind": "Snapshot", "metadata": {}}))
     with pytest.raises(InputFileError, match="without an items list"):
         load_path(tmp_path / "s.json")
+
+
+def test_snapshot_items_are_released_as_they_are_converted() -> None:
+    """Like List items: the raw objects of a big snapshot are dropped once converted."""
+    from podtriage.loaders.snapshot_file import add_snapshot_document
+    from podtriage.snapshot import SnapshotBuilder
+
+    pods = [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"p{i}", "namespace": "ns"},
+             "spec": {"containers": [{"name": "c"}]}, "status": {"phase": "Running"}} for i in range(3)]
+    doc = {"apiVersion": API_VERSION, "kind": "Snapshot", "metadata": {"collected": ["Pod"]}, "items": pods}
+    seen: list[int] = []
+    b = SnapshotBuilder()
+    add = b.add
+
+    def spy(obj: Any, *, origin: str = "") -> bool:
+        seen.append(sum(1 for x in doc["items"] if x is not None))
+        return add(obj, origin=origin)
+
+    b.add = spy  # type: ignore[method-assign]
+    assert add_snapshot_document(doc, b, "s.json") == 3
+    assert seen == [2, 1, 0] and doc["items"] == []
+    assert [p.name for p in b.build().pods] == ["p0", "p1", "p2"]

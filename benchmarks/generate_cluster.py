@@ -251,11 +251,13 @@ def generate(n_nodes: int, n_pods: int, n_pending: int, seed: int, full: bool = 
     if unplaced:
         print(f"warning: {unplaced} running pods did not fit anywhere and were left out", file=sys.stderr)
     counts = {c: 0 for c in CAUSES}
+    app_namespace: dict[str, str] = {}
     for i in range(n_pending):
         cause = CAUSES[i % len(CAUSES)]
         counts[cause] += 1
-        ns = rng.choice(namespaces)
         app = f"pending-{cause}-{i % 97:02d}"
+        # A workload's pods live in one namespace (a ReplicaSet cannot span namespaces).
+        ns = app_namespace.setdefault(app, rng.choice(namespaces))
         rs = f"{app}-{(i % 97):08x}"
         extra: dict[str, Any] = {}
         gpu, cpu_m = 0, 250

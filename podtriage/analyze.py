@@ -14,7 +14,7 @@ from . import SCHEMA_VERSION, __version__
 from . import model as m
 from .diagnose import kubelet, pending, scheduling
 from .diagnose.extra import ExtraEvidence
-from .diagnose.status import age, kubectl_status
+from .diagnose.status import age, age_seconds, kubectl_status
 from .errors import InputError, TargetNotFound
 from .evidence.timeline import Timeline, build_timeline, compare_counts
 from .findings import EvidenceItem, PodReport, Report, RootCause, Signal, VerdictGroup
@@ -281,17 +281,6 @@ class Explainer:
             root_causes=tuple(causes), pods=tuple(pods), workload=workload, missing=tuple(missing),
             warnings=tuple(meta.warnings[:50]), confidence=round(confidence, 3), graph=to_node_link(graph),
         )
-
-
-def age_seconds(ts: str, now: datetime) -> float | None:
-    from .diagnose.status import parse_time
-
-    t = parse_time(ts)
-    if t is None:
-        return None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=timezone.utc)
-    return (now - t).total_seconds()
 
 
 def _our_counts(ev: Evaluation) -> dict[str, int]:

@@ -34,7 +34,7 @@ def observation_id(item: EvidenceItem) -> str:
     return f"obs:{digest[:12]}"
 
 
-def _pair_signals(root_causes: Sequence[RootCause], signals: Sequence[Signal]) -> list[Signal | None]:
+def pair_signals(root_causes: Sequence[RootCause], signals: Sequence[Signal]) -> list[Signal | None]:
     """The signal each root cause was rendered from: same name, and same nodes/subject when possible."""
     unused = list(range(len(signals)))
     paired: list[Signal | None] = []
@@ -86,7 +86,7 @@ def build_graph(
     g = nx.DiGraph(target=target)
     tid = target_id(target)
     g.add_node(tid, kind="symptom", label=symptom or _default_symptom(target))
-    paired = _pair_signals(root_causes, signals)
+    paired = pair_signals(root_causes, signals)
     for i, (rc, sig) in enumerate(zip(root_causes, paired)):
         cid = f"cause:{rc.rule}:{i}"
         g.add_node(

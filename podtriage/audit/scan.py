@@ -17,11 +17,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .. import model as m
-from ..analyze import Explainer, age_seconds
+from ..analyze import Explainer
 from ..diagnose import pending
-from ..diagnose.status import kubectl_status
+from ..diagnose.status import age_seconds, kubectl_status
 from ..findings import RootCause, Signal
-from ..graph import build_graph, rank, to_node_link
+from ..graph import build_graph, pair_signals, rank, to_node_link
 from ..rulebook import RuleSet
 from ..scheduler.selectors import label_selector_matches
 from ..snapshot import Snapshot
@@ -164,26 +164,6 @@ class _ClassKeys:
 
 
 # --- grouping ------------------------------------------------------------------------------------
-
-
-def pair_signals(causes: Sequence[RootCause], signals: Sequence[Signal]) -> list[Signal | None]:
-    """The signal each root cause was rendered from (same name, nodes and subject when possible)."""
-    unused = list(range(len(signals)))
-    out: list[Signal | None] = []
-    for rc in causes:
-        pick = None
-        for strict in (True, False):
-            for i in unused:
-                s = signals[i]
-                if s.name == rc.signal and (not strict or (s.subject == rc.subject and tuple(s.nodes) == rc.nodes)):
-                    pick = i
-                    break
-            if pick is not None:
-                break
-        if pick is not None:
-            unused.remove(pick)
-        out.append(signals[pick] if pick is not None else None)
-    return out
 
 
 _DIGITS_OUTSIDE_CODE = re.compile(r"`[^`]*`|\d+")

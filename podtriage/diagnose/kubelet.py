@@ -27,7 +27,7 @@ from ..findings import EvidenceItem, Signal
 from ..snapshot import Snapshot
 from .extra import ExtraEvidence
 from .pending import event_evidence
-from .status import human_duration, kubectl_status, parse_time
+from .status import age_seconds, human_duration, kubectl_status, parse_time
 
 IMAGE_REASONS = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "ImageInspectError",
                  "RegistryUnavailable", "SignatureValidationFailed")
@@ -162,15 +162,6 @@ def registry_of(ref: str) -> str:
 def _memory_limit(c: m.Container) -> int | None:
     v = c.limits.get("memory")
     return int(v) if v else None
-
-
-def _ago(ts: str, now: datetime) -> float | None:
-    t = parse_time(ts)
-    if t is None:
-        return None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=timezone.utc)
-    return (now - t).total_seconds()
 
 
 def _workload_ref(pod: m.Pod, snapshot: Snapshot) -> str:
@@ -406,7 +397,7 @@ class _Kubelet:
                           source=f"Node {name} status.conditions[Ready]",
                           data={"status": cond.status, "reason": cond.reason, "message": cond.message},
                           time=cond.last_transition_time)
-        since = _ago(cond.last_transition_time, self.now)
+        since = age_seconds(cond.last_transition_time, self.now)
         params = self.base(condition_reason=cond.reason, condition_message=cond.message,
                            since=human_duration(since) if since is not None else "")
         if cond.status == "Unknown":
@@ -900,7 +891,7 @@ class _Kubelet:
         starts = [ts for ts in [*(e.first_timestamp for e in backoffs), self.pod.start_time,
                                 self.pod.creation_timestamp] if ts]
         since = min(starts, key=lambda ts: parse_time(ts) or self.now) if starts else ""
-        seconds = _ago(since, self.now) if since else None
+        seconds = age_seconds(since, self.now) if since else None
         return (human_duration(seconds) if seconds is not None else "?"), since
 
     def init_failing(self, c: m.Container, st: m.ContainerState) -> Signal:
@@ -923,12 +914,12 @@ class _Kubelet:
              "app containers never start", *self.tail()], confidence=0.9)
 
     def init_stuck(self, c: m.Container, st: m.ContainerState) -> Signal | None:
-        running = _ago(st.started_at, self.now)
+        running = age_seconds(st.started_at, self.now)
         if running is None or running < INIT_RUNNING_TOO_LONG:
             return None
         ads = self.pod.active_deadline_seconds
         if ads:
-            started = _ago(self.pod.start_time or self.pod.creation_timestamp, self.now) or running
+            started = age_seconds(self.pod.start_time or self.pod.creation_timestamp, self.now) or running
             left = ads - started
             deadline = (f"activeDeadlineSeconds={ads} will fail the whole pod (phase Failed, reason "
                         f"DeadlineExceeded) " + (f"in {human_duration(left)}" if left > 0 else "any moment now")

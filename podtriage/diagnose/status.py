@@ -78,3 +78,13 @@ def age(ts: str, now: datetime | None = None) -> str:
     if t.tzinfo is None:
         t = t.replace(tzinfo=timezone.utc)
     return human_duration((now - t).total_seconds())
+
+
+def age_seconds(ts: str, now: datetime) -> float | None:
+    """Seconds from the RFC 3339 time `ts` to `now` (None when `ts` is empty or unparsable)."""
+    t = parse_time(ts)
+    if t is None:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    return (now - t).total_seconds()

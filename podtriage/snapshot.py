@@ -254,7 +254,7 @@ class SnapshotBuilder:
             nodes = tuple(replace(n, volume_limits=self._csinode.get(n.name, {})) for n in nodes)
         fields = {f: tuple(v.values()) for f, v in self._items.items()}
         fields["nodes"] = nodes
-        meta_args = {"source": self.source, "collected": frozenset(self.collected),
+        meta_args: dict[str, Any] = {"source": self.source, "collected": frozenset(self.collected),
                      "missing": tuple(self.missing), "warnings": tuple(self.warnings)}
         meta_args.update(self.meta_overrides)
         meta_args.update(meta)

@@ -5,6 +5,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
 [ -x "$py" ] || py=python3
+if [ "$#" -eq 0 ]; then
+  # Lint and type-check first: cheap, and a red check fails the run like a red test.
+  "$py" -m ruff check . || exit 1
+  "$py" -m mypy || exit 1
+fi
 "$py" -m pytest -q "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then

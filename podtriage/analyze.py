@@ -117,7 +117,7 @@ class Explainer:
                repr(pod.topology_spread_constraints), repr(pod.pod_affinity), repr(pod.pod_anti_affinity),
                repr(sorted(pod.labels.items())), pod.node_name)
         ev = self._eval_cache.get(key)
-        if ev is None or ev.pod.name != pod.name and any(v.kind == "ephemeral" for v in pod.volumes):
+        if ev is None:  # (ephemeral claim names carry the pod name, so they are in repr(volumes))
             ev = evaluate(pod, self.cluster)
             self._eval_cache[key] = ev
         return ev
@@ -154,14 +154,15 @@ class Explainer:
                 feasible = ev.feasible
                 diag = scheduling.SchedulingDiagnosis(pod, snap, ev)
                 signals += diag.signals()
+                ours = _our_counts(ev)
                 if fit is not None and fit.total_nodes is not None:
-                    disagreements = compare_counts(fit, _our_counts(ev), ev.total_nodes)
+                    disagreements = compare_counts(fit, ours, ev.total_nodes)
                     scheduler_view["comparison"] = [
                         {"code": d.code, "scheduler": d.scheduler_count, "ours": d.our_count, "note": d.note}
                         for d in disagreements]
                     if disagreements:
                         confidence *= CONFIDENCE_DISAGREEMENT
-                scheduler_view["ours"] = {"message": ev.fit_error(), "counts": _our_counts(ev)}
+                scheduler_view["ours"] = {"message": ev.fit_error(), "counts": ours}
                 tried = bool(timeline.attempts) or (timeline.pod_scheduled is not None and
                                                     timeline.pod_scheduled.reason == "Unschedulable")
                 if not ev.prefilter and feasible and not pod.scheduling_gates and tried:
@@ -227,9 +228,6 @@ class Explainer:
         pods: list[m.Pod] = []
         for o in owners:
             pods += snap.pods_by_owner.get((o.kind, o.namespace, o.name), [])
-        if w.kind == "Deployment" and owners[1:]:
-            # Only the newest ReplicaSets matter for missing pods; keep every pod for the report.
-            pass
         reports: list[PodReport] = []
         all_signals: list[Signal] = []
         for p in sorted(pods, key=lambda p: (p.phase != "Pending", p.name)):

@@ -138,6 +138,10 @@ class ClusterState:
         infos: dict[str, NodeInfo] = {}
         for n in snapshot.nodes:
             infos[n.name] = NodeInfo(node=n, pods=[], requested={}, used_ports=set())
+        # Replicas share their converted containers (podtriage.convert caches them per workload),
+        # so a pod's request and host ports are computed once per distinct spec, keyed by identity
+        # (the snapshot keeps every keyed object alive while this runs).
+        memo: dict[tuple[int, int, int, int], tuple[dict[str, int], tuple[tuple[str, str, int], ...]]] = {}
         for node_name, pods in snapshot.pods_by_node.items():
             info = infos.get(node_name)
             if info is None:
@@ -145,9 +149,14 @@ class ClusterState:
             info.pods = pods
             req = info.requested
             for p in pods:
-                for k, v in effective_requests(p).items():
+                key = (id(p.containers), id(p.init_containers), id(p.overhead), id(p.pod_requests))
+                hit = memo.get(key)
+                if hit is None:
+                    hit = memo[key] = (effective_requests(p), host_ports(p))
+                for k, v in hit[0].items():
                     req[k] = req.get(k, 0) + v
-                info.used_ports.update(host_ports(p))
+                if hit[1]:
+                    info.used_ports.update(hit[1])
         self.node_infos = infos
 
     @cached_property

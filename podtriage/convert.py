@@ -323,16 +323,21 @@ def _resources_of(fingerprint: bytes) -> tuple[Mapping[str, int], Mapping[str, i
     limits_raw, requests_raw = res.get("limits"), res.get("requests")
     limits = _strict_resources(limits_raw) if limits_raw else EMPTY
     requests = _strict_resources(requests_raw) if requests_raw else EMPTY
-    if limits:  # API defaulting, as in container()
-        if requests:
-            if not limits.keys() <= requests.keys():
-                merged = dict(requests)
-                for k, v in limits.items():
-                    merged.setdefault(k, v)
-                requests = FrozenMap(merged)
-        else:
-            requests = FrozenMap(limits)
-    return requests, limits
+    return with_limit_defaults(requests, limits), limits
+
+
+def with_limit_defaults(requests: Mapping[str, int], limits: Mapping[str, int]) -> Mapping[str, int]:
+    """API defaulting: a resource with a limit and no request requests its limit."""
+    if not limits:
+        return requests
+    if not requests:
+        return FrozenMap(limits)
+    if limits.keys() <= requests.keys():
+        return requests
+    merged = dict(requests)
+    for k, v in limits.items():
+        merged.setdefault(k, v)
+    return FrozenMap(merged)
 
 
 def _strict_resources(x: Any) -> Mapping[str, int]:
@@ -360,16 +365,7 @@ def container(x: Any, warnings: list[str] | None = None, where: str = "") -> m.C
         loc = f"{where} container {name}"
         limits = resources(limits_raw, warnings, loc) if limits_raw else EMPTY
         requests = resources(requests_raw, warnings, loc) if requests_raw else EMPTY
-        # API defaulting: a limit with no request means request == limit.
-        if limits:
-            if requests:
-                if not limits.keys() <= requests.keys():
-                    merged = dict(requests)
-                    for k, v in limits.items():
-                        merged.setdefault(k, v)
-                    requests = FrozenMap(merged)
-            else:
-                requests = FrozenMap(limits)
+        requests = with_limit_defaults(requests, limits)
     else:
         limits = requests = EMPTY
     ports_raw = get("ports")
@@ -499,10 +495,8 @@ def _pod_level_requests(x: Any, warnings: list[str] | None, where: str) -> Mappi
     if not isinstance(x, dict) or not x:
         return EMPTY
     limits = resources(x.get("limits"), warnings, f"{where} spec.resources")
-    requests = dict(resources(x.get("requests"), warnings, f"{where} spec.resources"))
-    for k, v in limits.items():
-        requests.setdefault(k, v)
-    return FrozenMap(requests) if requests else EMPTY
+    requests = resources(x.get("requests"), warnings, f"{where} spec.resources")
+    return with_limit_defaults(requests, limits)
 
 
 # --------------------------------------------------------------------------------------------

@@ -248,17 +248,20 @@ class Evaluation:
                 out[r] = out.get(r, 0) + 1
         return out
 
-    def code_counts(self) -> dict[str, int]:
+    def code_counts(self, *, by_resource: bool = False) -> dict[str, int]:
         """code -> node count, first failing plugin per node (for comparison with the scheduler).
 
         A PreFilter rejection stops the scheduler before any Filter runs, and its message
         (FitMessage.node_counts) counts every node under that one code: so do we.
+        by_resource: count "Insufficient X" per resource, as `insufficient:X`.
         """
         if self.prefilter:
             return {self.prefilter[0].code: self.total_nodes}
         out: dict[str, int] = {}
         for v in self.verdicts:
-            for c in {f.code for f in v.first}:
+            keys = {f"insufficient:{f.detail.get('resource', '')}" if by_resource and f.code == "insufficient"
+                    else f.code for f in v.first}
+            for c in keys:
                 out[c] = out.get(c, 0) + 1
         return out
 

@@ -470,14 +470,7 @@ def scheduler_counts(fm: FitMessage) -> dict[str, int]:
 def podtriage_counts(ev: Evaluation) -> dict[str, int]:
     """podtriage's verdicts reduced like the scheduler's histogram: first failing plugin per node,
     one count per distinct printed reason; a PreFilter rejection counts for every node."""
-    if ev.prefilter:
-        return {ev.prefilter[0].code: ev.total_nodes}
-    out: dict[str, int] = {}
-    for v in ev.verdicts:
-        for reason, code, res in {(f.reason, f.code, f.detail.get("resource", "")) for f in v.first}:
-            key = f"insufficient:{res}" if code == "insufficient" else code
-            out[key] = out.get(key, 0) + 1
-    return out
+    return ev.code_counts(by_resource=True)
 
 
 @dataclass

@@ -215,14 +215,7 @@ def _scheduler_counts(message: str) -> dict[str, int]:
 
 
 def _our_counts(ev: Evaluation) -> dict[str, int]:
-    if ev.prefilter:
-        return {ev.prefilter[0].code: ev.total_nodes}
-    out: dict[str, int] = {}
-    for v in ev.verdicts:
-        for _, code, res in {(f.reason, f.code, f.detail.get("resource", "")) for f in v.first}:
-            key = f"insufficient:{res}" if code == "insufficient" else code
-            out[key] = out.get(key, 0) + 1
-    return out
+    return ev.code_counts(by_resource=True)
 
 
 def _case_files() -> list[Path]:

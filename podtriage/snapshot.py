@@ -240,6 +240,38 @@ class SnapshotBuilder:
         for o in objs:
             self.add(o, origin=origin)
 
+    def export_state(self) -> dict[str, Any]:
+        """What this builder holds, as plain picklable data (a forked loader sends it back)."""
+        return {"items": self._items, "csinode": self._csinode, "collected": self.collected,
+                "missing": self.missing, "warnings": self.warnings, "meta_overrides": self.meta_overrides,
+                "counts": self.counts}
+
+    def absorb_state(self, state: dict[str, Any], origin: str = "") -> None:
+        """Add another builder's export_state(), as if its objects had been added here after ours
+        (later duplicates win, with a warning)."""
+        self.warnings.extend(state["warnings"])
+        for field_name, objs in state["items"].items():
+            store = self._items[field_name]
+            if field_name == "events":
+                for (_, ns, _k), ev in objs.items():
+                    # an event's key without uid counts the events before it: recount here
+                    key = ("", ns, getattr(ev, "uid", "") or f"{getattr(ev, 'name', '')}#{len(store)}")
+                    if key in store:
+                        self._duplicate("Event", ns, getattr(ev, "name", ""), origin)
+                    store[key] = ev
+                continue
+            for key, obj in objs.items():
+                if key in store:
+                    kind = key[0] or type(obj).__name__.removesuffix("Info")  # NamespaceInfo
+                    self._duplicate(kind, key[1], key[2], origin)
+                store[key] = obj
+        self._csinode.update(state["csinode"])
+        self.collected |= state["collected"]
+        self.missing.extend(state["missing"])
+        self.meta_overrides.update(state["meta_overrides"])
+        for kind, n in state["counts"].items():
+            self.counts[kind] = self.counts.get(kind, 0) + n
+
     def mark_collected(self, kind: str) -> None:
         self.collected.add(kind)
 

@@ -26,7 +26,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from ..convert import KNOWN_KINDS
 from ..errors import InputFileError
 from ..snapshot import Snapshot, SnapshotBuilder
-from . import snapshot_file
+from . import jsonstream, snapshot_file
 
 INPUT_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_DECOMPRESSED_BYTES = 8 << 30  # a gzip input larger than this once inflated is refused
@@ -130,6 +130,8 @@ def _json_documents(text: str, path: str) -> Iterator[Any]:
             raise InputFileError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
     except RecursionError:
         raise InputFileError(path, "invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # not a JSONDecodeError: an integer past Python's 4300-digit limit
+        raise InputFileError(path, f"invalid JSON: {exc}") from None
     else:
         # The text is as large as the file; drop it before the document is converted.
         del text
@@ -172,6 +174,8 @@ def _yaml_documents(text: str, path: str) -> Iterator[Any]:
         raise InputFileError(path, f"invalid YAML: {exc}") from None
     except RecursionError:
         raise InputFileError(path, "invalid YAML: nested too deeply") from None
+    except ValueError as exc:  # an integer past Python's 4300-digit limit
+        raise InputFileError(path, f"invalid YAML: {exc}") from None
 
 
 def parse_documents(data: bytes, path: str) -> Iterator[Any]:
@@ -266,9 +270,50 @@ class _Ingest:
         """Load one file; returns how many objects (and typed Lists) it held."""
         before = self.objects + self.lists
         origin = str(path)
-        for doc in parse_documents(_read_bytes(path), origin):
-            self.document(doc, origin)
+        if not _stream_json(path, self, origin, jsonstream.STREAM_MIN_BYTES):
+            for doc in parse_documents(_read_bytes(path), origin):
+                self.document(doc, origin)
         return self.objects + self.lists - before
+
+
+def _stream_json(path: Path, ingest: _Ingest, origin: str, min_bytes: int) -> bool:
+    """Stream a large JSON file (see jsonstream) into `ingest`; False when it is not one."""
+    try:
+        size = path.stat().st_size
+        if size < min_bytes or not path.is_file():
+            return False
+        with open(path, "rb") as f:
+            head = f.read(_SNIFF)
+            gz = head[:2] == b"\x1f\x8b"
+            if gz:
+                f.seek(0)
+                with gzip.GzipFile(fileobj=f) as z:
+                    head = z.read(_SNIFF)
+            if not _json_text(head):
+                return False
+            f.seek(0)
+            if gz:
+                with gzip.GzipFile(fileobj=f) as z:
+                    jsonstream.ingest_json_file(z, str(path), origin, ingest, size=size, seekable=False,  # type: ignore[arg-type]
+                                                max_bytes=MAX_DECOMPRESSED_BYTES)
+            else:
+                jsonstream.ingest_json_file(f, str(path), origin, ingest, size=size, seekable=True,
+                                            ingest_factory=lambda: _Ingest(SnapshotBuilder(source=origin)))
+            return True
+    except PermissionError:
+        raise InputFileError(str(path), "permission denied") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise InputFileError(str(path), f"corrupt gzip file: {exc}") from None
+    except OSError as exc:
+        raise InputFileError(str(path), f"cannot read: {exc.strerror or exc}") from None
+
+
+def _json_text(head: bytes) -> bool:
+    """UTF-8 (or ASCII) text whose first character opens a JSON object or array."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        return False  # UTF-16 and binary files take the whole-file path and its messages
+    first = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")[:1]
+    return first in (b"{", b"[")
 
 
 def _is_input_file(name: str) -> bool:

@@ -244,14 +244,11 @@ def is_snapshot_document(doc: Any) -> bool:
     return isinstance(doc, dict) and doc.get("kind") == KIND and doc.get("apiVersion") == API_VERSION
 
 
-def add_snapshot_document(doc: dict, builder: SnapshotBuilder, origin: str) -> int:
-    """Feed a parsed snapshot document into `builder`; its header wins for meta. Returns the item count."""
-    header = doc.get("metadata")
+def apply_snapshot_header(header: Any, builder: SnapshotBuilder, origin: str) -> None:
+    """What a snapshot's header says about the collection (kinds read, reads that failed, the
+    cluster), for `builder`; the header wins over anything inferred from the items."""
     if not isinstance(header, dict):
         raise InputFileError(origin, "podtriage snapshot without metadata")
-    items = doc.get("items")
-    if not isinstance(items, list):
-        raise InputFileError(origin, "podtriage snapshot without an items list")
     for kind in header.get("collected") or ():
         if isinstance(kind, str):
             builder.mark_collected(kind)
@@ -273,6 +270,15 @@ def add_snapshot_document(doc: dict, builder: SnapshotBuilder, origin: str) -> i
     if isinstance(names, list):
         overrides["scheduler_names"] = tuple(str(n) for n in names)
     builder.meta_overrides.update(overrides)
+
+
+def add_snapshot_document(doc: dict, builder: SnapshotBuilder, origin: str) -> int:
+    """Feed a parsed snapshot document into `builder`; its header wins for meta. Returns the item count."""
+    header = doc.get("metadata")
+    items = doc.get("items")
+    apply_snapshot_header(header, builder, origin)
+    if not isinstance(items, list):
+        raise InputFileError(origin, "podtriage snapshot without an items list")
     count = len(items)
     add = builder.add
     for i, item in enumerate(items):
@@ -289,6 +295,7 @@ __all__ = [
     "KEPT_ANNOTATIONS",
     "KIND",
     "add_snapshot_document",
+    "apply_snapshot_header",
     "is_snapshot_document",
     "meta_to_header",
     "trim_object",

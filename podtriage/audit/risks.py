@@ -168,7 +168,7 @@ def _subjects(snap: Snapshot, pods: Iterable[m.Pod], workloads: Iterable[m.Workl
             if ok in covered or ok in seen_owner or p.owner.kind == "Node":
                 continue
             seen_owner.add(ok)
-        chain, top_key = chain_of(p.namespace, p.owner, dict(p.labels), p.name)
+        chain, top_key = chain_of(p.namespace, p.owner, p.labels, p.name)
         out.append((p, top_key, chain, p.owner.kind if p.owner else "Pod"))
     return out
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from collections.abc import Mapping
 from typing import Any
 
 from .. import SCHEMA_VERSION, __version__
@@ -18,6 +19,9 @@ from .risks import risk_findings
 from .scan import ProgressFn, ScanScope, _workload_key, in_scope, owner_chain, scan
 from .selector import parse_selector
 from .suppress import AuditConfig, apply_suppressions
+
+
+_TERMINAL = ("Succeeded", "Failed")  # m.Pod.is_terminal, inlined in the per-pod loop
 
 
 @dataclass(frozen=True)
@@ -42,13 +46,15 @@ def run_audit(snapshot: Snapshot, rules: RuleSet, options: AuditOptions, *, now:
     findings: list[Finding] = list(result.findings)
     if options.risks:
         reqs = parse_selector(options.scope.selector)
-        scoped_pods = [p for p in snap.pods if in_scope(p.namespace, p.labels, options.scope, reqs)]
-        scoped_workloads = [w for w in snap.workloads
-                            if in_scope(w.namespace, dict(w.template_pod.labels) if w.template_pod else {},
-                                        options.scope, reqs)]
+        everything = not options.scope.namespaces and not reqs
+        scoped_pods = list(snap.pods) if everything else \
+            [p for p in snap.pods if in_scope(p.namespace, p.labels, options.scope, reqs)]
+        scoped_workloads = list(snap.workloads) if everything else \
+            [w for w in snap.workloads
+             if in_scope(w.namespace, dict(w.template_pod.labels) if w.template_pod else {}, options.scope, reqs)]
         cache: dict[tuple[Any, ...], tuple[tuple[str, ...], str]] = {}
 
-        def chain_of(ns: str, owner: m.OwnerRef | None, labels: dict[str, str], name: str
+        def chain_of(ns: str, owner: m.OwnerRef | None, labels: Mapping[str, str], name: str
                      ) -> tuple[tuple[str, ...], str]:
             k = (ns, owner.kind, owner.name) if owner else (ns, None, name)
             if k not in cache:
@@ -57,10 +63,12 @@ def run_audit(snapshot: Snapshot, rules: RuleSet, options: AuditOptions, *, now:
             return cache[k]
 
         per_workload: dict[str, int] = {}
-        for p in scoped_pods:
-            if not p.is_terminal and not p.deletion_timestamp:
-                wk = chain_of(p.namespace, p.owner, dict(p.labels) if p.owner and p.owner.kind == "ReplicaSet"
-                              else {}, p.name)[1]
+        for p in scoped_pods:  # 150k pods at 5,000 nodes: the cache is looked up before any call
+            if p.phase not in _TERMINAL and not p.deletion_timestamp:
+                o = p.owner
+                hit = cache.get((p.namespace, o.kind, o.name) if o else (p.namespace, None, p.name))
+                wk = hit[1] if hit else chain_of(p.namespace, o, p.labels if o and o.kind == "ReplicaSet"
+                                                 else {}, p.name)[1]
                 per_workload[wk] = per_workload.get(wk, 0) + 1
         risks = risk_findings(snap, scoped_pods, scoped_workloads, chain_of, per_workload)
         findings += _without_blocked(risks, result.findings)

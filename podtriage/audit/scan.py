@@ -11,7 +11,7 @@ nothing namespaced is involved). One pod per class (the oldest) is explained wit
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -84,7 +84,7 @@ class ScanResult:
 
 
 def owner_chain(snap: Snapshot, namespace: str, owner: m.OwnerRef | None,
-                labels: dict[str, str] | None = None) -> tuple[tuple[str, ...], tuple[str, str] | None]:
+                labels: Mapping[str, str] | None = None) -> tuple[tuple[str, ...], tuple[str, str] | None]:
     """("ReplicaSet/web-5f7d", "Deployment/web"), ("Deployment", "web"): innermost first, and the top."""
     chain: list[str] = []
     top: tuple[str, str] | None = None
@@ -287,7 +287,8 @@ def scan(snapshot: Snapshot, rules: RuleSet, scope: ScanScope, *, now: datetime 
     ex = explainer or Explainer(snapshot, rules, now)
     reqs = parse_selector(scope.selector)
     snap = snapshot
-    scoped = [p for p in snap.pods if in_scope(p.namespace, p.labels, scope, reqs)]
+    scoped = snap.pods if not scope.namespaces and not reqs else \
+        [p for p in snap.pods if in_scope(p.namespace, p.labels, scope, reqs)]
     pend = [p for p in scoped if p.phase == "Pending" and not p.deletion_timestamp]
     # Oldest first: the representative of a class is its longest-waiting pod.
     pend.sort(key=lambda p: (p.creation_timestamp or "9999", p.namespace, p.name))

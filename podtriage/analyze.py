@@ -6,6 +6,7 @@ snapshot -> evidence (per-node evaluation, timeline) -> signals -> rules -> grap
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Sequence
@@ -15,12 +16,13 @@ from . import model as m
 from .diagnose import kubelet, pending, scheduling
 from .diagnose.extra import ExtraEvidence
 from .diagnose.status import age, age_seconds, kubectl_status
-from .errors import InputError, TargetNotFound
+from .errors import ClusterError, InputError, TargetNotFound
 from .evidence.timeline import Timeline, build_timeline, compare_counts
 from .findings import EvidenceItem, PodReport, Report, RootCause, Signal, VerdictGroup
 from .graph import build_graph, rank, to_node_link
 from .rulebook import RuleSet
 from .scheduler.framework import ClusterState, Evaluation, evaluate
+from .scheduler.plugins.volume_binding import claim_volumes, knows
 from .snapshot import Snapshot
 
 KIND_ALIASES = {
@@ -38,6 +40,20 @@ CONFIDENCE_NO_EVENTS = 0.85
 CONFIDENCE_DISAGREEMENT = 0.85
 CONFIDENCE_EVENTS_EXPIRED = 0.9
 CONFIDENCE_NO_PVCS = 0.8
+CONFIDENCE_NO_CONFIG = 0.8  # a bound pod's ConfigMaps/Secrets unreadable: kubelet claims unverified
+CONFIDENCE_NO_OTHER_PODS = 0.85  # node usage and affinity counted without other namespaces' pods
+CONFIDENCE_NO_WORKLOADS = 0.85  # the controller (or its ReplicaSets/Jobs) unreadable: pods found by name
+CONFIDENCE_NO_SCHEDULER_LOGS = 0.95  # logs were asked for and could not be read
+
+# Scheduler message codes about claims and volumes: what podtriage cannot judge without the PVCs.
+VOLUME_CODES = frozenset({
+    "pvc-not-found", "pvc-deleting", "pvc-bound-to-missing-pv", "ephemeral-pvc-pending",
+    "volume-unbound-immediate", "volume-bind-conflict", "volume-node-affinity", "volume-no-space",
+    "volume-pv-missing", "volume-zone", "volume-limits", "volume-restrictions-disk", "volume-rwop",
+})
+# A controller whose pods are found through another controller: Deployment -> ReplicaSet, CronJob -> Job.
+POD_OWNER_OF = {"Deployment": "ReplicaSet", "CronJob": "Job"}
+POD_TEMPLATE_HASH_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # rand.SafeEncodeString: no vowels, no 0/1/3
 
 
 def parse_target(target: str) -> tuple[str, str]:
@@ -91,6 +107,10 @@ class Explainer:
             spaces = ", ".join(sorted(c.namespace for c in candidates))
             raise InputError(f"{kind.lower()} {name!r} exists in several namespaces ({spaces})",
                              hint="pass -n NAMESPACE")
+        if kind != "Pod" and not snap.has(kind):
+            unread = self._unread_workload(kind, name, namespace)
+            if unread is not None:
+                return unread
         # Not found: only now collect the names to suggest from.
         if kind == "Pod":
             all_names = [p.name for p in snap.pods if namespace is None or p.namespace == namespace]
@@ -104,11 +124,53 @@ class Explainer:
         message = f"{kind.lower()} {name!r} not found{where}"
         if not snap.has(kind) and not candidates:
             missing = [x for x in snap.meta.missing if x.resource.lower().startswith(kind.lower())]
+            if missing and missing[0].reason.startswith("forbidden"):
+                # Not knowable, not "not found": a permission problem (exit 3), like unreadable pods.
+                raise ClusterError(f"cannot read {missing[0].resource}{where} to find {kind.lower()} {name!r}, "
+                                   f"and no pod names it as its controller: {missing[0].reason}",
+                                   hint=f"podtriage needs get/list on {missing[0].resource} (or pass a pod name); "
+                                        f"check with `kubectl auth can-i list {missing[0].resource}"
+                                        + (f" -n {namespace}`" if namespace else "`"))
             if missing:
                 message += f" ({kind} objects could not be read: {missing[0].reason})"
             else:
                 message += f" (the snapshot holds no {kind} objects)"
         raise TargetNotFound(message, close)
+
+    def _unread_workload(self, kind: str, name: str, namespace: str | None) -> m.Workload | None:
+        """A controller that could not be read, stood in for by the pods that name it as controller."""
+        pods = self._pods_named_by_owner(kind, name, namespace)
+        spaces = sorted({p.namespace for p in pods})
+        if len(spaces) > 1:
+            raise InputError(f"{kind.lower()} {name!r} has pods in several namespaces ({', '.join(spaces)})",
+                             hint="pass -n NAMESPACE")
+        return m.Workload(kind=kind, namespace=spaces[0], name=name) if spaces else None
+
+    def _pods_named_by_owner(self, kind: str, name: str, namespace: str | None) -> list[m.Pod]:
+        """Pods whose controller reference leads to KIND/NAME, using only the pods themselves.
+
+        Deployment pods are owned by ReplicaSet `<name>-<pod-template-hash>` (the hash is also a pod
+        label; without it, the hash's alphabet), CronJob pods by Job `<name>-<scheduled minute>`; other
+        controllers own theirs directly.
+        """
+        out = []
+        job = re.compile(re.escape(name) + r"-\d+")
+        replica_set = re.compile(re.escape(name) + r"-[" + POD_TEMPLATE_HASH_ALPHABET + r"]{1,10}")
+        for p in self.snapshot.pods:
+            o = p.owner
+            if o is None or (namespace is not None and p.namespace != namespace):
+                continue
+            if kind == "Deployment":
+                h = p.labels.get("pod-template-hash")
+                ok = o.kind == "ReplicaSet" and (o.name == f"{name}-{h}" if h else
+                                                 replica_set.fullmatch(o.name) is not None)
+            elif kind == "CronJob":
+                ok = o.kind == "Job" and job.fullmatch(o.name) is not None
+            else:
+                ok = o.kind == kind and o.name == name
+            if ok:
+                out.append(p)
+        return out
 
     # --- one pod -------------------------------------------------------------------------------
     def _evaluation(self, pod: m.Pod) -> Evaluation:
@@ -137,10 +199,13 @@ class Explainer:
         elif not events and pod.creation_timestamp and (age_seconds(pod.creation_timestamp, self.now) or 0) > 3600:
             missing.append("no events for this pod: they may have expired (the default event TTL is 1h)")
             confidence *= CONFIDENCE_EVENTS_EXPIRED
-        if any(v.kind in ("persistentVolumeClaim", "ephemeral") for v in pod.volumes) and \
-                not snap.has("PersistentVolumeClaim"):
+        claims_unknown = any(True for _ in claim_volumes(pod)) and \
+            not knows(snap, "PersistentVolumeClaim", pod.namespace)
+        if claims_unknown:
             missing.append("PersistentVolumeClaims could not be read: volume checks are incomplete")
             confidence *= CONFIDENCE_NO_PVCS
+        if self.extra.scheduler_logs_requested and not self.extra.scheduler_logs:
+            confidence *= CONFIDENCE_NO_SCHEDULER_LOGS  # the note itself comes from extra.missing_notes
         signals: list[Signal] = []
         groups: tuple[VerdictGroup, ...] = ()
         feasible: tuple[str, ...] = ()
@@ -155,6 +220,14 @@ class Explainer:
                 diag = scheduling.SchedulingDiagnosis(pod, snap, ev)
                 signals += diag.signals()
                 ours = _our_counts(ev)
+                # The evaluation skipped the claims it could not read; the scheduler did not.
+                unevaluated = scheduling.signals_from_message(pod, fit, CONFIDENCE_NO_PVCS, codes=VOLUME_CODES) \
+                    if fit is not None and claims_unknown else []
+                signals += unevaluated
+                if _other_pods_unknown(snap, pod.namespace):
+                    missing.append("pods in other namespaces could not be read: node usage, pod affinity and "
+                                   "spreading count only this namespace's pods")
+                    confidence *= CONFIDENCE_NO_OTHER_PODS
                 if fit is not None and fit.total_nodes is not None:
                     disagreements = compare_counts(fit, ours, ev.total_nodes)
                     scheduler_view["comparison"] = [
@@ -165,7 +238,7 @@ class Explainer:
                 scheduler_view["ours"] = {"message": ev.fit_error(), "counts": ours}
                 tried = bool(timeline.attempts) or (timeline.pod_scheduled is not None and
                                                     timeline.pod_scheduled.reason == "Unschedulable")
-                if not ev.prefilter and feasible and not pod.scheduling_gates and tried:
+                if not ev.prefilter and feasible and not pod.scheduling_gates and tried and not unevaluated:
                     signals.append(_feasible_signal(pod, feasible, total, timeline))
             else:
                 missing.append("nodes could not be read: no per-node verdicts; causes come from the "
@@ -184,6 +257,11 @@ class Explainer:
             # Bound to a node but not running: the kubelet side (images, config objects, mounts,
             # sandbox, init containers, cgroup OOM kills, the node itself).
             signals += kubelet.kubelet_signals(pod, snap, events, self.now, self.extra)
+            unread = kubelet.unread_config_kinds(pod, snap)
+            if unread and pod.phase == "Pending":
+                missing.append(f"{' and '.join(unread)} objects could not be read: references to them are "
+                               "not verified (metadata only would do)")
+                confidence *= CONFIDENCE_NO_CONFIG
         signals += self.extra.scheduler_log_signals(pod, total)
         missing += self.extra.missing_notes(pod)
         for x in snap.meta.missing:
@@ -228,6 +306,17 @@ class Explainer:
         pods: list[m.Pod] = []
         for o in owners:
             pods += snap.pods_by_owner.get((o.kind, o.namespace, o.name), [])
+        # The controller, or the ReplicaSets/Jobs between it and its pods, could not be read: find the
+        # pods by their own owner references, and say so.
+        unread = [k for k in dict.fromkeys((w.kind, POD_OWNER_OF.get(w.kind, w.kind))) if not snap.has(k)]
+        workload_missing: list[str] = []
+        if unread:
+            seen = {p.uid or p.key for p in pods}
+            pods += [p for p in self._pods_named_by_owner(w.kind, w.name, w.namespace) if (p.uid or p.key) not in seen]
+            workload_missing.append(f"{' and '.join(unread)} objects could not be read: the pods of {w.kind.lower()}/"
+                                    f"{w.name} were found by their owner references"
+                                    + (" (pod-template-hash)" if w.kind == "Deployment" else "")
+                                    + ("; its replica count and conditions are unknown" if w.kind in unread else ""))
         reports: list[PodReport] = []
         all_signals: list[Signal] = []
         for p in sorted(pods, key=lambda p: (p.phase != "Pending", p.name)):
@@ -262,23 +351,34 @@ class Explainer:
         }
         blocked = bool(pending_pods or missing_pods) and any(c.blocking for c in aggregated)
         confidence = min([pr.confidence for pr in reports] or [1.0])
+        if workload_missing:
+            confidence *= CONFIDENCE_NO_WORKLOADS
+            aggregated = [replace(c, confidence=round(c.confidence * CONFIDENCE_NO_WORKLOADS, 3))
+                          for c in aggregated]
         graph = build_graph(f"{w.kind}/{w.namespace}/{w.name}", aggregated, all_signals)
         return self._report({"kind": w.kind, "namespace": w.namespace, "name": w.name}, blocked,
-                            tuple(aggregated), tuple(reports), workload_info, confidence, graph)
+                            tuple(aggregated), tuple(reports), workload_info, confidence, graph,
+                            extra_missing=workload_missing)
 
     def _report(self, target: dict[str, str], blocked: bool, causes: Sequence[RootCause],
-                pods: Sequence[PodReport], workload: dict[str, Any], confidence: float, graph: Any) -> Report:
+                pods: Sequence[PodReport], workload: dict[str, Any], confidence: float, graph: Any,
+                extra_missing: Sequence[str] = ()) -> Report:
         meta = self.snapshot.meta
         source = {"kind": "live" if meta.source == "live" else "file", "path": meta.source,
                   "server": meta.cluster_server, "context": meta.context, "snapshotTime": meta.created,
                   "serverVersion": meta.server_version}
-        missing = sorted({x for p in pods for x in p.missing})
+        missing = sorted({x for p in pods for x in p.missing} | set(extra_missing))
         return Report(
             schema_version=SCHEMA_VERSION, podtriage_version=__version__,
             generated=self.now.strftime("%Y-%m-%dT%H:%M:%SZ"), source=source, target=target, blocked=blocked,
             root_causes=tuple(causes), pods=tuple(pods), workload=workload, missing=tuple(missing),
             warnings=tuple(meta.warnings[:50]), confidence=round(confidence, 3), graph=to_node_link(graph),
         )
+
+
+def _other_pods_unknown(snap: Snapshot, namespace: str) -> bool:
+    """Pods outside `namespace` were meant to be read (they occupy nodes) and could not be."""
+    return any(x.resource == "pods" and x.namespace != namespace for x in snap.meta.missing)
 
 
 def _our_counts(ev: Evaluation) -> dict[str, int]:

@@ -572,15 +572,11 @@ class _Kubelet:
 
     # --- ConfigMaps and Secrets ---------------------------------------------------------------
     def _refs(self) -> list[tuple[str, m.ConfigRef]]:
-        """(container name, ref) for every env/envFrom reference and every configMap/secret volume."""
-        out: list[tuple[str, m.ConfigRef]] = []
-        for c in (*self.pod.init_containers, *self.pod.containers):
-            out += [(c.name, r) for r in c.config_refs]
-        for v in self.pod.volumes:
-            if v.kind in ("configMap", "secret") and v.source_name:
-                out.append(("", m.ConfigRef(kind="ConfigMap" if v.kind == "configMap" else "Secret",
-                                            name=v.source_name, optional=v.optional, via=f"volume {v.name}")))
-        return out
+        return pod_config_refs(self.pod)
+
+    def verified(self, kind: str) -> bool:
+        """True when `kind` was read in the pod's namespace, so "does not exist" is podtriage's own finding."""
+        return config_kind_known(self.snap, kind, self.pod.namespace)
 
     def _find_ref(self, kind: str, name: str, key: str, container: str) -> tuple[str, str]:
         """(via, container) of the reference the kubelet tripped over."""
@@ -606,9 +602,12 @@ class _Kubelet:
         if container:
             where += f" of {'init container' if container in self.init_specs else 'container'} {container}"
         subject = f"{kind}/{ns}/{name}"
+        # Without read access the kubelet's word is all there is: the rules say "could not verify".
+        verified = self.verified(kind)
         params = self.base(kind=kind, object=f"{ns}/{name}", object_name=name, ref=via or "?", where=where,
-                           container=container, message=message,
+                           container=container, message=message, verified="yes" if verified else "no",
                            kind_lower=kind.lower(), create_command=self._create_command(kind, name, key))
+        confidence = 0.95 if verified else 0.8
         if key:
             meta = self.snap.config_object_keys.get((kind, ns, name))
             known = list(meta.keys) if meta is not None and meta.keys is not None and kind == "ConfigMap" else []
@@ -619,15 +618,15 @@ class _Kubelet:
                           suggested_key=close[0] if close else "")
             return self.signal("config-key-missing", params, evidence, subject,
                                [f"key {key} missing in {kind} {ns}/{name}", "CreateContainerConfigError",
-                                *self.tail()], confidence=0.95)
+                                *self.tail()], confidence=confidence)
         same_kind = sorted(o.name for o in self.snap.config_objects if o.kind == kind and o.namespace == ns)
         close = difflib.get_close_matches(name, same_kind, n=1, cutoff=0.75)
         params.update(suggestion=f" (did you mean `{close[0]}`?)" if close else "",
                       suggested_name=close[0] if close else "")
         return self.signal("config-object-missing", params, evidence, subject,
-                           [f"{kind} {ns}/{name} not found",
+                           [f"{kind} {ns}/{name} not found" + ("" if verified else " (kubelet; not verified)"),
                             "ContainerCreating" if via.startswith("volume") else "CreateContainerConfigError",
-                            *self.tail()], confidence=0.95)
+                            *self.tail()], confidence=confidence)
 
     def _create_command(self, kind: str, name: str, key: str) -> str:
         ns = self.pod.namespace
@@ -661,7 +660,7 @@ class _Kubelet:
         out: list[Signal] = []
         ns = self.pod.namespace
         for cname, r in self._refs():
-            if r.optional or not self.snap.has(r.kind):
+            if r.optional or not self.verified(r.kind):
                 continue
             meta = self.snap.config_object_keys.get((r.kind, ns, r.name))
             source = f"Pod {self.pod.key} spec" + (f".containers[{cname}] {r.via}" if cname else f".volumes {r.via}")
@@ -818,7 +817,7 @@ class _Kubelet:
     def _pull_secrets(self) -> list[tuple[str, str]]:
         out = []
         for s in self.pod.image_pull_secrets:
-            if not self.snap.has("Secret"):
+            if not self.verified("Secret"):
                 state = "existence unknown: Secrets were not read"
             elif ("Secret", self.pod.namespace, s) in self.snap.config_object_keys:
                 state = "exists"
@@ -1087,6 +1086,37 @@ def _exit_meaning(code: int | None) -> str:
             126: "command not executable", 127: "command not found", 128: "invalid exit argument",
             130: "interrupted (SIGINT)", 137: "killed (SIGKILL: OOM or forced stop)",
             139: "segmentation fault (SIGSEGV)", 143: "terminated (SIGTERM)"}.get(code, "application-specific")
+
+
+def pod_config_refs(pod: m.Pod) -> list[tuple[str, m.ConfigRef]]:
+    """(container name, ref) for every env/envFrom reference and every configMap/secret volume."""
+    out: list[tuple[str, m.ConfigRef]] = []
+    for c in (*pod.init_containers, *pod.containers):
+        out += [(c.name, r) for r in c.config_refs]
+    for v in pod.volumes:
+        if v.kind in ("configMap", "secret") and v.source_name:
+            out.append(("", m.ConfigRef(kind="ConfigMap" if v.kind == "configMap" else "Secret",
+                                        name=v.source_name, optional=v.optional, via=f"volume {v.name}")))
+    return out
+
+
+def config_kind_known(snapshot: Snapshot, kind: str, namespace: str) -> bool:
+    """ConfigMaps/Secrets were read in `namespace` (an absent one really is absent)."""
+    if not snapshot.has(kind):
+        return False
+    plural = "configmaps" if kind == "ConfigMap" else "secrets"
+    if any(x.resource == plural and x.namespace in ("", namespace) for x in snapshot.meta.missing):
+        return False
+    scoped = snapshot.meta.namespaces
+    return not scoped or namespace in scoped
+
+
+def unread_config_kinds(pod: m.Pod, snapshot: Snapshot) -> list[str]:
+    """The kinds (ConfigMap, Secret) the pod needs that could not be read: its references are unverified."""
+    kinds = {r.kind for _, r in pod_config_refs(pod) if not r.optional}
+    if pod.image_pull_secrets:
+        kinds.add("Secret")
+    return [k for k in ("ConfigMap", "Secret") if k in kinds and not config_kind_known(snapshot, k, pod.namespace)]
 
 
 def kubelet_signals(pod: m.Pod, snapshot: Snapshot, events: Sequence[m.Event], now: datetime,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import replace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Collection, Iterable, Mapping, Sequence
 
 from .. import model as m
 from ..findings import EvidenceItem, Signal, VerdictGroup, jsonable
@@ -436,21 +436,27 @@ def _taint_text(v: NodeVerdict) -> str:
     return str(m.Taint(key=t.get("key", ""), value=t.get("value", ""), effect=t.get("effect", "")))
 
 
-def signals_from_message(pod: m.Pod, fit: Any, confidence: float) -> list[Signal]:
+def signals_from_message(pod: m.Pod, fit: Any, confidence: float,
+                         codes: Collection[str] | None = None) -> list[Signal]:
     """Degraded mode: no node list, only the scheduler's own aggregated message.
 
     The counts are the scheduler's; the keys come from the message (taints before 1.35) and the
     pod spec (its selectors and requests). Lower confidence: we could not check any node.
+    `codes`: only these reasons (what podtriage's own evaluation could not judge, e.g. the claims
+    when PersistentVolumeClaims were unreadable).
     """
     out: list[Signal] = []
     total = fit.total_nodes or 0
     ev = EvidenceItem(kind="event", summary=f"scheduler: {fit.raw[:300]}", source="FailedScheduling message",
                       data={"message": fit.raw})
     entries = ([fit.prefilter] if fit.prefilter else []) + list(fit.reasons)
+    if codes is not None:
+        entries = [rc for rc in entries if rc.code in codes]
     for rc in entries:
         count = rc.count if rc.count is not None else total
         base = {"pod": pod.key, "total_nodes": total, "nodes_count": count, "node_examples": "(node list unavailable)",
-                "node_example": "NODE", "reason": rc.reason, "detail": rc.reason, "reason_detail": rc.reason}
+                "node_example": "NODE", "reason": rc.reason, "detail": rc.reason, "reason_detail": rc.reason,
+                "node_data": "no"}
         d = rc.details or {}
         name = "unknown-scheduling-failure"
         params: dict[str, Any] = dict(base)

@@ -66,27 +66,48 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _load_snapshot(from_path: str | None, namespace: str | None, kubeconfig: str | None, context: str | None,
-                   timeout: float, scope: Literal["pod", "namespace", "all"]) -> Snapshot:
+                   timeout: float, scope: Literal["pod", "namespace", "all"],
+                   deadline: float | None = None) -> Snapshot:
     if from_path:
         from .loaders.files import load_path
 
         return load_path(from_path)
-    from .collect.live import collect_live
+    from .collect.live import DEFAULT_DEADLINE, collect_live, require_pods
 
     result = collect_live(kubeconfig=kubeconfig, context=context,
-                          namespaces=[namespace] if namespace else None, scope=scope, timeout=timeout)
-    if scope == "pod":
-        # Without the target namespace's pods there is nothing to explain, and "pod not found" would
-        # be wrong: say what could not be read (exit 3), not that the pod does not exist (exit 2).
-        denied = [x for x in result.snapshot.meta.missing
-                  if x.resource == "pods" and x.namespace == (namespace or "") and x.reason.startswith("forbidden")]
-        if denied:
-            from .errors import ClusterError
-
-            raise ClusterError(f"cannot read pods in namespace {namespace}: {denied[0].reason}",
-                               hint=f"podtriage needs get/list on pods and events in the namespace (and on nodes "
-                                    f"for per-node verdicts); check with `kubectl auth can-i list pods -n {namespace}`")
+                          namespaces=[namespace] if namespace else None, scope=scope, timeout=timeout,
+                          deadline=deadline or DEFAULT_DEADLINE)
+    # Without the target namespace's pods there is nothing to explain, and "pod not found" would
+    # be wrong: say what could not be read (exit 3: forbidden, unavailable, timed out), not that
+    # the pod does not exist (exit 2). Anything else missing gives a partial answer that says so.
+    require_pods(result.snapshot, [namespace] if namespace else None)
     return result.snapshot
+
+
+def _load_redacted(from_path: str | None, namespace: str | None, kubeconfig: str | None, context: str | None,
+                   timeout: float, scope: Literal["pod", "namespace", "all"], deadline: float | None = None) -> Any:
+    """`--redact`: the snapshot with every name replaced by a placeholder (podtriage/redact.py)."""
+    from .redact import load_redacted_files, load_redacted_live
+
+    if from_path:
+        return load_redacted_files(from_path)
+    return load_redacted_live(kubeconfig=kubeconfig, context=context, namespaces=[namespace] if namespace else None,
+                              scope=scope, timeout=timeout, deadline=deadline)
+
+
+def _echo(text: str, redactor: Any = None) -> None:
+    """Print one rendered output; with --redact, after the final check for leftover names."""
+    if redactor is not None:
+        from .redact import finish
+
+        text = finish(redactor, text, lambda message: click.echo(message, err=True))
+    click.echo(text, nl=False)
+
+
+redact_option = click.option(
+    "--redact", is_flag=True,
+    help="Replace names (objects, namespaces, nodes, labels, taints, images, cluster) with stable placeholders "
+         "so that the output can be shared; the diagnosis stays the same.")
 
 
 def _rules(extra: tuple[str, ...]):
@@ -112,6 +133,10 @@ _cluster_options = [
     click.option("--context", default=None, help="The kubeconfig context to use."),
     click.option("--request-timeout", "timeout", type=float, default=30.0, show_default=True,
                  help="Seconds per API request."),
+    click.option("--timeout", "deadline", type=click.FloatRange(min=0, min_open=True), default=120.0,
+                 show_default=True,
+                 help="Total seconds for reading the cluster, retries included; what is not read by then is "
+                      "reported as missing."),
 ]
 
 
@@ -141,15 +166,22 @@ def cluster_options(fn):
               help="A kube-scheduler log file, klog text or JSON (repeatable; '-' reads stdin).")
 @click.option("--scheduler-logs", "fetch_scheduler_logs", is_flag=True,
               help="Read the logs of the kube-scheduler pods in kube-system (needs get on pods/log there).")
+@redact_option
 @guarded
 def explain(target: str, namespace: str | None, from_path: str | None, kubeconfig: str | None,
-            context: str | None, timeout: float, output: str, no_color: bool, rules_dirs: tuple[str, ...],
+            context: str | None, timeout: float, deadline: float, output: str, no_color: bool, rules_dirs: tuple[str, ...],
             graph_format: str | None, verbose: bool, cgroup_stats: tuple[str, ...] = (),
-            scheduler_log_files: tuple[str, ...] = (), fetch_scheduler_logs: bool = False) -> None:
+            scheduler_log_files: tuple[str, ...] = (), fetch_scheduler_logs: bool = False,
+            redact: bool = False) -> None:
     """Explain why TARGET is Pending: a pod name or KIND/NAME (deployment/web, sts/db, job/etl, ...)."""
     from .analyze import Explainer, parse_target
 
     parse_target(target)  # usage errors before any I/O
+    if redact:
+        from .redact import refuse_side_inputs
+
+        refuse_side_inputs(**{"--cgroup-stats": cgroup_stats, "--scheduler-log": scheduler_log_files,
+                              "--scheduler-logs": fetch_scheduler_logs})
     rules = _rules(rules_dirs)
     from .diagnose.extra import ExtraEvidence
 
@@ -159,7 +191,14 @@ def explain(target: str, namespace: str | None, from_path: str | None, kubeconfi
     scope: Literal["pod", "namespace", "all"] = "pod" if "/" not in target else "namespace"
     if namespace is None and not from_path:
         namespace = _default_namespace(kubeconfig, context)
-    snapshot = _load_snapshot(from_path, namespace, kubeconfig, context, timeout, scope)
+    redactor = None
+    if redact:
+        # The TARGET and -n go through the same map as the snapshot (see podtriage/redact.py).
+        red = _load_redacted(from_path, namespace, kubeconfig, context, timeout, scope, deadline)
+        snapshot, redactor = red.snapshot, red.redactor
+        target, namespace = redactor.target(target), redactor.namespace(namespace)
+    else:
+        snapshot = _load_snapshot(from_path, namespace, kubeconfig, context, timeout, scope, deadline)
     if fetch_scheduler_logs:
         _fetch_scheduler_logs(extra, kubeconfig, context, timeout)
     report = Explainer(snapshot, rules, extra=extra).explain(target, namespace)
@@ -167,15 +206,15 @@ def explain(target: str, namespace: str | None, from_path: str | None, kubeconfi
         from .graph import from_node_link, to_dot, to_mermaid
 
         g = from_node_link(report.graph)
-        click.echo(to_mermaid(g) if graph_format == "mermaid" else to_dot(g))
+        _echo((to_mermaid(g) if graph_format == "mermaid" else to_dot(g)) + "\n", redactor)
     elif output == "json":
         from .render.structured import render_json
 
-        click.echo(render_json(report), nl=False)
+        _echo(render_json(report), redactor)
     elif output == "yaml":
         from .render.structured import render_yaml
 
-        click.echo(render_yaml(report), nl=False)
+        _echo(render_yaml(report), redactor)
     else:
         from .graph import from_node_link, render_tree
         from .render.text import render_text
@@ -184,7 +223,13 @@ def explain(target: str, namespace: str | None, from_path: str | None, kubeconfi
         t = report.target
         key = f"{t['namespace']}/{t['name']}" if t["kind"] == "Pod" else f"{t['kind']}/{t['namespace']}/{t['name']}"
         tree = render_tree(g, key)
-        render_text(report, console=_console(no_color), tree=tree, verbose=verbose)
+        console = _console(no_color)
+        if redactor is None:
+            render_text(report, console=console, tree=tree, verbose=verbose)
+        else:
+            with console.capture() as captured:
+                render_text(report, console=console, tree=tree, verbose=verbose)
+            _echo(captured.get(), redactor)
     sys.exit(EXIT_BLOCKED if report.blocked else EXIT_OK)
 
 
@@ -242,12 +287,20 @@ def _default_namespace(kubeconfig: str | None, context: str | None) -> str:
               help="Snapshot file to write (.json or .json.gz).")
 @click.option("--from", "from_path", default=None, help="Convert files instead of reading the live cluster.")
 @cluster_options
+@redact_option
 @guarded
 def snapshot(namespaces: tuple[str, ...], all_namespaces: bool, out: str, from_path: str | None,
-             kubeconfig: str | None, context: str | None, timeout: float) -> None:
+             kubeconfig: str | None, context: str | None, timeout: float, deadline: float = 120.0,
+             redact: bool = False) -> None:
     """Write what explain needs to a snapshot file that --from reads back. Never includes Secret data."""
     from .loaders.snapshot_file import write_snapshot
 
+    if from_path and redact:
+        # Redacting files someone already has (a kubectl dump) is what --redact is for: allowed here.
+        from .redact import load_redacted_files
+
+        _write_redacted(load_redacted_files(from_path), out)
+        return
     if from_path:
         raise InputError("--from is not supported by snapshot yet; pass the files to explain --from directly")
     from .collect.live import collect_live
@@ -256,8 +309,11 @@ def snapshot(namespaces: tuple[str, ...], all_namespaces: bool, out: str, from_p
         raise InputError("use either -n or -A, not both")
     ns_list = None if all_namespaces else (list(namespaces) or [_default_namespace(kubeconfig, context)])
     result = collect_live(kubeconfig=kubeconfig, context=context, namespaces=ns_list, scope="namespace",
-                          timeout=timeout, keep_raw=True)
+                          timeout=timeout, keep_raw=True, deadline=deadline)
     snap = result.snapshot
+    from .collect.live import require_pods
+
+    require_pods(snap, ns_list)  # a snapshot without the pods is no snapshot: exit 3, nothing written
     meta = {"source": "live", "cluster": {"server": snap.meta.cluster_server, "context": snap.meta.context,
                                           "version": snap.meta.server_version},
             "collected": sorted(snap.meta.collected), "namespaces": list(snap.meta.namespaces),
@@ -265,8 +321,32 @@ def snapshot(namespaces: tuple[str, ...], all_namespaces: bool, out: str, from_p
                         for x in snap.meta.missing],
             # what the collector inferred about running schedulers; explain --from needs it too
             "schedulerNames": list(snap.meta.scheduler_names) if snap.meta.scheduler_names is not None else None}
+    if redact:
+        from .redact import build_redacted
+
+        _write_redacted(build_redacted(result.raw_items or [], meta, warnings=snap.meta.warnings), out)
+        return
     write_snapshot(result.raw_items or [], out, meta=meta)
     click.echo(f"wrote {out}: {len(snap.pods)} pods, {len(snap.nodes)} nodes, {len(snap.events)} events"
+               + (f"; could not read: {', '.join(sorted({x.resource for x in snap.meta.missing}))}"
+                  if snap.meta.missing else ""), err=True)
+
+
+def _write_redacted(red: Any, out: str) -> None:
+    """`snapshot --redact`: the redacted objects, after the final check, and a one-line summary."""
+    from .loaders.snapshot_file import write_snapshot
+
+    items, hits = [], 0
+    for obj in red.items:
+        clean, n = red.redactor.scrub_object(obj)
+        items.append(clean)
+        hits += n
+    if hits:
+        click.echo(f"warning: --redact: the final check replaced {hits} leftover occurrence(s) of original names",
+                   err=True)
+    write_snapshot(items, out, meta=red.header)
+    snap = red.snapshot
+    click.echo(f"wrote {out} (redacted): {len(snap.pods)} pods, {len(snap.nodes)} nodes, {len(snap.events)} events"
                + (f"; could not read: {', '.join(sorted({x.resource for x in snap.meta.missing}))}"
                   if snap.meta.missing else ""), err=True)
 
@@ -322,11 +402,12 @@ def node_stats(cgroup_root: str, out: str, node: str | None) -> None:
 @click.option("--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False),
               help="Add the rules in this folder (repeatable).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (it only shows on a terminal anyway).")
+@redact_option
 @guarded
 def audit(namespaces: tuple[str, ...], all_namespaces: bool, selector: str, from_path: str | None,
-          kubeconfig: str | None, context: str | None, timeout: float, output: str, out: str | None,
+          kubeconfig: str | None, context: str | None, timeout: float, deadline: float, output: str, out: str | None,
           previous: str | None, config: str | None, fail_on: str | None, prometheus_textfile: str | None,
-          pushgateway: str | None, rules_dirs: tuple[str, ...], no_progress: bool) -> None:
+          pushgateway: str | None, rules_dirs: tuple[str, ...], no_progress: bool, redact: bool = False) -> None:
     """Report every Pending pod of the cluster, grouped by root cause (docs/audit.md).
 
     \b
@@ -339,7 +420,8 @@ def audit(namespaces: tuple[str, ...], all_namespaces: bool, selector: str, from
                          from_path=from_path, output=output, out=out, previous=previous, config=config,
                          fail_on=fail_on, prometheus_textfile=prometheus_textfile, pushgateway=pushgateway,
                          rules_dirs=rules_dirs, no_progress=no_progress, kubeconfig=kubeconfig, context=context,
-                         timeout=timeout), stdout=lambda text: click.echo(text, nl=False))
+                         timeout=timeout, deadline=deadline, redact=redact),
+               stdout=lambda text: click.echo(text, nl=False))
     sys.exit(code)
 
 

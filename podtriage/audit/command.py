@@ -40,6 +40,8 @@ class AuditArgs:
     kubeconfig: str | None = None
     context: str | None = None
     timeout: float = 30.0
+    deadline: float = 120.0  # --timeout: the whole collection
+    redact: bool = False  # --redact: placeholders for every name (podtriage/redact.py)
 
 
 def render(report: AuditReport, fmt: str) -> str:
@@ -95,6 +97,15 @@ class _Progress:
             yield update
 
 
+def _final(text: str, redactor: Any) -> str:
+    """With --redact: the final check for leftover original names over one rendered output."""
+    if redactor is None:
+        return text
+    from ..redact import finish
+
+    return finish(redactor, text, lambda message: print(message, file=sys.stderr))
+
+
 def run(args: AuditArgs, *, stdout: Callable[[str], None] | None = None) -> int:
     """The whole command. Raises PodtriageError for usage/input (2) and cluster (3) errors."""
     from ..rulebook import load_rules
@@ -109,6 +120,10 @@ def run(args: AuditArgs, *, stdout: Callable[[str], None] | None = None) -> int:
     fail_on = args.fail_on or config.fail_on or "critical"
     if fail_on not in FAIL_ON_CHOICES:
         raise InputError(f"--fail-on {fail_on!r} is not one of {', '.join(FAIL_ON_CHOICES)}")
+    if args.redact:
+        from ..redact import refuse_side_inputs
+
+        refuse_side_inputs(**{"--previous": args.previous})
     previous = None
     if args.previous:
         from .delta import load_previous
@@ -117,26 +132,42 @@ def run(args: AuditArgs, *, stdout: Callable[[str], None] | None = None) -> int:
     rules = load_rules(extra_dirs=list(args.rules_dirs))
     progress = _Progress(enabled=not args.no_progress and sys.stderr.isatty())
 
+    redactor = None
     with progress.stage("reading the snapshot" if args.from_path else "reading the cluster"):
-        if args.from_path:
+        if args.redact:
+            from ..redact import load_redacted_files, load_redacted_live
+
+            red = load_redacted_files(args.from_path) if args.from_path else load_redacted_live(
+                kubeconfig=args.kubeconfig, context=args.context, namespaces=list(args.namespaces) or None,
+                scope="all", timeout=args.timeout, deadline=args.deadline)
+            snapshot, redactor = red.snapshot, red.redactor
+        elif args.from_path:
             from ..loaders.files import load_path
 
             snapshot = load_path(args.from_path)
         else:
-            from ..collect.live import collect_live
+            from ..collect.live import collect_live, require_pods
 
             snapshot = collect_live(kubeconfig=args.kubeconfig, context=args.context,
                                     namespaces=list(args.namespaces) or None, scope="all",
-                                    timeout=args.timeout).snapshot
+                                    timeout=args.timeout, deadline=args.deadline).snapshot
+            require_pods(snapshot, list(args.namespaces) or None)  # no pods, no audit: exit 3
 
     from .run import AuditOptions, run_audit
 
-    options = AuditOptions(scope=ScanScope(namespaces=tuple(args.namespaces), selector=args.selector),
+    namespaces, selector = tuple(args.namespaces), args.selector
+    if redactor is not None:
+        # -n, -l and the suppressions name originals: map them like the snapshot they apply to.
+        from ..redact import redact_config
+
+        namespaces = tuple(redactor.namespace(n) or n for n in namespaces)
+        selector, config = redactor.selector(selector), redact_config(config, redactor)
+    options = AuditOptions(scope=ScanScope(namespaces=namespaces, selector=selector),
                            config=config, fail_on=fail_on, previous=previous, previous_path=args.previous or "")
     with progress.stage("analysing Pending pods") as update:
         report = run_audit(snapshot, rules, options, progress=update, started=started)
 
-    text = render(report, args.output)
+    text = _final(render(report, args.output), redactor)
     if args.out:
         from .outputs import write_atomic
 
@@ -147,7 +178,7 @@ def run(args: AuditArgs, *, stdout: Callable[[str], None] | None = None) -> int:
     if args.prometheus_textfile or args.pushgateway:
         from .render_machine import render_prometheus
 
-        metrics = render_prometheus(report)
+        metrics = _final(render_prometheus(report), redactor)
     if args.prometheus_textfile and metrics is not None:
         from .outputs import write_atomic
 

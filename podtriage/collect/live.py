@@ -6,14 +6,26 @@ and its TLS-configured connection pool; requests are plain GETs whose JSON is de
 `json.loads` and converted item by item, so 150,000 pods never exist as client model objects.
 
 What cannot be read is recorded, not fatal: 403 -> `Missing(resource, namespace, "forbidden: ...")`,
-404 for an API the cluster does not serve -> `Missing(..., "not served ...")`. Only an unreachable
-cluster, unusable credentials or a missing kubeconfig raise `ClusterError`.
+404 for an API the cluster does not serve -> `Missing(..., "not served ...")`, a server that keeps
+failing -> `Missing(..., "unavailable: HTTP 503 after 4 attempts")` or `"timed out: ..."`. Only an
+unreachable cluster, unusable credentials or a missing kubeconfig raise `ClusterError`; whether
+what was read is enough to answer is the caller's call (`require_pods`).
+
+A cluster in trouble is the normal case here, so nothing may hang: every GET has a connect and a
+read timeout, both bounded by one deadline for the whole collection (`--timeout`); 429/5xx
+answers, resets, timeouts and truncated or invalid JSON bodies are retried (GETs only, exponential
+backoff with jitter, Retry-After honoured up to a cap); a LIST whose continue token expired is
+restarted; once resources fail in a row, each remaining one gets a single attempt.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
+import random
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,7 +35,7 @@ from typing import Any, Literal, NamedTuple
 from urllib.parse import quote, urlencode
 
 from .. import __version__
-from ..errors import ClusterError
+from ..errors import ClusterError, InputError
 from ..loaders.files import gc_paused
 from ..loaders.snapshot_file import trim_object
 from ..snapshot import Snapshot, SnapshotBuilder
@@ -142,11 +154,53 @@ def _load_config(kubeconfig: str | None, context: str | None) -> tuple[Any, str]
 
 
 # --------------------------------------------------------------------------------------------
-# HTTP
+# HTTP: one attempt per `_Client.get`, retried by `_Session.fetch`
+
+
+DEFAULT_DEADLINE = 120.0  # seconds for one whole collection (`--timeout`)
+DEFAULT_PAGE_SIZE = 500
+PAGE_SIZE_ENV = "PODTRIAGE_PAGE_SIZE"  # LIST page size; small pages are how tests exercise paging
+CONNECT_TIMEOUT_CAP = 10.0
+# Overload (429, API priority and fairness), a failing apiserver or an aggregated API's backend,
+# a load balancer in front of it: worth another GET. Everything else is an answer.
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+_BODY_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a failed GET is repeated. Only GETs are ever sent, so every request is safe to repeat."""
+
+    attempts: int = 4  # per request, the first one included
+    backoff: float = 0.25  # the first pause; it doubles per attempt, with jitter
+    backoff_cap: float = 4.0
+    retry_after_cap: float = 10.0  # a server asking for a longer pause is retried after this long
+    degraded_after: int = 3  # resources failing in a row: from then on one attempt each (fail fast)
+
+
+class Deadline:
+    """The monotonic end of a collection; every timeout and pause is bounded by what is left."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self._end = None if seconds is None else time.monotonic() + max(seconds, 0.0)
+
+    def remaining(self) -> float:
+        return math.inf if self._end is None else max(self._end - time.monotonic(), 0.0)
+
+    def expired(self) -> bool:
+        return self.remaining() <= 0.0
+
+    def describe(self) -> str:
+        return f"the {self.seconds:g} s deadline (--timeout)" if self.seconds is not None else "the deadline"
 
 
 class _Unreachable(Exception):
-    """No HTTP answer at all: refused, DNS, TLS, timeout."""
+    """No complete HTTP answer: refused, reset, DNS, TLS, timeout, a body cut short."""
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 @dataclass
@@ -154,9 +208,10 @@ class _Response:
     status: int
     body: bytes
     headers: Any
+    doc: Any = None  # the decoded JSON, once `_Session.fetch` has checked it
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        return self.doc if self.doc is not None else json.loads(self.body)
 
     def status_message(self) -> str:
         try:
@@ -167,7 +222,12 @@ class _Response:
 
 
 class _Client:
-    """GET-only access to the API server through the kubernetes client's configured pool."""
+    """GET-only access to the API server through the kubernetes client's configured pool.
+
+    One call is one attempt: urllib3's own retries are off (`_Session` retries, so that every
+    attempt, pause and timeout is bounded by the collection's deadline). The body is read in
+    pieces so that a server trickling bytes cannot hold a request past the deadline.
+    """
 
     def __init__(self, cfg: Any, timeout: float) -> None:
         import urllib3
@@ -178,11 +238,8 @@ class _Client:
         self.server = str(cfg.host).rstrip("/")
         self.api_client = ApiClient(configuration=cfg)
         self.pool = self.api_client.rest_client.pool_manager
-        self.timeout = urllib3.Timeout(connect=min(timeout, 10.0), read=timeout)
-        # Retry refused connections briefly and honour 429 Retry-After (API priority and fairness).
-        self.retries = urllib3.Retry(total=3, connect=2, read=0, status=3, backoff_factor=0.2,
-                                     status_forcelist=(429,), allowed_methods=frozenset({"GET"}),
-                                     raise_on_status=False, respect_retry_after_header=True)
+        self.request_timeout = timeout if timeout > 0 else 30.0
+        self.deadline = Deadline(None)  # the collection's, set by `_Session`
         self.requests: list[tuple[str, str]] = []
 
     def close(self) -> None:
@@ -199,20 +256,64 @@ class _Client:
         return out
 
     def get(self, path: str, query: Iterable[tuple[str, Any]] = (), accept: str = JSON_ACCEPT) -> _Response:
+        deadline = self.deadline
+        left = deadline.remaining()
+        if left <= 0:
+            raise _Unreachable(f"{deadline.describe()} was reached", timed_out=True)
         qs = urlencode([(k, v) for k, v in query if v is not None])
         target = f"{path}?{qs}" if qs else path
         self.requests.append(("GET", target))
         headers = {"Accept": accept, "User-Agent": f"podtriage/{__version__}"}
         headers.update(self._auth_headers())
+        read = min(self.request_timeout, left)
+        timeout = self._urllib3.Timeout(connect=min(CONNECT_TIMEOUT_CAP, read), read=read)
+        errors = (self._urllib3.exceptions.HTTPError, OSError)
         try:
-            r = self.pool.request("GET", self.server + target, headers=headers, timeout=self.timeout,
-                                  retries=self.retries, preload_content=True, redirect=False)
-        except self._urllib3.exceptions.HTTPError as exc:
-            reason = getattr(exc, "reason", None) or exc
-            raise _Unreachable(_describe_transport_error(reason)) from None
-        except OSError as exc:
-            raise _Unreachable(_describe_transport_error(exc)) from None
-        return _Response(r.status, r.data, r.headers)
+            r = self.pool.request("GET", self.server + target, headers=headers, timeout=timeout,
+                                  retries=False, preload_content=False, redirect=False)
+        except errors as exc:
+            raise _unreachable(exc, self._urllib3) from None
+        try:
+            body = self._read_body(r, read, deadline)
+        except errors as exc:
+            r.close()
+            r.release_conn()
+            raise _unreachable(exc, self._urllib3) from None
+        except BaseException:  # _Unreachable (deadline), KeyboardInterrupt: never reuse a half-read connection
+            r.close()
+            r.release_conn()
+            raise
+        r.release_conn()
+        return _Response(r.status, body, r.headers)
+
+    @staticmethod
+    def _read_body(r: Any, read_timeout: float, deadline: Deadline) -> bytes:
+        chunks: list[bytes] = []
+        while True:
+            left = deadline.remaining()
+            if left <= 0:
+                raise _Unreachable(f"{deadline.describe()} was reached while reading the response body",
+                                   timed_out=True)
+            _set_socket_timeout(r, min(read_timeout, left))
+            chunk = r.read1(_BODY_CHUNK)  # returns after one socket read: the deadline is checked often
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+
+def _set_socket_timeout(r: Any, seconds: float) -> None:
+    """Bound the next socket read of a streamed response (urllib3 set it once, at the request)."""
+    sock = getattr(getattr(r, "connection", None), "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.settimeout(max(seconds, 0.001))
+
+
+def _unreachable(exc: BaseException, urllib3: Any) -> _Unreachable:
+    reason = getattr(exc, "reason", None) or exc
+    timed_out = isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError)) or \
+        isinstance(reason, (urllib3.exceptions.TimeoutError, TimeoutError))
+    return _Unreachable(_describe_transport_error(reason), timed_out=timed_out)
 
 
 def _describe_transport_error(exc: BaseException) -> str:
@@ -221,6 +322,109 @@ def _describe_transport_error(exc: BaseException) -> str:
     if ">: " in text:
         text = text.split(">: ", 1)[1]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Retry-After in seconds (delta-seconds or an HTTP date), None when absent or unreadable."""
+    value = headers.get("Retry-After") if headers is not None else None
+    if not value:
+        return None
+    value = str(value).strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
+
+
+class _Failed(Exception):
+    """A resource could not be read; the message is the `Missing` reason."""
+
+    def __init__(self, message: str, *, unavailable: bool = False) -> None:
+        super().__init__(message)
+        self.unavailable = unavailable  # the server failed (not a 403/404-style answer)
+
+
+class _Session:
+    """GETs with retries: exponential backoff with jitter, Retry-After honoured (capped), and
+    every attempt, timeout and pause bounded by one deadline.
+
+    `fetch` returns the first answer that is not worth repeating (2xx with valid JSON when JSON
+    is expected, or any other status) and raises `_Failed` once retrying is exhausted or the
+    deadline is reached. A 401 is fatal at once (`ClusterError`): retrying cannot fix credentials.
+    """
+
+    def __init__(self, client: _Client, deadline: Deadline, policy: RetryPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.client = client
+        self.deadline = client.deadline = deadline
+        self.policy = policy or RetryPolicy()
+        self.sleep = sleep
+        self.rng = random.Random()
+        self.failing_in_a_row = 0  # resources that failed after their retries, consecutively
+
+    def degraded(self) -> bool:
+        return self.failing_in_a_row >= self.policy.degraded_after
+
+    def _pause(self, attempt: int, retry_after: float | None) -> float:
+        base = min(self.policy.backoff_cap, self.policy.backoff * 2 ** (attempt - 1))
+        pause = base * self.rng.uniform(0.5, 1.0)
+        if retry_after is not None:
+            pause = max(pause, min(retry_after, self.policy.retry_after_cap))
+        return pause
+
+    def fetch(self, path: str, query: Iterable[tuple[str, Any]] = (), accept: str = JSON_ACCEPT, *,
+              want_json: bool = True) -> _Response:
+        query = list(query)
+        attempts = 1 if self.degraded() else max(self.policy.attempts, 1)
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after: float | None = None
+            timed_out = False
+            try:
+                resp = self.client.get(path, query, accept)
+            except _Unreachable as exc:
+                problem, timed_out = str(exc), exc.timed_out
+                if timed_out and self.deadline.expired():
+                    raise _Failed(f"timed out: {self.deadline.describe()} was reached "
+                                  f"({_attempts(problem, attempt)})", unavailable=True) from None
+            else:
+                if resp.status == 401:
+                    raise ClusterError(f"the cluster at {self.client.server} rejected the credentials "
+                                       "(401 Unauthorized)",
+                                       hint="refresh them (log in again) and retry; check with "
+                                            "`kubectl auth whoami`")
+                if resp.status in RETRYABLE_STATUS:
+                    msg = resp.status_message()
+                    problem = f"HTTP {resp.status}" + (f" ({msg})" if msg else "")
+                    retry_after = _retry_after(resp.headers)
+                elif want_json and 200 <= resp.status < 300:
+                    try:
+                        resp.doc = json.loads(resp.body)
+                        return resp
+                    except ValueError:  # a body cut short with a matching length, a proxy's HTML page
+                        problem = f"invalid JSON in the response ({len(resp.body)} bytes; truncated?)"
+                else:
+                    return resp
+            if attempt >= attempts:
+                raise _Failed(f"{'timed out' if timed_out else 'unavailable'}: {_attempts(problem, attempt)}",
+                              unavailable=True)
+            pause = self._pause(attempt, retry_after)
+            if pause >= self.deadline.remaining():
+                raise _Failed(f"timed out: {self.deadline.describe()} left no time to retry "
+                              f"({_attempts(problem, attempt)})", unavailable=True)
+            self.sleep(pause)
+
+
+def _attempts(problem: str, n: int) -> str:
+    return f"{problem} after {n} attempt{'s' if n != 1 else ''}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -232,10 +436,6 @@ class _Forbidden(Exception):
 
 
 class _NotServed(Exception):
-    pass
-
-
-class _Failed(Exception):
     pass
 
 
@@ -252,27 +452,19 @@ def _forbidden_reason(resp: _Response, verb: str, what: str) -> str:
 
 @dataclass
 class _Collector:
-    client: _Client
+    session: _Session
     builder: SnapshotBuilder
     page_size: int
     raw: list[dict] | None
-    consecutive_failures: int = 0
     scheduler_pods: list[dict] = field(default_factory=list)
 
-    # --- one request, status handling --------------------------------------------------------
-    def _get(self, path: str, query: list[tuple[str, Any]], accept: str = JSON_ACCEPT) -> _Response:
-        try:
-            resp = self.client.get(path, query, accept)
-        except _Unreachable as exc:
-            self.consecutive_failures += 1
-            if self.consecutive_failures >= 2:
-                raise ClusterError(f"lost the connection to the cluster at {self.client.server}: {exc}") from None
-            raise _Failed(f"request failed: {exc}") from None
-        self.consecutive_failures = 0
-        if resp.status == 401:
-            raise ClusterError(f"the cluster at {self.client.server} rejected the credentials (401 Unauthorized)",
-                               hint="refresh them (log in again) and retry; check with `kubectl auth whoami`")
-        return resp
+    @property
+    def client(self) -> _Client:
+        return self.session.client
+
+    def _outcome(self, ok: bool) -> None:
+        """Count resources failing in a row: a failing server is then asked once per resource."""
+        self.session.failing_in_a_row = 0 if ok else self.session.failing_in_a_row + 1
 
     # --- paginated LIST ------------------------------------------------------------------------
     def list(self, res: Resource, namespace: str | None = None, *, field_selector: str | None = None,
@@ -283,15 +475,27 @@ class _Collector:
         What cannot be read becomes a Missing entry (unless `quiet`: best-effort reads)."""
         scope = namespace or ""
         missing = (lambda *a: None) if quiet else self.builder.mark_missing
+        deadline = self.session.deadline
+        if deadline.expired():
+            missing(res.plural, scope, f"timed out: not read, {deadline.describe()} was reached")
+            return False
         not_served: list[str] = []
         for version in res.versions:
             try:
-                return self._list_version(res, version, namespace, field_selector, label_selector, on_item, add)
+                ok = self._list_version(res, version, namespace, field_selector, label_selector, on_item, add)
+                self._outcome(True)
+                return ok
             except _NotServed:
                 not_served.append(res.path(version))
-            except (_Forbidden, _Failed) as exc:
+            except _Forbidden as exc:
+                self._outcome(True)  # an answer: the server works
                 missing(res.plural, scope, str(exc))
                 return False
+            except _Failed as exc:
+                self._outcome(not exc.unavailable)
+                missing(res.plural, scope, str(exc))
+                return False
+        self._outcome(True)
         missing(res.plural, scope, "not served by this cluster (404 for "
                                   + ", ".join(not_served) + ")")
         return False
@@ -316,20 +520,25 @@ class _Collector:
         restarted = False
         while True:
             token: str | None = None
+            pages = 0
             try:
                 while True:
-                    resp = self._get(path, [("limit", self.page_size), ("continue", token),
-                                            ("fieldSelector", field_selector),
-                                            ("labelSelector", label_selector)], accept)
+                    try:
+                        resp = self.session.fetch(path, [("limit", self.page_size), ("continue", token),
+                                                         ("fieldSelector", field_selector),
+                                                         ("labelSelector", label_selector)], accept)
+                    except _Failed as exc:
+                        if pages:  # say how far it got: the items of the earlier pages are kept
+                            raise _Failed(f"{exc} (incomplete: {len(seen)} item(s) read in {pages} page(s))",
+                                          unavailable=exc.unavailable) from None
+                        raise
                     if resp.status == 410 and token:
                         raise _Expired()
                     self._check(resp, res, namespace)
-                    try:
-                        doc = resp.json()
-                    except ValueError:
-                        raise _Failed(f"{path} did not answer with JSON") from None
+                    doc = resp.json()
                     if not isinstance(doc, dict):
                         raise _Failed(f"{path} did not answer with a List")
+                    pages += 1
                     items = doc.get("items") or ()
                     if isinstance(items, list):
                         # Each raw item is released once converted (the page's items are the
@@ -367,10 +576,15 @@ class _Collector:
 
     # --- single GET ------------------------------------------------------------------------------
     def get_object(self, res: Resource, namespace: str | None, name: str) -> _Response | None:
-        try:
-            resp = self._get(res.path(res.versions[0], namespace, name), [])
-        except _Failed:
+        """GET one object; None when it could not be read at all (the caller checks the status)."""
+        if self.session.deadline.expired():
             return None
+        try:
+            resp = self.session.fetch(res.path(res.versions[0], namespace, name), [])
+        except _Failed as exc:
+            self._outcome(not exc.unavailable)
+            return None
+        self._outcome(True)
         return resp
 
 
@@ -482,24 +696,31 @@ def _pod_related_names(pod: dict) -> list[str]:
 
 def collect_live(*, kubeconfig: str | None = None, context: str | None = None,
                  namespaces: list[str] | None = None, scope: Scope = "all", pod_name: str | None = None,
-                 page_size: int = 500, timeout: float = 30.0, keep_raw: bool = False) -> LiveResult:
+                 page_size: int | None = None, timeout: float = 30.0, keep_raw: bool = False,
+                 deadline: float | None = DEFAULT_DEADLINE, retry: RetryPolicy | None = None) -> LiveResult:
     """Read the cluster into a Snapshot (plus trimmed raw items when `keep_raw`, and the request log).
+
+    `timeout`: seconds per request (connect and each read); `deadline`: seconds for the whole
+    collection, retries and pauses included (None: no deadline). What is not read by then is
+    Missing with a "timed out" reason. `page_size`: items per LIST page (default
+    $PODTRIAGE_PAGE_SIZE, else 500).
 
     `namespaces`: where namespaced kinds are read (None = all namespaces, one cluster-wide LIST
     each). Pods are always read cluster-wide too (non-terminal ones outside `namespaces`), because
     node usage, inter-pod affinity and spreading depend on every pod. `scope="pod"` with `pod_name`
     narrows events to that pod, its claims and its controller (field-selected).
     """
-    if page_size <= 0:
-        raise ValueError("page_size must be positive")
+    page_size = _page_size(page_size)
+    clock = Deadline(deadline)
     cfg, ctx_name = _load_config(kubeconfig, context)
     client = _Client(cfg, timeout)
+    session = _Session(client, clock, retry)
     builder = SnapshotBuilder(source="live")
-    col = _Collector(client, builder, page_size, [] if keep_raw else None)
+    col = _Collector(session, builder, page_size, [] if keep_raw else None)
     created = _rfc3339(datetime.now(timezone.utc))
     ns_list = list(dict.fromkeys(n for n in namespaces or () if n)) or None
     try:
-        version = _server_version(client)
+        version = _server_version(session)
         # No reference cycles among the pages' objects or the snapshot: the cyclic GC would only
         # rescan the growing heap page after page (see loaders.files.gc_paused).
         with gc_paused():
@@ -513,25 +734,56 @@ def collect_live(*, kubeconfig: str | None = None, context: str | None = None,
     return LiveResult(snapshot, col.raw, list(client.requests))
 
 
-def _server_version(client: _Client) -> str:
-    """GET /version: the first request, so an unreachable cluster fails here, clearly."""
+def _page_size(page_size: int | None) -> int:
+    if page_size is None:
+        env = os.environ.get(PAGE_SIZE_ENV, "").strip()
+        try:
+            page_size = int(env) if env else DEFAULT_PAGE_SIZE
+        except ValueError:
+            raise InputError(f"{PAGE_SIZE_ENV}={env!r} is not a number of items") from None
+    if page_size <= 0:
+        raise InputError(f"the LIST page size must be positive, not {page_size}")
+    return page_size
+
+
+def _server_version(session: _Session) -> str:
+    """GET /version: the first request, so an unreachable cluster fails here, clearly.
+
+    No answer at all (after retries, or by the deadline) is fatal; an error status is not (an
+    API server may restrict /version), and the collection goes on."""
+    client = session.client
     try:
-        resp = client.get("/version")
-    except _Unreachable as exc:
+        resp = session.fetch("/version")  # a 200 that is not JSON is retried like a cut-off body
+    except _Failed as exc:
         raise ClusterError(f"cannot reach the cluster at {client.server}: {exc}",
-                           hint="check the network/VPN, the kubeconfig server URL and `kubectl cluster-info`") \
-            from None
-    if resp.status == 401:
-        raise ClusterError(f"the cluster at {client.server} rejected the credentials (401 Unauthorized)",
-                           hint="refresh them (log in again) and retry")
+                           hint="check the network/VPN, the kubeconfig server URL and `kubectl cluster-info`; "
+                                "--timeout and --request-timeout bound how long podtriage waits") from None
     if resp.status != 200:
         return ""
-    try:
-        doc = resp.json()
-    except ValueError:
-        raise ClusterError(f"the server at {client.server} did not answer like a Kubernetes API server "
-                           "(GET /version is not JSON)") from None
+    doc = resp.json()
     return str(doc.get("gitVersion", "")) if isinstance(doc, dict) else ""
+
+
+def require_pods(snapshot: Snapshot, namespaces: list[str] | None) -> None:
+    """Raise ClusterError when the pods that matter could not be read: nothing useful can be said.
+
+    `namespaces`: the namespaces the answer is about (None: the whole cluster). Everything else
+    missing (nodes, events, PVCs, ...) leaves a partial answer that names what it lacks."""
+    wanted = set(namespaces or ())
+    for x in snapshot.meta.missing:
+        if x.resource != "pods" or not (x.namespace in wanted if wanted else x.namespace == ""):
+            continue
+        if x.reason.startswith("incomplete: the list changed"):
+            continue  # what was read is still the cluster's pods
+        where = f"in namespace {x.namespace}" if x.namespace else "in the cluster"
+        what = f"namespace {x.namespace}" if x.namespace else "the cluster"
+        raise ClusterError(f"cannot read pods {where}: {x.reason}",
+                           hint="podtriage needs get/list on pods and events in the namespace (and on nodes "
+                                "for per-node verdicts); check with "
+                                f"`kubectl auth can-i list pods{' -n ' + x.namespace if x.namespace else ' -A'}`"
+                                if x.reason.startswith("forbidden") else
+                                f"the API server did not answer for the pods of {what}; retry later, or give "
+                                "it more time with --timeout / --request-timeout")
 
 
 def _collect_all(col: _Collector, ns_list: list[str] | None, scope: Scope,
@@ -600,7 +852,7 @@ def _collect_all(col: _Collector, ns_list: list[str] | None, scope: Scope,
 
 
 def fetch_scheduler_logs(kubeconfig: str | None, context: str | None, timeout: float,
-                         tail_lines: int) -> tuple[list[tuple[str, str]], str]:
+                         tail_lines: int, deadline: float | None = DEFAULT_DEADLINE) -> tuple[list[tuple[str, str]], str]:
     """The logs of the kube-system pods labelled component=kube-scheduler -> ([(pod, text)], note).
 
     Read-only: one LIST of those pods and one GET pods/log per container. Nothing is fatal here:
@@ -608,14 +860,15 @@ def fetch_scheduler_logs(kubeconfig: str | None, context: str | None, timeout: f
     """
     cfg, _ = _load_config(kubeconfig, context)
     client = _Client(cfg, timeout)
+    session = _Session(client, Deadline(deadline))
     notes: list[str] = []
     out: list[tuple[str, str]] = []
     base = "/api/v1/namespaces/kube-system/pods"
     try:
         try:
-            resp = client.get(base, [("labelSelector", "component=kube-scheduler")])
-        except _Unreachable as exc:
-            return [], f"cannot reach the cluster: {exc}"
+            resp = session.fetch(base, [("labelSelector", "component=kube-scheduler")])
+        except (_Failed, ClusterError) as exc:
+            return [], f"cannot read the kube-scheduler pods: {exc}"
         if resp.status == 403:
             return [], _forbidden_reason(resp, "list", "pods in kube-system")
         if resp.status != 200:
@@ -635,8 +888,9 @@ def fetch_scheduler_logs(kubeconfig: str | None, context: str | None, timeout: f
                 query: list[tuple[str, Any]] = [("tailLines", tail_lines if tail_lines > 0 else None),
                                                 ("container", container or None)]
                 try:
-                    r = client.get(f"{base}/{quote(name, safe='')}/log", query, accept="text/plain")
-                except _Unreachable as exc:
+                    r = session.fetch(f"{base}/{quote(name, safe='')}/log", query, accept="text/plain",
+                                      want_json=False)
+                except (_Failed, ClusterError) as exc:
                     notes.append(f"log of kube-system/{name}: {exc}")
                     continue
                 if r.status == 403:

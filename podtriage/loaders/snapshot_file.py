@@ -49,7 +49,7 @@ _POD_SPEC_KEYS = (
     "nodeName", "schedulerName", "priority", "priorityClassName", "preemptionPolicy", "nodeSelector",
     "affinity", "tolerations", "overhead", "topologySpreadConstraints", "schedulingGates",
     "imagePullSecrets", "runtimeClassName", "serviceAccountName", "activeDeadlineSeconds", "hostNetwork",
-    "restartPolicy",
+    "restartPolicy", "resources",  # spec.resources: pod-level requests (PodLevelResources), read by convert
 )
 _POD_STATUS_KEYS = ("phase", "reason", "message", "nominatedNodeName", "startTime", "conditions",
                     "containerStatuses", "initContainerStatuses", "qosClass")

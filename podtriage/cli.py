@@ -302,7 +302,16 @@ def snapshot(namespaces: tuple[str, ...], all_namespaces: bool, out: str, from_p
         _write_redacted(load_redacted_files(from_path), out)
         return
     if from_path:
-        raise InputError("--from is not supported by snapshot yet; pass the files to explain --from directly")
+        # kubectl dumps, folders, cluster-info dumps -> one podtriage snapshot file (trimmed: no
+        # Secret data, no annotations podtriage does not read).
+        from .loaders.files import load_raw
+
+        raw = load_raw(from_path)
+        count = write_snapshot(raw.items, out, meta=raw.header)
+        click.echo(f"wrote {out}: {count} objects from {from_path}"
+                   + (f" ({len(raw.warnings)} warning(s); the first: {raw.warnings[0]})" if raw.warnings else ""),
+                   err=True)
+        return
     from .collect.live import collect_live
 
     if namespaces and all_namespaces:

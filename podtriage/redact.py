@@ -1173,57 +1173,12 @@ def build_redacted(items: list[dict[str, Any]], header: Mapping[str, Any], *,
     return RedactedInput(snapshot, r, redacted, new_header)
 
 
-class _Recorder:
-    """A SnapshotBuilder stand-in for the file loaders: keeps the raw objects instead of converting."""
-
-    def __init__(self, source: str) -> None:
-        from .snapshot import SnapshotBuilder
-
-        self._builder = SnapshotBuilder(source=source)
-        self.items: list[dict[str, Any]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._builder, name)
-
-    def add(self, obj: Any, *, origin: str = "") -> bool:
-        if isinstance(obj, dict) and isinstance(obj.get("kind"), str):
-            from .loaders.snapshot_file import trim_object
-
-            self.items.append(trim_object(obj))  # Secret data is dropped here, before anything else
-            return True
-        return self._builder.add(obj, origin=origin)
-
-
 def load_redacted_files(path: str) -> RedactedInput:
     """`--from PATH --redact`: the files' objects, redacted, and the Snapshot built from them."""
-    from .loaders import files
+    from .loaders.files import load_raw
 
-    class _WholeFiles(files._Ingest):
-        """Every file parsed whole: the streaming path for large JSON converts in worker processes,
-        past the recorder."""
-
-        def file(self, p: Path) -> int:
-            before = self.objects + self.lists
-            for doc in files.parse_documents(files._read_bytes(p), str(p)):
-                self.document(doc, str(p))
-            return self.objects + self.lists - before
-
-    rec = _Recorder(source=path)
-    ingest = _WholeFiles(rec)  # type: ignore[arg-type]
-    with files.gc_paused():
-        files._load_into(Path(path), ingest)
-    b = rec._builder
-    overrides = b.meta_overrides
-    header = {
-        "created": overrides.get("created", ""), "source": path,
-        "cluster": {"server": overrides.get("cluster_server", ""), "context": overrides.get("context", ""),
-                    "version": overrides.get("server_version", "")},
-        "collected": sorted(b.collected), "namespaces": list(overrides.get("namespaces", ())),
-        "missing": [{"resource": x.resource, "namespace": x.namespace, "reason": x.reason} for x in b.missing],
-        "schedulerNames": list(overrides["scheduler_names"]) if overrides.get("scheduler_names") is not None
-        else None,
-    }
-    return build_redacted(rec.items, header, warnings=b.warnings, source_paths=_path_forms(path))
+    raw = load_raw(path)
+    return build_redacted(raw.items, raw.header, warnings=raw.warnings, source_paths=_path_forms(path))
 
 
 def _path_forms(path: str) -> list[str]:

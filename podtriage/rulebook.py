@@ -20,6 +20,7 @@ import yaml
 
 from .errors import InputError, RuleError
 from .findings import CATEGORIES, SEVERITIES, RootCause, Signal
+from .loaders.yamlguard import check_depth
 
 BUILTIN_DIR = Path(__file__).parent / "builtin_rules"
 
@@ -324,6 +325,7 @@ _SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def _compose_and_construct(text: str) -> tuple[list[yaml.Node], list[Any]]:
     """Parse once: the node trees (for line numbers) and the constructed documents."""
+    check_depth(text, _SafeLoader)  # libyaml's composer would overflow the C stack (see yamlguard)
     loader = _SafeLoader(text)
     try:
         nodes = []
@@ -350,6 +352,9 @@ def parse_rule_file(path: str | Path, *, builtin: bool = False) -> tuple[Rule | 
         if "mapping values are not allowed" in problem:
             problem += " (quote a value that contains ': ')"
         return None, [RuleError(spath, f"YAML syntax error: {problem}", line=line)]
+    except (ValueError, RecursionError) as exc:  # ValueError: a timestamp such as 2026-13-45
+        what = "nested too deeply" if isinstance(exc, RecursionError) else f"invalid value: {exc}"
+        return None, [RuleError(spath, f"YAML syntax error: {what}", line=None)]
     if len(nodes) != 1 or not isinstance(nodes[0], yaml.MappingNode) or not isinstance(docs[0], dict):
         what = "several YAML documents" if len(nodes) > 1 else "no mapping"
         return None, [RuleError(spath, f"a rule file holds exactly one YAML mapping, found {what}", line=1)]

@@ -168,3 +168,30 @@ def test_kubectl_plugin_entry_point_is_installed() -> None:
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 1
     assert json.loads(p.stdout)["rootCauses"][0]["category"] == "pvc-not-found"
+
+
+def test_snapshot_from_files_keeps_the_diagnosis_and_drops_secret_data(tmp_path: Path) -> None:
+    """`snapshot --from` turns kubectl dumps into one podtriage snapshot: the same answers, no Secret data."""
+    out = tmp_path / "demo-snapshot.json.gz"
+    p = run("snapshot", "--from", str(DEMO), "-o", str(out))
+    assert p.returncode == 0, p.stderr
+    assert f"wrote {out}" in p.stderr
+    before = run("explain", "deployment/inference", "-n", "ml", "--from", str(DEMO), "-o", "json")
+    after = run("explain", "deployment/inference", "-n", "ml", "--from", str(out), "-o", "json")
+    assert after.returncode == before.returncode == 1, after.stderr
+    causes = [(c["rule"], c["category"], c["message"]) for c in json.loads(before.stdout)["rootCauses"]]
+    assert [(c["rule"], c["category"], c["message"]) for c in json.loads(after.stdout)["rootCauses"]] == causes
+
+    canary_src = ROOT / "fixtures" / "loaders" / "secret-canary.yaml"
+    canary_out = tmp_path / "canary.json"
+    p = run("snapshot", "--from", str(canary_src), "-o", str(canary_out))
+    assert p.returncode == 0, p.stderr
+    written = canary_out.read_text()
+    for secret in ("Q0FOQVJZLXNlY3JldC1kYXRhLTdmM2E5", "CANARY-secret-data-7f3a9", "CANARY-secret-string-7f3a9",
+                   "CANARY-env-literal-93be"):
+        assert secret not in written
+
+    bad = run("snapshot", "--from", str(tmp_path / "missing.yaml"), "-o", str(tmp_path / "x.json"))
+    assert bad.returncode == 2 and "missing.yaml" in bad.stderr
+    assert not (tmp_path / "x.json").exists()
+    assert_no_traceback(bad)

@@ -19,8 +19,9 @@ def load_previous(path: str | Path) -> dict[str, Any]:
         doc = json.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputFileError(str(p), f"cannot read the previous report: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise InputFileError(str(p), f"the previous report is not JSON: {exc}",
+    except (ValueError, RecursionError) as exc:  # also: not UTF-8, nested too deeply, a 5000-digit number
+        what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
+        raise InputFileError(str(p), f"the previous report is not JSON: {what}",
                              hint="pass the file an earlier `podtriage audit -o json` wrote") from None
     if not isinstance(doc, dict) or doc.get("kind") != AUDIT_KIND or not isinstance(doc.get("findings"), list):
         raise InputFileError(str(p), f"not a podtriage audit report (kind {AUDIT_KIND!r} with findings expected)",
@@ -33,7 +34,8 @@ def compute_delta(previous: dict[str, Any], path: str, findings: Sequence[Findin
     """Compare by finding id (rule + object at fault). Suppressed findings of either run count as seen,
     so silencing something does not make it 'resolved'."""
     before: dict[str, dict[str, Any]] = {}
-    for f in [*previous.get("findings", []), *previous.get("suppressed", [])]:
+    earlier = [x for key in ("findings", "suppressed") if isinstance(x := previous.get(key), list)]
+    for f in [f for group in earlier for f in group]:
         if isinstance(f, dict) and isinstance(f.get("id"), str):
             before[f["id"]] = f
     now_ids = {f.id for f in findings}

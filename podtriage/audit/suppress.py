@@ -24,13 +24,16 @@ from typing import Any
 
 import yaml
 
-from ..errors import InputFileError
+from ..errors import InputError, InputFileError
+from ..loaders.files import KubeYAMLLoader
+from ..loaders.yamlguard import check_depth
 from ..findings import CATEGORIES, SEVERITIES
 from .model import Finding, Suppression
 from .selector import parse_selector, selector_matches
 
 _ENTRY_FIELDS = {"rule", "category", "namespace", "selector", "finding", "reason", "expires"}
 FAIL_ON_CHOICES = (*SEVERITIES, "none")
+MAX_SELECTOR = 1024  # far above any real label selector
 
 
 @dataclass(frozen=True)
@@ -47,19 +50,28 @@ def load_config(path: str | Path) -> AuditConfig:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputFileError(str(p), f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputFileError(str(p), "not UTF-8 text: expected a YAML audit config") from None
     try:
-        doc = yaml.safe_load(text)
+        # The loaders' restricted YAML: no aliases (an alias bomb would expand in str()), no tags,
+        # timestamps as text (`expires: 2026-13-45` is checked below, not a ValueError here).
+        check_depth(text, KubeYAMLLoader)
+        doc = yaml.load(text, Loader=KubeYAMLLoader)
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise InputFileError(str(p), f"invalid YAML: {getattr(exc, 'problem', exc)}",
+        raise InputFileError(str(p), f"invalid YAML: {getattr(exc, 'problem', None) or exc}",
                              line=line + 1 if line is not None else None) from None
+    except RecursionError:
+        raise InputFileError(str(p), "invalid YAML: nested too deeply") from None
+    except ValueError as exc:  # an integer past Python's 4300-digit conversion limit
+        raise InputFileError(str(p), f"invalid YAML: {exc}") from None
     if doc is None:
         return AuditConfig(path=str(p))
     if not isinstance(doc, dict):
         raise InputFileError(str(p), "the config must be a mapping (apiVersion, kind, suppressions, failOn)")
     unknown = set(doc) - {"apiVersion", "kind", "suppressions", "failOn"}
     if unknown:
-        raise InputFileError(str(p), f"unknown field(s): {', '.join(sorted(unknown))}",
+        raise InputFileError(str(p), f"unknown field(s): {', '.join(sorted(map(str, unknown)))}",
                              hint="allowed: apiVersion, kind, failOn, suppressions")
     fail_on = doc.get("failOn")
     if fail_on is not None and str(fail_on) not in FAIL_ON_CHOICES:
@@ -86,22 +98,33 @@ def load_config(path: str | Path) -> AuditConfig:
         if category and category not in CATEGORIES:
             raise InputFileError(str(p), f"{where}: unknown category {category!r}")
         expires = e.get("expires")
-        if isinstance(expires, dt.datetime):
-            expires = expires.date()
-        if expires is not None and not isinstance(expires, dt.date):
-            try:
-                expires = dt.date.fromisoformat(str(expires))
-            except ValueError:
-                raise InputFileError(str(p), f"{where}: expires {expires!r} is not a date (YYYY-MM-DD)") from None
+        if expires is not None:
+            expires = _date(expires)
+            if expires is None:
+                raise InputFileError(str(p), f"{where}: expires {e.get('expires')!r} is not a date (YYYY-MM-DD)")
         selector = str(e.get("selector") or "")
+        if len(selector) > MAX_SELECTOR:  # audit.selector's patterns are quadratic in runs of spaces
+            raise InputFileError(str(p), f"{where}: selector longer than {MAX_SELECTOR} characters")
         if selector:
-            parse_selector(selector)  # fail now, with the config's name in the message
+            try:
+                parse_selector(selector)  # fail now, with the config's name in the message
+            except InputError as exc:
+                raise InputFileError(str(p), f"{where}: selector: {exc.message}", hint=exc.hint) from None
         out.append(Suppression(reason=reason, rule=str(e.get("rule") or ""), category=category,
                                namespace=str(e.get("namespace") or ""), selector=selector,
                                finding=str(e.get("finding") or ""),
                                expires=expires.isoformat() if expires else "", index=i))
     return AuditConfig(suppressions=tuple(out), fail_on=str(fail_on) if fail_on is not None else None,
                        path=str(p))
+
+
+def _date(value: Any) -> dt.date | None:
+    """`expires` as YAML gives it (text: the loader keeps timestamps as text): a date, or a timestamp's day."""
+    text = str(value).strip()
+    try:
+        return dt.date.fromisoformat(text[:10] if len(text) > 10 and text[10] in "Tt " else text)
+    except ValueError:
+        return None
 
 
 def is_expired(s: Suppression, today: dt.date) -> bool:

@@ -193,8 +193,10 @@ def reason_code(reason: str) -> tuple[str, dict]:
 
 
 # --- structure helpers ----------------------------------------------------------------------
-_FIT_HEAD = re.compile(r"(?P<done>\d+)/(?P<total>\d+) nodes are available:")
-_COUNT = re.compile(r"^(?P<count>\d+) (?P<reason>.*)$", re.DOTALL)
+# (?<!\d): start only at the first digit of a number; without it a long run of digits makes the
+# search quadratic (20,000 digits: seconds). Counts are ASCII digits, as Go prints them.
+_FIT_HEAD = re.compile(r"(?<![0-9])(?P<done>[0-9]+)/(?P<total>[0-9]+) nodes are available:")
+_COUNT = re.compile(r"^(?P<count>[0-9]+) (?P<reason>.*)$", re.DOTALL)
 _ITEM_SEP = re.compile(r", (?=\d+ )")
 _SENTENCE_END = re.compile(r"\.(?= |$)")
 _TRUNC_SUFFIX = " ..."
@@ -249,11 +251,16 @@ def _histogram(text: str, *, complete: bool,
         if m:
             reason = m.group("reason")
             code, details = code_of(reason)
-            out.append(ReasonCount(int(m.group("count")), reason, code, details))
+            out.append(ReasonCount(_count(m.group("count")), reason, code, details))
         else:
             code, details = code_of(item)
             out.append(ReasonCount(None, item, code, details))
     return tuple(out)
+
+
+def _count(digits: str) -> int | None:
+    """A count as printed; None for a number no scheduler prints (past int's text conversion limit)."""
+    return int(digits) if len(digits) <= 20 else None
 
 
 def _next_sentence(text: str, pos: int) -> tuple[str, bool, int]:
@@ -480,7 +487,7 @@ class ScaleUpTriggered:
 _CA_NOT = re.compile(
     r"pod didn't trigger scale-up(?P<legacy> \(it wouldn't fit if a new node is added\))?:\s*")
 _CA_YES = re.compile(r"pod triggered scale-up: \[(?P<body>.*)\]")
-_CA_GROUP = re.compile(r"\{(?P<group>\S+) (?P<cur>\d+)->(?P<new>\d+) \(max: (?P<max>\d+)\)\}")
+_CA_GROUP = re.compile(r"\{(?P<group>[^\s{}]+) (?P<cur>[0-9]{1,20})->(?P<new>[0-9]{1,20}) \(max: (?P<max>[0-9]{1,20})\)\}")
 
 
 def parse_not_trigger_scale_up(text: str) -> ScaleUpNotTriggered | None:
@@ -572,8 +579,9 @@ _LIMIT_BOUND = re.compile(
     r"(?P<bound>maximum|minimum) (?P<res>\S+) usage per (?P<scope>\w+) is (?P<allowed>[^,\s]+?)"
     r"(?:, but (?P<field>limit|request) is (?P<actual>[^,\]\s]+)"
     r"|\.\s+No (?P<field2>limit|request) is specified)")
+# (?<!\S): start at the beginning of a word, or a long word makes the search quadratic.
 _LIMIT_RATIO = re.compile(
-    r"(?P<res>\S+) max limit to request ratio per (?P<scope>\w+) is (?P<allowed>[^,\s]+?), "
+    r"(?<!\S)(?P<res>\S+) max limit to request ratio per (?P<scope>\w+) is (?P<allowed>[^,\s]+?), "
     r"but provided ratio is (?P<actual>[0-9.]+\d)")
 _PSA = re.compile(r"violates PodSecurity \"(?P<level>[^\":]+):(?P<version>[^\"]+)\": (?P<details>.*)$",
                   re.DOTALL)

@@ -25,6 +25,7 @@ import yaml
 
 from .. import model as m
 from ..findings import EvidenceItem, Signal
+from ..loaders.yamlguard import check_depth
 from .messages import FitMessage, parse_fit_message
 
 # --- the texts kube-scheduler writes ------------------------------------------------------------
@@ -184,16 +185,20 @@ class SchedulerLog:
         r = self.config_record
         if r is None:
             return None
+        text = r.kv["config"]
         try:
-            doc = yaml.safe_load(r.kv["config"])
-        except yaml.YAMLError:
+            check_depth(text)
+            doc = yaml.safe_load(text)
+        except (yaml.YAMLError, ValueError, RecursionError):  # ValueError: a timestamp like 2026-13-45
             return None
         if not isinstance(doc, Mapping):
             return None
         profiles = doc.get("profiles")
         if not profiles:
             return ("default-scheduler",)
-        names = [p.get("schedulerName") or "default-scheduler" for p in profiles if isinstance(p, Mapping)]
+        if not isinstance(profiles, list):
+            return None
+        names = [_scheduler_name(p.get("schedulerName")) for p in profiles if isinstance(p, Mapping)]
         return tuple(names) or None
 
     def serves(self, scheduler_name: str) -> bool | None:
@@ -215,6 +220,11 @@ class SchedulerLog:
             if ev is not None and (pod is None or ev.pod == pod):
                 out.append(ev)
         return out
+
+
+def _scheduler_name(v: Any) -> str:
+    """A profile's schedulerName as the scheduler reads it: a string, defaulted when empty."""
+    return v if isinstance(v, str) and v else "default-scheduler"
 
 
 _POD_OUTCOMES = frozenset({MSG_NO_FIT, MSG_NO_NODES, MSG_POD_GROUP, MSG_ERROR, MSG_BOUND, MSG_FAILED_BIND})
@@ -288,7 +298,7 @@ def _strip_collector_prefix(s: str) -> str:
 def _parse_json_line(s: str, source: str, lineno: int) -> LogRecord | None:
     try:
         doc = json.loads(s)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
         return None
     if not isinstance(doc, dict) or not isinstance(doc.get("msg"), str):
         return None
@@ -309,11 +319,10 @@ def _unquote_go(body: str) -> str:
         e = mt.group(0)[1:]
         if e[0] in _SIMPLE_ESCAPES:
             return _SIMPLE_ESCAPES[e[0]]
-        if e[0] == "x":
-            return chr(int(e[1:], 16))
-        if e[0] in "uU":
-            return chr(int(e[1:], 16))
-        return chr(int(e, 8))
+        code = int(e[1:], 16) if e[0] in "xuU" else int(e, 8)
+        # Go's strconv.Unquote refuses what is not a Unicode scalar value; keep the text readable
+        # (and encodable: a lone surrogate would break writing the report) with U+FFFD.
+        return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "\ufffd"
 
     return _GO_ESCAPE.sub(repl, body)
 
@@ -370,7 +379,7 @@ def _parse_klog_body(rest: str, lines: Sequence[str], next_index: int) -> tuple[
         elif c in "{[":
             try:
                 val, end = json.JSONDecoder().raw_decode(rest, pos)
-            except ValueError:
+            except (ValueError, RecursionError):
                 end = rest.find(" ", pos)
                 end = n if end < 0 else end
                 val = rest[pos:end]
@@ -397,7 +406,7 @@ def _parse_klog_body(rest: str, lines: Sequence[str], next_index: int) -> tuple[
 
 
 def _bare_value(s: str) -> Any:
-    if re.fullmatch(r"-?\d+", s):
+    if len(s) <= 20 and re.fullmatch(r"-?[0-9]+", s):  # longer: not a Go integer, keep the text
         return int(s)
     if s in ("true", "false"):
         return s == "true"
@@ -488,7 +497,7 @@ def _int(v: Any) -> int | None:
         return None
     if isinstance(v, int):
         return v
-    if isinstance(v, str) and v.lstrip("-").isdigit():
+    if isinstance(v, str) and len(v) <= 20 and re.fullmatch(r"-?[0-9]+", v):  # not "²", not 5000 digits
         return int(v)
     return None
 

@@ -17,6 +17,7 @@ import re
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,8 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from ..convert import KNOWN_KINDS
 from ..errors import InputFileError
 from ..snapshot import Snapshot, SnapshotBuilder
-from . import jsonstream, snapshot_file
+from . import jsonstream, snapshot_file, yamlstream
+from .yamlguard import check_depth
 
 INPUT_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_DECOMPRESSED_BYTES = 8 << 30  # a gzip input larger than this once inflated is refused
@@ -123,6 +125,8 @@ _LOG_END = "==== END logs for"
 def _json_documents(text: str, path: str) -> Iterator[Any]:
     """One JSON document, or a stream of them (`kubectl get -w -o json`, `kubectl cluster-info dump`
     printed to stdout, whose container logs sit between `==== START/END logs` markers)."""
+    if "\\u" in text and jsonstream._SURROGATE_ESCAPE.search(text):
+        text = jsonstream.replace_lone_surrogates(text)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -156,11 +160,15 @@ def _json_documents(text: str, path: str) -> Iterator[Any]:
             raise InputFileError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
         except RecursionError:
             raise InputFileError(path, "invalid JSON: nested too deeply") from None
+        except ValueError as exc:  # an integer past Python's 4300-digit limit
+            raise InputFileError(path, f"invalid JSON: {exc}") from None
         yield doc
 
 
 def _yaml_documents(text: str, path: str) -> Iterator[Any]:
     try:
+        # libyaml's composer recurses in C: ~30k levels of nesting crash the process (yamlguard).
+        check_depth(text, KubeYAMLLoader, limit=5000)
         for doc in yaml.load_all(text, Loader=KubeYAMLLoader):
             if doc is not None:
                 yield doc
@@ -200,11 +208,24 @@ class _Ingest:
         self.lists = 0  # typed Lists seen (`PodList`), even empty ones
 
     def document(self, doc: Any, origin: str) -> None:
-        if isinstance(doc, list):  # a bare JSON array of objects (jq output)
-            for i, d in enumerate(doc):
-                doc[i] = None  # released once converted, as for List items
-                self.document(d, origin)
-            doc.clear()
+        if isinstance(doc, list):  # a bare JSON array of objects (jq output; `jq -s` nests arrays)
+            # Iterative, not recursive: an array nested thousands deep must not exhaust the stack.
+            stack: list[list] = [doc]
+            pos = [0]
+            while stack:
+                top, i = stack[-1], pos[-1]
+                if i >= len(top):
+                    top.clear()
+                    stack.pop()
+                    pos.pop()
+                    continue
+                pos[-1] = i + 1
+                d, top[i] = top[i], None  # released once converted, as for List items
+                if isinstance(d, list):
+                    stack.append(d)
+                    pos.append(0)
+                else:
+                    self.document(d, origin)
             return
         if not isinstance(doc, dict):
             return
@@ -270,7 +291,8 @@ class _Ingest:
         """Load one file; returns how many objects (and typed Lists) it held."""
         before = self.objects + self.lists
         origin = str(path)
-        if not _stream_json(path, self, origin, jsonstream.STREAM_MIN_BYTES):
+        if not _stream_json(path, self, origin, jsonstream.STREAM_MIN_BYTES) and \
+                not _stream_yaml(path, self, origin, jsonstream.STREAM_MIN_BYTES):
             for doc in parse_documents(_read_bytes(path), origin):
                 self.document(doc, origin)
         return self.objects + self.lists - before
@@ -300,6 +322,30 @@ def _stream_json(path: Path, ingest: _Ingest, origin: str, min_bytes: int) -> bo
                 jsonstream.ingest_json_file(f, str(path), origin, ingest, size=size, seekable=True,
                                             ingest_factory=lambda: _Ingest(SnapshotBuilder(source=origin)))
             return True
+    except PermissionError:
+        raise InputFileError(str(path), "permission denied") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise InputFileError(str(path), f"corrupt gzip file: {exc}") from None
+    except OSError as exc:
+        raise InputFileError(str(path), f"cannot read: {exc.strerror or exc}") from None
+
+
+def _stream_yaml(path: Path, ingest: _Ingest, origin: str, min_bytes: int) -> bool:
+    """Stream a large YAML file (see yamlstream) into `ingest`; False when it is not one."""
+    try:
+        if path.stat().st_size < min_bytes or not path.is_file():
+            return False
+        with open(path, "rb") as raw:
+            gz = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            f: Any = gzip.GzipFile(fileobj=raw) if gz else raw
+            with f:
+                head = f.read(_SNIFF)
+                if not head.strip() or _json_text(head) or head.startswith((b"\xff\xfe", b"\xfe\xff")) \
+                        or b"\x00" in head:
+                    return False  # JSON, UTF-16, binary or empty: the whole-file path and its messages
+                f.seek(0)
+                return yamlstream.ingest_yaml_file(f, origin, ingest, _yaml_documents)
     except PermissionError:
         raise InputFileError(str(path), "permission denied") from None
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
@@ -363,6 +409,64 @@ def load_path(path: str | Path) -> Snapshot:
     return load_paths([path])
 
 
+class _Recorder:
+    """A SnapshotBuilder stand-in for the loaders: keeps the trimmed raw objects instead of
+    converting them (Secret data is dropped by trim_object, before anything else sees it)."""
+
+    def __init__(self, source: str) -> None:
+        self._builder = SnapshotBuilder(source=source)
+        self.items: list[dict[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._builder, name)
+
+    def add(self, obj: Any, *, origin: str = "") -> bool:
+        if isinstance(obj, dict) and isinstance(obj.get("kind"), str):
+            self.items.append(snapshot_file.trim_object(obj))
+            return True
+        return self._builder.add(obj, origin=origin)
+
+
+class _WholeFiles(_Ingest):
+    """Every file parsed whole: the streamed load of a large JSON file converts part of it in a
+    forked process, past the recorder."""
+
+    def file(self, path: Path) -> int:
+        before = self.objects + self.lists
+        for doc in parse_documents(_read_bytes(path), str(path)):
+            self.document(doc, str(path))
+        return self.objects + self.lists - before
+
+
+@dataclass
+class RawInput:
+    """Files' objects as trimmed Kubernetes JSON (for writing a snapshot file), with the header."""
+
+    items: list[dict[str, Any]]
+    header: dict[str, Any]
+    warnings: list[str]
+
+
+def load_raw(path: str) -> RawInput:
+    """`snapshot --from PATH`: the objects of a file or folder, trimmed, not converted."""
+    rec = _Recorder(source=path)
+    ingest = _WholeFiles(rec)  # type: ignore[arg-type]
+    with gc_paused():
+        _load_into(Path(path), ingest)
+    b = rec._builder
+    overrides = b.meta_overrides
+    header = {
+        "created": overrides.get("created", ""), "source": path,
+        "cluster": {"server": overrides.get("cluster_server", ""), "context": overrides.get("context", ""),
+                    "version": overrides.get("server_version", "")},
+        "collected": sorted(b.collected), "namespaces": list(overrides.get("namespaces", ())),
+        "missing": [{"resource": x.resource, "namespace": x.namespace, "reason": x.reason} for x in b.missing],
+        "schedulerNames": list(overrides["scheduler_names"]) if overrides.get("scheduler_names") is not None
+        else None,
+    }
+    return RawInput(rec.items, header, b.warnings)
+
+
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while a large input is parsed and converted (files
@@ -400,4 +504,4 @@ def load_paths(paths: Iterable[str | Path]) -> Snapshot:
         return builder.build(source=source)
 
 
-__all__ = ["KubeYAMLLoader", "gc_paused", "load_path", "load_paths", "parse_documents"]
+__all__ = ["KubeYAMLLoader", "RawInput", "gc_paused", "load_path", "load_paths", "load_raw", "parse_documents"]

@@ -51,6 +51,18 @@ _SEP = re.compile(r"[ \t\n\r]*,[ \t\n\r]*").match
 _ITEM_START = re.compile(rb'\}[ \t\r\n]*,[ \t\r\n]*(\{)[ \t\r\n]*"(?:apiVersion|kind|metadata)"')
 
 
+# A `\uD800`-style escape: json turns a lone one into a surrogate that no UTF-8 output can encode
+# (the report would fail to print). Pairs (emoji) are kept; an escaped backslash is not one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATES = re.compile(r"(?<!\\)((?:\\\\)*)(\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+                         r"|\\u[dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def replace_lone_surrogates(text: str) -> str:
+    """Lone surrogate escapes -> U+FFFD, as Go's encoding/json (and so the API server) would write them."""
+    return _SURROGATES.sub(lambda mt: mt.group(1) + (mt.group(2) if len(mt.group(2)) == 12 else "\\ufffd"), text)
+
+
 class _Reader:
     """The decoded text of a file from `start`, as a sliding window over chunks.
 
@@ -75,6 +87,7 @@ class _Reader:
         self.lines = 0  # newlines before buf[0], for error line numbers
         self.eof = False
         self.first = start == 0
+        self._carry = ""
 
     def fill(self, n: int = CHUNK) -> bool:
         """Append the next `n` bytes to the window; False at the end of the file (or held limit)."""
@@ -86,7 +99,7 @@ class _Reader:
                     return False
                 self.remaining, self.overran = None, True
             else:
-                n = min(CHUNK, self.remaining)
+                n = min(n, self.remaining)
         data = self.f.read(n)
         if self.remaining is not None:
             self.remaining -= len(data)
@@ -105,6 +118,7 @@ class _Reader:
             if "\x00" in text[:8192]:
                 raise InputFileError(self.path, "binary file: expected YAML or JSON text")
             text = text.removeprefix("\ufeff")
+        text = self._surrogates(text, last=not data or self.remaining == 0)
         if self.pos:
             self.lines += self.buf.count("\n", 0, self.pos)
             self.buf = self.buf[self.pos:] + text
@@ -112,6 +126,25 @@ class _Reader:
         else:
             self.buf += text
         return bool(text) or not self.eof
+
+    def _surrogates(self, text: str, last: bool) -> str:
+        """Lone surrogate escapes -> U+FFFD, as for a whole file (replace_lone_surrogates).
+
+        An escape (or a pair, 12 characters) cut by the end of the chunk waits for the next one,
+        with the whole run of backslashes before it, so `\\\\uD800` stays an escaped backslash.
+        """
+        text, self._carry = self._carry + text, ""
+        if "\\" not in text:
+            return text
+        if not last:
+            cut = text.rfind("\\", max(0, len(text) - 12))
+            if cut >= 0:
+                while cut > 0 and text[cut - 1] == "\\":
+                    cut -= 1
+                text, self._carry = text[:cut], text[cut:]
+        if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+            text = replace_lone_surrogates(text)
+        return text
 
     def line_at(self, pos: int) -> int:
         return self.lines + self.buf.count("\n", 0, pos) + 1
@@ -283,10 +316,7 @@ class Listing:
             if self.mode == "unknown" and not kind:
                 self.deferred.append(obj)  # the List's kind may still name it (`PodList`)
                 return
-        elif self.mode == "unknown":
-            self.deferred.append(obj)
-            return
-        self.ingest.item(obj, self.origin)
+        self.ingest.item(obj, self.origin)  # warns, in order (a snapshot would word it a bit differently)
 
     def absorb(self, other: Listing) -> None:
         """The child's share of the same List (its state, after unpickling)."""

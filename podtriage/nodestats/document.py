@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import tempfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,8 +132,8 @@ class _Validator:
         v = m.get(key)
         if v is None:
             return None
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise self.fail(f"{where}.{key}", f"expected a non-negative integer or null, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < _U64:
+            raise self.fail(f"{where}.{key}", f"expected a non-negative integer or null (64-bit), got {_short(v)}")
         return v
 
     def counters(self, m: Mapping[str, Any], key: str, where: str) -> tuple[tuple[str, int], ...]:
@@ -141,8 +142,8 @@ class _Validator:
             return ()
         d = self.obj(v, f"{where}.{key}")
         for k, n in d.items():
-            if isinstance(n, bool) or not isinstance(n, int):
-                raise self.fail(f"{where}.{key}.{k}", f"expected an integer, got {n!r}")
+            if isinstance(n, bool) or not isinstance(n, int) or not -_U64 < n < _U64:
+                raise self.fail(f"{where}.{key}.{k}", f"expected a 64-bit integer, got {_short(n)}")
         return tuple(sorted(d.items()))
 
     def memory(self, v: Any, where: str) -> MemoryStats:
@@ -156,6 +157,16 @@ class _Validator:
         if not isinstance(v, list):
             raise self.fail(f"{where}.{key}" if where else key, f"expected a list, got {_tname(v)}")
         return v
+
+
+# The kernel's counters are 64-bit: anything larger is not a value node-stats wrote (and would
+# overflow the float arithmetic of the sizing advice).
+_U64 = 2**64
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} characters)"
 
 
 def _tname(v: Any) -> str:
@@ -219,7 +230,7 @@ def load_node_stats(path: str | Path) -> NodeStats:
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a damaged deflate stream
             raise InputFileError(p, f"corrupt gzip data: {exc}") from None
     try:
         doc = json.loads(raw.decode("utf-8"))
@@ -227,6 +238,10 @@ def load_node_stats(path: str | Path) -> NodeStats:
         raise InputFileError(p, "not UTF-8 text: not a node-stats file") from None
     except json.JSONDecodeError as exc:
         raise InputFileError(p, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
+    except RecursionError:
+        raise InputFileError(p, "invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # an integer past Python's 4300-digit conversion limit
+        raise InputFileError(p, f"invalid JSON: {exc}") from None
     return node_stats_from_dict(doc, source=p)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 # cgroup v1 reports "no limit" as LONG_MAX rounded down to the page size (9223372036854771712 with
 # 4 KiB pages, a little less with 64 KiB pages). Nothing real is anywhere near 2**60 bytes (1 EiB).
 V1_UNLIMITED_THRESHOLD = 2**60
+U64 = 2**64  # memory files hold unsigned 64-bit values
 
 # Why a value is missing, grouped so that "memory.peak absent in 40 cgroups" is one warning, not 40.
 REASON_MISSING = "missing"
@@ -78,10 +79,14 @@ def _int(text: str | None, file: str, cgroup: str, problems: Problems) -> int | 
     if text is None:
         return None
     try:
-        return int(text.strip())
+        value = int(text.strip())
     except ValueError:
         problems.add(file, REASON_UNPARSEABLE, cgroup, f"expected an integer, got {text.strip()[:40]!r}")
         return None
+    if not 0 <= value < U64:  # the kernel writes unsigned 64-bit values; the reader refuses others
+        problems.add(file, REASON_UNPARSEABLE, cgroup, f"out of range: {text.strip()[:40]!r}")
+        return None
+    return value
 
 
 def parse_flat_keyed(text: str | None, file: str, cgroup: str, problems: Problems) -> dict[str, int] | None:
@@ -97,8 +102,12 @@ def parse_flat_keyed(text: str | None, file: str, cgroup: str, problems: Problem
             problems.add(file, REASON_UNPARSEABLE, cgroup, f"unexpected line {line[:40]!r}")
             continue
         try:
-            out[parts[0]] = int(parts[1])
+            value = int(parts[1])
         except ValueError:
+            value = U64  # reported below, like a value out of range
+        if 0 <= value < U64:  # kernel counters are unsigned 64-bit
+            out[parts[0]] = value
+        else:
             problems.add(file, REASON_UNPARSEABLE, cgroup, f"unexpected line {line[:40]!r}")
     return out
 

@@ -25,12 +25,21 @@ sys.path.insert(0, str(ROOT))
 
 PARSE = ("import sys; from podtriage.loaders.files import load_path; s = load_path(sys.argv[1]); "
          "print(len(s.nodes), len(s.pods))")
+# "merely parsing": the standard library's json.loads of the whole file, nothing else
+JSON_ONLY = ("import gc, json, sys; gc.disable(); d = json.loads(open(sys.argv[1], 'rb').read()); "
+             "print(len(d['items']))")
 
 
-def measure_rss(cmd: list[str]) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MiB, stdout) of one fresh child process (its own rusage, via os.wait4)."""
+def measure_rss(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MiB, stdout) of one fresh child process (its own rusage, via os.wait4).
+
+    The loader may fork a helper for the second half of a large file (loaders/jsonstream.py); its
+    peak is the larger of the two processes' (wait4 reports the largest of the tree), and the
+    two run at the same time only while both halves are converted.
+    """
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, **(env or {})})
     assert proc.stdout is not None
     out = proc.stdout.read()
     _, status, ru = os.wait4(proc.pid, 0)
@@ -60,28 +69,32 @@ def main() -> int:
     a = ap.parse_args()
     sizes = a.nodes or [1000, 2000, 5000]
     rows = []
-    print(f"{'nodes':>6} {'pods':>8} {'pending':>8} {'MiB':>5} | {'parse s':>8} {'parse MiB':>9} | "
-          f"{'audit s':>8} {'audit MiB':>9} | {'analysis s':>10} {'analyses':>8} {'findings':>8}")
+    print(f"{'nodes':>6} {'pods':>8} {'pending':>8} {'MiB':>5} | {'json s':>7} | {'load s':>7} {'MiB':>5} | "
+          f"{'audit s':>8} {'MiB':>5} | {'1-proc s':>8} {'MiB':>5} | {'analysis s':>10} {'analyses':>8}")
     for n in sizes:
         pods = n * a.pods_per_node
         pending = int(pods * a.pending_share)
         path = cluster_file(n, pods, pending, a.seed)
         size = path.stat().st_size / 2**20
+        t_json, _, _ = measure_rss([sys.executable, "-c", JSON_ONLY, str(path)])
         t_parse, rss_parse, _ = measure_rss([sys.executable, "-c", PARSE, str(path)])
         out_file = Path(tempfile.gettempdir()) / f"podtriage-bench-audit-{n}.json"
-        t_audit, rss_audit, _ = measure_rss([sys.executable, "-m", "podtriage.cli", "audit", "--from", str(path),
-                                             "-o", "json", "--out", str(out_file), "--fail-on", "none",
-                                             "--no-progress"])
+        audit = [sys.executable, "-m", "podtriage.cli", "audit", "--from", str(path), "-o", "json",
+                 "--out", str(out_file), "--fail-on", "none", "--no-progress"]
+        t_audit, rss_audit, _ = measure_rss(audit)
+        t_single, rss_single, _ = measure_rss(audit, env={"PODTRIAGE_PARALLEL_LOAD": "0"})
         doc = json.loads(out_file.read_text())
         row = {"nodes": n, "pods": pods, "pending": pending, "fileMiB": round(size, 1),
+               "jsonLoadsSeconds": round(t_json, 2),
                "parseSeconds": round(t_parse, 2), "parsePeakMiB": round(rss_parse),
                "auditSeconds": round(t_audit, 2), "auditPeakMiB": round(rss_audit),
+               "auditOneProcessSeconds": round(t_single, 2), "auditOneProcessPeakMiB": round(rss_single),
                "analysisSeconds": round(t_audit - t_parse, 2), "analyses": doc["counts"].get("analyses"),
                "findings": doc["counts"].get("findings"), "pendingPods": doc["counts"].get("pendingPods")}
         rows.append(row)
-        print(f"{n:>6} {pods:>8} {pending:>8} {size:>5.0f} | {t_parse:>8.2f} {rss_parse:>9.0f} | "
-              f"{t_audit:>8.2f} {rss_audit:>9.0f} | {t_audit - t_parse:>10.2f} {row['analyses']!s:>8} "
-              f"{row['findings']!s:>8}", flush=True)
+        print(f"{n:>6} {pods:>8} {pending:>8} {size:>5.0f} | {t_json:>7.2f} | {t_parse:>7.2f} {rss_parse:>5.0f} | "
+              f"{t_audit:>8.2f} {rss_audit:>5.0f} | {t_single:>8.2f} {rss_single:>5.0f} | "
+              f"{t_audit - t_parse:>10.2f} {row['analyses']!s:>8}", flush=True)
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=2) + "\n")
     return 0

@@ -8,7 +8,7 @@ scheduler units (millicores for cpu, whole units rounded up for everything else)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 Resources = Mapping[str, int]  # resource name -> scheduler units
 
@@ -393,3 +393,31 @@ class Missing:
     resource: str
     namespace: str = ""
     reason: str = ""
+
+
+# --- pickling -------------------------------------------------------------------------------------
+# A large file's second half is converted in a forked process and sent back pickled
+# (loaders/jsonstream.py). The default protocol rebuilds each frozen object through a failed
+# __setstate__ lookup and a key-by-key update; handing the unpickler the object's dict whole is
+# about 45% faster, which is most of the cost of receiving 75,000 pods.
+
+def _rebuild(cls: type, state: dict) -> Any:
+    obj: Any = object.__new__(cls)
+    object.__setattr__(obj, "__dict__", state)
+    return obj
+
+
+def _reduce(obj: Any) -> tuple[Any, tuple[type, dict]]:
+    return _rebuild, (type(obj), obj.__dict__)
+
+
+def _register_pickling() -> None:
+    import copyreg
+    import dataclasses
+
+    for value in list(globals().values()):
+        if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == __name__:
+            copyreg.pickle(value, _reduce)
+
+
+_register_pickling()

@@ -187,4 +187,7 @@ def run(args: AuditArgs, *, stdout: Callable[[str], None] | None = None) -> int:
         from .outputs import push
 
         push(args.pushgateway, metrics)
+    from ..cli import keep_until_exit
+
+    keep_until_exit(snapshot, report)
     return EXIT_BLOCKED if report.failing() else EXIT_OK

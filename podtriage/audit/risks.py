@@ -160,12 +160,19 @@ def _subjects(snap: Snapshot, pods: Iterable[m.Pod], workloads: Iterable[m.Workl
                                   w.name)
         out.append((w.template_pod, top_key, chain, w.kind))
     seen_owner: set[tuple[str, str, str]] = set()
+    # (owner reference, namespace) already settled: replicas share their converted reference
+    done_refs: set[tuple[int, str]] = set()
     for p in pods:
-        if p.is_terminal or p.deletion_timestamp:
+        owner = p.owner
+        if owner is not None and (id(owner), p.namespace) in done_refs:
             continue
-        if p.owner is not None:
-            ok = (p.owner.kind, p.namespace, p.owner.name)
-            if ok in covered or ok in seen_owner or p.owner.kind == "Node":
+        if p.phase in ("Succeeded", "Failed") or p.deletion_timestamp:  # m.Pod.is_terminal, inlined
+            continue
+        if owner is not None:
+            ok = (owner.kind, p.namespace, owner.name)
+            if ok in covered or ok in seen_owner or owner.kind == "Node":
+                if ok in covered or owner.kind == "Node":
+                    done_refs.add((id(owner), p.namespace))
                 continue
             seen_owner.add(ok)
         chain, top_key = chain_of(p.namespace, p.owner, p.labels, p.name)

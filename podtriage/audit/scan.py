@@ -131,36 +131,57 @@ class _ClassKeys:
                     selectors.setdefault(repr(sel), sel)
         self.existing_selectors = tuple(selectors.values())
         self.seen_label_keys = keys
+        # Replicas share their converted parts (convert.ConvertCache): each part's share of the
+        # key is computed once per object, by identity (the snapshot keeps them all alive).
+        self._parts: dict[tuple[str, int], Any] = {}
+
+    def _part(self, what: str, obj: Any, compute: Any) -> Any:
+        k = (what, id(obj))
+        hit = self._parts.get(k)
+        if hit is None:
+            hit = self._parts[k] = compute(obj)
+        return hit
 
     def key(self, pod: m.Pod, events: Sequence[m.Event], now: datetime) -> tuple[Any, ...]:
         self_selecting = bool(pod.topology_spread_constraints or pod.pod_affinity or pod.pod_anti_affinity)
         # Namespaced when an existing pod's term could select this one (its namespace then matters).
-        seen_by_existing = any(label_selector_matches(sel, pod.labels) for sel in self.existing_selectors)
+        seen_by_existing = self._part("seen", pod.labels, lambda labels: any(
+            label_selector_matches(sel, labels) for sel in self.existing_selectors))
         namespaced = self_selecting or seen_by_existing or any(
             v.kind in ("persistentVolumeClaim", "ephemeral") for v in pod.volumes) or bool(pod.image_pull_secrets
                                                                                        and pod.node_name)
         if self_selecting:
             labels = tuple(sorted(pod.labels.items()))
         else:
-            labels = tuple(sorted((k, v) for k, v in pod.labels.items() if k in self.seen_label_keys))
+            labels = self._part("labels", pod.labels, lambda labels: tuple(
+                sorted((k, v) for k, v in labels.items() if k in self.seen_label_keys)))
         # Images, env and config references do not matter before a pod is bound.
-        containers = tuple((tuple(sorted(c.requests.items())), tuple(sorted(c.limits.items())), c.ports,
-                            c.restart_policy) for c in pod.containers)
-        inits = tuple((tuple(sorted(c.requests.items())), tuple(sorted(c.limits.items())), c.ports,
-                       c.restart_policy) for c in pod.init_containers)
+        containers = self._part("containers", pod.containers, _container_keys)
+        inits = self._part("containers", pod.init_containers, _container_keys)
         volumes = tuple((v.kind, v.claim_name if v.kind != "ephemeral" else v.name, v.read_only, v.unique_disk)
                         for v in pod.volumes)
         cond = pod.condition("PodScheduled")
         reasons = tuple(sorted({(e.reason, e.source) for e in events}))
         old = not events and (age_seconds(pod.creation_timestamp, now) or 0) > 3600
+        part = self._part
         return (
-            pod.namespace if namespaced else "", labels, repr(sorted(pod.node_selector.items())),
-            repr(pod.required_node_affinity), repr(pod.tolerations), containers, inits,
-            repr(sorted(pod.overhead.items())), volumes, repr(pod.topology_spread_constraints),
-            repr(pod.pod_affinity), repr(pod.pod_anti_affinity), pod.scheduler_name, pod.priority,
+            pod.namespace if namespaced else "", labels, part("selector", pod.node_selector, _sorted_repr),
+            part("repr", pod.required_node_affinity, repr), part("repr", pod.tolerations, repr), containers, inits,
+            part("selector", pod.overhead, _sorted_repr), volumes, part("repr", pod.topology_spread_constraints, repr),
+            part("repr", pod.pod_affinity, repr), part("repr", pod.pod_anti_affinity, repr), pod.scheduler_name,
+            pod.priority,
             pod.priority_class_name, pod.preemption_policy, pod.nominated_node_name, pod.scheduling_gates,
             pod.runtime_class_name, pod.host_network, (cond.status, cond.reason) if cond else None, reasons, old,
         )
+
+
+def _container_keys(containers: Sequence[m.Container]) -> tuple[Any, ...]:
+    return tuple((tuple(sorted(c.requests.items())), tuple(sorted(c.limits.items())), c.ports, c.restart_policy)
+                 for c in containers)
+
+
+def _sorted_repr(mapping: Any) -> str:
+    return repr(sorted(mapping.items()))
 
 
 # --- grouping ------------------------------------------------------------------------------------

@@ -484,9 +484,9 @@ def parallel_allowed(size: int) -> bool:
             and os.environ.get("PODTRIAGE_PARALLEL_LOAD", "1") != "0" and _cpus() >= 2)
 
 
-def find_split(f: BinaryIO, size: int, share: float = PARALLEL_SHARE) -> int | None:
+def find_split(f: BinaryIO, size: int, share: float | None = None) -> int | None:
     """A byte offset near `share` of the file where a List item probably starts (a guess)."""
-    at = int(size * share)
+    at = int(size * (PARALLEL_SHARE if share is None else share))
     f.seek(at)
     window = f.read(1 << 20)
     m = _ITEM_START.search(window)

@@ -147,16 +147,23 @@ class ClusterState:
             if info is None:
                 continue
             info.pods = pods
-            req = info.requested
+            # 150k pods at 5,000 nodes: count each node's distinct specs first, then add them up.
+            per_spec: dict[tuple[int, int, int, int], int] = {}
             for p in pods:
                 key = (id(p.containers), id(p.init_containers), id(p.overhead), id(p.pod_requests))
-                hit = memo.get(key)
-                if hit is None:
-                    hit = memo[key] = (effective_requests(p), host_ports(p))
-                for k, v in hit[0].items():
-                    req[k] = req.get(k, 0) + v
-                if hit[1]:
-                    info.used_ports.update(hit[1])
+                if key in per_spec:
+                    per_spec[key] += 1
+                else:
+                    per_spec[key] = 1
+                    if key not in memo:
+                        memo[key] = (effective_requests(p), host_ports(p))
+            req = info.requested
+            for key, count in per_spec.items():
+                requests, ports = memo[key]
+                for k, v in requests.items():
+                    req[k] = req.get(k, 0) + v * count
+                if ports:
+                    info.used_ports.update(ports)
         self.node_infos = infos
 
     @cached_property

@@ -76,18 +76,11 @@ class KubeYAMLLoader(_Base):  # type: ignore[misc, valid-type]
 # bytes -> documents
 
 
-def _read_bytes(path: Path) -> bytes:
+@contextmanager
+def _read_errors(path: Path) -> Iterator[None]:
+    """OS and gzip errors while reading `path` -> an InputFileError naming it."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(2)
-            f.seek(0)
-            if head == b"\x1f\x8b":
-                with gzip.GzipFile(fileobj=f) as gz:
-                    data = gz.read(MAX_DECOMPRESSED_BYTES + 1)
-                if len(data) > MAX_DECOMPRESSED_BYTES:
-                    raise InputFileError(str(path), f"gzip content larger than {MAX_DECOMPRESSED_BYTES} bytes")
-                return data
-            return f.read()  # not `head + f.read()`: that copies the whole file once more
+        yield
     except FileNotFoundError:
         raise InputFileError(str(path), "no such file or directory") from None
     except PermissionError:
@@ -98,6 +91,19 @@ def _read_bytes(path: Path) -> bytes:
         raise InputFileError(str(path), f"corrupt gzip file: {exc}") from None
     except OSError as exc:
         raise InputFileError(str(path), f"cannot read: {exc.strerror or exc}") from None
+
+
+def _read_bytes(path: Path) -> bytes:
+    with _read_errors(path), open(path, "rb") as f:
+        head = f.read(2)
+        f.seek(0)
+        if head == b"\x1f\x8b":
+            with gzip.GzipFile(fileobj=f) as gz:
+                data = gz.read(MAX_DECOMPRESSED_BYTES + 1)
+            if len(data) > MAX_DECOMPRESSED_BYTES:
+                raise InputFileError(str(path), f"gzip content larger than {MAX_DECOMPRESSED_BYTES} bytes")
+            return data
+        return f.read()  # not `head + f.read()`: that copies the whole file once more
 
 
 def _decode(data: bytes, path: str) -> str:
@@ -291,49 +297,18 @@ class _Ingest:
         """Load one file; returns how many objects (and typed Lists) it held."""
         before = self.objects + self.lists
         origin = str(path)
-        if not _stream_json(path, self, origin, jsonstream.STREAM_MIN_BYTES) and \
-                not _stream_yaml(path, self, origin, jsonstream.STREAM_MIN_BYTES):
+        if not _stream_large(path, self, origin, jsonstream.STREAM_MIN_BYTES):
             for doc in parse_documents(_read_bytes(path), origin):
                 self.document(doc, origin)
         return self.objects + self.lists - before
 
 
-def _stream_json(path: Path, ingest: _Ingest, origin: str, min_bytes: int) -> bool:
-    """Stream a large JSON file (see jsonstream) into `ingest`; False when it is not one."""
-    try:
+def _stream_large(path: Path, ingest: _Ingest, origin: str, min_bytes: int) -> bool:
+    """Stream a large JSON or YAML file into `ingest` (see jsonstream, yamlstream); False when it
+    is small, or UTF-16, binary or empty (the whole-file path and its messages)."""
+    with _read_errors(path):
         size = path.stat().st_size
         if size < min_bytes or not path.is_file():
-            return False
-        with open(path, "rb") as f:
-            head = f.read(_SNIFF)
-            gz = head[:2] == b"\x1f\x8b"
-            if gz:
-                f.seek(0)
-                with gzip.GzipFile(fileobj=f) as z:
-                    head = z.read(_SNIFF)
-            if not _json_text(head):
-                return False
-            f.seek(0)
-            if gz:
-                with gzip.GzipFile(fileobj=f) as z:
-                    jsonstream.ingest_json_file(z, str(path), origin, ingest, size=size, seekable=False,  # type: ignore[arg-type]
-                                                max_bytes=MAX_DECOMPRESSED_BYTES)
-            else:
-                jsonstream.ingest_json_file(f, str(path), origin, ingest, size=size, seekable=True,
-                                            ingest_factory=lambda: _Ingest(SnapshotBuilder(source=origin)))
-            return True
-    except PermissionError:
-        raise InputFileError(str(path), "permission denied") from None
-    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise InputFileError(str(path), f"corrupt gzip file: {exc}") from None
-    except OSError as exc:
-        raise InputFileError(str(path), f"cannot read: {exc.strerror or exc}") from None
-
-
-def _stream_yaml(path: Path, ingest: _Ingest, origin: str, min_bytes: int) -> bool:
-    """Stream a large YAML file (see yamlstream) into `ingest`; False when it is not one."""
-    try:
-        if path.stat().st_size < min_bytes or not path.is_file():
             return False
         with open(path, "rb") as raw:
             gz = raw.read(2) == b"\x1f\x8b"
@@ -341,23 +316,22 @@ def _stream_yaml(path: Path, ingest: _Ingest, origin: str, min_bytes: int) -> bo
             f: Any = gzip.GzipFile(fileobj=raw) if gz else raw
             with f:
                 head = f.read(_SNIFF)
-                if not head.strip() or _json_text(head) or head.startswith((b"\xff\xfe", b"\xfe\xff")) \
-                        or b"\x00" in head:
-                    return False  # JSON, UTF-16, binary or empty: the whole-file path and its messages
                 f.seek(0)
-                return yamlstream.ingest_yaml_file(f, origin, ingest, _yaml_documents)
-    except PermissionError:
-        raise InputFileError(str(path), "permission denied") from None
-    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise InputFileError(str(path), f"corrupt gzip file: {exc}") from None
-    except OSError as exc:
-        raise InputFileError(str(path), f"cannot read: {exc.strerror or exc}") from None
+                if not head.strip() or head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+                    return False
+                if not _json_text(head):
+                    return yamlstream.ingest_yaml_file(f, origin, ingest, _yaml_documents)
+                if gz:
+                    jsonstream.ingest_json_file(f, str(path), origin, ingest, size=size, seekable=False,
+                                                max_bytes=MAX_DECOMPRESSED_BYTES)
+                else:
+                    jsonstream.ingest_json_file(f, str(path), origin, ingest, size=size, seekable=True,
+                                                ingest_factory=lambda: _Ingest(SnapshotBuilder(source=origin)))
+                return True
 
 
 def _json_text(head: bytes) -> bool:
     """UTF-8 (or ASCII) text whose first character opens a JSON object or array."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
-        return False  # UTF-16 and binary files take the whole-file path and its messages
     first = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")[:1]
     return first in (b"{", b"[")
 

@@ -45,6 +45,7 @@ _WS = re.compile(r"[ \t\n\r]*")
 _LOG_START = "==== START logs for"
 _LOG_END = "==== END logs for"
 _decode = json.JSONDecoder().raw_decode
+_NUMBER_TAIL = re.compile(r"[0-9.eE+-]*\Z")  # the window ends inside what may be one number
 _SEP = re.compile(r"[ \t\n\r]*,[ \t\n\r]*").match
 # Where a List item starts: `}` `,` `{"apiVersion"` (or kind/metadata first), as kubectl and the
 # API server print them, compact or indented.
@@ -54,6 +55,7 @@ _ITEM_START = re.compile(rb'\}[ \t\r\n]*,[ \t\r\n]*(\{)[ \t\r\n]*"(?:apiVersion|
 # A `\uD800`-style escape: json turns a lone one into a surrogate that no UTF-8 output can encode
 # (the report would fail to print). Pairs (emoji) are kept; an escaped backslash is not one.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_HIGH_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}")
 _SURROGATES = re.compile(r"(?<!\\)((?:\\\\)*)(\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
                          r"|\\u[dD][89a-fA-F][0-9a-fA-F]{2})")
 
@@ -89,10 +91,13 @@ class _Reader:
         self.first = start == 0
         self._carry = ""
 
-    def fill(self, n: int = CHUNK) -> bool:
-        """Append the next `n` bytes to the window; False at the end of the file (or held limit)."""
+    def fill(self, n: int | None = None) -> bool:
+        """Append the next `n` bytes (default CHUNK) to the window; False at the end of the file
+        (or at a held limit)."""
         if self.eof:
             return False
+        if n is None:
+            n = CHUNK  # read here, not bound as a default: tests shrink it to cross every boundary
         if self.remaining is not None:
             if self.remaining <= 0:
                 if self.hold:
@@ -137,8 +142,10 @@ class _Reader:
         if "\\" not in text:
             return text
         if not last:
-            cut = text.rfind("\\", max(0, len(text) - 12))
+            cut = text.find("\\", max(0, len(text) - 12))
             if cut >= 0:
+                if cut >= 6 and _HIGH_SURROGATE.match(text, cut - 6):
+                    cut -= 6  # `\\ud83d` + `\\ude00`: a pair stays together
                 while cut > 0 and text[cut - 1] == "\\":
                     cut -= 1
                 text, self._carry = text[:cut], text[cut:]
@@ -177,8 +184,9 @@ class _Reader:
                 raise self.error("nested too deeply") from None
             except ValueError as exc:  # not a JSONDecodeError: an integer past the 4300-digit limit
                 raise self.error(str(exc)) from None
-            if end >= len(self.buf) and not self.eof and self.fill():
-                continue  # a number may go on in the next chunk: decode it again, whole
+            if not self.eof and (end >= len(self.buf) or type(val) in (int, float)
+                                 and _NUMBER_TAIL.match(self.buf, end)) and self.fill():
+                continue  # a number may go on in the next chunk (`1.`, `2e`): decode it again, whole
             self.pos = end
             return val
 
@@ -219,7 +227,7 @@ def _array(rd: _Reader, sink: Callable[[Any], None], landing: LandingFn | None =
             val, end = decode(buf, pos)
         except (ValueError, RecursionError):  # JSONDecodeError included: the reader says what is wrong
             end = len(buf)
-        if end < len(buf):
+        if end < len(buf) and type(val) not in (int, float):  # a number may go on: the reader decides
             rd.pos = end
             sink(val)
             m = sep(buf, end)

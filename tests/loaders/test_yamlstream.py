@@ -16,28 +16,22 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from podtriage.errors import InputFileError
-from podtriage.loaders import files, yamlstream
-from podtriage.snapshot import Snapshot, SnapshotBuilder
+from podtriage.loaders import yamlstream
+from podtriage.snapshot import Snapshot
+
+from .stream_helpers import streamed, whole
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _whole(path: Path) -> tuple[Snapshot, int]:
-    builder = SnapshotBuilder(source=str(path))
-    ingest = files._Ingest(builder)
-    for doc in files.parse_documents(files._read_bytes(path), str(path)):
-        ingest.document(doc, str(path))
-    return builder.build(source=str(path)), ingest.objects + ingest.lists
+    return whole(path)
 
 
 def _streamed(path: Path, *, must: bool = True) -> tuple[Snapshot, int] | None:
-    builder = SnapshotBuilder(source=str(path))
-    ingest = files._Ingest(builder)
-    if not files._stream_yaml(path, ingest, str(path), min_bytes=0):
-        assert not must, "not streamed"
-        assert not builder.counts and not builder.warnings, "nothing may be ingested before declining"
-        return None
-    return builder.build(source=str(path)), ingest.objects + ingest.lists
+    got = streamed(path)
+    assert got is not None or not must, "not streamed"
+    return got
 
 
 def _same(path: Path, *, must: bool = True, warnings_in_order: bool = True) -> Snapshot | None:
@@ -51,6 +45,10 @@ def _same(path: Path, *, must: bool = True, warnings_in_order: bool = True) -> S
         if field == "meta" and not warnings_in_order:
             assert sorted(whole.meta.warnings) == sorted(streamed.meta.warnings)
             assert whole.meta.collected == streamed.meta.collected
+            continue
+        if not warnings_in_order and isinstance(getattr(whole, field), tuple):
+            # kind-less items of a List whose kind comes last are added when it closes
+            assert sorted(map(repr, getattr(whole, field))) == sorted(map(repr, getattr(streamed, field)))
             continue
         assert getattr(whole, field) == getattr(streamed, field), (path, field)
     return streamed

@@ -77,13 +77,23 @@ def main() -> int:
     ap.add_argument("--pending", type=int, default=10000)
     ap.add_argument("--target-gib", type=float, default=2.0)
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
+    ap.add_argument("--write-into", help=argparse.SUPPRESS)  # internal: generate the files, print the pod
     a = ap.parse_args()
+    if a.write_into:
+        tmp = Path(a.write_into)
+        _, pod = write_inflated(tmp / "inflated.json", a.nodes, a.pods, a.pending, int(a.target_gib * 2**30))
+        (tmp / "lean.json").write_text(json.dumps(generate(a.nodes, a.pods, a.pending, seed=1)))
+        print(pod)
+        return 0
     tmp = Path(tempfile.mkdtemp(prefix="podtriage-stream-"))
     big, lean = tmp / "inflated.json", tmp / "lean.json"
     t = time.perf_counter()
-    count, pod = write_inflated(big, a.nodes, a.pods, a.pending, int(a.target_gib * 2**30))
-    lean.write_text(json.dumps(generate(a.nodes, a.pods, a.pending, seed=1)))
-    print(f"wrote {big}: {big.stat().st_size / 2**30:.2f} GiB, {count} objects ({time.perf_counter() - t:.0f} s); "
+    # Generated in a process of its own: a peak RSS survives exec, so the measured explain runs
+    # must not be started from a process that once held the generated cluster.
+    pod = subprocess.run([sys.executable, __file__, "--write-into", str(tmp), "--nodes", str(a.nodes),
+                          "--pods", str(a.pods), "--pending", str(a.pending), "--target-gib", str(a.target_gib)],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    print(f"wrote {big}: {big.stat().st_size / 2**30:.2f} GiB ({time.perf_counter() - t:.0f} s); "
           f"lean: {lean.stat().st_size / 2**20:.0f} MiB; target pod {pod}")
     for label, path in (("lean", lean), ("inflated", big)):
         wall, rss, code = run(path, pod)

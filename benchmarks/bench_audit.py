@@ -82,7 +82,7 @@ def main() -> int:
         audit = [sys.executable, "-m", "podtriage.cli", "audit", "--from", str(path), "-o", "json",
                  "--out", str(out_file), "--fail-on", "none", "--no-progress"]
         t_audit, rss_audit, _ = measure_rss(audit)
-        t_single, rss_single, _ = measure_rss(audit, env={"PODTRIAGE_PARALLEL_LOAD": "0"})
+        t_single, rss_single, _ = measure_rss(audit, env={"PODTRIAGE_PARALLEL": "0"})
         doc = json.loads(out_file.read_text())
         row = {"nodes": n, "pods": pods, "pending": pending, "fileMiB": round(size, 1),
                "jsonLoadsSeconds": round(t_json, 2),

@@ -528,4 +528,8 @@ def entry() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    entry()
+    # `python -m podtriage.cli`: run the importable module's entry, not this __main__ copy's, so
+    # that commands importing podtriage.cli (keep_until_exit) see the same fast-exit flag.
+    from podtriage.cli import entry as _entry
+
+    _entry()

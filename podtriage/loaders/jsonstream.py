@@ -23,16 +23,13 @@ from __future__ import annotations
 
 import codecs
 import json
-import os
-import pickle
 import re
-import signal
-import sys
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from ..convert import KNOWN_KINDS
 from ..errors import InputFileError
+from ..parallel import Forked, fork_allowed
 from . import snapshot_file
 
 STREAM_MIN_BYTES = 16 << 20  # JSON files at least this large are streamed (smaller: parsed whole)
@@ -480,16 +477,8 @@ def _streamable(root: dict) -> bool:
 # the parallel split
 
 
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 def parallel_allowed(size: int) -> bool:
-    return (size >= PARALLEL_MIN_BYTES and sys.platform == "linux" and hasattr(os, "fork")
-            and os.environ.get("PODTRIAGE_PARALLEL_LOAD", "1") != "0" and _cpus() >= 2)
+    return size >= PARALLEL_MIN_BYTES and fork_allowed()
 
 
 def find_split(f: BinaryIO, size: int, share: float | None = None) -> int | None:
@@ -506,24 +495,7 @@ class _Child:
     """The forked process converting the List items from byte `start` to the end of the file."""
 
     def __init__(self, path: str, origin: str, start: int, ingest_factory: Callable[[], Any]) -> None:
-        self.pid = 0
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child
-            os.close(r)
-            code = 0
-            try:
-                result = self._run(path, origin, start, ingest_factory)
-            except BaseException as exc:  # includes Ctrl-C: report, never raise out of a fork
-                result, code = ("error", f"{type(exc).__name__}: {exc}"), 1
-            try:
-                with os.fdopen(w, "wb") as out:
-                    pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
-            except BaseException:
-                code = 2
-            os._exit(code)
-        os.close(w)
-        self.pid, self.fd = pid, r
+        self._forked = Forked(lambda: self._run(path, origin, start, ingest_factory))
 
     @staticmethod
     def _run(path: str, origin: str, start: int, ingest_factory: Callable[[], Any]) -> tuple:
@@ -541,34 +513,10 @@ class _Child:
 
     def result(self) -> tuple | None:
         """The child's share, or None when it failed (the caller then reads that part itself)."""
-        try:
-            with os.fdopen(self.fd, "rb") as inp:
-                result = pickle.load(inp)
-        except Exception:
-            result = None
-        self._reap()
-        if not result or result[0] != "ok":
-            return None
-        return result
+        return self._forked.result(default=lambda: None)
 
     def cancel(self) -> None:
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        try:
-            os.close(self.fd)
-        except OSError:
-            pass
-        self._reap()
-
-    def _reap(self) -> None:
-        if self.pid:
-            try:
-                os.waitpid(self.pid, 0)
-            except ChildProcessError:
-                pass
-            self.pid = 0
+        self._forked.cancel()
 
 
 def ingest_json_file(f: BinaryIO, path: str, origin: str, ingest: Any, *, size: int, seekable: bool,

@@ -62,7 +62,7 @@ def _same(a: Snapshot, b: Snapshot, *, warnings_in_order: bool = True, items_in_
 @pytest.fixture
 def tiny_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jsonstream, "CHUNK", 7)
-    monkeypatch.setenv("PODTRIAGE_PARALLEL_LOAD", "0")
+    monkeypatch.setenv("PODTRIAGE_PARALLEL", "0")
 
 
 def _json_inputs(tmp_path: Path) -> list[Path]:
@@ -163,7 +163,7 @@ def test_huge_integer_is_an_input_error(tmp_path: Path, tiny_chunks: None) -> No
 def test_lone_surrogates_become_replacement_characters_across_chunks(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
     monkeypatch.setattr(jsonstream, "CHUNK", chunk)
-    monkeypatch.setenv("PODTRIAGE_PARALLEL_LOAD", "0")
+    monkeypatch.setenv("PODTRIAGE_PARALLEL", "0")
     names = ["lone-\\ud800", "pair-\\ud83d\\ude00", "pair2-\\ud800\\udc00", "escaped-\\\\ud800", "many-\\\\\\udfff-x", "end-\\udbff"]
     items = ",".join('{"kind": "Pod", "metadata": {"name": "%s", "namespace": "n"}}' % n for n in names)
     path = tmp_path / "surrogates.json"

@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import gzip
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -93,6 +94,9 @@ def to_yaml(docs: list[Any]) -> str:
     return text
 
 
+_FOLDER_NAME = re.compile(r"(?!\.)[A-Za-z0-9._-]{1,63}")  # what this test writes as a namespace folder
+
+
 def write_form(form: str, items: list[Any], d: Path) -> Path:
     """Write items the way one of the supported inputs holds them; returns the path to load."""
     if form == "json-list":
@@ -130,8 +134,9 @@ def write_form(form: str, items: list[Any], d: Path) -> Path:
             meta = obj.get("metadata") if isinstance(obj, dict) else None
             ns = meta.get("namespace") if isinstance(meta, dict) else None
             name = plural.get(kind, "other") if isinstance(kind, str) else "other"
-            folder = p if kind == "Node" or not isinstance(ns, str) or not ns or "/" in ns or ns.startswith(".") \
-                else p / ns
+            # A namespace is a DNS label in a real dump; hostile ones that could not even be a
+            # folder name here (300 characters, a NUL, a lone surrogate) go to the top folder.
+            folder = p / ns if kind != "Node" and isinstance(ns, str) and _FOLDER_NAME.fullmatch(ns) else p
             if isinstance(obj, dict) and kind in plural:
                 obj = {k: v for k, v in obj.items() if k != "kind"}  # typed API Lists omit the item kind
             by_file.setdefault(folder / f"{name}.json", []).append((kind, obj))  # type: ignore[arg-type]

@@ -66,7 +66,7 @@ class _Reader:
     """The decoded text of a file from `start`, as a sliding window over chunks.
 
     With `limit`, reading stops at that byte while `hold` is set (the parallel split: see
-    `_array`); at any other moment reaching the limit just lifts it (`overran`), so a wrong split
+    `_array`); at any other moment reaching the limit just lifts it, so a wrong split
     guess costs nothing but the child's work.
     """
 
@@ -77,7 +77,6 @@ class _Reader:
         self.f, self.path = f, path
         self.remaining = None if limit is None else limit - start
         self.hold = False
-        self.overran = False
         self.max_bytes = max_bytes
         self.read_bytes = 0
         self._dec = codecs.getincrementaldecoder("utf-8")()
@@ -99,7 +98,7 @@ class _Reader:
             if self.remaining <= 0:
                 if self.hold:
                     return False
-                self.remaining, self.overran = None, True
+                self.remaining = None
             else:
                 n = min(n, self.remaining)
         data = self.f.read(n)
@@ -245,7 +244,7 @@ def _array(rd: _Reader, sink: Callable[[Any], None], landing: LandingFn | None =
                 if at_limit and rd.remaining is not None and rd.remaining <= 0:
                     if landing():
                         return HANDED_OVER
-                    rd.remaining, rd.overran = None, True  # the child failed: read its part here
+                    rd.remaining = None  # the child failed: read its part here
                     landing = None
             rd.expect("a value")
             continue

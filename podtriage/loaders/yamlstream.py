@@ -37,7 +37,6 @@ class _Doc:
         self.header: list[str] = []  # lines before `items:` (or the whole document)
         self.tail: list[str] = []  # lines after the items block
         self.state = "header"
-        self.items_line = 0
         self.indent: int | None = None
         self.batch: list[str] = []
         self.batch_line = 0
@@ -131,7 +130,7 @@ class _YamlStream:
                 continue
             if doc.state == "header" or doc.whole:
                 if not doc.whole and _ITEMS.match(line):
-                    doc.state, doc.items_line = "items", n
+                    doc.state = "items"
                 else:
                     doc.header.append(line)
                 continue

@@ -8,6 +8,7 @@ from the cluster is escaped.
 from __future__ import annotations
 
 from html import escape
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .model import AuditReport, Finding, pending_by, pending_by_age
@@ -15,6 +16,18 @@ from .svg import SEVERITY_STROKE, bar_chart, causal_chain
 
 MAX_PODS_HTML = 300
 MAX_ROWS_MD = 10
+
+
+def _details_table(title: str, headers: Sequence[str], total: int, rows: Iterable[Sequence[str]]) -> list[str]:
+    """A collapsed table of (already escaped) cells: at most MAX_PODS_HTML rows, then a count."""
+    out = [f"<details><summary>{title} ({total:,})</summary><table><tr>"
+           + "".join(f"<th>{h}</th>" for h in headers) + "</tr>"]
+    out += ["<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows]
+    out.append("</table>")
+    if total > MAX_PODS_HTML:
+        out.append(f"<p class='muted'>… {total - MAX_PODS_HTML:,} more (see -o json)</p>")
+    out.append("</details>")
+    return out
 
 
 def _e(text: Any) -> str:
@@ -91,25 +104,13 @@ def _finding_html(f: Finding, failing: set[str]) -> str:
         more = f" and {len(rc.nodes) - 200:,} more" if len(rc.nodes) > 200 else ""
         out.append(f"<details><summary>Nodes ({len(rc.nodes):,})</summary><p>{_e(shown)}{_e(more)}</p></details>")
     if f.workloads:
-        out.append(f"<details><summary>Workloads ({len(f.workloads):,})</summary><table><tr><th>workload</th>"
-                   "<th>owner chain</th><th>pods</th><th>never created</th></tr>")
-        for w in f.workloads[:MAX_PODS_HTML]:
-            out.append(f"<tr><td>{_e(w.key)}</td><td>{_e(' → '.join(w.chain))}</td><td>{w.pods:,}</td>"
-                       f"<td>{w.missing:,}</td></tr>")
-        out.append("</table>")
-        if len(f.workloads) > MAX_PODS_HTML:
-            out.append(f"<p class='muted'>… {len(f.workloads) - MAX_PODS_HTML:,} more (see -o json)</p>")
-        out.append("</details>")
+        out += _details_table("Workloads", ("workload", "owner chain", "pods", "never created"), len(f.workloads),
+                              ((_e(w.key), _e(" → ".join(w.chain)), f"{w.pods:,}", f"{w.missing:,}")
+                               for w in f.workloads[:MAX_PODS_HTML]))
     if f.pods:
-        out.append(f"<details><summary>Pods ({len(f.pods):,})</summary><table><tr><th>pod</th><th>status</th>"
-                   "<th>age</th><th>workload</th></tr>")
-        for p in f.pods[:MAX_PODS_HTML]:
-            out.append(f"<tr><td>{_e(p.key)}</td><td>{_e(p.status)}</td><td>{_e(_age(p.age_seconds))}</td>"
-                       f"<td>{_e(p.workload)}</td></tr>")
-        out.append("</table>")
-        if len(f.pods) > MAX_PODS_HTML:
-            out.append(f"<p class='muted'>… {len(f.pods) - MAX_PODS_HTML:,} more (see -o json)</p>")
-        out.append("</details>")
+        out += _details_table("Pods", ("pod", "status", "age", "workload"), len(f.pods),
+                              ((_e(p.key), _e(p.status), _e(_age(p.age_seconds)), _e(p.workload))
+                               for p in f.pods[:MAX_PODS_HTML]))
     out.append("</section>")
     return "".join(out)
 

@@ -208,6 +208,8 @@ def parse_documents(data: bytes, path: str) -> Iterator[Any]:
 
 
 class _Ingest:
+    streaming = True  # large files through jsonstream/yamlstream (see file())
+
     def __init__(self, builder: SnapshotBuilder) -> None:
         self.builder = builder
         self.objects = 0  # Kubernetes objects seen (any kind)
@@ -297,7 +299,7 @@ class _Ingest:
         """Load one file; returns how many objects (and typed Lists) it held."""
         before = self.objects + self.lists
         origin = str(path)
-        if not _stream_large(path, self, origin, jsonstream.STREAM_MIN_BYTES):
+        if not (self.streaming and _stream_large(path, self, origin, jsonstream.STREAM_MIN_BYTES)):
             for doc in parse_documents(_read_bytes(path), origin):
                 self.document(doc, origin)
         return self.objects + self.lists - before
@@ -405,11 +407,7 @@ class _WholeFiles(_Ingest):
     """Every file parsed whole: the streamed load of a large JSON file converts part of it in a
     forked process, past the recorder."""
 
-    def file(self, path: Path) -> int:
-        before = self.objects + self.lists
-        for doc in parse_documents(_read_bytes(path), str(path)):
-            self.document(doc, str(path))
-        return self.objects + self.lists - before
+    streaming = False
 
 
 @dataclass

@@ -20,7 +20,7 @@ import yaml
 
 from .errors import InputError, RuleError
 from .findings import CATEGORIES, SEVERITIES, RootCause, Signal
-from .loaders.yamlguard import check_depth
+from .loaders.nesting import TOO_DEEP, check_depth, is_depth_error
 
 BUILTIN_DIR = Path(__file__).parent / "builtin_rules"
 
@@ -325,7 +325,7 @@ _SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def _compose_and_construct(text: str) -> tuple[list[yaml.Node], list[Any]]:
     """Parse once: the node trees (for line numbers) and the constructed documents."""
-    check_depth(text, _SafeLoader)  # libyaml's composer would overflow the C stack (see yamlguard)
+    check_depth(text, _SafeLoader)  # libyaml's composer would overflow the C stack (see loaders/nesting.py)
     loader = _SafeLoader(text)
     try:
         nodes = []
@@ -348,12 +348,12 @@ def parse_rule_file(path: str | Path, *, builtin: bool = False) -> tuple[Rule | 
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = TOO_DEEP if is_depth_error(exc) else getattr(exc, "problem", None) or str(exc)
         if "mapping values are not allowed" in problem:
             problem += " (quote a value that contains ': ')"
         return None, [RuleError(spath, f"YAML syntax error: {problem}", line=line)]
     except (ValueError, RecursionError) as exc:  # ValueError: a timestamp such as 2026-13-45
-        what = "nested too deeply" if isinstance(exc, RecursionError) else f"invalid value: {exc}"
+        what = TOO_DEEP if isinstance(exc, RecursionError) else f"invalid value: {exc}"
         return None, [RuleError(spath, f"YAML syntax error: {what}", line=None)]
     if len(nodes) != 1 or not isinstance(nodes[0], yaml.MappingNode) or not isinstance(docs[0], dict):
         what = "several YAML documents" if len(nodes) > 1 else "no mapping"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command (README): unit tests, fixture cases and the e2e suite against a real
-# kube-apiserver + kube-scheduler. Expects the venv from the README quick start (.venv).
+# kube-apiserver + kube-scheduler. Expects the venv from the README quick start (.venv, made by
+# tools/setup.sh from the lock file); VENV=DIR runs in another one (tools/test-lowest.sh, test-latest.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-py=.venv/bin/python
+py="${VENV:-.venv}/bin/python"
 [ -x "$py" ] || py=python3
 if [ "$#" -eq 0 ]; then
   # Lint and type-check first: cheap, and a red check fails the run like a red test.

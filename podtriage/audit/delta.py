@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputFileError
+from ..loaders.nesting import TOO_DEEP
 from .model import AUDIT_KIND, Delta, Finding, ResolvedFinding
 
 
@@ -20,7 +21,7 @@ def load_previous(path: str | Path) -> dict[str, Any]:
     except OSError as exc:
         raise InputFileError(str(p), f"cannot read the previous report: {exc.strerror or exc}") from None
     except (ValueError, RecursionError) as exc:  # also: not UTF-8, nested too deeply, a 5000-digit number
-        what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
+        what = TOO_DEEP if isinstance(exc, RecursionError) else str(exc)[:200]
         raise InputFileError(str(p), f"the previous report is not JSON: {what}",
                              hint="pass the file an earlier `podtriage audit -o json` wrote") from None
     if not isinstance(doc, dict) or doc.get("kind") != AUDIT_KIND or not isinstance(doc.get("findings"), list):

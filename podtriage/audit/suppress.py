@@ -26,7 +26,7 @@ import yaml
 
 from ..errors import InputError, InputFileError
 from ..loaders.files import KubeYAMLLoader
-from ..loaders.yamlguard import check_depth
+from ..loaders.nesting import TOO_DEEP, check_depth, is_depth_error
 from ..findings import CATEGORIES, SEVERITIES
 from .model import Finding, Suppression
 from .selector import parse_selector, selector_matches
@@ -59,10 +59,11 @@ def load_config(path: str | Path) -> AuditConfig:
         doc = yaml.load(text, Loader=KubeYAMLLoader)
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise InputFileError(str(p), f"invalid YAML: {getattr(exc, 'problem', None) or exc}",
+        what = TOO_DEEP if is_depth_error(exc) else getattr(exc, "problem", None) or exc
+        raise InputFileError(str(p), f"invalid YAML: {what}",
                              line=line + 1 if line is not None else None) from None
     except RecursionError:
-        raise InputFileError(str(p), "invalid YAML: nested too deeply") from None
+        raise InputFileError(str(p), f"invalid YAML: {TOO_DEEP}") from None
     except ValueError as exc:  # an integer past Python's 4300-digit conversion limit
         raise InputFileError(str(p), f"invalid YAML: {exc}") from None
     if doc is None:

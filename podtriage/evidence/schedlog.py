@@ -25,7 +25,7 @@ import yaml
 
 from .. import model as m
 from ..findings import EvidenceItem, Signal
-from ..loaders.yamlguard import check_depth
+from ..loaders.nesting import check_depth
 from .messages import FitMessage, parse_fit_message
 
 # --- the texts kube-scheduler writes ------------------------------------------------------------

@@ -28,7 +28,7 @@ from ..convert import KNOWN_KINDS
 from ..errors import InputFileError
 from ..snapshot import Snapshot, SnapshotBuilder
 from . import jsonstream, snapshot_file, yamlstream
-from .yamlguard import check_depth
+from .nesting import TOO_DEEP, check_depth, is_depth_error
 
 INPUT_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_DECOMPRESSED_BYTES = 8 << 30  # a gzip input larger than this once inflated is refused
@@ -139,7 +139,7 @@ def _json_documents(text: str, path: str) -> Iterator[Any]:
         if exc.msg != "Extra data":
             raise InputFileError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
     except RecursionError:
-        raise InputFileError(path, "invalid JSON: nested too deeply") from None
+        raise InputFileError(path, f"invalid JSON: {TOO_DEEP}") from None
     except ValueError as exc:  # not a JSONDecodeError: an integer past Python's 4300-digit limit
         raise InputFileError(path, f"invalid JSON: {exc}") from None
     else:
@@ -165,7 +165,7 @@ def _json_documents(text: str, path: str) -> Iterator[Any]:
         except json.JSONDecodeError as exc:
             raise InputFileError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
         except RecursionError:
-            raise InputFileError(path, "invalid JSON: nested too deeply") from None
+            raise InputFileError(path, f"invalid JSON: {TOO_DEEP}") from None
         except ValueError as exc:  # an integer past Python's 4300-digit limit
             raise InputFileError(path, f"invalid JSON: {exc}") from None
         yield doc
@@ -173,21 +173,23 @@ def _json_documents(text: str, path: str) -> Iterator[Any]:
 
 def _yaml_documents(text: str, path: str) -> Iterator[Any]:
     try:
-        # libyaml's composer recurses in C: ~30k levels of nesting crash the process (yamlguard).
-        check_depth(text, KubeYAMLLoader, limit=5000)
+        # libyaml's composer recurses in C: ~30k levels of nesting crash the process (nesting.py).
+        check_depth(text, KubeYAMLLoader)
         for doc in yaml.load_all(text, Loader=KubeYAMLLoader):
             if doc is not None:
                 yield doc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = ", ".join(x for x in (exc.context, exc.problem) if x) or "parse error"
-        if "could not determine a constructor" in what:
+        if is_depth_error(exc):
+            what = TOO_DEEP
+        elif "could not determine a constructor" in what:
             what = f"YAML tag {exc.problem.split('tag ', 1)[-1] if exc.problem else ''} is not allowed"
         raise InputFileError(path, f"invalid YAML: {what}", line=mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
-        raise InputFileError(path, f"invalid YAML: {exc}") from None
+        raise InputFileError(path, f"invalid YAML: {TOO_DEEP if is_depth_error(exc) else exc}") from None
     except RecursionError:
-        raise InputFileError(path, "invalid YAML: nested too deeply") from None
+        raise InputFileError(path, f"invalid YAML: {TOO_DEEP}") from None
     except ValueError as exc:  # an integer past Python's 4300-digit limit
         raise InputFileError(path, f"invalid YAML: {exc}") from None
 

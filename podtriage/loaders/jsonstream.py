@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 from ..convert import KNOWN_KINDS
 from ..errors import InputFileError
 from ..parallel import Forked, fork_allowed
+from .nesting import TOO_DEEP
 from . import snapshot_file
 
 STREAM_MIN_BYTES = 16 << 20  # JSON files at least this large are streamed (smaller: parsed whole)
@@ -177,7 +178,7 @@ class _Reader:
                     continue
                 raise self.error(exc.msg, exc.pos) from None
             except RecursionError:
-                raise self.error("nested too deeply") from None
+                raise self.error(TOO_DEEP) from None
             except ValueError as exc:  # not a JSONDecodeError: an integer past the 4300-digit limit
                 raise self.error(str(exc)) from None
             if not self.eof and (end >= len(self.buf) or type(val) in (int, float)

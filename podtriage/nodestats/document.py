@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputFileError
+from ..loaders.nesting import TOO_DEEP
 from .collect import API_VERSION, KIND
 from .layout import normalize_container_id, normalize_uid
 
@@ -239,7 +240,7 @@ def load_node_stats(path: str | Path) -> NodeStats:
     except json.JSONDecodeError as exc:
         raise InputFileError(p, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
     except RecursionError:
-        raise InputFileError(p, "invalid JSON: nested too deeply") from None
+        raise InputFileError(p, f"invalid JSON: {TOO_DEEP}") from None
     except ValueError as exc:  # an integer past Python's 4300-digit conversion limit
         raise InputFileError(p, f"invalid JSON: {exc}") from None
     return node_stats_from_dict(doc, source=p)

@@ -11,6 +11,7 @@ import gzip
 import importlib.util
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 
 from podtriage.errors import InputFileError
 from podtriage.loaders import files, jsonstream
+from podtriage.loaders.nesting import TOO_DEEP
 from podtriage.snapshot import Snapshot
 
 from .stream_helpers import streamed, whole
@@ -148,7 +150,7 @@ def test_errors_name_the_line(tmp_path: Path, tiny_chunks: None, text: str, line
 def test_deep_nesting_is_an_input_error(tmp_path: Path, tiny_chunks: None) -> None:
     path = tmp_path / "deep.json"
     path.write_text('{"items": [' + "[" * 200_000 + "]" * 200_000 + "]}")
-    with pytest.raises(InputFileError, match="nested too deeply"):
+    with pytest.raises(InputFileError, match=re.escape(TOO_DEEP)):
         _streamed(path)
 
 

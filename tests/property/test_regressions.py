@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from podtriage.errors import InputFileError
 from podtriage.evidence import messages as msg
 from podtriage.evidence.schedlog import parse_log
 from podtriage.loaders.files import load_path
+from podtriage.loaders.nesting import MAX_DEPTH, TOO_DEEP
 from podtriage.nodestats import collect_node_stats, load_node_stats, node_stats_from_dict
 from podtriage.rulebook import parse_rule_file
 
@@ -39,7 +41,7 @@ def test_deep_yaml_is_an_input_error_not_a_segfault(tmp_path: Path, text: str) -
     r = _in_subprocess(f"from podtriage.loaders.files import load_path\nfrom podtriage.errors import InputFileError\n"
                        f"try:\n    load_path({str(p)!r})\nexcept InputFileError as e:\n    print(e.message)\n")
     assert r.returncode == 0, r.stderr[-2000:]
-    assert str(p) in r.stdout and "nested more than" in r.stdout
+    assert r.stdout.strip() == f"{p}:1: invalid YAML: {TOO_DEEP}"
 
 
 @pytest.mark.parametrize("name,text", [("big.json", '{"kind": "Pod", "metadata": {"name": "p"}, "x": ' + "1" * 5000 + "}"),
@@ -51,10 +53,57 @@ def test_integer_past_the_conversion_limit_is_an_input_error(tmp_path: Path, nam
         load_path(p)
 
 
-def test_arrays_nested_1001_deep_are_not_a_recursion_error(tmp_path: Path) -> None:
-    p = tmp_path / "nested.yaml"  # YAML: JSON this deep is refused by json.loads itself
-    p.write_text("- " * 1001 + "{kind: Pod, metadata: {name: p}}\n")
+def _nested_pod(depth: int, style: str) -> str:
+    """A Pod `depth` levels deep (its own mapping and metadata included), inside lists."""
+    pod = "{kind: Pod, metadata: {name: p}}"
+    if style == "block":
+        return "- " * (depth - 2) + pod + "\n"
+    return "- " + "[" * (depth - 3) + pod + "]" * (depth - 3) + "\n"  # a block list: `[` would be JSON
+
+
+@pytest.mark.parametrize("style", ["block", "flow"])
+def test_the_nesting_limit_is_exact(tmp_path: Path, style: str) -> None:
+    """MAX_DEPTH levels load, whichever parser; one more is an input error naming file and line."""
+    p = tmp_path / "nested.yaml"
+    p.write_text(_nested_pod(MAX_DEPTH, style))
     assert [pod.name for pod in load_path(p).pods] == ["p"]
+    p.write_text(_nested_pod(MAX_DEPTH + 1, style))
+    with pytest.raises(InputFileError) as info:
+        load_path(p)
+    assert info.value.message == f"{p}:1: invalid YAML: {TOO_DEEP}"
+
+
+def test_the_limit_holds_on_every_line_of_a_long_file(tmp_path: Path) -> None:
+    """The cheap bound must not wave through depth that starts far down a file."""
+    p = tmp_path / "list.yaml"
+    pods = "".join(f"- kind: Pod\n  metadata: {{name: p{i}}}\n" for i in range(50))
+    p.write_text("kind: List\nitems:\n" + pods + "- kind: Pod\n  metadata: {name: deep}\n  x: "
+                 + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "\n")
+    with pytest.raises(InputFileError) as info:
+        load_path(p)
+    assert info.value.message == f"{p}:105: invalid YAML: {TOO_DEEP}"
+
+
+def test_a_parsers_own_depth_limit_reads_as_ours(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whichever limit fires first says the same: with our guard raised out of the way, the
+    parser's own refusal (libyaml's limit in PyYAML >= 6.0.4, a RecursionError in the pure-Python
+    loader) is still TOO_DEEP with the line."""
+    import yaml
+
+    from podtriage.loaders import files, nesting
+    monkeypatch.setattr(nesting, "MAX_DEPTH", 100_000)
+    text = "- " * 5_000 + "x\n"
+    with pytest.raises(InputFileError) as info:
+        list(files._yaml_documents(text, "deep.yaml"))
+    assert info.value.message in (f"deep.yaml:1: invalid YAML: {TOO_DEEP}", f"deep.yaml: invalid YAML: {TOO_DEEP}")
+    assert nesting.is_depth_error(RecursionError())
+    pure = type("PureLoader", (files.KubeYAMLLoader, yaml.SafeLoader), {})
+    try:
+        yaml.load(text, Loader=pure)
+    except (yaml.YAMLError, RecursionError) as exc:
+        assert nesting.is_depth_error(exc)
+    else:
+        raise AssertionError("5,000 levels loaded in pure Python")
 
 
 def test_lone_surrogate_escape_becomes_a_replacement_character(tmp_path: Path) -> None:
@@ -141,7 +190,7 @@ def test_node_stats_damaged_gzip_and_deep_json(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="corrupt gzip"):
         load_node_stats(p)
     p.write_bytes(b"[" * 100_000)
-    with pytest.raises(InputFileError, match="nested too deeply"):
+    with pytest.raises(InputFileError, match=re.escape(TOO_DEEP)):
         load_node_stats(p)
 
 
@@ -182,13 +231,13 @@ def test_deep_rule_file_is_a_rule_error_not_a_segfault(tmp_path: Path) -> None:
     r = _in_subprocess(f"from podtriage.rulebook import parse_rule_file\n"
                        f"print(parse_rule_file({str(p)!r})[1][0].message)\n")
     assert r.returncode == 0, r.stderr[-2000:]
-    assert "nested more than" in r.stdout
+    assert r.stdout.strip() == f"{p}:1: YAML syntax error: {TOO_DEEP}"
 
 
 @pytest.mark.parametrize("data,match", [
     (b"suppressions:\n- rule: x\n  reason: y\n  expires: 2026-13-45\n", "not a date"),
     (b"\xff\xfe\x00garbage", "not UTF-8"),
-    (b"[" * 100_000, "nested more than"),
+    (b"[" * 100_000, re.escape(f":1: invalid YAML: {TOO_DEEP}")),
     (b"a: &a [1]\nb: [*a, *a]\n", "aliases"),
     (b"kind: " + b"1" * 5000 + b"\n", "4300"),
     (b"suppressions:\n- {rule: x, reason: y, selector: '" + b" " * 5000 + b"'}\n", "longer than"),
@@ -210,7 +259,7 @@ def test_config_expiry_with_a_time_still_works(tmp_path: Path) -> None:
 def test_previous_report_deep_and_wrong_shapes(tmp_path: Path) -> None:
     p = tmp_path / "prev.json"
     p.write_text('{"kind": "AuditReport", "findings": ' + "[" * 100_000)
-    with pytest.raises(InputFileError, match="nested too deeply"):
+    with pytest.raises(InputFileError, match=re.escape(TOO_DEEP)):
         load_previous(p)
     p.write_text(json.dumps({"kind": AUDIT_KIND, "findings": [], "suppressed": 5}))
     delta, marked = compute_delta(load_previous(p), str(p), [])

@@ -18,8 +18,12 @@ from .diagnose.extra import ExtraEvidence
 from .diagnose.status import age, age_seconds, kubectl_status
 from .errors import ClusterError, InputError, TargetNotFound
 from .evidence.timeline import Timeline, build_timeline, compare_counts
-from .findings import EvidenceItem, PodReport, Report, RootCause, Signal, VerdictGroup
-from .graph import build_graph, rank, to_node_link
+from .findings import EvidenceItem, Fix, PodReport, Report, RootCause, Signal, VerdictGroup
+from .decide.fixes import Context as FixContext
+from .decide.fixes import first_fix, fixes_for
+from .decide.intent import find_intent
+from .decide.ranking import rank, rank_causes
+from .graph import build_graph, to_node_link
 from .rulebook import RuleSet
 from .scheduler.framework import ClusterState, Evaluation, evaluate
 from .scheduler.plugins.volume_binding import claim_volumes, knows
@@ -51,6 +55,8 @@ VOLUME_CODES = frozenset({
     "volume-unbound-immediate", "volume-bind-conflict", "volume-node-affinity", "volume-no-space",
     "volume-pv-missing", "volume-zone", "volume-limits", "volume-restrictions-disk", "volume-rwop",
 })
+# Scheduler-log signals that repeat what the filters already explain (the logged FitError).
+_LOG_CORROBORATION = frozenset({"scheduler-log-no-fit"})
 # A controller whose pods are found through another controller: Deployment -> ReplicaSet, CronJob -> Job.
 POD_OWNER_OF = {"Deployment": "ReplicaSet", "CronJob": "Job"}
 POD_TEMPLATE_HASH_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # rand.SafeEncodeString: no vowels, no 0/1/3
@@ -209,15 +215,20 @@ class Explainer:
         signals: list[Signal] = []
         groups: tuple[VerdictGroup, ...] = ()
         feasible: tuple[str, ...] = ()
+        diag: scheduling.SchedulingDiagnosis | None = None
         scheduler_view: dict[str, Any] = _scheduler_view(timeline)
         unscheduled = pod.phase == "Pending" and not pod.node_name and not pod.deletion_timestamp
+        log_signals = self.extra.scheduler_log_signals(pod, total)
+        # The scheduler's own log says why it did not bind the pod (a bind error, an extender's
+        # error, no leader): that refusal blocks the pod everywhere, whatever the filters say.
+        log_explains = [s for s in log_signals if s.blocking and s.name not in _LOG_CORROBORATION]
         if unscheduled:
             fit = timeline.best_message()
             if nodes_known:
                 ev = self._evaluation(pod)
                 groups = tuple(scheduling.node_groups(ev))
                 feasible = ev.feasible
-                diag = scheduling.SchedulingDiagnosis(pod, snap, ev)
+                diag = scheduling.SchedulingDiagnosis(pod, snap, ev, find_intent(pod, snap, ev))
                 signals += diag.signals()
                 ours = _our_counts(ev)
                 # The evaluation skipped the claims it could not read; the scheduler did not.
@@ -228,6 +239,7 @@ class Explainer:
                     missing.append("pods in other namespaces could not be read: node usage, pod affinity and "
                                    "spreading count only this namespace's pods")
                     confidence *= CONFIDENCE_NO_OTHER_PODS
+                disagreements = []
                 if fit is not None and fit.total_nodes is not None:
                     disagreements = compare_counts(fit, ours, ev.total_nodes)
                     scheduler_view["comparison"] = [
@@ -238,8 +250,11 @@ class Explainer:
                 scheduler_view["ours"] = {"message": ev.fit_error(), "counts": ours}
                 tried = bool(timeline.attempts) or (timeline.pod_scheduled is not None and
                                                     timeline.pod_scheduled.reason == "Unschedulable")
-                if not ev.prefilter and feasible and not pod.scheduling_gates and tried and not unevaluated:
-                    signals.append(_feasible_signal(pod, feasible, total, timeline))
+                if not ev.prefilter and feasible and not pod.scheduling_gates and tried and not unevaluated \
+                        and not log_explains:
+                    signals.append(_feasible_or_refused(pod, snap, feasible, total, timeline, fit, disagreements))
+                elif fit is not None:
+                    signals += _unmodelled_reasons(pod, fit, total)
             else:
                 missing.append("nodes could not be read: no per-node verdicts; causes come from the "
                                "scheduler's own message")
@@ -262,7 +277,7 @@ class Explainer:
                 missing.append(f"{' and '.join(unread)} objects could not be read: references to them are "
                                "not verified (metadata only would do)")
                 confidence *= CONFIDENCE_NO_CONFIG
-        signals += self.extra.scheduler_log_signals(pod, total)
+        signals += [replace(s, scope="pod") if s in log_explains else s for s in log_signals]
         missing += self.extra.missing_notes(pod)
         for x in snap.meta.missing:
             missing.append(f"{x.resource}{' in ' + x.namespace if x.namespace else ''} could not be read: {x.reason}")
@@ -273,8 +288,17 @@ class Explainer:
                   for c in self.rules.apply(signals)]
         best = timeline.best_message()
         fit_total = (best.total_nodes if best is not None else None) or 0
-        causes = rank(causes, total_nodes=max(total if nodes_known else fit_total, 1),
-                      total_attempts=timeline.total_attempts)
+        total_for_score = max(total if nodes_known else fit_total, 1)
+        placement: dict[str, Any] = {}
+        if diag is not None:
+            # Intent-aware and counterfactual: podtriage.decide says which change comes first.
+            fix_ctx = FixContext.of(pod, snap, diag.intent)
+            causes = [_with_fixes(c, fixes_for(sig, fix_ctx)) for sig, c in zip(signals, causes)]
+            causes = rank_causes(signals, causes, diag.candidates, hypothetical=diag.hypothetical,
+                                 total_nodes=total_for_score, total_attempts=timeline.total_attempts)
+            placement = _placement(diag)
+        else:
+            causes = rank(causes, total_nodes=total_for_score, total_attempts=timeline.total_attempts)
         pending_now = unscheduled or (bound and pod.phase == "Pending")
         blocked = pending_now and any(c.blocking for c in causes)
         report = PodReport(
@@ -282,6 +306,7 @@ class Explainer:
             age=age(pod.creation_timestamp, self.now), blocked=blocked, root_causes=tuple(causes),
             node_groups=groups, total_nodes=total if nodes_known else None, feasible_nodes=feasible,
             scheduler=scheduler_view, missing=tuple(missing), confidence=round(confidence, 3),
+            placement=placement,
         )
         return report, signals, timeline
 
@@ -400,17 +425,96 @@ def _scheduler_view(t: Timeline) -> dict[str, Any]:
     }
 
 
-def _feasible_signal(pod: m.Pod, feasible: Sequence[str], total: int, t: Timeline) -> Signal:
-    """Some node fits now: the failure is stale, or a scheduler with other plugins disagrees."""
-    names = ", ".join(feasible[:3])
-    ev = EvidenceItem(kind="node-verdict", summary=f"{len(feasible)}/{total} node(s) pass every default filter "
-                                                   f"now: {names}", source="podtriage filters",
-                      data={"feasible": list(feasible[:50])})
-    return Signal(name="fits-now", blocking=False, confidence=0.7,
-                  params={"pod": pod.key, "total_nodes": total, "nodes_count": len(feasible),
-                          "node_examples": names, "node_example": feasible[0],
-                          "last_attempt": t.latest.last_seen if t.latest else ""},
-                  evidence=(ev,), effects=("the cluster changed since the last scheduling attempt",))
+def _changed_since(snap: Snapshot, feasible: Sequence[str], t: Timeline,
+                   disagreements: Sequence[Any]) -> list[str]:
+    """Evidence that the cluster changed after the scheduler's last attempt in a way that frees
+    `feasible`: a node that joined or became Ready since, or a different node count."""
+    last = t.latest.last_seen if t.latest else ""
+    out: list[str] = []
+    if not last:
+        return out
+    for name in feasible[:200]:
+        node = snap.node_by_name.get(name)
+        if node is None:
+            continue
+        if node.creation_timestamp and node.creation_timestamp > last:
+            out.append(f"node {name} joined at {node.creation_timestamp}, after the last attempt ({last})")
+        ready = node.condition("Ready")
+        if ready and ready.status == "True" and ready.last_transition_time > last:
+            out.append(f"node {name} became Ready at {ready.last_transition_time}, after the last attempt ({last})")
+    for d in disagreements:
+        if getattr(d, "code", "") == "total-nodes":
+            out.append(d.note)
+    return out
+
+
+def _feasible_or_refused(pod: m.Pod, snap: Snapshot, feasible: Sequence[str], total: int, t: Timeline,
+                         fit: Any, disagreements: Sequence[Any]) -> Signal:
+    """Some node passes every default filter now, yet the scheduler refused the pod.
+
+    "It fits now" is said only with evidence that the cluster changed since the refusal. Otherwise
+    the scheduler's word wins: it rejects the pod for a reason podtriage does not reproduce (a
+    plugin it does not model, a newer or older scheduler), so the pod is blocked and the answer
+    quotes the scheduler, with lower confidence.
+    """
+    names = ", ".join(feasible[:3]) + (", ..." if len(feasible) > 3 else "")
+    changed = _changed_since(snap, feasible, t, disagreements)
+    ev = [EvidenceItem(kind="node-verdict", summary=f"{len(feasible)}/{total} node(s) pass every default filter "
+                                                    f"now: {names}", source="podtriage filters",
+                       data={"feasible": list(feasible[:50])})]
+    last = t.latest.last_seen if t.latest else ""
+    base = {"pod": pod.key, "total_nodes": total, "nodes_count": len(feasible), "node_examples": names,
+            "node_example": feasible[0], "last_attempt": last}
+    if changed:
+        ev += [EvidenceItem(kind="object", summary=c, source="Node list") for c in changed[:5]]
+        return Signal(name="fits-now", blocking=False, confidence=0.7, params={**base, "change": changed[0]},
+                      evidence=tuple(ev), effects=("the cluster changed since the last scheduling attempt",))
+    quoted = (fit.raw if fit is not None else (t.latest.raw_message if t.latest else ""))[:600]
+    unknown = [r.reason for r in (fit.reasons if fit is not None else ()) if r.code == "other"]
+    ev.append(EvidenceItem(kind="event", summary=f"scheduler: {quoted}", source="FailedScheduling message / "
+                           "PodScheduled condition", data={"message": quoted}, time=last))
+    return Signal(name="scheduler-refuses", blocking=True, confidence=0.6, scope="pod",
+                  params={**base, "scheduler_message": quoted, "unknown_reasons": "; ".join(unknown[:5])},
+                  evidence=tuple(ev), subject=f"Pod/{pod.key}",
+                  effects=("the scheduler rejects the pod for a reason podtriage does not reproduce",))
+
+
+def _unmodelled_reasons(pod: m.Pod, fit: Any, total: int) -> list[Signal]:
+    """Reasons in the scheduler's message that no emulated plugin produces: quoted as a blocking
+    cause of lower confidence (what blocks besides what podtriage explains)."""
+    unknown = [r for r in fit.reasons if r.code == "other"]
+    if fit.prefilter is not None and fit.prefilter.code == "other":
+        unknown.insert(0, fit.prefilter)
+    if not unknown:
+        return []
+    quoted = fit.raw[:600]
+    listed = "; ".join(f"{r.count} {r.reason}" if r.count is not None else r.reason for r in unknown[:5])
+    ev = EvidenceItem(kind="event", summary=f"scheduler: {quoted}", source="FailedScheduling message",
+                      data={"message": quoted})
+    count = sum(r.count or 0 for r in unknown) or total
+    return [Signal(name="scheduler-refuses", blocking=True, confidence=0.6, scope="",
+                   params={"pod": pod.key, "total_nodes": total, "nodes_count": count, "node_examples": "",
+                           "node_example": "NODE", "last_attempt": "", "scheduler_message": quoted,
+                           "unknown_reasons": listed},
+                   evidence=(ev,), subject=f"Pod/{pod.key}",
+                   effects=("the scheduler rejects the pod for a reason podtriage does not reproduce",))]
+
+
+def _with_fixes(cause: RootCause, fixes: Sequence[Fix]) -> RootCause:
+    """The cause with its structured fixes; the command shown is the first safe one's."""
+    first = first_fix(fixes)
+    return replace(cause, fixes=tuple(fixes), fix_command=first.command if first and first.command
+                   else cause.fix_command)
+
+
+def _placement(diag: scheduling.SchedulingDiagnosis) -> dict[str, Any]:
+    """Where the pod wants to run, for the report: the target nodes and the terms behind them."""
+    intent = diag.intent
+    return {"targetNodes": len(intent.targets), "targets": list(intent.targets[:20]),
+            "constraints": [{"term": t.id, "text": t.text, "nodes": len(t.nodes)} for t in intent.terms],
+            "controlPlaneExcluded": len(intent.control_plane_excluded),
+            "corrected": {"description": diag.hypothetical, "nodes": list(diag.candidates[:20])}
+            if diag.hypothetical else None}
 
 
 def _aggregate(items: list[tuple[str, RootCause]]) -> list[RootCause]:

@@ -11,7 +11,7 @@ nothing namespaced is involved). One pod per class (the oldest) is explained wit
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -21,7 +21,9 @@ from ..analyze import Explainer
 from ..diagnose import pending
 from ..diagnose.status import age_seconds, kubectl_status
 from ..findings import RootCause, Signal
-from ..graph import build_graph, pair_signals, rank, to_node_link
+from ..decide.ranking import rank
+from ..graph import build_graph, pair_signals, to_node_link
+from ..owners import owner_chain
 from ..rulebook import RuleSet
 from ..scheduler.selectors import label_selector_matches
 from ..snapshot import Snapshot
@@ -81,28 +83,6 @@ class ScanResult:
 
 
 # --- owner chains -------------------------------------------------------------------------------
-
-
-def owner_chain(snap: Snapshot, namespace: str, owner: m.OwnerRef | None,
-                labels: Mapping[str, str] | None = None) -> tuple[tuple[str, ...], tuple[str, str] | None]:
-    """("ReplicaSet/web-5f7d", "Deployment/web"), ("Deployment", "web"): innermost first, and the top."""
-    chain: list[str] = []
-    top: tuple[str, str] | None = None
-    cur = owner
-    while cur is not None and len(chain) < 6:
-        chain.append(f"{cur.kind}/{cur.name}")
-        top = (cur.kind, cur.name)
-        w = snap.workload_by_key.get((cur.kind, namespace, cur.name))
-        if w is None:
-            # A ReplicaSet that was not read: its pods still say which Deployment made it.
-            h = (labels or {}).get("pod-template-hash")
-            if cur.kind == "ReplicaSet" and h and cur.name.endswith("-" + h):
-                dep = cur.name[: -len(h) - 1]
-                chain.append(f"Deployment/{dep}")
-                top = ("Deployment", dep)
-            break
-        cur = w.owner
-    return tuple(chain), top
 
 
 def _workload_key(namespace: str, name: str, top: tuple[str, str] | None) -> str:

@@ -39,3 +39,22 @@ def closest(word: str, candidates: Iterable[str], cutoff: float = 0.75) -> str:
         return found[0]
     lowered = {c.lower(): c for c in cands}
     return lowered.get(word.lower(), "")
+
+
+# Label keys (or their prefix domains) that kubelet, the cloud provider, a node pool or an operator
+# owns. Relabelling a node with one of them to satisfy a selector would mislead every other
+# consumer of the label (a hostname on the wrong node, a GPU label on a node without GPUs).
+SYSTEM_LABEL_DOMAINS = (
+    "kubernetes.io", "k8s.io", "kubernetes.azure.com", "cloud.google.com", "eks.amazonaws.com",
+    "karpenter.sh", "karpenter.k8s.aws", "node.openshift.io", "nvidia.com", "amd.com", "intel.com",
+    "alpha.eksctl.io", "gke.io", "kops.k8s.io", "doks.digitalocean.com", "oci.oraclecloud.com",
+)
+SYSTEM_LABEL_KEYS = ("agentpool", "kubernetes.azure.com/agentpool", "node_pool", "nodepool")
+
+
+def is_system_label(key: str) -> bool:
+    """True for node labels someone other than the pod's owner sets and relies on."""
+    if key in SYSTEM_LABEL_KEYS:
+        return True
+    domain = key.split("/", 1)[0] if "/" in key else ""
+    return any(domain == d or domain.endswith("." + d) for d in SYSTEM_LABEL_DOMAINS)

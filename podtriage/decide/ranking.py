@@ -1,0 +1,213 @@
+"""Why a cause ranks first: counterfactuals over the target nodes, not counts over all nodes.
+
+For every target node n, B(n) is the set of causes blocking it: the causes whose nodes include n
+(every filter's failures, not only the first one the scheduler reports) plus the causes that block
+the pod everywhere (a PreFilter rejection, a gate, a selector no node satisfies). A change removes
+one cause, so:
+
+- feasible after cause c alone: the target nodes with B(n) = {c};
+- the smallest set containing c: the smallest B(n) over the target nodes c blocks;
+- still blocked by, after c: that set without c.
+
+Causes are ordered by the size of their smallest set (one change before two), then by who can make
+the change (the pod's owner alone, safely, before a cluster admin; a change that would make things
+worse last), pod-wide causes before node ones at equal size (nothing else is looked at until they
+are fixed), then by how many target nodes the change frees. Severity and the rule id only break
+ties. Causes that are context (the autoscaler's and preemption's words, the kubelet side) follow,
+then those that do not block at all. Share of nodes never decides: 37 background nodes that the
+pod excludes itself say nothing about why it does not run where it wants to.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from ..findings import SEVERITIES, Fix, RootCause, Signal
+
+SEVERITY_WEIGHT = {"critical": 1.0, "high": 0.8, "medium": 0.5, "low": 0.3, "info": 0.1}
+
+# How much of the score comes from the share of nodes explained vs. the share of scheduling attempts.
+NODE_SHARE_WEIGHT = 0.7
+
+# A cause outside the smallest sets is less likely the answer, though it does block.
+CONFIDENCE_NOT_IN_SMALLEST_SET = 0.9
+MAX_LISTED = 50
+
+
+@dataclass(frozen=True)
+class Counterfactual:
+    """What removing one cause would do, over the target nodes."""
+
+    feasible_after: tuple[str, ...]  # target nodes feasible with this change alone
+    smallest_set: frozenset[int]  # indexes of the causes that together free a target node (this one included)
+    freed: tuple[str, ...]  # the target nodes that smallest set frees
+    holders: int  # target nodes this cause blocks
+
+
+# --- context causes: how much of the failure they cover --------------------------------------------
+def _attempts(rc: RootCause) -> int:
+    """Scheduling attempts a cause covers: RootCause.attempts when the model has it, else event counts."""
+    explicit = getattr(rc, "attempts", None)
+    if isinstance(explicit, int) and explicit > 0:
+        return explicit
+    total = 0
+    for item in rc.evidence:
+        if item.kind == "event" and isinstance(item.data, Mapping):
+            count = item.data.get("count")
+            if isinstance(count, int) and count > 0:
+                total += count
+    return total
+
+
+def score(rc: RootCause, *, total_nodes: int, total_attempts: int) -> float:
+    """How much of the failure `rc` explains, weighted by severity and confidence (0..1).
+
+    A cause with no nodes is pod-level (a missing PVC, a scheduling gate, a scheduler nobody runs)
+    and explains every node.
+    """
+    if rc.nodes and total_nodes > 0:
+        node_share = min(len(rc.nodes) / total_nodes, 1.0)
+    else:
+        node_share = 1.0
+    if total_attempts > 0:
+        attempt_share = min(_attempts(rc) / total_attempts, 1.0)
+        coverage = NODE_SHARE_WEIGHT * node_share + (1 - NODE_SHARE_WEIGHT) * attempt_share
+    else:
+        coverage = node_share
+    confidence = max(0.0, min(rc.confidence, 1.0))
+    return round(coverage * SEVERITY_WEIGHT.get(rc.severity, 0.5) * confidence, 4)
+
+
+def rank(root_causes: Sequence[RootCause], *, total_nodes: int, total_attempts: int) -> list[RootCause]:
+    """Causes the counterfactual cannot order (a bound pod, a workload's missing pods): `score` set,
+    best first: blocking ones first, then score, severity, rule id."""
+    sev_rank = {s: i for i, s in enumerate(SEVERITIES)}
+    scored = [
+        _with_score(rc, score(rc, total_nodes=total_nodes, total_attempts=total_attempts))
+        for rc in root_causes
+    ]
+    return sorted(
+        scored,
+        key=lambda rc: (
+            not rc.blocking,
+            -rc.score,
+            sev_rank.get(rc.severity, len(sev_rank)),
+            rc.rule,
+            rc.message,
+        ),
+    )
+
+
+def _with_score(rc: RootCause, value: float) -> RootCause:
+    return replace(rc, score=value)
+
+
+# --- the counterfactual --------------------------------------------------------------------------
+
+
+def blockers(signals: Sequence[Signal], blocking: Sequence[bool], candidates: Sequence[str]) -> dict[str, frozenset[int]]:
+    """B(n) for every candidate node: indexes of the blocking causes that keep n from the pod."""
+    everywhere = {i for i, s in enumerate(signals) if blocking[i] and s.scope == "pod"}
+    per_node: dict[str, set[int]] = {n: set(everywhere) for n in candidates}
+    for i, s in enumerate(signals):
+        if blocking[i] and s.scope == "target":
+            for n in s.nodes:
+                if n in per_node:
+                    per_node[n].add(i)
+    return {n: frozenset(b) for n, b in per_node.items()}
+
+
+def counterfactuals(b: Mapping[str, frozenset[int]], causes: Sequence[int]) -> dict[int, Counterfactual]:
+    """The counterfactual of each cause in `causes` over B(n)."""
+    by_set = Counter(b.values())
+    out = {}
+    for i in causes:
+        holders = [n for n, s in b.items() if i in s]
+        alone = tuple(n for n in holders if b[n] == frozenset({i}))
+        if holders:
+            best = min({b[n] for n in holders}, key=lambda s: (len(s), -by_set[s], sorted(s)))
+            freed = tuple(n for n in holders if b[n] <= best)
+        else:
+            best, freed = frozenset({i}), ()
+        out[i] = Counterfactual(feasible_after=alone, smallest_set=best, freed=freed, holders=len(holders))
+    return out
+
+
+def _who(fixes: Sequence[Fix]) -> int:
+    """0: the owner can do it alone, safely; 1: someone else must (or no structured fix); 2: only
+    changes that would make things worse."""
+    if any(f.safe and f.applied_by == "owner" for f in fixes):
+        return 0
+    if any(f.safe for f in fixes) or not fixes:
+        return 1
+    return 2
+
+
+def _examples(nodes: Sequence[str], n: int = 3) -> str:
+    return ", ".join(nodes[:n]) + (", ..." if len(nodes) > n else "")
+
+
+def rank_causes(signals: Sequence[Signal], causes: Sequence[RootCause], candidates: Sequence[str], *,
+                hypothetical: str = "", total_nodes: int = 1, total_attempts: int = 0) -> list[RootCause]:
+    """Order `causes` (one per signal, same order) best first, each annotated with its counterfactual.
+
+    `candidates`: the target nodes; or, when no node satisfies the pod's placement, the nodes a
+    validated correction would target (`hypothetical` then describes that correction).
+    """
+    blocking = [c.blocking for c in causes]
+    b = blockers(signals, blocking, candidates)
+    decided = [i for i, s in enumerate(signals) if blocking[i] and s.scope in ("target", "pod")]
+    cf = counterfactuals(b, decided) if b else {}
+    smallest = min((len(x.smallest_set) for x in cf.values()), default=0)
+
+    def why(i: int) -> str:
+        s, x = signals[i], cf.get(i)
+        if x is None or not candidates:
+            if s.scope == "pod":
+                return "it blocks the pod on every node: the scheduler considers nothing else until it is fixed"
+            return ""
+        where = f"the {len(candidates)} node(s) {hypothetical}" if hypothetical else \
+            f"the {len(candidates)} target node(s)"
+        if x.feasible_after:
+            return (f"this change alone makes {len(x.feasible_after)} of {where} feasible "
+                    f"({_examples(x.feasible_after)})")
+        others = [causes[j].rule for j in sorted(x.smallest_set) if j != i]
+        if not others:
+            return f"it blocks {x.holders} of {where}"
+        return (f"no single change suffices: together with {', '.join(others)} it makes "
+                f"{len(x.freed)} of {where} feasible ({_examples(x.freed)})")
+
+    out: dict[int, RootCause] = {}
+    for i, c in enumerate(causes):
+        x = cf.get(i)
+        if x is None:
+            out[i] = replace(c, rank_reason=why(i), score=score(c, total_nodes=total_nodes,
+                                                                 total_attempts=total_attempts))
+            continue
+        still = tuple({"rule": causes[j].rule, "subject": causes[j].subject, "message": causes[j].message}
+                      for j in sorted(x.smallest_set) if j != i)
+        confidence = c.confidence
+        if len(x.smallest_set) > smallest:
+            confidence = round(confidence * CONFIDENCE_NOT_IN_SMALLEST_SET, 3)
+        out[i] = replace(c, feasible_after=x.feasible_after[:MAX_LISTED] if candidates else None,
+                         still_blocked_by=still, rank_reason=why(i), confidence=confidence,
+                         score=score(c, total_nodes=total_nodes, total_attempts=total_attempts))
+
+    sev = {s: k for k, s in enumerate(SEVERITIES)}
+
+    def key(i: int) -> tuple:
+        c, s, x = out[i], signals[i], cf.get(i)
+        if not c.blocking:
+            return (3, 0, 0, 0, 0, -c.score, sev.get(c.severity, 9), c.rule, i)
+        if x is None:
+            return (2, 0, 0, 0, 0, -c.score, sev.get(c.severity, 9), c.rule, i)
+        return (1, len(x.smallest_set), _who(c.fixes), s.scope != "pod", -len(x.feasible_after or x.freed),
+                -x.holders, sev.get(c.severity, 9), c.rule, i)
+
+    order = sorted(range(len(causes)), key=key)
+    return [out[i] for i in order]
+
+
+__all__ = ["Counterfactual", "blockers", "counterfactuals", "rank", "rank_causes", "score"]

@@ -21,7 +21,6 @@ from .evidence.timeline import Timeline, build_timeline, compare_counts
 from .findings import EvidenceItem, Fix, PodReport, Report, RootCause, Signal, VerdictGroup
 from .decide.fixes import Context as FixContext
 from .decide.fixes import first_fix, fixes_for
-from .decide.intent import find_intent
 from .decide.ranking import rank, rank_causes
 from .graph import build_graph, to_node_link
 from .rulebook import RuleSet
@@ -190,6 +189,18 @@ class Explainer:
             self._eval_cache[key] = ev
         return ev
 
+    def _after_prefilter(self, pod: m.Pod, ev: Evaluation) -> Evaluation | None:
+        """After a PreFilter rejection for a claim (missing, unbound, deleting), the pod evaluated
+        as if its claims were fine: what would still block the nodes once the claim is fixed. The
+        claims are left out, so pods that differ only in their claims' names share it. None for
+        other PreFilter rejections (the pod's own placement contradicts itself)."""
+        if not ev.prefilter:
+            return ev
+        if not all(f.code in VOLUME_CODES for f in ev.prefilter):
+            return None
+        kept = tuple(v for v in pod.volumes if not v.claim_name)
+        return self._evaluation(replace(pod, volumes=kept))
+
     def pod_report(self, pod: m.Pod) -> tuple[PodReport, list[Signal], Timeline]:
         snap = self.snapshot
         events = snap.events_for("Pod", pod.namespace, pod.name, pod.uid)
@@ -228,7 +239,8 @@ class Explainer:
                 ev = self._evaluation(pod)
                 groups = tuple(scheduling.node_groups(ev))
                 feasible = ev.feasible
-                diag = scheduling.SchedulingDiagnosis(pod, snap, ev, find_intent(pod, snap, ev))
+                after = self._after_prefilter(pod, ev)
+                diag = scheduling.SchedulingDiagnosis(pod, snap, ev, after=after)
                 signals += diag.signals()
                 ours = _our_counts(ev)
                 # The evaluation skipped the claims it could not read; the scheduler did not.
@@ -474,7 +486,8 @@ def _feasible_or_refused(pod: m.Pod, snap: Snapshot, feasible: Sequence[str], to
     ev.append(EvidenceItem(kind="event", summary=f"scheduler: {quoted}", source="FailedScheduling message / "
                            "PodScheduled condition", data={"message": quoted}, time=last))
     return Signal(name="scheduler-refuses", blocking=True, confidence=0.6, scope="pod",
-                  params={**base, "scheduler_message": quoted, "unknown_reasons": "; ".join(unknown[:5])},
+                  params={**base, "scheduler_message": quoted, "unknown_reasons": "; ".join(unknown[:5]),
+                          "mode": "refuses"},
                   evidence=tuple(ev), subject=f"Pod/{pod.key}",
                   effects=("the scheduler rejects the pod for a reason podtriage does not reproduce",))
 
@@ -495,7 +508,7 @@ def _unmodelled_reasons(pod: m.Pod, fit: Any, total: int) -> list[Signal]:
     return [Signal(name="scheduler-refuses", blocking=True, confidence=0.6, scope="",
                    params={"pod": pod.key, "total_nodes": total, "nodes_count": count, "node_examples": "",
                            "node_example": "NODE", "last_attempt": "", "scheduler_message": quoted,
-                           "unknown_reasons": listed},
+                           "unknown_reasons": listed, "mode": "unmodelled"},
                    evidence=(ev,), subject=f"Pod/{pod.key}",
                    effects=("the scheduler rejects the pod for a reason podtriage does not reproduce",))]
 

@@ -261,7 +261,8 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
     "scheduler-refuses": (
         "scheduler-unreproduced",
         {"scheduler_message": "0/3 nodes are available: 3 node(s) didn't satisfy plugin(s) [ExampleGate].",
-         "last_attempt": "2026-11-20T10:14:31Z", "unknown_reasons": "3 node(s) didn't satisfy plugin(s) [ExampleGate]"},
+         "last_attempt": "2026-11-20T10:14:31Z", "unknown_reasons": "3 node(s) didn't satisfy plugin(s) [ExampleGate]",
+         "mode": "refuses"},
     ),
     "placement-conflict": (
         "placement-conflict",
@@ -403,6 +404,8 @@ def test_messages_name_the_exact_objects(builtin: RuleSet) -> None:
         ("taint-effect-mismatch", {"mismatch": "value"}, "toleration-value-mismatch"),
         ("taint-effect-mismatch", {"mismatch": "effect or value"}, "taint-effect-mismatch"),
         ("control-plane-taint", {"single_node": True}, "single-node-control-plane-taint"),
+        ("control-plane-taint", {"pinned": True}, "control-plane-selected"),
+        ("scheduler-refuses", {"mode": "unmodelled"}, "scheduler-reason-unmodelled"),
         ("node-not-ready", {"key": "node.kubernetes.io/unreachable"}, "node-unreachable"),
         ("node-not-ready", {"key": "node.kubernetes.io/disk-pressure"}, "node-under-pressure"),
         ("autoscaler-no-scale-up", {"max_size_reached": True}, "autoscaler-max-size-reached"),

@@ -239,16 +239,25 @@ def primary_causes(ex: Explainer, pod: m.Pod, causes: Sequence[RootCause],
                    signals: Sequence[Signal | None]) -> set[int]:
     """Indexes of the causes a pod is counted under: the ones whose fix could let it schedule.
 
-    A pod rejected everywhere by a pod-level cause (missing PVC, gates, a spec no node matches) is
-    not also counted under the taint of the 2 nodes its first failing filter happened to be; a
-    node-level cause counts when, on at least one of its nodes, it is the only plugin rejecting
-    the pod (fixing it frees that node). Non-blocking causes are kept (shown as advisory).
+    When the counterfactual decided the order (podtriage.decide: an unscheduled pod whose nodes
+    could be read), the pod counts under the top cause and the causes of its smallest set of
+    changes (what still blocks after it), nothing else. Otherwise: a pod rejected everywhere by a
+    pod-level cause (missing PVC, gates, a spec no node matches) is not also counted under the
+    taint of the 2 nodes its first failing filter happened to be; a node-level cause counts when,
+    on at least one of its nodes, it is the only plugin rejecting the pod (fixing it frees that
+    node). Non-blocking causes are kept (shown as advisory).
     """
     total = len(ex.snapshot.nodes)
     out = {i for i, c in enumerate(causes) if not c.blocking}
     blocking = [i for i, c in enumerate(causes) if c.blocking]
     if not blocking:
         return out
+    top = causes[blocking[0]]
+    if top.feasible_after is not None:
+        together = {x.get("rule") for x in top.still_blocked_by}
+        # Background causes (they block only target nodes that need more changes) are left out.
+        notes = {i for i in out if causes[i].feasible_after is None}
+        return notes | {blocking[0]} | {i for i in blocking if causes[i].rule in together}
     podlevel = [i for i in blocking if not causes[i].nodes]
     everywhere = [i for i in blocking if (total and len(causes[i].nodes) >= total)
                   or causes[i].signal in _EVERYWHERE]

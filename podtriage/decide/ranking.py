@@ -9,6 +9,9 @@ one cause, so:
 - the smallest set containing c: the smallest B(n) over the target nodes c blocks;
 - still blocked by, after c: that set without c.
 
+A cause whose smallest set is larger than the smallest of all is background: it blocks some
+target nodes, but fewer changes free others (it is kept, not blocking, and listed last).
+
 Causes are ordered by the size of their smallest set (one change before two), then by who can make
 the change (the pod's owner alone, safely, before a cluster admin; a change that would make things
 worse last), pod-wide causes before node ones at equal size (nothing else is looked at until they
@@ -188,17 +191,25 @@ def rank_causes(signals: Sequence[Signal], causes: Sequence[RootCause], candidat
             continue
         still = tuple({"rule": causes[j].rule, "subject": causes[j].subject, "message": causes[j].message}
                       for j in sorted(x.smallest_set) if j != i)
-        confidence = c.confidence
+        rc = replace(c, feasible_after=x.feasible_after[:MAX_LISTED] if candidates else None,
+                     still_blocked_by=still, rank_reason=why(i),
+                     score=score(c, total_nodes=total_nodes, total_attempts=total_attempts))
         if len(x.smallest_set) > smallest:
-            confidence = round(confidence * CONFIDENCE_NOT_IN_SMALLEST_SET, 3)
-        out[i] = replace(c, feasible_after=x.feasible_after[:MAX_LISTED] if candidates else None,
-                         still_blocked_by=still, rank_reason=why(i), confidence=confidence,
-                         score=score(c, total_nodes=total_nodes, total_attempts=total_attempts))
+            # It blocks some target nodes, but others are freed with fewer changes: background,
+            # like the nodes the pod excludes itself (a GPU pool's taint for a pod that fits on
+            # the general workers once its claim exists).
+            rc = replace(rc, blocking=False, severity="low" if rc.severity in ("critical", "high") else rc.severity,
+                         confidence=round(rc.confidence * CONFIDENCE_NOT_IN_SMALLEST_SET, 3),
+                         rank_reason=f"background: {rc.rank_reason}; fewer changes free other target nodes")
+        out[i] = rc
 
     sev = {s: k for k, s in enumerate(SEVERITIES)}
 
     def key(i: int) -> tuple:
         c, s, x = out[i], signals[i], cf.get(i)
+        if not c.blocking and x is not None:  # background: after the context causes, in set order
+            return (4, len(x.smallest_set), _who(c.fixes), 0, -len(x.freed), -x.holders, sev.get(c.severity, 9),
+                    c.rule, i)
         if not c.blocking:
             return (3, 0, 0, 0, 0, -c.score, sev.get(c.severity, 9), c.rule, i)
         if x is None:

@@ -43,7 +43,7 @@ def gate_signals(pod: m.Pod, total: int) -> list[Signal]:
                                time=cond.last_transition_time))
     return [Signal(name="scheduling-gated", params={**_base(pod, total), "gates": ", ".join(pod.scheduling_gates),
                                                      "gate": pod.scheduling_gates[0]},
-                   evidence=tuple(ev), subject=f"Pod/{pod.key} spec.schedulingGates",
+                   evidence=tuple(ev), subject=f"Pod/{pod.key} spec.schedulingGates", scope="pod",
                    effects=("the scheduler does not consider the pod until its gates are removed",),
                    confidence=0.99)]
 
@@ -67,10 +67,11 @@ def scheduler_signals(pod: m.Pod, snapshot: Snapshot, pod_events: Sequence[m.Eve
     events_known = snapshot.has("Event")
     confidence = 0.85 if events_known else 0.5
     if pod.scheduler_name != "default-scheduler" and (known is None or pod.scheduler_name not in known):
-        return [Signal(name="scheduler-name-unknown", params=params, evidence=tuple(ev), confidence=confidence,
+        return [Signal(name="scheduler-name-unknown", params=params, evidence=tuple(ev), confidence=confidence, scope="pod",
                        subject=f"Pod/{pod.key} spec.schedulerName",
                        effects=(f"no scheduler serves schedulerName {pod.scheduler_name!r}",))]
     return [Signal(name="no-scheduler-activity", params=params, evidence=tuple(ev), confidence=confidence * 0.8,
+                   scope="pod",
                    subject=f"Pod/{pod.key}", effects=("no scheduler has looked at the pod",))]
 
 

@@ -83,13 +83,20 @@ class SchedulingDiagnosis:
     validated correction exists, the nodes it would target are analysed the same way.
     """
 
-    def __init__(self, pod: m.Pod, snapshot: Snapshot, evaluation: Evaluation, intent: Intent | None = None) -> None:
+    def __init__(self, pod: m.Pod, snapshot: Snapshot, evaluation: Evaluation, intent: Intent | None = None, *,
+                 after: Evaluation | None = None) -> None:
+        """`after`: after a PreFilter rejection (a missing claim), the pod evaluated as if it were
+        resolved, to say what would still block the nodes; without it, the nodes are not analysed."""
         self.pod = pod
         self.snapshot = snapshot
         self.ev = evaluation
         self.total = evaluation.total_nodes
-        self.intent = intent or find_intent(pod, snapshot, evaluation)
-        self.verdicts = {v.node: v for v in evaluation.verdicts}
+        nodes_ev = after if evaluation.prefilter else evaluation
+        self.intent = intent or find_intent(pod, snapshot, nodes_ev or evaluation)
+        self.verdicts = {v.node: v for v in nodes_ev.verdicts} if nodes_ev is not None else {}
+        self.requests = (nodes_ev or evaluation).requests
+        # Nothing is known of the nodes past a PreFilter rejection without `after`.
+        self.nodes_known = nodes_ev is not None
         # The nodes the counterfactual is about: the targets, or those a corrected term would target.
         self.candidates: tuple[str, ...] = self.intent.targets
         self.hypothetical = ""
@@ -116,7 +123,9 @@ class SchedulingDiagnosis:
         if self.total == 0:
             return [self._no_nodes()]
         out += self._prefilter()
-        if self.intent.targets:
+        if not self.nodes_known:
+            self.candidates = ()
+        elif self.intent.targets:
             out += self._node_signals(self.intent.targets)
         else:
             out += self._no_target()
@@ -180,10 +189,10 @@ class SchedulingDiagnosis:
         if term.id == "nodeAffinity":
             return self._affinity_signals(everywhere, ev0)
         if term.id == "podAffinity":
-            items = [(v, f) for v in self.ev.verdicts for f in v.failures if f.code == "pod-affinity"]
+            items = [(v, f) for v in self.verdicts.values() for f in v.failures if f.code == "pod-affinity"]
             return self._generic("pod-affinity", items) if items else []
         if term.id.startswith("resource:"):
-            items = [(v, f) for v in self.ev.verdicts for f in v.failures
+            items = [(v, f) for v in self.verdicts.values() for f in v.failures
                      if f.code == "insufficient" and f.detail.get("resource") == term.key]
             return self._insufficient("insufficient", items) if items else []
         return []
@@ -236,7 +245,7 @@ class SchedulingDiagnosis:
                 and all(n.name in t.nodes for t in others) and not is_control_plane(n, self.pod)]
 
     def _no_nodes(self) -> Signal:
-        return Signal(name="no-nodes", params={"pod": self.pod.key, "total_nodes": 0, "nodes_count": 0,
+        return Signal(name="no-nodes", scope="pod", params={"pod": self.pod.key, "total_nodes": 0, "nodes_count": 0,
                                                "node_examples": "", "node_example": "NODE"},
                       evidence=(EvidenceItem(kind="object", summary="the node list is empty",
                                              source="Node list", data={"nodes": 0}),),
@@ -274,7 +283,7 @@ class SchedulingDiagnosis:
                 params["reason"] = f.reason
             subject = f"PersistentVolumeClaim/{self.pod.namespace}/{claim}" if claim else ""
             out.append(Signal(
-                name=name, params=params, nodes=(), subject=subject,  # pod-level: explains every node
+                name=name, params=params, nodes=(), subject=subject, scope="pod",  # explains every node
                 evidence=(EvidenceItem(kind="prefilter", summary=f"{f.plugin}: {f.reason}",
                                        source=f"podtriage {f.plugin} PreFilter", data=jsonable(dict(d))),),
                 effects=(f"pod rejected before any node is considered ({f.plugin})",),
@@ -417,7 +426,7 @@ class SchedulingDiagnosis:
         out = []
         for res, group in sorted(by_res.items(), key=lambda kv: -len(kv[1])):
             nodes = [v.node for v, _ in group]
-            requested = self.ev.requests.get(res, 0)
+            requested = self.requests.get(res, 0)
             advertised = [n.allocatable.get(res, 0) for n in pool]
             max_alloc = max(advertised, default=0)
             free_on = {v.node: f.detail.get("free", 0) for v, f in group}
@@ -486,7 +495,7 @@ class SchedulingDiagnosis:
         key, dom = d.get("topology_key"), d.get("min_domain")
         if not key or not dom or d.get("node_taints_policy") == "Honor":
             return {"min_domain_blocked": ""}
-        verdicts = _first_plugins(self.ev)
+        verdicts = self.verdicts
         nodes = [n for n in self.snapshot.nodes if n.labels.get(key) == dom]
         blocked = [verdicts[n.name] for n in nodes if n.name in verdicts and verdicts[n.name].first_plugin ==
                    "TaintToleration"]
@@ -539,10 +548,6 @@ class SchedulingDiagnosis:
                               evidence=(_verdict_evidence(f"{len(nodes)} node(s): {f.reason}", nodes, f),),
                               subject=subject, effects=self._effects(f.plugin, nodes)))
         return out
-
-
-def _first_plugins(ev: Evaluation) -> dict[str, NodeVerdict]:
-    return {v.node: v for v in ev.verdicts}
 
 
 def _taint_text(v: NodeVerdict) -> str:

@@ -200,6 +200,22 @@ def _other_causes(out: _Out, causes: Sequence[RootCause], *, blocked: bool) -> N
     """The causes after the headline's, numbered in rank order; when nothing blocks, all are notes."""
     start = 2 if blocked else 1
     rest = list(causes[start - 1:])
+    # Background: blocks only target nodes that need more changes than the top cause's (decided by
+    # podtriage.decide); one line unless -v.
+    background = [c for c in rest if not c.blocking and c.feasible_after is not None]
+    if background and not out.verbose:
+        rest = [c for c in rest if c not in background]
+    if background and not out.verbose:
+        summary = out.text(("Background (not the cause): ", "dim"))
+        summary.append_text(out.code_spans("; ".join(f"{c.subject or c.rule} on {len(c.nodes)} node(s)"
+                                                     for c in background[:4])))
+        if len(background) > 4:
+            summary.append(f"; +{len(background) - 4} more")
+        summary.append_text(out.text((" (-v for details)", "dim")))
+        if not rest:
+            out.print()
+            out.print(summary)
+            return
     if not rest:
         return
     out.section("Other root causes" if blocked else "Notes")
@@ -210,6 +226,8 @@ def _other_causes(out: _Out, causes: Sequence[RootCause], *, blocked: bool) -> N
         out.print(_cause_details(out, cause, indent="     "))
         if out.verbose:
             _evidence_items(out, cause.evidence, indent="     ", limit=None)
+    if background and not out.verbose:
+        out.print(summary)
 
 
 # -- workload state and per-pod lines ---------------------------------------------------------

@@ -21,6 +21,7 @@ from .evidence.timeline import Timeline, build_timeline, compare_counts
 from .findings import EvidenceItem, Fix, PodReport, Report, RootCause, Signal, VerdictGroup
 from .decide.fixes import Context as FixContext
 from .decide.fixes import first_fix, fixes_for
+from .decide.preemption import preemption_outlook
 from .decide.ranking import rank, rank_causes
 from .graph import build_graph, to_node_link
 from .rulebook import RuleSet
@@ -227,6 +228,7 @@ class Explainer:
         groups: tuple[VerdictGroup, ...] = ()
         feasible: tuple[str, ...] = ()
         diag: scheduling.SchedulingDiagnosis | None = None
+        after: Evaluation | None = None
         scheduler_view: dict[str, Any] = _scheduler_view(timeline)
         unscheduled = pod.phase == "Pending" and not pod.node_name and not pod.deletion_timestamp
         log_signals = self.extra.scheduler_log_signals(pod, total)
@@ -278,7 +280,10 @@ class Explainer:
             resource_blocked = any(s.name in ("insufficient-resources", "extended-resource-exhausted",
                                               "too-many-pods") for s in signals)
             signals += pending.preemption_signals(pod, snap, fit, resource_blocked, total)
-            signals += pending.autoscaler_signals(pod, events, total)
+            if diag is not None and diag.nodes_known and diag.intent.targets and resource_blocked:
+                signals += preemption_outlook(pod, snap, after or ev, diag.intent.targets, total)
+            targets = [snap.node_by_name[n] for n in (diag.intent.targets if diag else ()) if n in snap.node_by_name]
+            signals += pending.autoscaler_signals(pod, events, total, targets)
         bound = bool(pod.node_name) and not pod.is_terminal and not pod.deletion_timestamp
         if bound:
             # Bound to a node but not running: the kubelet side (images, config objects, mounts,

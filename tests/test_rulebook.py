@@ -94,6 +94,8 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
             "key_absent": False,
             "closest_key": "",
             "closest_value": "",
+            "system_label": False,
+            "label_nodes": "worker-1 worker-2",
         },
     ),
     "node-affinity-mismatch": (
@@ -107,6 +109,8 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
             "key_absent": False,
             "closest_key": "",
             "field": "nodeAffinity",
+            "system_label": False,
+            "label_nodes": "worker-1 worker-2",
         },
     ),
     "deprecated-label": (
@@ -225,9 +229,14 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
     "priority-class-missing": ("preemption-priority", {"priority_class": "business-critical"}),
     "preemption-blocked-by-pdb": ("preemption-priority", {"pdbs": "db/postgres-pdb"}),
     "preemption-pending": ("preemption-priority", {"nominated_node": "worker-4"}),
+    "preemption-cannot-help": ("preemption-priority", {"priority": 0, "why": "every pod on them has priority 0 "
+                                                       "or higher", "shortfall": "batch-1: short of 1500m cpu"}),
+    "preemption-can-help": ("preemption-priority", {"priority": 1000, "helping_nodes": 1, "pdbs": "none",
+                                                    "victims": "2 pod(s) of lower priority on batch-1"}),
     "autoscaler-no-scale-up": (
         "autoscaler-no-scale-up",
-        {"reasons": "2 node(s) didn't match Pod's node affinity/selector", "max_size_reached": False},
+        {"reasons": "2 node(s) didn't match Pod's node affinity/selector", "max_size_reached": False,
+         "target_groups": "batch (eks.amazonaws.com/nodegroup)"},
     ),
     "autoscaler-scale-up": ("other", {"groups": "[{eks-workers-1 3->4 (max: 10)}]"}),
     "quota-exceeded": (
@@ -405,6 +414,8 @@ def test_messages_name_the_exact_objects(builtin: RuleSet) -> None:
         ("taint-effect-mismatch", {"mismatch": "effect or value"}, "taint-effect-mismatch"),
         ("control-plane-taint", {"single_node": True}, "single-node-control-plane-taint"),
         ("control-plane-taint", {"pinned": True}, "control-plane-selected"),
+        ("node-selector-mismatch", {"key_absent": True, "system_label": True}, "node-selector-system-label-absent"),
+        ("node-affinity-mismatch", {"key_absent": True, "system_label": True}, "node-affinity-system-label-absent"),
         ("scheduler-refuses", {"mode": "unmodelled"}, "scheduler-reason-unmodelled"),
         ("node-not-ready", {"key": "node.kubernetes.io/unreachable"}, "node-unreachable"),
         ("node-not-ready", {"key": "node.kubernetes.io/disk-pressure"}, "node-under-pressure"),

@@ -34,6 +34,9 @@ SEVERITY_WEIGHT = {"critical": 1.0, "high": 0.8, "medium": 0.5, "low": 0.3, "inf
 # How much of the score comes from the share of nodes explained vs. the share of scheduling attempts.
 NODE_SHARE_WEIGHT = 0.7
 
+# Causes that quote the scheduler where podtriage cannot reproduce it: no change is known to help.
+UNREPRODUCED = frozenset({"scheduler-refuses"})
+
 # A cause outside the smallest sets is less likely the answer, though it does block.
 CONFIDENCE_NOT_IN_SMALLEST_SET = 0.9
 MAX_LISTED = 50
@@ -138,6 +141,13 @@ def counterfactuals(b: Mapping[str, frozenset[int]], causes: Sequence[int]) -> d
     return out
 
 
+def _retarget(s: Signal) -> tuple[str, ...]:
+    """Nodes the cause's fix moves the pod to, when that fix changes where the pod asks to run
+    (a hostname pin on a control-plane node): they, not the target nodes, become feasible."""
+    alt = s.params.get("alternative_node") if s.params.get("pinned") else ""
+    return (str(alt),) if alt else ()
+
+
 def _who(fixes: Sequence[Fix]) -> int:
     """0: the owner can do it alone, safely; 1: someone else must (or no structured fix); 2: only
     changes that would make things worse."""
@@ -173,6 +183,13 @@ def rank_causes(signals: Sequence[Signal], causes: Sequence[RootCause], candidat
             return ""
         where = f"the {len(candidates)} node(s) {hypothetical}" if hypothetical else \
             f"the {len(candidates)} target node(s)"
+        moved = _retarget(s)
+        if moved:
+            return (f"the pod asks for node(s) no acceptable change frees; pointing it at {_examples(moved)} "
+                    "instead (it passes every other filter) does")
+        if s.name in UNREPRODUCED:
+            return ("the scheduler refuses the pod where podtriage finds no reason to: its word stands, and no "
+                    "change podtriage can name is known to free a node")
         if x.feasible_after:
             return (f"this change alone makes {len(x.feasible_after)} of {where} feasible "
                     f"({_examples(x.feasible_after)})")
@@ -191,7 +208,9 @@ def rank_causes(signals: Sequence[Signal], causes: Sequence[RootCause], candidat
             continue
         still = tuple({"rule": causes[j].rule, "subject": causes[j].subject, "message": causes[j].message}
                       for j in sorted(x.smallest_set) if j != i)
-        rc = replace(c, feasible_after=x.feasible_after[:MAX_LISTED] if candidates else None,
+        moved = _retarget(signals[i])
+        feasible = () if signals[i].name in UNREPRODUCED else moved or x.feasible_after[:MAX_LISTED]
+        rc = replace(c, feasible_after=feasible if candidates else None,
                      still_blocked_by=still, rank_reason=why(i),
                      score=score(c, total_nodes=total_nodes, total_attempts=total_attempts))
         if len(x.smallest_set) > smallest:

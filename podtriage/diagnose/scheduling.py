@@ -386,15 +386,17 @@ class SchedulingDiagnosis:
         params = {**self._base(nodes), "key": key, "value": want, "expression": expression, "field": field,
                   "present_values": present_values, "key_absent": not present, "closest_key": "",
                   "closest_value": "", "suggested_key": "", "suggested_value": "", "suggested_nodes": 0,
-                  "system_label": is_system_label(key), "label_candidates": ""}
+                  "system_label": is_system_label(key)}
         subject = f"Pod/{self.pod.key} spec.{'nodeSelector' if field == 'nodeSelector' else 'affinity.nodeAffinity'}"
 
         def carriers(k: str, v: str) -> int:
             return values_by_key.get(k, Counter()).get(v, 0) if v else sum(values_by_key.get(k, Counter()).values())
 
-        if want:
-            free = self._otherwise_feasible()
-            params["label_candidates"] = ", ".join(free[:5])
+        free = self._otherwise_feasible()
+        params["label_candidates"] = ", ".join(free[:5])
+        # For `kubectl label nodes`: nodes that pass every other filter (labelling any other would
+        # not let the pod run), or a placeholder.
+        params["label_nodes"] = " ".join(free[:5]) or "NODE"
         if key in DEPRECATED_LABELS and not present and DEPRECATED_LABELS[key] in values_by_key:
             current = DEPRECATED_LABELS[key]
             params["current_key"] = current

@@ -216,8 +216,11 @@ def _selector_fix(s: Signal, ctx: Context) -> list[Fix]:
                 if ops:
                     out.append(ctx.patch_fix(f"correct the node affinity expression on `{key}` to what nodes carry",
                                              ops))
-    label_nodes = [n for n in str(p.get("label_candidates", "")).split(", ") if n]
-    if field == "nodeSelector" and want and label_nodes and not is_system_label(key):
+    # Labelling is for a label of the owner's own that no node carries yet; never overwrite a value a
+    # node has (that is a typo in the selector, or another team's label), never a platform's label.
+    label_nodes = [n for n in str(p.get("label_candidates", "")).split(", ") if n
+                   and key not in getattr(ctx.snapshot.node_by_name.get(n), "labels", {key: ""})]
+    if field == "nodeSelector" and want and label_nodes and not is_system_label(key) and p.get("key_absent"):
         for name in label_nodes[:3]:
             out.append(Fix(description=f"label node {name} `{key}={want}` (it passes every other filter)",
                            object=_node_object(name), patch_type="merge",

@@ -32,13 +32,32 @@ NOT_READY_TAINTS = {
 
 
 def closest(word: str, candidates: Iterable[str], cutoff: float = 0.75) -> str:
-    """The most similar candidate (a likely typo), or ''."""
-    cands = [c for c in set(candidates) if c != word]
+    """The most similar candidate (a likely typo), or ''.
+
+    Similar: difflib's ratio at least `cutoff`, the same word in another case, or one edit away
+    (a letter added, dropped, replaced or two swapped: `sdd` for `ssd`) when only one candidate is.
+    """
+    cands = sorted(c for c in set(candidates) if c != word)
     found = difflib.get_close_matches(word, cands, n=1, cutoff=cutoff)
     if found:
         return found[0]
     lowered = {c.lower(): c for c in cands}
-    return lowered.get(word.lower(), "")
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    near = [c for c in cands if len(word) >= 2 and _one_edit(word, c)]
+    return near[0] if len(near) == 1 else ""
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Optimal-string-alignment distance of exactly 1."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                   and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
 
 # Label keys (or their prefix domains) that kubelet, the cloud provider, a node pool or an operator

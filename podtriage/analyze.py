@@ -25,7 +25,7 @@ from .decide.preemption import preemption_outlook
 from .decide.ranking import rank, rank_causes
 from .graph import build_graph, to_node_link
 from .rulebook import RuleSet
-from .scheduler.framework import ClusterState, Evaluation, evaluate
+from .scheduler.framework import ClusterState, Evaluation, effective_requests, evaluate, host_ports
 from .scheduler.plugins.volume_binding import claim_volumes, knows
 from .snapshot import Snapshot
 
@@ -180,12 +180,22 @@ class Explainer:
 
     # --- one pod -------------------------------------------------------------------------------
     def _evaluation(self, pod: m.Pod) -> Evaluation:
-        key = (pod.namespace, repr(pod.node_selector), repr(pod.required_node_affinity), repr(pod.tolerations),
-               repr(pod.containers), repr(pod.init_containers), repr(pod.overhead), repr(pod.volumes),
+        # The pod's labels and namespace matter only to affinity and spreading (its own terms, or
+        # other pods' anti-affinity that may select it) and, the namespace, to its claims. Without
+        # them, pods that differ only in labels or namespace share one evaluation.
+        labels_matter = bool(pod.pod_affinity or pod.pod_anti_affinity or pod.topology_spread_constraints
+                             or self.cluster.pods_with_affinity)
+        namespace = pod.namespace if labels_matter or any(v.claim_name for v in pod.volumes) else ""
+        # Of the containers, the filters see only the effective request and the host ports (not the
+        # image, env or names), so replicas of different workloads with the same shape share.
+        key = (namespace, repr(pod.node_selector), repr(pod.required_node_affinity), repr(pod.tolerations),
+               repr(sorted(effective_requests(pod).items())), repr(host_ports(pod)), repr(pod.volumes),
                repr(pod.topology_spread_constraints), repr(pod.pod_affinity), repr(pod.pod_anti_affinity),
-               repr(sorted(pod.labels.items())), pod.node_name)
-        ev = self._eval_cache.get(key)
-        if ev is None:  # (ephemeral claim names carry the pod name, so they are in repr(volumes))
+               repr(sorted(pod.labels.items())) if labels_matter else "", pod.node_name)
+        ev = self._eval_cache.pop(key, None)
+        if ev is not None:
+            self._eval_cache[key] = ev  # most recently used last (the audit trims the oldest)
+        else:  # (ephemeral claim names carry the pod name, so they are in repr(volumes))
             ev = evaluate(pod, self.cluster)
             self._eval_cache[key] = ev
         return ev
@@ -281,7 +291,7 @@ class Explainer:
                                               "too-many-pods") for s in signals)
             signals += pending.preemption_signals(pod, snap, fit, resource_blocked, total)
             if diag is not None and diag.nodes_known and diag.intent.targets and resource_blocked:
-                signals += preemption_outlook(pod, snap, after or ev, diag.intent.targets, total)
+                signals += preemption_outlook(pod, self.cluster, after or ev, diag.intent.targets, total)
             targets = [snap.node_by_name[n] for n in (diag.intent.targets if diag else ()) if n in snap.node_by_name]
             signals += pending.autoscaler_signals(pod, events, total, targets)
         bound = bool(pod.node_name) and not pod.is_terminal and not pod.deletion_timestamp

@@ -369,10 +369,12 @@ def scan(snapshot: Snapshot, rules: RuleSet, scope: ScanScope, *, now: datetime 
         if progress is not None:
             progress(done + 1, total)
         # Explainer keeps every Evaluation (pod x every node) for the life of the snapshot; a
-        # cluster-wide scan would hold thousands. Classes never come back, so keep it bounded.
+        # cluster-wide scan would hold thousands. Keep the most recently used (classes of the same
+        # shape in other workloads share them).
         cache = getattr(ex, "_eval_cache", None)
-        if isinstance(cache, dict) and len(cache) > EVAL_CACHE_LIMIT:
-            cache.clear()
+        if isinstance(cache, dict):
+            while len(cache) > EVAL_CACHE_LIMIT:
+                del cache[next(iter(cache))]
 
     missing_workloads = _admission(ex, snap, scope, reqs, groups)
     findings = [_finish(g) for g in groups.values()]

@@ -109,6 +109,8 @@ def _from_verdicts(ev: Evaluation, codes: Iterable[str]) -> frozenset[str]:
 
 def is_control_plane(node: m.Node, pod: m.Pod) -> bool:
     """A control-plane node whose taint the pod does not tolerate."""
+    if not node.taints:
+        return False
     return any(t.key in CONTROL_PLANE_TAINTS and t.effect in ("NoSchedule", "NoExecute")
                and not any(tolerates(tol, t) for tol in pod.tolerations) for t in node.taints)
 

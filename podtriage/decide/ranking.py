@@ -23,7 +23,6 @@ pod excludes itself say nothing about why it does not run where it wants to.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -113,31 +112,43 @@ def _with_score(rc: RootCause, value: float) -> RootCause:
 # --- the counterfactual --------------------------------------------------------------------------
 
 
-def blockers(signals: Sequence[Signal], blocking: Sequence[bool], candidates: Sequence[str]) -> dict[str, frozenset[int]]:
-    """B(n) for every candidate node: indexes of the blocking causes that keep n from the pod."""
-    everywhere = {i for i, s in enumerate(signals) if blocking[i] and s.scope == "pod"}
-    per_node: dict[str, set[int]] = {n: set(everywhere) for n in candidates}
+def blockers(signals: Sequence[Signal], blocking: Sequence[bool],
+             candidates: Sequence[str]) -> dict[frozenset[int], list[str]]:
+    """B(n) for every candidate node, grouped: each distinct set of blocking causes (indexes) and
+    the nodes it keeps from the pod, in candidate order. Nodes share few distinct sets (a pool's
+    nodes fail alike), so what follows works on the sets, not on every node."""
+    everywhere = frozenset(i for i, s in enumerate(signals) if blocking[i] and s.scope == "pod")
+    wanted = set(candidates)
+    extra: dict[str, list[int]] = {}
     for i, s in enumerate(signals):
         if blocking[i] and s.scope == "target":
             for n in s.nodes:
-                if n in per_node:
-                    per_node[n].add(i)
-    return {n: frozenset(b) for n, b in per_node.items()}
+                if n in wanted:
+                    extra.setdefault(n, []).append(i)
+    sets: dict[tuple[int, ...], frozenset[int]] = {(): everywhere}
+    out: dict[frozenset[int], list[str]] = {}
+    for n in candidates:
+        key = tuple(extra.get(n, ()))
+        b = sets.get(key)
+        if b is None:
+            b = sets[key] = everywhere | frozenset(key)
+        out.setdefault(b, []).append(n)
+    return out
 
 
-def counterfactuals(b: Mapping[str, frozenset[int]], causes: Sequence[int]) -> dict[int, Counterfactual]:
-    """The counterfactual of each cause in `causes` over B(n)."""
-    by_set = Counter(b.values())
+def counterfactuals(groups: Mapping[frozenset[int], Sequence[str]], causes: Sequence[int]) -> dict[int, Counterfactual]:
+    """The counterfactual of each cause in `causes` over the grouped B(n)."""
     out = {}
     for i in causes:
-        holders = [n for n, s in b.items() if i in s]
-        alone = tuple(n for n in holders if b[n] == frozenset({i}))
-        if holders:
-            best = min({b[n] for n in holders}, key=lambda s: (len(s), -by_set[s], sorted(s)))
-            freed = tuple(n for n in holders if b[n] <= best)
+        mine = [b for b in groups if i in b]
+        holders = sum(len(groups[b]) for b in mine)
+        alone = tuple(groups.get(frozenset({i}), ()))
+        if mine:
+            best = min(mine, key=lambda b: (len(b), -len(groups[b]), sorted(b)))
+            freed = tuple(n for b in mine if b <= best for n in groups[b])
         else:
             best, freed = frozenset({i}), ()
-        out[i] = Counterfactual(feasible_after=alone, smallest_set=best, freed=freed, holders=len(holders))
+        out[i] = Counterfactual(feasible_after=alone, smallest_set=best, freed=freed, holders=holders)
     return out
 
 

@@ -146,7 +146,6 @@ def autoscaler_signals(pod: m.Pod, pod_events: Sequence[m.Event], total: int,
     target nodes named (the autoscaler's own text counts groups but does not name them)."""
     out: list[Signal] = []
     base = _base(pod, total)
-    groups = node_groups_of(targets)
     no_scale = [e for e in pod_events if e.reason == "NotTriggerScaleUp"]
     scaled = [e for e in pod_events if e.reason == "TriggeredScaleUp"]
     if no_scale:
@@ -158,7 +157,7 @@ def autoscaler_signals(pod: m.Pod, pod_events: Sequence[m.Event], total: int,
                           params={**base, "reasons": reasons, "max_size_reached": max_size,
                                   "groups_blocked": ", ".join(f"{r.count} {r.reason}" for r in parsed.reasons)
                                   if parsed else "",
-                                  "target_groups": ", ".join(groups) or "not named by any node label"},
+                                  "target_groups": ", ".join(node_groups_of(targets)) or "not named by any node label"},
                           evidence=tuple(event_evidence(x) for x in no_scale[-2:]),
                           subject="cluster-autoscaler", blocking=True, confidence=0.8,
                           effects=("the cluster autoscaler will not add a node for this pod",)))

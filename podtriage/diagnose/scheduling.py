@@ -92,7 +92,14 @@ class SchedulingDiagnosis:
         self.ev = evaluation
         self.total = evaluation.total_nodes
         nodes_ev = after if evaluation.prefilter else evaluation
-        self.intent = intent or find_intent(pod, snapshot, nodes_ev or evaluation)
+        self.memo: dict[Any, Any] = (nodes_ev or evaluation).memo
+        if intent is None:
+            # The intent depends only on what makes pods share an evaluation (their placement
+            # terms, requests, tolerations), so it is kept with it.
+            intent = self.memo.get("intent")
+            if intent is None:
+                intent = self.memo["intent"] = find_intent(pod, snapshot, nodes_ev or evaluation)
+        self.intent = intent
         self.verdicts = {v.node: v for v in nodes_ev.verdicts} if nodes_ev is not None else {}
         self.requests = (nodes_ev or evaluation).requests
         # Nothing is known of the nodes past a PreFilter rejection without `after`.
@@ -131,8 +138,14 @@ class SchedulingDiagnosis:
             out += self._no_target()
         return out
 
-    def _failures_on(self, nodes: Iterable[str]) -> dict[str, list[tuple[NodeVerdict, Failure]]]:
-        """Every failure that is not the pod's own placement choice, on `nodes`, by code."""
+    def _failures_on(self, nodes: Sequence[str]) -> dict[str, list[tuple[NodeVerdict, Failure]]]:
+        """Every failure that is not the pod's own placement choice, on `nodes`, by code (kept with
+        the evaluation: pods of the same shape ask for the same nodes)."""
+        # Per evaluation there are two lists: the targets, or the nodes a correction would target.
+        key = ("failures", self.hypothetical)
+        cached = self.memo.get(key)
+        if cached is not None:
+            return cached
         by_code: dict[str, list[tuple[NodeVerdict, Failure]]] = defaultdict(list)
         for n in nodes:
             v = self.verdicts.get(n)
@@ -141,6 +154,7 @@ class SchedulingDiagnosis:
             for f in v.failures:
                 if not is_intent_failure(f):
                     by_code[f.code].append((v, f))
+        self.memo[key] = by_code
         return by_code
 
     def _node_signals(self, nodes: Sequence[str]) -> list[Signal]:
@@ -418,19 +432,28 @@ class SchedulingDiagnosis:
                       effects=("no node satisfies the pod's placement",))
 
     # --- NodeResourcesFit -------------------------------------------------------------------
+    def _allocatable(self, res: str) -> tuple[int, int]:
+        """(largest, total) allocatable `res` over the nodes the pod wants (all nodes when it wants
+        none): sizes are judged against those."""
+        key = ("allocatable", self.hypothetical, res)
+        cached = self.memo.get(key)
+        if cached is None:
+            by_name = self.snapshot.node_by_name
+            pool = [by_name[n] for n in self.candidates if n in by_name] or list(self.snapshot.nodes)
+            advertised = [n.allocatable.get(res, 0) for n in pool]
+            cached = self.memo[key] = (max(advertised, default=0), sum(advertised))
+        return cached
+
     def _insufficient(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:
         by_res: dict[str, list[tuple[NodeVerdict, Failure]]] = defaultdict(list)
         for v, f in items:
             by_res[f.detail.get("resource", "?")].append((v, f))
         by_name = self.snapshot.node_by_name
-        # Sizes are judged against the nodes the pod wants (all nodes when it wants none of them).
-        pool = [by_name[n] for n in self.candidates if n in by_name] or list(self.snapshot.nodes)
         out = []
         for res, group in sorted(by_res.items(), key=lambda kv: -len(kv[1])):
             nodes = [v.node for v, _ in group]
             requested = self.requests.get(res, 0)
-            advertised = [n.allocatable.get(res, 0) for n in pool]
-            max_alloc = max(advertised, default=0)
+            max_alloc, all_alloc = self._allocatable(res)
             free_on = {v.node: f.detail.get("free", 0) for v, f in group}
             total_free = sum(max(x, 0) for x in free_on.values())
             # Where lowering this request alone would help most: a node this resource is the only
@@ -445,12 +468,11 @@ class SchedulingDiagnosis:
                       "largest_free": format_amount(res, max(max(free_on.values(), default=0), 0)),
                       "largest_allocatable": format_amount(res, max_alloc),
                       "total_free": format_amount(res, total_free),
-                      "total_allocatable": format_amount(res, sum(advertised)),
+                      "total_allocatable": format_amount(res, all_alloc),
                       "too_large": requested > max_alloc,
                       "fragmented": requested <= max_alloc and total_free >= requested,
                       "fit_node": fit_node, "fit_amount": fit_amount, "dominant": dominant,
-                      "dominant_request": format_amount(res, share) if share else "",
-                      "advertised_elsewhere": sum(1 for n in self.snapshot.nodes if n.allocatable.get(res, 0) > 0)}
+                      "dominant_request": format_amount(res, share) if share else ""}
             name = "insufficient-resources"
             subject = f"Pod/{self.pod.key} resources.requests.{res}"
             if "/" in res:

@@ -114,8 +114,17 @@ def _taint(s: Signal, ctx: Context) -> list[Fix]:
     if not key:
         return []
     tol = _toleration(key, value, effect)
-    fixes = [ctx.patch_fix(f"tolerate taint `{p.get('taint')}` on the {len(s.nodes)} node(s) the pod is meant for",
-                           add_toleration_ops(ctx, tol))]
+    # A taint only some of the pod's target nodes carry dedicates those nodes to other workloads
+    # (a GPU pool, for a pod that asks for no GPU and selects no pool): tolerating it would take
+    # their capacity. It is the fix when every node the pod asks for carries it (the pool it selects).
+    by_name = ctx.snapshot.node_by_name
+    dedicated_to_others = any(n in by_name and not any((t.key, t.value, t.effect) == (key, value, effect)
+                                                        for t in by_name[n].taints) for n in ctx.intent.targets)
+    what = (f"tolerate taint `{p.get('taint')}` (only if the pod belongs on those {len(s.nodes)} node(s): the pod's "
+            "other target nodes are untainted, so the taint keeps them for other workloads)"
+            if dedicated_to_others else
+            f"tolerate taint `{p.get('taint')}` on the {len(s.nodes)} node(s) the pod is meant for")
+    fixes = [ctx.patch_fix(what, add_toleration_ops(ctx, tol), safe=not dedicated_to_others)]
     # A stale taint is the admin's to remove; a dedicated pool's taint keeps other pods off, so
     # removing it is never the first fix.
     fixes += _remove_taint(s, ctx, key, value, effect, safe=False)

@@ -233,6 +233,18 @@ def rank_causes(signals: Sequence[Signal], causes: Sequence[RootCause], candidat
                          rank_reason=f"background: {rc.rank_reason}; fewer changes free other target nodes")
         out[i] = rc
 
+    # Only changes that would make things worse free these nodes (tolerating a pool's taint the pod
+    # does not ask for), and another cause as small can be fixed safely: background too.
+    safe_sizes = [len(x.smallest_set) for i, x in cf.items() if out[i].blocking and _who(out[i].fixes) < 2]
+    for i, x in cf.items():
+        rc = out[i]
+        if rc.blocking and _who(rc.fixes) == 2 and any(k <= len(x.smallest_set) for k in safe_sizes):
+            out[i] = replace(rc, blocking=False,
+                             severity="low" if rc.severity in ("critical", "high") else rc.severity,
+                             confidence=round(rc.confidence * CONFIDENCE_NOT_IN_SMALLEST_SET, 3),
+                             rank_reason=f"background: {rc.rank_reason}, but only by a change that would make "
+                                         "things worse (see its fixes); the other causes can be fixed safely")
+
     sev = {s: k for k, s in enumerate(SEVERITIES)}
 
     def key(i: int) -> tuple:

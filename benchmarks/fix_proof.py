@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.e2e.controlplane import ControlPlane, build_binaries
+from tests.e2e.controlplane import PODTRIAGE_CLI_USER, ControlPlane, bind_cluster_role, build_binaries
 from tests.e2e.fixproof import FixProofRunner, ProofSummary, generate
 
 TARGET = 0.98
@@ -35,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()] or list(range(args.seed, args.seed + args.scenarios))
     t = time.monotonic()
-    cp = ControlPlane(bindir=build_binaries())
+    cp = ControlPlane(bindir=build_binaries(), extra_users=(PODTRIAGE_CLI_USER,))
     cp.start()
+    bind_cluster_role(cp, PODTRIAGE_CLI_USER)
     print(f"control plane up in {time.monotonic() - t:.1f}s", flush=True)
     summary = ProofSummary()
     try:

@@ -35,6 +35,7 @@ from podtriage.collect.live import collect_live
 from podtriage.findings import Fix, Report, RootCause
 from podtriage.rulebook import load_rules
 
+from .controlplane import PODTRIAGE_CLI_USER
 from .differential import Api, ApiError, DifferentialRunner, Scenario
 
 HOST = "kubernetes.io/hostname"
@@ -388,8 +389,10 @@ class FixProofRunner:
         return ""
 
     def _explain(self, ns: str, name: str) -> Report:
-        res = collect_live(kubeconfig=str(self.cp.kubeconfig_path), namespaces=[ns], scope="pod", pod_name=name,
-                           deadline=60.0)
+        # As podtriage's own read-only identity, like every podtriage run in e2e (the audit-log test
+        # checks that podtriage never reads as anyone else).
+        kubeconfig = self.cp.kubeconfig_for(PODTRIAGE_CLI_USER)
+        res = collect_live(kubeconfig=str(kubeconfig), namespaces=[ns], scope="pod", pod_name=name, deadline=60.0)
         return Explainer(res.snapshot, self.rules).explain(name, ns)
 
     def _apply(self, fix: Fix, ns: str, name: str) -> None:

@@ -19,7 +19,8 @@ from .fixproof import FAMILIES, FixProofRunner, ProofSummary, generate
 pytestmark = pytest.mark.e2e
 
 
-def test_top_fix_binds_the_pod_on_the_real_scheduler(control_plane):
+def test_top_fix_binds_the_pod_on_the_real_scheduler(control_plane, podtriage_cli):
+    # podtriage_cli: podtriage reads as its own identity (bound by that fixture), as in every e2e run
     if isinstance(control_plane, ExternalCluster):
         pytest.skip("the fix proof deletes every node: not on an external cluster")
     n = int(os.environ.get("PODTRIAGE_FIXPROOF_SCENARIOS", str(3 * len(FAMILIES))))
@@ -37,7 +38,7 @@ def test_top_fix_binds_the_pod_on_the_real_scheduler(control_plane):
     assert not misses, "\n\n".join(p.describe() for p in misses[:5])
 
 
-def test_without_the_fix_the_pods_stay_pending(control_plane):
+def test_without_the_fix_the_pods_stay_pending(control_plane, podtriage_cli):
     """The control: the same scenarios with the pod recreated unchanged never bind, so what binds
     them above is the fix, not a retry."""
     if isinstance(control_plane, ExternalCluster):

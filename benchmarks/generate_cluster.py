@@ -58,6 +58,50 @@ DEFAULT_TOLERATIONS = [
 ]
 
 CAUSES = ["gpu-taint", "selector-absent", "too-large", "pvc-missing", "deprecated-zone", "infra-taint"]
+# Why the generator made a pod Pending, on the pod itself, so an audit can be checked against it
+# (benchmarks/check_generated_causes.py).
+CAUSE_ANNOTATION = "benchmarks.podtriage.dev/pending-cause"
+# What kube-scheduler tolerates for every pod: the NoExecute tolerations admission adds.
+_TOLERATED = {("node.kubernetes.io/not-ready", "NoExecute"), ("node.kubernetes.io/unreachable", "NoExecute")}
+
+
+def fit_message(nodes: list[dict[str, Any]], free: dict[str, list[int]], cpu_m: int, mem_mi: int, gpu: int,
+                selector: dict[str, str], claim: str = "") -> str:
+    """The FailedScheduling text kube-scheduler prints for a pod of this shape (as 1.37 does):
+    the first failing filter per node, in the default plugin order, as a string-sorted histogram.
+    Written from the generator's own bookkeeping, not from podtriage's emulation."""
+    n = len(nodes)
+    if claim:  # VolumeBinding's PreFilter rejects the pod before any node is filtered
+        return f'0/{n} nodes are available: persistentvolumeclaim "{claim}" not found.'
+    hist: dict[str, int] = {}
+    for node in nodes:
+        name, spec = node["metadata"]["name"], node["spec"]
+        labels = node["metadata"]["labels"]
+        reasons: list[str] = []
+        untolerated = [t for t in spec.get("taints", ()) if t["effect"] in ("NoSchedule", "NoExecute")
+                       and (t["key"], t["effect"]) not in _TOLERATED]
+        if spec.get("unschedulable"):
+            reasons = ["node(s) were unschedulable"]
+        elif untolerated:
+            t = untolerated[0]
+            reasons = [f"node(s) had untolerated taint {{{t['key']}: {t.get('value', '')}}}"]
+        elif any(labels.get(k) != v for k, v in selector.items()):
+            reasons = ["node(s) didn't match Pod's node affinity/selector"]
+        else:
+            f = free[name]
+            have_gpu = int(node["status"]["allocatable"].get("nvidia.com/gpu", "0"))
+            if f[2] <= 0:
+                reasons.append("Too many pods")
+            if cpu_m > f[0]:
+                reasons.append("Insufficient cpu")
+            if mem_mi > f[1]:
+                reasons.append("Insufficient memory")
+            if gpu > have_gpu:
+                reasons.append("Insufficient nvidia.com/gpu")
+        for r in reasons:
+            hist[r] = hist.get(r, 0) + 1
+    items = sorted(f"{c} {r}" for r, c in hist.items())
+    return f"0/{n} nodes are available: {', '.join(items)}." if items else f"0/{n} nodes are available."
 
 
 def rid(rng: random.Random) -> str:
@@ -252,6 +296,7 @@ def generate(n_nodes: int, n_pods: int, n_pending: int, seed: int, full: bool = 
         print(f"warning: {unplaced} running pods did not fit anywhere and were left out", file=sys.stderr)
     counts = {c: 0 for c in CAUSES}
     app_namespace: dict[str, str] = {}
+    messages: dict[str, str] = {}
     for i in range(n_pending):
         cause = CAUSES[i % len(CAUSES)]
         counts[cause] += 1
@@ -275,16 +320,21 @@ def generate(n_nodes: int, n_pods: int, n_pending: int, seed: int, full: bool = 
             extra["nodeSelector"] = {"node-role.kubernetes.io/infra": ""}
         p = pod_obj(ns, f"{rs}-{i:05d}", ("ReplicaSet", rs, f"00000000-0000-4000-8000-{i % 97:012d}"),
                     {"app": app}, cpu_m, 256, rng, "", extra, gpu, full=full)
+        p["metadata"]["annotations"] = {CAUSE_ANNOTATION: cause}
+        claim = f"data-{app}" if cause == "pvc-missing" else ""
+        key = claim or cause
+        if key not in messages:  # every pod of a cause has the same shape (the claim aside)
+            messages[key] = fit_message(nodes, placer.free, cpu_m, 256, gpu, extra.get("nodeSelector", {}), claim)
+        message = messages[key]
         p["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                                      "message": f"0/{n_nodes} nodes are available: (synthetic)",
-                                      "lastTransitionTime": T}]
+                                      "message": message, "lastTransitionTime": T}]
         items.append(p)
         items.append({"apiVersion": "v1", "kind": "Event",
                       "metadata": {"name": f"{p['metadata']['name']}.1", "namespace": ns, "uid": rid(rng)},
                       "involvedObject": {"kind": "Pod", "name": p["metadata"]["name"], "namespace": ns,
                                          "uid": p["metadata"]["uid"]},
                       "reason": "FailedScheduling", "type": "Warning", "count": 3,
-                      "message": f"0/{n_nodes} nodes are available: (synthetic)",
+                      "message": message,
                       "firstTimestamp": T, "lastTimestamp": T, "source": {"component": "default-scheduler"}})
     # Storage: a default class and bound claims, so PersistentVolumeClaims count as read and the
     # pending pods' missing claims are reported as missing (not as unknown).

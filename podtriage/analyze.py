@@ -18,10 +18,14 @@ from .diagnose.extra import ExtraEvidence
 from .diagnose.status import age, age_seconds, kubectl_status
 from .errors import ClusterError, InputError, TargetNotFound
 from .evidence.timeline import Timeline, build_timeline, compare_counts
-from .findings import EvidenceItem, PodReport, Report, RootCause, Signal, VerdictGroup
-from .graph import build_graph, rank, to_node_link
+from .findings import EvidenceItem, Fix, PodReport, Report, RootCause, Signal, VerdictGroup
+from .decide.fixes import Context as FixContext
+from .decide.fixes import first_fix, fixes_for
+from .decide.preemption import preemption_outlook
+from .decide.ranking import rank, rank_causes
+from .graph import build_graph, to_node_link
 from .rulebook import RuleSet
-from .scheduler.framework import ClusterState, Evaluation, evaluate
+from .scheduler.framework import ClusterState, Evaluation, effective_requests, evaluate, host_ports
 from .scheduler.plugins.volume_binding import claim_volumes, knows
 from .snapshot import Snapshot
 
@@ -51,6 +55,8 @@ VOLUME_CODES = frozenset({
     "volume-unbound-immediate", "volume-bind-conflict", "volume-node-affinity", "volume-no-space",
     "volume-pv-missing", "volume-zone", "volume-limits", "volume-restrictions-disk", "volume-rwop",
 })
+# Scheduler-log signals that repeat what the filters already explain (the logged FitError).
+_LOG_CORROBORATION = frozenset({"scheduler-log-no-fit"})
 # A controller whose pods are found through another controller: Deployment -> ReplicaSet, CronJob -> Job.
 POD_OWNER_OF = {"Deployment": "ReplicaSet", "CronJob": "Job"}
 POD_TEMPLATE_HASH_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # rand.SafeEncodeString: no vowels, no 0/1/3
@@ -174,15 +180,37 @@ class Explainer:
 
     # --- one pod -------------------------------------------------------------------------------
     def _evaluation(self, pod: m.Pod) -> Evaluation:
-        key = (pod.namespace, repr(pod.node_selector), repr(pod.required_node_affinity), repr(pod.tolerations),
-               repr(pod.containers), repr(pod.init_containers), repr(pod.overhead), repr(pod.volumes),
+        # The pod's labels and namespace matter only to affinity and spreading (its own terms, or
+        # other pods' anti-affinity that may select it) and, the namespace, to its claims. Without
+        # them, pods that differ only in labels or namespace share one evaluation.
+        labels_matter = bool(pod.pod_affinity or pod.pod_anti_affinity or pod.topology_spread_constraints
+                             or self.cluster.pods_with_affinity)
+        namespace = pod.namespace if labels_matter or any(v.claim_name for v in pod.volumes) else ""
+        # Of the containers, the filters see only the effective request and the host ports (not the
+        # image, env or names), so replicas of different workloads with the same shape share.
+        key = (namespace, repr(pod.node_selector), repr(pod.required_node_affinity), repr(pod.tolerations),
+               repr(sorted(effective_requests(pod).items())), repr(host_ports(pod)), repr(pod.volumes),
                repr(pod.topology_spread_constraints), repr(pod.pod_affinity), repr(pod.pod_anti_affinity),
-               repr(sorted(pod.labels.items())), pod.node_name)
-        ev = self._eval_cache.get(key)
-        if ev is None:  # (ephemeral claim names carry the pod name, so they are in repr(volumes))
+               repr(sorted(pod.labels.items())) if labels_matter else "", pod.node_name)
+        ev = self._eval_cache.pop(key, None)
+        if ev is not None:
+            self._eval_cache[key] = ev  # most recently used last (the audit trims the oldest)
+        else:  # (ephemeral claim names carry the pod name, so they are in repr(volumes))
             ev = evaluate(pod, self.cluster)
             self._eval_cache[key] = ev
         return ev
+
+    def _after_prefilter(self, pod: m.Pod, ev: Evaluation) -> Evaluation | None:
+        """After a PreFilter rejection for a claim (missing, unbound, deleting), the pod evaluated
+        as if its claims were fine: what would still block the nodes once the claim is fixed. The
+        claims are left out, so pods that differ only in their claims' names share it. None for
+        other PreFilter rejections (the pod's own placement contradicts itself)."""
+        if not ev.prefilter:
+            return ev
+        if not all(f.code in VOLUME_CODES for f in ev.prefilter):
+            return None
+        kept = tuple(v for v in pod.volumes if not v.claim_name)
+        return self._evaluation(replace(pod, volumes=kept))
 
     def pod_report(self, pod: m.Pod) -> tuple[PodReport, list[Signal], Timeline]:
         snap = self.snapshot
@@ -209,15 +237,22 @@ class Explainer:
         signals: list[Signal] = []
         groups: tuple[VerdictGroup, ...] = ()
         feasible: tuple[str, ...] = ()
+        diag: scheduling.SchedulingDiagnosis | None = None
+        after: Evaluation | None = None
         scheduler_view: dict[str, Any] = _scheduler_view(timeline)
         unscheduled = pod.phase == "Pending" and not pod.node_name and not pod.deletion_timestamp
+        log_signals = self.extra.scheduler_log_signals(pod, total)
+        # The scheduler's own log says why it did not bind the pod (a bind error, an extender's
+        # error, no leader): that refusal blocks the pod everywhere, whatever the filters say.
+        log_explains = [s for s in log_signals if s.blocking and s.name not in _LOG_CORROBORATION]
         if unscheduled:
             fit = timeline.best_message()
             if nodes_known:
                 ev = self._evaluation(pod)
                 groups = tuple(scheduling.node_groups(ev))
                 feasible = ev.feasible
-                diag = scheduling.SchedulingDiagnosis(pod, snap, ev)
+                after = self._after_prefilter(pod, ev)
+                diag = scheduling.SchedulingDiagnosis(pod, snap, ev, after=after)
                 signals += diag.signals()
                 ours = _our_counts(ev)
                 # The evaluation skipped the claims it could not read; the scheduler did not.
@@ -228,6 +263,7 @@ class Explainer:
                     missing.append("pods in other namespaces could not be read: node usage, pod affinity and "
                                    "spreading count only this namespace's pods")
                     confidence *= CONFIDENCE_NO_OTHER_PODS
+                disagreements = []
                 if fit is not None and fit.total_nodes is not None:
                     disagreements = compare_counts(fit, ours, ev.total_nodes)
                     scheduler_view["comparison"] = [
@@ -238,8 +274,11 @@ class Explainer:
                 scheduler_view["ours"] = {"message": ev.fit_error(), "counts": ours}
                 tried = bool(timeline.attempts) or (timeline.pod_scheduled is not None and
                                                     timeline.pod_scheduled.reason == "Unschedulable")
-                if not ev.prefilter and feasible and not pod.scheduling_gates and tried and not unevaluated:
-                    signals.append(_feasible_signal(pod, feasible, total, timeline))
+                if not ev.prefilter and feasible and not pod.scheduling_gates and tried and not unevaluated \
+                        and not log_explains:
+                    signals.append(_feasible_or_refused(pod, snap, feasible, total, timeline, fit, disagreements))
+                elif fit is not None:
+                    signals += _unmodelled_reasons(pod, fit, total)
             else:
                 missing.append("nodes could not be read: no per-node verdicts; causes come from the "
                                "scheduler's own message")
@@ -251,7 +290,10 @@ class Explainer:
             resource_blocked = any(s.name in ("insufficient-resources", "extended-resource-exhausted",
                                               "too-many-pods") for s in signals)
             signals += pending.preemption_signals(pod, snap, fit, resource_blocked, total)
-            signals += pending.autoscaler_signals(pod, events, total)
+            if diag is not None and diag.nodes_known and diag.intent.targets and resource_blocked:
+                signals += preemption_outlook(pod, self.cluster, after or ev, diag.intent.targets, total)
+            targets = [snap.node_by_name[n] for n in (diag.intent.targets if diag else ()) if n in snap.node_by_name]
+            signals += pending.autoscaler_signals(pod, events, total, targets)
         bound = bool(pod.node_name) and not pod.is_terminal and not pod.deletion_timestamp
         if bound:
             # Bound to a node but not running: the kubelet side (images, config objects, mounts,
@@ -262,7 +304,7 @@ class Explainer:
                 missing.append(f"{' and '.join(unread)} objects could not be read: references to them are "
                                "not verified (metadata only would do)")
                 confidence *= CONFIDENCE_NO_CONFIG
-        signals += self.extra.scheduler_log_signals(pod, total)
+        signals += [replace(s, scope="pod") if s in log_explains else s for s in log_signals]
         missing += self.extra.missing_notes(pod)
         for x in snap.meta.missing:
             missing.append(f"{x.resource}{' in ' + x.namespace if x.namespace else ''} could not be read: {x.reason}")
@@ -273,8 +315,17 @@ class Explainer:
                   for c in self.rules.apply(signals)]
         best = timeline.best_message()
         fit_total = (best.total_nodes if best is not None else None) or 0
-        causes = rank(causes, total_nodes=max(total if nodes_known else fit_total, 1),
-                      total_attempts=timeline.total_attempts)
+        total_for_score = max(total if nodes_known else fit_total, 1)
+        placement: dict[str, Any] = {}
+        if diag is not None:
+            # Intent-aware and counterfactual: podtriage.decide says which change comes first.
+            fix_ctx = FixContext.of(pod, snap, diag.intent)
+            causes = [_with_fixes(c, fixes_for(sig, fix_ctx)) for sig, c in zip(signals, causes)]
+            causes = rank_causes(signals, causes, diag.candidates, hypothetical=diag.hypothetical,
+                                 total_nodes=total_for_score, total_attempts=timeline.total_attempts)
+            placement = _placement(diag)
+        else:
+            causes = rank(causes, total_nodes=total_for_score, total_attempts=timeline.total_attempts)
         pending_now = unscheduled or (bound and pod.phase == "Pending")
         blocked = pending_now and any(c.blocking for c in causes)
         report = PodReport(
@@ -282,6 +333,7 @@ class Explainer:
             age=age(pod.creation_timestamp, self.now), blocked=blocked, root_causes=tuple(causes),
             node_groups=groups, total_nodes=total if nodes_known else None, feasible_nodes=feasible,
             scheduler=scheduler_view, missing=tuple(missing), confidence=round(confidence, 3),
+            placement=placement,
         )
         return report, signals, timeline
 
@@ -400,17 +452,97 @@ def _scheduler_view(t: Timeline) -> dict[str, Any]:
     }
 
 
-def _feasible_signal(pod: m.Pod, feasible: Sequence[str], total: int, t: Timeline) -> Signal:
-    """Some node fits now: the failure is stale, or a scheduler with other plugins disagrees."""
-    names = ", ".join(feasible[:3])
-    ev = EvidenceItem(kind="node-verdict", summary=f"{len(feasible)}/{total} node(s) pass every default filter "
-                                                   f"now: {names}", source="podtriage filters",
-                      data={"feasible": list(feasible[:50])})
-    return Signal(name="fits-now", blocking=False, confidence=0.7,
-                  params={"pod": pod.key, "total_nodes": total, "nodes_count": len(feasible),
-                          "node_examples": names, "node_example": feasible[0],
-                          "last_attempt": t.latest.last_seen if t.latest else ""},
-                  evidence=(ev,), effects=("the cluster changed since the last scheduling attempt",))
+def _changed_since(snap: Snapshot, feasible: Sequence[str], t: Timeline,
+                   disagreements: Sequence[Any]) -> list[str]:
+    """Evidence that the cluster changed after the scheduler's last attempt in a way that frees
+    `feasible`: a node that joined or became Ready since, or a different node count."""
+    last = t.latest.last_seen if t.latest else ""
+    out: list[str] = []
+    if not last:
+        return out
+    for name in feasible[:200]:
+        node = snap.node_by_name.get(name)
+        if node is None:
+            continue
+        if node.creation_timestamp and node.creation_timestamp > last:
+            out.append(f"node {name} joined at {node.creation_timestamp}, after the last attempt ({last})")
+        ready = node.condition("Ready")
+        if ready and ready.status == "True" and ready.last_transition_time > last:
+            out.append(f"node {name} became Ready at {ready.last_transition_time}, after the last attempt ({last})")
+    for d in disagreements:
+        if getattr(d, "code", "") == "total-nodes":
+            out.append(d.note)
+    return out
+
+
+def _feasible_or_refused(pod: m.Pod, snap: Snapshot, feasible: Sequence[str], total: int, t: Timeline,
+                         fit: Any, disagreements: Sequence[Any]) -> Signal:
+    """Some node passes every default filter now, yet the scheduler refused the pod.
+
+    "It fits now" is said only with evidence that the cluster changed since the refusal. Otherwise
+    the scheduler's word wins: it rejects the pod for a reason podtriage does not reproduce (a
+    plugin it does not model, a newer or older scheduler), so the pod is blocked and the answer
+    quotes the scheduler, with lower confidence.
+    """
+    names = ", ".join(feasible[:3]) + (", ..." if len(feasible) > 3 else "")
+    changed = _changed_since(snap, feasible, t, disagreements)
+    ev = [EvidenceItem(kind="node-verdict", summary=f"{len(feasible)}/{total} node(s) pass every default filter "
+                                                    f"now: {names}", source="podtriage filters",
+                       data={"feasible": list(feasible[:50])})]
+    last = t.latest.last_seen if t.latest else ""
+    base = {"pod": pod.key, "total_nodes": total, "nodes_count": len(feasible), "node_examples": names,
+            "node_example": feasible[0], "last_attempt": last}
+    if changed:
+        ev += [EvidenceItem(kind="object", summary=c, source="Node list") for c in changed[:5]]
+        return Signal(name="fits-now", blocking=False, confidence=0.7, params={**base, "change": changed[0]},
+                      evidence=tuple(ev), effects=("the cluster changed since the last scheduling attempt",))
+    quoted = (fit.raw if fit is not None else (t.latest.raw_message if t.latest else ""))[:600]
+    unknown = [r.reason for r in (fit.reasons if fit is not None else ()) if r.code == "other"]
+    ev.append(EvidenceItem(kind="event", summary=f"scheduler: {quoted}", source="FailedScheduling message / "
+                           "PodScheduled condition", data={"message": quoted}, time=last))
+    return Signal(name="scheduler-refuses", blocking=True, confidence=0.6, scope="pod",
+                  params={**base, "scheduler_message": quoted, "unknown_reasons": "; ".join(unknown[:5]),
+                          "mode": "refuses"},
+                  evidence=tuple(ev), subject=f"Pod/{pod.key}",
+                  effects=("the scheduler rejects the pod for a reason podtriage does not reproduce",))
+
+
+def _unmodelled_reasons(pod: m.Pod, fit: Any, total: int) -> list[Signal]:
+    """Reasons in the scheduler's message that no emulated plugin produces: quoted as a blocking
+    cause of lower confidence (what blocks besides what podtriage explains)."""
+    unknown = [r for r in fit.reasons if r.code == "other"]
+    if fit.prefilter is not None and fit.prefilter.code == "other":
+        unknown.insert(0, fit.prefilter)
+    if not unknown:
+        return []
+    quoted = fit.raw[:600]
+    listed = "; ".join(f"{r.count} {r.reason}" if r.count is not None else r.reason for r in unknown[:5])
+    ev = EvidenceItem(kind="event", summary=f"scheduler: {quoted}", source="FailedScheduling message",
+                      data={"message": quoted})
+    count = sum(r.count or 0 for r in unknown) or total
+    return [Signal(name="scheduler-refuses", blocking=True, confidence=0.6, scope="",
+                   params={"pod": pod.key, "total_nodes": total, "nodes_count": count, "node_examples": "",
+                           "node_example": "NODE", "last_attempt": "", "scheduler_message": quoted,
+                           "unknown_reasons": listed, "mode": "unmodelled"},
+                   evidence=(ev,), subject=f"Pod/{pod.key}",
+                   effects=("the scheduler rejects the pod for a reason podtriage does not reproduce",))]
+
+
+def _with_fixes(cause: RootCause, fixes: Sequence[Fix]) -> RootCause:
+    """The cause with its structured fixes; the command shown is the first safe one's."""
+    first = first_fix(fixes)
+    return replace(cause, fixes=tuple(fixes), fix_command=first.command if first and first.command
+                   else cause.fix_command)
+
+
+def _placement(diag: scheduling.SchedulingDiagnosis) -> dict[str, Any]:
+    """Where the pod wants to run, for the report: the target nodes and the terms behind them."""
+    intent = diag.intent
+    return {"targetNodes": len(intent.targets), "targets": list(intent.targets[:20]),
+            "constraints": [{"term": t.id, "text": t.text, "nodes": len(t.nodes)} for t in intent.terms],
+            "controlPlaneExcluded": len(intent.control_plane_excluded),
+            "corrected": {"description": diag.hypothetical, "nodes": list(diag.candidates[:20])}
+            if diag.hypothetical else None}
 
 
 def _aggregate(items: list[tuple[str, RootCause]]) -> list[RootCause]:

@@ -32,7 +32,7 @@ CATEGORIES = (
     "preemption-priority", "autoscaler-no-scale-up", "quota-exceeded", "limit-range-violation",
     "admission-rejected", "image-pull", "missing-config-object", "container-config-error",
     "init-container-failure", "init-container-oom", "mount-failure", "sandbox-failure",
-    "runtime-class-missing", "node-lost", "other",
+    "runtime-class-missing", "node-lost", "placement-conflict", "scheduler-unreproduced", "other",
 )
 
 
@@ -75,6 +75,38 @@ class Signal:
     subject: str = ""  # the object at fault, "Node/worker-3", "PersistentVolumeClaim/default/data"
     observations: tuple[str, ...] = ()
     effects: tuple[str, ...] = ()  # intermediate effects in the causal chain, most specific first
+    # What the signal is about, for the counterfactual ranking (podtriage.decide):
+    #   "target": it blocks the listed nodes, which the pod wants (its target nodes)
+    #   "pod":    it blocks the pod everywhere (a PreFilter rejection, a gate, a selector no node matches)
+    #   "":       context (the autoscaler, preemption, the kubelet side): ranked after the others
+    scope: str = ""
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One change, structured so a tool can apply it: the object, a patch or a command, and who may.
+
+    patch_type: "json" (RFC 6902), "merge" (RFC 7386), "strategic" (strategic merge), or "" when
+                only `command` or the prose says what to do (creating an object, a node pool setting)
+    apply:      "patch" the object in place; "recreate" a bare pod (pod specs are immutable: delete
+                it and create it again with the patch applied); "command" run `command`; "manual"
+    applied_by: "owner" (the pod's owner can do it alone), "cluster-admin", "autoscaler-config"
+    safe:       False for changes offered only as a last resort (never the first fix)
+    """
+
+    description: str
+    object: Mapping[str, str] = field(default_factory=dict)  # apiVersion, kind, namespace, name
+    patch_type: str = ""
+    patch: Any = None
+    command: str = ""
+    apply: str = "patch"
+    applied_by: str = "owner"
+    safe: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"description": self.description, "object": dict(self.object), "patchType": self.patch_type,
+                "patch": jsonable(self.patch), "command": self.command, "apply": self.apply,
+                "appliedBy": self.applied_by, "safe": self.safe}
 
 
 @dataclass(frozen=True)
@@ -96,6 +128,13 @@ class RootCause:
     pods: tuple[str, ...] = ()  # for workload targets: the pods it blocks
     signal: str = ""
     attempts: int = 0  # scheduling attempts it explains (sum of FailedScheduling counts)
+    # The counterfactual (podtriage.decide): structured fixes, owner's safe ones first; the target
+    # nodes this change alone makes feasible (None: not computed, e.g. nodes unreadable or a bound
+    # pod); what would still block after it; why it ranks where it does.
+    fixes: tuple[Fix, ...] = ()
+    feasible_after: tuple[str, ...] | None = None
+    still_blocked_by: tuple[Mapping[str, str], ...] = ()
+    rank_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -105,6 +144,9 @@ class RootCause:
             "blocking": self.blocking, "subject": self.subject, "nodes": list(self.nodes),
             "score": self.score, "references": list(self.references), "pods": list(self.pods),
             "signal": self.signal, "attempts": self.attempts,
+            "fixes": [f.to_dict() for f in self.fixes],
+            "feasibleAfter": list(self.feasible_after) if self.feasible_after is not None else None,
+            "stillBlockedBy": [dict(x) for x in self.still_blocked_by], "rankReason": self.rank_reason,
         }
 
 
@@ -144,6 +186,8 @@ class PodReport:
     scheduler: Mapping[str, Any] = field(default_factory=dict)  # attempts, parsed message, comparison
     missing: tuple[str, ...] = ()  # evidence that could not be read, in words
     confidence: float = 1.0
+    # Where the pod wants to run (podtriage.decide.intent): target nodes and the terms behind them.
+    placement: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -157,6 +201,7 @@ class PodReport:
             "nodeGroups": [g.to_dict() for g in self.node_groups],
             "totalNodes": self.total_nodes, "feasibleNodes": list(self.feasible_nodes),
             "scheduler": dict(self.scheduler), "missing": list(self.missing), "confidence": self.confidence,
+            "placement": dict(self.placement) or None,
         }
 
 

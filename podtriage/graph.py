@@ -1,4 +1,6 @@
-"""The causal graph (root cause -> effects -> symptom, with evidence attached) and the ranking.
+"""The causal graph (root cause -> effects -> symptom, with evidence attached) and its renderings.
+
+The order of the causes is decided in podtriage.decide.ranking, not here.
 
 Node ids: `target:<ns/name>` (the symptom), `cause:<rule>:<i>`, `effect:<text>`, `obs:<hash>`.
 Edges carry `relation`: "causes" along the chain, "evidences" from an observation to what it supports.
@@ -9,17 +11,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import networkx as nx
 
-from .findings import SEVERITIES, EvidenceItem, RootCause, Signal, jsonable
-
-SEVERITY_WEIGHT = {"critical": 1.0, "high": 0.8, "medium": 0.5, "low": 0.3, "info": 0.1}
-
-# How much of the score comes from the share of nodes explained vs. the share of scheduling attempts.
-NODE_SHARE_WEIGHT = 0.7
+from .findings import EvidenceItem, RootCause, Signal, jsonable
 
 _KIND_ORDER = {"symptom": 0, "effect": 1, "cause": 2, "observation": 3}
 
@@ -133,65 +129,6 @@ def build_graph(
             if g.has_node(oid) and not g.has_edge(oid, cid):
                 g.add_edge(oid, cid, relation="evidences")
     return g
-
-
-# --- ranking ---------------------------------------------------------------------------------------
-
-
-def _attempts(rc: RootCause) -> int:
-    """Scheduling attempts a cause covers: RootCause.attempts when the model has it, else event counts."""
-    explicit = getattr(rc, "attempts", None)
-    if isinstance(explicit, int) and explicit > 0:
-        return explicit
-    total = 0
-    for item in rc.evidence:
-        if item.kind == "event" and isinstance(item.data, Mapping):
-            count = item.data.get("count")
-            if isinstance(count, int) and count > 0:
-                total += count
-    return total
-
-
-def score(rc: RootCause, *, total_nodes: int, total_attempts: int) -> float:
-    """How much of the failure `rc` explains, weighted by severity and confidence (0..1).
-
-    A cause with no nodes is pod-level (a missing PVC, a scheduling gate, a scheduler nobody runs)
-    and explains every node.
-    """
-    if rc.nodes and total_nodes > 0:
-        node_share = min(len(rc.nodes) / total_nodes, 1.0)
-    else:
-        node_share = 1.0
-    if total_attempts > 0:
-        attempt_share = min(_attempts(rc) / total_attempts, 1.0)
-        coverage = NODE_SHARE_WEIGHT * node_share + (1 - NODE_SHARE_WEIGHT) * attempt_share
-    else:
-        coverage = node_share
-    confidence = max(0.0, min(rc.confidence, 1.0))
-    return round(coverage * SEVERITY_WEIGHT.get(rc.severity, 0.5) * confidence, 4)
-
-
-def rank(root_causes: Sequence[RootCause], *, total_nodes: int, total_attempts: int) -> list[RootCause]:
-    """Root causes with `score` set, best first: blocking ones first, then score, severity, rule id."""
-    sev_rank = {s: i for i, s in enumerate(SEVERITIES)}
-    scored = [
-        _with_score(rc, score(rc, total_nodes=total_nodes, total_attempts=total_attempts))
-        for rc in root_causes
-    ]
-    return sorted(
-        scored,
-        key=lambda rc: (
-            not rc.blocking,
-            -rc.score,
-            sev_rank.get(rc.severity, len(sev_rank)),
-            rc.rule,
-            rc.message,
-        ),
-    )
-
-
-def _with_score(rc: RootCause, value: float) -> RootCause:
-    return replace(rc, score=value)
 
 
 # --- renderings ----------------------------------------------------------------------------------

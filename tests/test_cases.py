@@ -4,6 +4,7 @@ keys/objects the message names, the fix, and what evidence it must report as mis
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,36 @@ def test_case(path: Path, rules) -> None:
         assert any(text in m for m in doc["missing"]), doc["missing"]
     if exp.get("missing"):
         assert report.confidence < 1.0
+    if "decision" in exp:
+        _check_decision(exp["decision"], doc)
+    for rule, texts in exp.get("context", {}).items():
+        [cause] = [c for c in doc["rootCauses"] if c["rule"] == rule] or [None]
+        assert cause is not None, (rule, [c["rule"] for c in doc["rootCauses"]])
+        for text in texts:
+            assert text in cause["message"], (text, cause["message"])
+
+
+def _check_decision(want: dict, doc: dict) -> None:
+    """What the counterfactual says of the top cause (podtriage.decide)."""
+    top = doc["rootCauses"][0]
+    listed = [(c["rule"], c["blocking"]) for c in doc["rootCauses"]]
+    if "feasibleAfter" in want:
+        assert top["feasibleAfter"] is not None and len(top["feasibleAfter"]) == want["feasibleAfter"], \
+            (top["feasibleAfter"], top["rankReason"])
+    if "stillBlockedBy" in want:
+        assert [x["rule"] for x in top["stillBlockedBy"]] == want["stillBlockedBy"], top["stillBlockedBy"]
+    for rule in want.get("notTop", []):
+        assert top["rule"] != rule, listed
+    fixes = top["fixes"]
+    if "firstFix" in want:
+        first = next(f for f in fixes if f["safe"])
+        for key, value in want["firstFix"].items():
+            if key == "patch":
+                assert value in json.dumps(first["patch"]), first
+            elif key == "object":
+                assert {k: first["object"][k] for k in value} == value, first["object"]
+            else:
+                assert first[key] == value, first
+    texts = [c["fix"] + "\n" + c["fixCommand"] + json.dumps(c["fixes"]) for c in doc["rootCauses"] if c["blocking"]]
+    for text in want.get("notInFix", []):
+        assert not any(text in t for t in texts), (text, texts)

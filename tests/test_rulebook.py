@@ -66,7 +66,7 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
 # not generated: []
     "insufficient-resources": (
         "insufficient-resources",
-        {
+        {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", 
             "resource": "cpu",
             "requested": "4",
             "largest_free": "1500m",
@@ -76,14 +76,14 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
             "total_free": "3",
         },
     ),
-    "too-many-pods": ("too-many-pods", {"max_pods": 110}),
+    "too-many-pods": ("too-many-pods", {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "max_pods": 110}),
     "extended-resource-missing": (
         "extended-resource-missing",
         {"resource": "nvidia.com/gpu", "requested": "1"},
     ),
     "extended-resource-exhausted": (
         "insufficient-resources",
-        {"resource": "nvidia.com/gpu", "requested": "2", "total_allocatable": "4"},
+        {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "resource": "nvidia.com/gpu", "requested": "2", "total_allocatable": "4"},
     ),
     "node-selector-mismatch": (
         "node-selector-mismatch",
@@ -94,6 +94,8 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
             "key_absent": False,
             "closest_key": "",
             "closest_value": "",
+            "system_label": False,
+            "label_nodes": "worker-1 worker-2",
         },
     ),
     "node-affinity-mismatch": (
@@ -107,6 +109,8 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
             "key_absent": False,
             "closest_key": "",
             "field": "nodeAffinity",
+            "system_label": False,
+            "label_nodes": "worker-1 worker-2",
         },
     ),
     "deprecated-label": (
@@ -120,7 +124,7 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "taint-untolerated": (
         "taint-untolerated",
-        {
+        {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", 
             "taint": "dedicated=gpu:NoSchedule",
             "key": "dedicated",
             "value": "gpu",
@@ -130,7 +134,7 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "taint-effect-mismatch": (
         "taint-effect-mismatch",
-        {
+        {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", 
             "taint": "dedicated=gpu:NoSchedule",
             "key": "dedicated",
             "value": "gpu",
@@ -143,20 +147,23 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "control-plane-taint": (
         "taint-untolerated",
-        {
+        {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", 
             "taint": "node-role.kubernetes.io/control-plane:NoSchedule",
             "key": "node-role.kubernetes.io/control-plane",
             "single_node": False,
+            "pinned": False,
+            "intent": "nodeSelector `kubernetes.io/hostname=cp-1`",
+            "alternative_clause": " (node worker-1 passes every other filter)",
         },
     ),
     "node-not-ready": (
         "node-not-ready",
-        {"taint": "node.kubernetes.io/not-ready:NoSchedule", "key": "node.kubernetes.io/not-ready"},
+        {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "taint": "node.kubernetes.io/not-ready:NoSchedule", "key": "node.kubernetes.io/not-ready"},
     ),
-    "node-unschedulable": ("node-unschedulable", {}),
+    "node-unschedulable": ("node-unschedulable", {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`"}),
     "host-port-conflict": (
         "host-port-conflict",
-        {"port": 8080, "protocol": "TCP", "holders": "shop/web-old-1"},
+        {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "port": 8080, "protocol": "TCP", "holders": "shop/web-old-1"},
     ),
     "pod-affinity": (
         "pod-affinity",
@@ -168,7 +175,7 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "pod-anti-affinity": (
         "pod-anti-affinity",
-        {
+        {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", 
             "topology_key": "kubernetes.io/hostname",
             "selector": "app=web",
             "matching_pods": "shop/web-1, shop/web-2",
@@ -176,11 +183,11 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "existing-anti-affinity": (
         "pod-anti-affinity",
-        {"other_pod": "db/postgres-0", "topology_key": "kubernetes.io/hostname"},
+        {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "other_pod": "db/postgres-0", "topology_key": "kubernetes.io/hostname"},
     ),
     "topology-spread": (
         "topology-spread",
-        {
+        {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", 
             "topology_key": "topology.kubernetes.io/zone",
             "max_skew": 1,
             "domain": "eu-west-1a",
@@ -191,7 +198,7 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
             "min_domain_blocked": "",
         },
     ),
-    "topology-spread-missing-label": ("topology-spread", {"topology_key": "topology.kubernetes.io/zone"}),
+    "topology-spread-missing-label": ("topology-spread", {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "topology_key": "topology.kubernetes.io/zone"}),
     "pvc-not-found": ("pvc-not-found", {"claim": "data-web-0"}),
     "pvc-unbound": (
         "pvc-unbound",
@@ -205,13 +212,13 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
     "storageclass-not-found": ("pvc-unbound", {"claim": "data", "storage_class": "fast-ssd"}),
     "volume-node-affinity-conflict": (
         "volume-node-affinity-conflict",
-        {"claim": "data", "pv": "pvc-1234", "detail": "kubernetes.io/hostname in (worker-9)"},
+        {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "claim": "data", "pv": "pvc-1234", "detail": "kubernetes.io/hostname in (worker-9)"},
     ),
     "volume-zone-conflict": (
         "volume-node-affinity-conflict",
         {"claim": "data", "pv": "pvc-1234", "zone": "us-east-1a"},
     ),
-    "volume-limit-exceeded": ("volume-limit-exceeded", {"driver": "ebs.csi.aws.com", "limit": 25}),
+    "volume-limit-exceeded": ("volume-limit-exceeded", {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "driver": "ebs.csi.aws.com", "limit": 25}),
     "scheduling-gated": ("scheduling-gated", {"gates": "kueue.x-k8s.io/admission"}),
     "scheduler-name-unknown": (
         "scheduler-name-unknown",
@@ -222,9 +229,14 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
     "priority-class-missing": ("preemption-priority", {"priority_class": "business-critical"}),
     "preemption-blocked-by-pdb": ("preemption-priority", {"pdbs": "db/postgres-pdb"}),
     "preemption-pending": ("preemption-priority", {"nominated_node": "worker-4"}),
+    "preemption-cannot-help": ("preemption-priority", {"priority": 0, "why": "every pod on them has priority 0 "
+                                                       "or higher", "shortfall": "batch-1: short of 1500m cpu"}),
+    "preemption-can-help": ("preemption-priority", {"priority": 1000, "helping_nodes": 1, "pdbs": "none",
+                                                    "victims": "2 pod(s) of lower priority on batch-1"}),
     "autoscaler-no-scale-up": (
         "autoscaler-no-scale-up",
-        {"reasons": "2 node(s) didn't match Pod's node affinity/selector", "max_size_reached": False},
+        {"reasons": "2 node(s) didn't match Pod's node affinity/selector", "max_size_reached": False,
+         "target_groups": "batch (eks.amazonaws.com/nodegroup)"},
     ),
     "autoscaler-scale-up": ("other", {"groups": "[{eks-workers-1 3->4 (max: 10)}]"}),
     "quota-exceeded": (
@@ -255,7 +267,18 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
             "name and ReadWriteOncePod access mode"
         },
     ),
-    "unknown-scheduling-failure": ("other", {"reason": "node(s) didn't satisfy plugin(s) [MyFilter]"}),
+    "scheduler-refuses": (
+        "scheduler-unreproduced",
+        {"scheduler_message": "0/3 nodes are available: 3 node(s) didn't satisfy plugin(s) [ExampleGate].",
+         "last_attempt": "2026-11-20T10:14:31Z", "unknown_reasons": "3 node(s) didn't satisfy plugin(s) [ExampleGate]",
+         "mode": "refuses"},
+    ),
+    "placement-conflict": (
+        "placement-conflict",
+        {"terms": "nodeSelector `pool=batch` matches 2 node(s) (batch-1, batch-2); a request for `nvidia.com/gpu` "
+                  "matches 1 node(s) (gpu-1)", "term_count": 2},
+    ),
+    "unknown-scheduling-failure": ("other", {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "reason": "node(s) didn't satisfy plugin(s) [MyFilter]"}),
 }
 
 
@@ -390,6 +413,10 @@ def test_messages_name_the_exact_objects(builtin: RuleSet) -> None:
         ("taint-effect-mismatch", {"mismatch": "value"}, "toleration-value-mismatch"),
         ("taint-effect-mismatch", {"mismatch": "effect or value"}, "taint-effect-mismatch"),
         ("control-plane-taint", {"single_node": True}, "single-node-control-plane-taint"),
+        ("control-plane-taint", {"pinned": True}, "control-plane-selected"),
+        ("node-selector-mismatch", {"key_absent": True, "system_label": True}, "node-selector-system-label-absent"),
+        ("node-affinity-mismatch", {"key_absent": True, "system_label": True}, "node-affinity-system-label-absent"),
+        ("scheduler-refuses", {"mode": "unmodelled"}, "scheduler-reason-unmodelled"),
         ("node-not-ready", {"key": "node.kubernetes.io/unreachable"}, "node-unreachable"),
         ("node-not-ready", {"key": "node.kubernetes.io/disk-pressure"}, "node-under-pressure"),
         ("autoscaler-no-scale-up", {"max_size_reached": True}, "autoscaler-max-size-reached"),

@@ -16,7 +16,8 @@ from ..snapshot import Snapshot
 from .delta import compute_delta
 from .model import AuditReport, Finding
 from .risks import risk_findings
-from .scan import ProgressFn, ScanScope, _workload_key, in_scope, owner_chain, scan
+from ..owners import owner_chain
+from .scan import ProgressFn, ScanScope, _workload_key, in_scope, scan
 from .selector import parse_selector
 from .suppress import AuditConfig, apply_suppressions
 

@@ -11,7 +11,7 @@ nothing namespaced is involved). One pod per class (the oldest) is explained wit
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -21,7 +21,9 @@ from ..analyze import Explainer
 from ..diagnose import pending
 from ..diagnose.status import age_seconds, kubectl_status
 from ..findings import RootCause, Signal
-from ..graph import build_graph, pair_signals, rank, to_node_link
+from ..decide.ranking import rank
+from ..graph import build_graph, pair_signals, to_node_link
+from ..owners import owner_chain
 from ..rulebook import RuleSet
 from ..scheduler.selectors import label_selector_matches
 from ..snapshot import Snapshot
@@ -81,28 +83,6 @@ class ScanResult:
 
 
 # --- owner chains -------------------------------------------------------------------------------
-
-
-def owner_chain(snap: Snapshot, namespace: str, owner: m.OwnerRef | None,
-                labels: Mapping[str, str] | None = None) -> tuple[tuple[str, ...], tuple[str, str] | None]:
-    """("ReplicaSet/web-5f7d", "Deployment/web"), ("Deployment", "web"): innermost first, and the top."""
-    chain: list[str] = []
-    top: tuple[str, str] | None = None
-    cur = owner
-    while cur is not None and len(chain) < 6:
-        chain.append(f"{cur.kind}/{cur.name}")
-        top = (cur.kind, cur.name)
-        w = snap.workload_by_key.get((cur.kind, namespace, cur.name))
-        if w is None:
-            # A ReplicaSet that was not read: its pods still say which Deployment made it.
-            h = (labels or {}).get("pod-template-hash")
-            if cur.kind == "ReplicaSet" and h and cur.name.endswith("-" + h):
-                dep = cur.name[: -len(h) - 1]
-                chain.append(f"Deployment/{dep}")
-                top = ("Deployment", dep)
-            break
-        cur = w.owner
-    return tuple(chain), top
 
 
 def _workload_key(namespace: str, name: str, top: tuple[str, str] | None) -> str:
@@ -259,16 +239,25 @@ def primary_causes(ex: Explainer, pod: m.Pod, causes: Sequence[RootCause],
                    signals: Sequence[Signal | None]) -> set[int]:
     """Indexes of the causes a pod is counted under: the ones whose fix could let it schedule.
 
-    A pod rejected everywhere by a pod-level cause (missing PVC, gates, a spec no node matches) is
-    not also counted under the taint of the 2 nodes its first failing filter happened to be; a
-    node-level cause counts when, on at least one of its nodes, it is the only plugin rejecting
-    the pod (fixing it frees that node). Non-blocking causes are kept (shown as advisory).
+    When the counterfactual decided the order (podtriage.decide: an unscheduled pod whose nodes
+    could be read), the pod counts under the top cause and the causes of its smallest set of
+    changes (what still blocks after it), nothing else. Otherwise: a pod rejected everywhere by a
+    pod-level cause (missing PVC, gates, a spec no node matches) is not also counted under the
+    taint of the 2 nodes its first failing filter happened to be; a node-level cause counts when,
+    on at least one of its nodes, it is the only plugin rejecting the pod (fixing it frees that
+    node). Non-blocking causes are kept (shown as advisory).
     """
     total = len(ex.snapshot.nodes)
     out = {i for i, c in enumerate(causes) if not c.blocking}
     blocking = [i for i, c in enumerate(causes) if c.blocking]
     if not blocking:
         return out
+    top = causes[blocking[0]]
+    if top.feasible_after is not None:
+        together = {x.get("rule") for x in top.still_blocked_by}
+        # Background causes (they block only target nodes that need more changes) are left out.
+        notes = {i for i in out if causes[i].feasible_after is None}
+        return notes | {blocking[0]} | {i for i in blocking if causes[i].rule in together}
     podlevel = [i for i in blocking if not causes[i].nodes]
     everywhere = [i for i in blocking if (total and len(causes[i].nodes) >= total)
                   or causes[i].signal in _EVERYWHERE]
@@ -380,10 +369,12 @@ def scan(snapshot: Snapshot, rules: RuleSet, scope: ScanScope, *, now: datetime 
         if progress is not None:
             progress(done + 1, total)
         # Explainer keeps every Evaluation (pod x every node) for the life of the snapshot; a
-        # cluster-wide scan would hold thousands. Classes never come back, so keep it bounded.
+        # cluster-wide scan would hold thousands. Keep the most recently used (classes of the same
+        # shape in other workloads share them).
         cache = getattr(ex, "_eval_cache", None)
-        if isinstance(cache, dict) and len(cache) > EVAL_CACHE_LIMIT:
-            cache.clear()
+        if isinstance(cache, dict):
+            while len(cache) > EVAL_CACHE_LIMIT:
+                del cache[next(iter(cache))]
 
     missing_workloads = _admission(ex, snap, scope, reqs, groups)
     findings = [_finish(g) for g in groups.values()]

@@ -43,7 +43,7 @@ def gate_signals(pod: m.Pod, total: int) -> list[Signal]:
                                time=cond.last_transition_time))
     return [Signal(name="scheduling-gated", params={**_base(pod, total), "gates": ", ".join(pod.scheduling_gates),
                                                      "gate": pod.scheduling_gates[0]},
-                   evidence=tuple(ev), subject=f"Pod/{pod.key} spec.schedulingGates",
+                   evidence=tuple(ev), subject=f"Pod/{pod.key} spec.schedulingGates", scope="pod",
                    effects=("the scheduler does not consider the pod until its gates are removed",),
                    confidence=0.99)]
 
@@ -67,10 +67,11 @@ def scheduler_signals(pod: m.Pod, snapshot: Snapshot, pod_events: Sequence[m.Eve
     events_known = snapshot.has("Event")
     confidence = 0.85 if events_known else 0.5
     if pod.scheduler_name != "default-scheduler" and (known is None or pod.scheduler_name not in known):
-        return [Signal(name="scheduler-name-unknown", params=params, evidence=tuple(ev), confidence=confidence,
+        return [Signal(name="scheduler-name-unknown", params=params, evidence=tuple(ev), confidence=confidence, scope="pod",
                        subject=f"Pod/{pod.key} spec.schedulerName",
                        effects=(f"no scheduler serves schedulerName {pod.scheduler_name!r}",))]
     return [Signal(name="no-scheduler-activity", params=params, evidence=tuple(ev), confidence=confidence * 0.8,
+                   scope="pod",
                    subject=f"Pod/{pod.key}", effects=("no scheduler has looked at the pod",))]
 
 
@@ -122,7 +123,27 @@ def preemption_signals(pod: m.Pod, snapshot: Snapshot, fit: Any, blocked_by_reso
     return out
 
 
-def autoscaler_signals(pod: m.Pod, pod_events: Sequence[m.Event], total: int) -> list[Signal]:
+# Node labels that name a node's autoscaling group, by provider.
+NODE_GROUP_LABELS = ("eks.amazonaws.com/nodegroup", "cloud.google.com/gke-nodepool", "karpenter.sh/nodepool",
+                     "kubernetes.azure.com/agentpool", "agentpool", "node.kubernetes.io/nodegroup",
+                     "alpha.eksctl.io/nodegroup-name")
+
+
+def node_groups_of(nodes: Sequence[m.Node]) -> list[str]:
+    """'batch (eks.amazonaws.com/nodegroup)' for each node group the nodes belong to, by their labels."""
+    out: dict[str, None] = {}
+    for n in nodes:
+        for key in NODE_GROUP_LABELS:
+            if n.labels.get(key):
+                out[f"{n.labels[key]} ({key})"] = None
+                break
+    return list(out)
+
+
+def autoscaler_signals(pod: m.Pod, pod_events: Sequence[m.Event], total: int,
+                       targets: Sequence[m.Node] = ()) -> list[Signal]:
+    """cluster-autoscaler's NotTriggerScaleUp / TriggeredScaleUp, with the node groups of the pod's
+    target nodes named (the autoscaler's own text counts groups but does not name them)."""
     out: list[Signal] = []
     base = _base(pod, total)
     no_scale = [e for e in pod_events if e.reason == "NotTriggerScaleUp"]
@@ -135,7 +156,8 @@ def autoscaler_signals(pod: m.Pod, pod_events: Sequence[m.Event], total: int) ->
         out.append(Signal(name="autoscaler-no-scale-up",
                           params={**base, "reasons": reasons, "max_size_reached": max_size,
                                   "groups_blocked": ", ".join(f"{r.count} {r.reason}" for r in parsed.reasons)
-                                  if parsed else ""},
+                                  if parsed else "",
+                                  "target_groups": ", ".join(node_groups_of(targets)) or "not named by any node label"},
                           evidence=tuple(event_evidence(x) for x in no_scale[-2:]),
                           subject="cluster-autoscaler", blocking=True, confidence=0.8,
                           effects=("the cluster autoscaler will not add a node for this pod",)))

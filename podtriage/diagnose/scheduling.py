@@ -1,27 +1,31 @@
 """From per-node verdicts to signals: what blocks the pod, named down to the key, with near misses.
 
 Input: the pod, the snapshot and the Evaluation (every node, every filter). Output: Signals
-that rules turn into root causes, and the VerdictGroups shown as evidence. Each signal explains
-the nodes whose *first* failing filter it accounts for (the scheduler's view), so ranking by
-"how much of the failure it explains" is honest.
+that rules turn into root causes, and the VerdictGroups shown as evidence (the scheduler's view:
+the first failing filter per node). A signal is about the pod's target nodes
+(podtriage.decide.intent) and covers every one of them it blocks, whatever filter failed first;
+which signal is *the* cause is decided in podtriage.decide.ranking.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import replace
-from typing import Any, Collection, Iterable, Mapping, Sequence
+from functools import cached_property
+from typing import Any, Collection, Iterable, Sequence
 
 from .. import model as m
+from ..decide.intent import Intent, Term, explicitly_named, find_intent, is_control_plane, is_intent_failure
 from ..findings import EvidenceItem, Signal, VerdictGroup, jsonable
 from ..quantity import format_amount
 from ..scheduler.framework import Evaluation, Failure, NodeVerdict
 from ..scheduler.plugins.taint_toleration import tolerates
 from ..scheduler.selectors import describe_requirement, requirement_matches
 from ..snapshot import Snapshot
-from .labels import CONTROL_PLANE_TAINTS, DEPRECATED_LABELS, NOT_READY_TAINTS, closest
+from .labels import CONTROL_PLANE_TAINTS, DEPRECATED_LABELS, NOT_READY_TAINTS, closest, is_system_label
 
 MAX_EXAMPLES = 3
+UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 
 
 def _examples(nodes: Sequence[str]) -> dict[str, Any]:
@@ -54,75 +58,208 @@ def node_groups(evaluation: Evaluation) -> list[VerdictGroup]:
     return out
 
 
-class SchedulingDiagnosis:
-    """Turns one pod's Evaluation into signals."""
+def dominant_container(pod: m.Pod, res: str) -> tuple[str, int]:
+    """The container whose request of `res` the scheduler's effective request is made of: the
+    largest init container when it outweighs the app containers and sidecars together, else the
+    largest app container (or sidecar). ("", 0) when no container requests it."""
+    app = [(c.name, c.requests.get(res, 0)) for c in pod.containers]
+    app += [(c.name, c.requests.get(res, 0)) for c in pod.init_containers if c.restart_policy == "Always"]
+    init = [(c.name, c.requests.get(res, 0)) for c in pod.init_containers if c.restart_policy != "Always"]
+    app_total = sum(v for _, v in app)
+    best_init = max(init, key=lambda x: x[1], default=("", 0))
+    if best_init[1] > app_total:
+        return best_init
+    best = max(app, key=lambda x: x[1], default=("", 0))
+    return best if best[1] > 0 else ("", 0)
 
-    def __init__(self, pod: m.Pod, snapshot: Snapshot, evaluation: Evaluation) -> None:
+
+class SchedulingDiagnosis:
+    """Turns one pod's Evaluation into signals about the nodes it wants (its target nodes).
+
+    Every filter's failures on the target nodes become signals, not only the first one per node
+    that the scheduler reports: what would still block after one change is part of the answer
+    (podtriage.decide.ranking). Nodes the pod excludes itself are background and give no signal.
+    When no node satisfies the pod's placement, the terms that fail are the signals, and when a
+    validated correction exists, the nodes it would target are analysed the same way.
+    """
+
+    def __init__(self, pod: m.Pod, snapshot: Snapshot, evaluation: Evaluation, intent: Intent | None = None, *,
+                 after: Evaluation | None = None) -> None:
+        """`after`: after a PreFilter rejection (a missing claim), the pod evaluated as if it were
+        resolved, to say what would still block the nodes; without it, the nodes are not analysed."""
         self.pod = pod
         self.snapshot = snapshot
         self.ev = evaluation
         self.total = evaluation.total_nodes
-        self.by_code: dict[str, list[tuple[NodeVerdict, Failure]]] = defaultdict(list)
-        for v in evaluation.verdicts:
-            for f in v.first:
-                self.by_code[f.code].append((v, f))
+        nodes_ev = after if evaluation.prefilter else evaluation
+        self.memo: dict[Any, Any] = (nodes_ev or evaluation).memo
+        if intent is None:
+            # The intent depends only on what makes pods share an evaluation (their placement
+            # terms, requests, tolerations), so it is kept with it.
+            intent = self.memo.get("intent")
+            if intent is None:
+                intent = self.memo["intent"] = find_intent(pod, snapshot, nodes_ev or evaluation)
+        self.intent = intent
+        self.verdicts = {v.node: v for v in nodes_ev.verdicts} if nodes_ev is not None else {}
+        self.requests = (nodes_ev or evaluation).requests
+        # Nothing is known of the nodes past a PreFilter rejection without `after`.
+        self.nodes_known = nodes_ev is not None
+        # The nodes the counterfactual is about: the targets, or those a corrected term would target.
+        self.candidates: tuple[str, ...] = self.intent.targets
+        self.hypothetical = ""
 
     def _base(self, nodes: Sequence[str]) -> dict[str, Any]:
-        return {"pod": self.pod.key, "total_nodes": self.total, **_examples(nodes)}
+        return {"pod": self.pod.key, "total_nodes": self.total, **_examples(nodes),
+                "targets_count": len(self.candidates), "intent": self.intent.describe(),
+                "where": self._where(len(nodes))}
+
+    def _where(self, n: int) -> str:
+        """'2 of the 2 node(s) the pod asks for with nodeSelector `gpu=true`' / '3 of 5 node(s)'."""
+        t = len(self.candidates)
+        if self.hypothetical:
+            return f"{n} of the {t} node(s) {self.hypothetical}"
+        if self.intent.constrained and self.intent.targets:
+            return f"{n} of the {t} node(s) the pod asks for with {self.intent.describe()}"
+        return f"{n} of {t or self.total} node(s)"
 
     def _effects(self, plugin: str, nodes: Sequence[str]) -> tuple[str, ...]:
-        return (f"{len(nodes)}/{self.total} nodes rejected by {plugin}",)
+        return (f"{len(nodes)}/{len(self.candidates) or self.total} target nodes rejected by {plugin}",)
 
     def signals(self) -> list[Signal]:
         out: list[Signal] = []
         if self.total == 0:
             return [self._no_nodes()]
         out += self._prefilter()
+        if not self.nodes_known:
+            self.candidates = ()
+        elif self.intent.targets:
+            out += self._node_signals(self.intent.targets)
+        else:
+            out += self._no_target()
+        return out
+
+    def _failures_on(self, nodes: Sequence[str]) -> dict[str, list[tuple[NodeVerdict, Failure]]]:
+        """Every failure that is not the pod's own placement choice, on `nodes`, by code (kept with
+        the evaluation: pods of the same shape ask for the same nodes)."""
+        # Per evaluation there are two lists: the targets, or the nodes a correction would target.
+        key = ("failures", self.hypothetical)
+        cached = self.memo.get(key)
+        if cached is not None:
+            return cached
+        by_code: dict[str, list[tuple[NodeVerdict, Failure]]] = defaultdict(list)
+        for n in nodes:
+            v = self.verdicts.get(n)
+            if v is None:
+                continue
+            for f in v.failures:
+                if not is_intent_failure(f):
+                    by_code[f.code].append((v, f))
+        self.memo[key] = by_code
+        return by_code
+
+    def _node_signals(self, nodes: Sequence[str]) -> list[Signal]:
         handlers = {
-            "taint": self._taints, "node-affinity": self._node_affinity, "insufficient": self._insufficient,
+            "taint": self._taints, "insufficient": self._insufficient,
             "too-many-pods": self._simple("too-many-pods", lambda fs: {"max_pods": fs[0].detail.get("allocatable")}),
             "node-unschedulable": self._simple("node-unschedulable", lambda fs: {}),
             "node-ports": self._ports,
         }
-        for code, items in self.by_code.items():
-            handler = handlers.get(code, self._generic)
-            out += handler(code, items)
-        return self._demote_non_candidates(out)
-
-    def candidates(self) -> set[str] | None:
-        """Nodes that advertise every extended resource the pod requests (None: no such request).
-
-        A GPU pod can only ever land on GPU nodes; what blocks *those* is the root cause, and the
-        other nodes' rejections are background.
-        """
-        result: set[str] | None = None
-        wanted = [r for r, v in self.ev.requests.items() if "/" in r and v > 0]
-        if wanted:
-            result = {n.name for n in self.snapshot.nodes if all(n.allocatable.get(r, 0) > 0 for r in wanted)}
-        # A DaemonSet-style pin (required matchFields metadata.name In [...]) in every term: the other
-        # nodes are excluded by design, not a cause.
-        terms = self.pod.required_node_affinity or ()
-        if terms and all(any(r.key == "metadata.name" and r.operator == "In" for r in t.match_fields)
-                         for t in terms):
-            pinned = {v for t in terms for r in t.match_fields if r.key == "metadata.name" and r.operator == "In"
-                      for v in r.values}
-            result = pinned if result is None else result & pinned
-        return result or None
-
-    def _demote_non_candidates(self, signals: list[Signal]) -> list[Signal]:
-        cands = self.candidates()
-        if not cands:
-            return signals
         out = []
-        for s in signals:
-            if s.nodes and s.blocking and not (set(s.nodes) & cands) and s.name != "extended-resource-elsewhere":
-                s = replace(s, blocking=False, confidence=round(s.confidence * 0.5, 3),
-                            params={**s.params, "not_candidates": True})
-            out.append(s)
+        for code, items in self._failures_on(nodes).items():
+            for sig in handlers.get(code, self._generic)(code, items):
+                out.append(replace(sig, scope="target"))
         return out
 
+    # --- no node satisfies the pod's placement ---------------------------------------------------
+    def _no_target(self) -> list[Signal]:
+        """The terms that match no node are the cause; each terms alone matching some nodes but never
+        the same one is a conflict. A validated correction of a single failing term gives the nodes
+        it would target, whose own blockers are what would still stand in the way."""
+        failing = self.intent.failing_terms()
+        if not failing:
+            if not self.intent.terms:  # only control-plane nodes were excluded: cannot happen
+                return []
+            return [self._conflict()]
+        out: list[Signal] = []
+        for term in failing:
+            out += self._term_signals(term)
+        out = [replace(s_, scope="pod") for s_ in out]
+        if len(failing) == 1:
+            corrected = self._corrected_targets(failing[0], out)
+            if corrected:
+                self.candidates = tuple(corrected)
+                self.hypothetical = "the corrected selector would select"
+                out += self._node_signals(self.candidates)
+        return out
+
+    def _term_signals(self, term: Term) -> list[Signal]:
+        everywhere = [n.name for n in self.snapshot.nodes]
+        ev0 = EvidenceItem(kind="node-verdict", summary=f"no node satisfies {term.text}",
+                           source=f"podtriage NodeAffinity/InterPodAffinity on all {self.total} nodes",
+                           data={"term": term.id, "nodeCount": self.total})
+        if term.id.startswith("nodeSelector:"):
+            return [self._label_signal("nodeSelector", term.key, term.value, f"{term.key}={term.value}",
+                                       everywhere, ev0)]
+        if term.id == "nodeAffinity":
+            return self._affinity_signals(everywhere, ev0)
+        if term.id == "podAffinity":
+            items = [(v, f) for v in self.verdicts.values() for f in v.failures if f.code == "pod-affinity"]
+            return self._generic("pod-affinity", items) if items else []
+        if term.id.startswith("resource:"):
+            items = [(v, f) for v in self.verdicts.values() for f in v.failures
+                     if f.code == "insufficient" and f.detail.get("resource") == term.key]
+            return self._insufficient("insufficient", items) if items else []
+        return []
+
+    def _affinity_signals(self, everywhere: list[str], ev0: EvidenceItem) -> list[Signal]:
+        pod = self.pod
+        terms = pod.required_node_affinity or ()
+        out: list[Signal] = []
+        if len(terms) == 1:
+            for req in terms[0].match_expressions:
+                if any(requirement_matches(req, n.labels) for n in self.snapshot.nodes):
+                    continue
+                want = req.values[0] if req.operator == "In" and len(req.values) == 1 else ""
+                out.append(self._label_signal("nodeAffinity", req.key, want, describe_requirement(req), everywhere,
+                                              ev0, operator=req.operator))
+        if not out:
+            exprs = "; ".join(" AND ".join([describe_requirement(r) for r in t.match_expressions] +
+                                           [f"field {describe_requirement(r)}" for r in t.match_fields])
+                              or "<empty term>" for t in terms)
+            params = {**self._base(everywhere), "expression": exprs, "key": "", "present_values": "",
+                      "closest_value": "", "field": "nodeAffinity"}
+            out.append(Signal(name="node-affinity-mismatch", params=params, nodes=tuple(everywhere), evidence=(ev0,),
+                              subject=f"Pod/{pod.key} spec.affinity.nodeAffinity",
+                              effects=("no node satisfies the pod's placement",)))
+        return out
+
+    def _conflict(self) -> Signal:
+        terms = self.intent.terms
+        listed = "; ".join(f"{t.text} matches {len(t.nodes)} node(s) ({', '.join(sorted(t.nodes)[:3])}"
+                           f"{', ...' if len(t.nodes) > 3 else ''})" for t in terms)
+        everywhere = [n.name for n in self.snapshot.nodes]
+        params = {**self._base(everywhere), "terms": listed, "term_count": len(terms)}
+        return Signal(name="placement-conflict", params=params, nodes=tuple(everywhere), scope="pod",
+                      evidence=(EvidenceItem(kind="node-verdict", summary=f"each placement term matches some nodes, "
+                                             f"no node matches all: {listed}", source="podtriage placement terms",
+                                             data={"terms": [{"term": t.id, "nodes": sorted(t.nodes)[:50]}
+                                                             for t in terms]}),),
+                      subject=f"Pod/{self.pod.key} spec", effects=("no node satisfies every placement constraint",))
+
+    def _corrected_targets(self, term: Term, term_signals: Sequence[Signal]) -> list[str]:
+        """The nodes a validated correction of `term` would target (with the other terms kept)."""
+        sig = next((x for x in term_signals if x.params.get("suggested_key") or x.params.get("suggested_value")),
+                   None)
+        if sig is None:
+            return []
+        key = str(sig.params.get("suggested_key") or sig.params.get("key"))
+        value = str(sig.params.get("suggested_value") or sig.params.get("value"))
+        others = [t for t in self.intent.terms if t is not term]
+        return [n.name for n in self.snapshot.nodes if n.labels.get(key) == value
+                and all(n.name in t.nodes for t in others) and not is_control_plane(n, self.pod)]
+
     def _no_nodes(self) -> Signal:
-        return Signal(name="no-nodes", params={"pod": self.pod.key, "total_nodes": 0, "nodes_count": 0,
+        return Signal(name="no-nodes", scope="pod", params={"pod": self.pod.key, "total_nodes": 0, "nodes_count": 0,
                                                "node_examples": "", "node_example": "NODE"},
                       evidence=(EvidenceItem(kind="object", summary="the node list is empty",
                                              source="Node list", data={"nodes": 0}),),
@@ -160,7 +297,7 @@ class SchedulingDiagnosis:
                 params["reason"] = f.reason
             subject = f"PersistentVolumeClaim/{self.pod.namespace}/{claim}" if claim else ""
             out.append(Signal(
-                name=name, params=params, nodes=(), subject=subject,  # pod-level: explains every node
+                name=name, params=params, nodes=(), subject=subject, scope="pod",  # explains every node
                 evidence=(EvidenceItem(kind="prefilter", summary=f"{f.plugin}: {f.reason}",
                                        source=f"podtriage {f.plugin} PreFilter", data=jsonable(dict(d))),),
                 effects=(f"pod rejected before any node is considered ({f.plugin})",),
@@ -170,12 +307,20 @@ class SchedulingDiagnosis:
     # --- TaintToleration --------------------------------------------------------------------
     def _taints(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:
         by_taint: dict[tuple[str, str, str], list[tuple[NodeVerdict, Failure]]] = defaultdict(list)
+        by_name = self.snapshot.node_by_name
         for v, f in items:
             t = f.detail.get("taint", {})
-            by_taint[(t.get("key", ""), t.get("value", ""), t.get("effect", ""))].append((v, f))
+            key = t.get("key", "")
+            if key == UNSCHEDULABLE_TAINT and v.node in by_name and by_name[v.node].unschedulable:
+                continue  # the cordon's own taint: the NodeUnschedulable signal is the same change
+            # A lifecycle taint comes as NoSchedule and NoExecute: one condition, one change.
+            gkey = (key, "", "") if key in NOT_READY_TAINTS else (key, t.get("value", ""), t.get("effect", ""))
+            by_taint[gkey].append((v, f))
         out = []
-        for (key, value, effect), group in sorted(by_taint.items(), key=lambda kv: -len(kv[1])):
-            nodes = [v.node for v, _ in group]
+        for _, group in sorted(by_taint.items(), key=lambda kv: -len(kv[1])):
+            nodes = list(dict.fromkeys(v.node for v, _ in group))
+            t0 = group[0][1].detail.get("taint", {})
+            key, value, effect = t0.get("key", ""), t0.get("value", ""), t0.get("effect", "")
             taint = m.Taint(key=key, value=value, effect=effect)
             params = {**self._base(nodes), "taint": str(taint), "key": key, "value": value, "effect": effect,
                       "value_suffix": f"={value}" if value else ""}
@@ -188,6 +333,14 @@ class SchedulingDiagnosis:
             if key in CONTROL_PLANE_TAINTS:
                 name = "control-plane-taint"
                 params["single_node"] = self.total == 1
+                # The pod asks for these control-plane nodes by name: the pin is the problem, and the
+                # fix points it at a node that would accept the pod (never a toleration).
+                by_name = self.snapshot.node_by_name
+                params["pinned"] = self.total > 1 and all(n in by_name and explicitly_named(self.pod, by_name[n])
+                                                          for n in nodes)
+                alt = self._otherwise_feasible() if params["pinned"] else []
+                params["alternative_node"] = alt[0] if alt else ""
+                params["alternative_clause"] = f" (node {alt[0]} passes every other filter)" if alt else ""
             elif key in NOT_READY_TAINTS:
                 name = "node-not-ready"
                 params["condition"] = NOT_READY_TAINTS[key]
@@ -217,126 +370,120 @@ class SchedulingDiagnosis:
                               effects=self._effects("TaintToleration", nodes)))
         return out
 
-    # --- NodeAffinity -------------------------------------------------------------------------
-    def _node_affinity(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:
-        pod = self.pod
-        failing_nodes = [v.node for v, _ in items]
-        all_nodes = self.snapshot.nodes
-        all_keys: set[str] = set()
-        values_by_key: dict[str, Counter] = defaultdict(Counter)
-        for n in all_nodes:
+    # --- NodeAffinity: a term that matches no node ----------------------------------------------
+    @cached_property
+    def _label_values(self) -> dict[str, Counter]:
+        values: dict[str, Counter] = defaultdict(Counter)
+        for n in self.snapshot.nodes:
             for k, val in n.labels.items():
-                all_keys.add(k)
-                values_by_key[k][val] += 1
-        out: list[Signal] = []
-        explained: set[str] = set()
-        failing_set = set(failing_nodes)
-        node_by_name = self.snapshot.node_by_name
+                values[k][val] += 1
+        return values
 
-        def nodes_failing(pred) -> list[str]:
-            return [n for n in failing_nodes if pred(node_by_name[n].labels)] if node_by_name else []
-
-        ev0 = _verdict_evidence(f"{len(failing_nodes)} node(s) didn't match the pod's node affinity/selector",
-                                failing_nodes, items[0][1])
-        # nodeSelector entries, one by one
-        for key, want in sorted(pod.node_selector.items()):
-            bad = nodes_failing(lambda labels, k=key, w=want: labels.get(k) != w)
-            if not bad:
-                continue
-            explained.update(bad)
-            out.append(self._label_signal("nodeSelector", key, want, f"{key}={want}", bad, all_keys, values_by_key,
-                                          ev0))
-        # required node affinity: single-term expressions are explained one by one
-        terms = pod.required_node_affinity or ()
-        if len(terms) == 1:
-            for req in terms[0].match_expressions:
-                bad = nodes_failing(lambda labels, r=req: not requirement_matches(r, labels))
-                bad = [n for n in bad if n not in explained]
-                if not bad:
-                    continue
-                explained.update(bad)
-                want = req.values[0] if req.operator == "In" and len(req.values) == 1 else ""
-                out.append(self._label_signal("nodeAffinity", req.key, want, describe_requirement(req), bad,
-                                              all_keys, values_by_key, ev0, operator=req.operator))
-        rest = [n for n in failing_nodes if n not in explained and n in failing_set]
-        if rest:
-            exprs = "; ".join(" AND ".join([describe_requirement(r) for r in t.match_expressions] +
-                                           [f"field {describe_requirement(r)}" for r in t.match_fields])
-                              or "<empty term>" for t in terms) or \
-                ", ".join(f"{k}={v}" for k, v in pod.node_selector.items())
-            params = {**self._base(rest), "expression": exprs, "key": "", "present_values": "",
-                      "closest_value": ""}
-            out.append(Signal(name="node-affinity-mismatch", params=params, nodes=tuple(rest), evidence=(ev0,),
-                              subject=f"Pod/{pod.key} spec.affinity.nodeAffinity",
-                              effects=self._effects("NodeAffinity", rest)))
+    def _otherwise_feasible(self) -> list[str]:
+        """Nodes whose only failures are the pod's own placement terms (control plane left aside):
+        where the pod would run if its placement allowed it."""
+        out = []
+        for n in self.snapshot.nodes:
+            v = self.verdicts.get(n.name)
+            if v is not None and not any(not is_intent_failure(f) for f in v.failures) \
+                    and not is_control_plane(n, self.pod):
+                out.append(n.name)
         return out
 
-    def _label_signal(self, field: str, key: str, want: str, expression: str, nodes: list[str], all_keys: set[str],
-                      values_by_key: Mapping[str, Counter], ev0: EvidenceItem, operator: str = "In") -> Signal:
+    def _label_signal(self, field: str, key: str, want: str, expression: str, nodes: list[str], ev0: EvidenceItem,
+                      operator: str = "In") -> Signal:
+        """A nodeSelector entry or an affinity expression that no node satisfies, with a correction
+        only when it makes at least one node pass (validated against the nodes' labels)."""
+        values_by_key = self._label_values
         present = values_by_key.get(key, Counter())
         present_values = ", ".join(f"{v} ({c})" for v, c in present.most_common(5))
         params = {**self._base(nodes), "key": key, "value": want, "expression": expression, "field": field,
                   "present_values": present_values, "key_absent": not present, "closest_key": "",
-                  "closest_value": ""}
+                  "closest_value": "", "suggested_key": "", "suggested_value": "", "suggested_nodes": 0,
+                  "system_label": is_system_label(key)}
         subject = f"Pod/{self.pod.key} spec.{'nodeSelector' if field == 'nodeSelector' else 'affinity.nodeAffinity'}"
+
+        def carriers(k: str, v: str) -> int:
+            return values_by_key.get(k, Counter()).get(v, 0) if v else sum(values_by_key.get(k, Counter()).values())
+
+        free = self._otherwise_feasible()
+        params["label_candidates"] = ", ".join(free[:5])
+        # For `kubectl label nodes`: nodes that pass every other filter (labelling any other would
+        # not let the pod run), or a placeholder.
+        params["label_nodes"] = " ".join(free[:5]) or "NODE"
         if key in DEPRECATED_LABELS and not present and DEPRECATED_LABELS[key] in values_by_key:
-            params["current_key"] = DEPRECATED_LABELS[key]
-            current_values = values_by_key[DEPRECATED_LABELS[key]]
-            params["current_value_present"] = bool(want) and want in current_values
+            current = DEPRECATED_LABELS[key]
+            params["current_key"] = current
+            params["current_value_present"] = bool(want) and carriers(current, want) > 0
+            if carriers(current, want):
+                params.update(suggested_key=current, suggested_nodes=carriers(current, want))
             return Signal(name="deprecated-label", params=params, nodes=tuple(nodes), evidence=(ev0,),
-                          subject=subject, effects=self._effects("NodeAffinity", nodes))
+                          subject=subject, effects=("no node satisfies the pod's placement",))
         if not present:
-            params["closest_key"] = closest(key, all_keys)
+            close = closest(key, values_by_key)
+            if close and carriers(close, want):
+                params.update(closest_key=close, suggested_key=close, suggested_nodes=carriers(close, want))
         elif want and want not in present:
-            params["closest_value"] = closest(want, present.keys())
+            close = closest(want, present.keys())
+            if close:
+                params.update(closest_value=close, suggested_value=close, suggested_nodes=carriers(key, close))
         name = "node-selector-mismatch" if field == "nodeSelector" else "node-affinity-mismatch"
-        if operator not in ("In", "Exists") and field != "nodeSelector":
-            name = "node-affinity-mismatch"
         return Signal(name=name, params=params, nodes=tuple(nodes), evidence=(ev0,), subject=subject,
-                      effects=self._effects("NodeAffinity", nodes))
+                      effects=("no node satisfies the pod's placement",))
 
     # --- NodeResourcesFit -------------------------------------------------------------------
+    def _allocatable(self, res: str) -> tuple[int, int]:
+        """(largest, total) allocatable `res` over the nodes the pod wants (all nodes when it wants
+        none): sizes are judged against those."""
+        key = ("allocatable", self.hypothetical, res)
+        cached = self.memo.get(key)
+        if cached is None:
+            by_name = self.snapshot.node_by_name
+            pool = [by_name[n] for n in self.candidates if n in by_name] or list(self.snapshot.nodes)
+            advertised = [n.allocatable.get(res, 0) for n in pool]
+            cached = self.memo[key] = (max(advertised, default=0), sum(advertised))
+        return cached
+
     def _insufficient(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:
         by_res: dict[str, list[tuple[NodeVerdict, Failure]]] = defaultdict(list)
         for v, f in items:
             by_res[f.detail.get("resource", "?")].append((v, f))
+        by_name = self.snapshot.node_by_name
         out = []
         for res, group in sorted(by_res.items(), key=lambda kv: -len(kv[1])):
             nodes = [v.node for v, _ in group]
-            requested = self.ev.requests.get(res, 0)
-            advertised = [n.allocatable.get(res, 0) for n in self.snapshot.nodes]
-            max_alloc = max(advertised, default=0)
-            frees = [f.detail.get("free", 0) for _, f in group]
-            total_free = sum(max(x, 0) for x in frees)
+            requested = self.requests.get(res, 0)
+            max_alloc, all_alloc = self._allocatable(res)
+            free_on = {v.node: f.detail.get("free", 0) for v, f in group}
+            total_free = sum(max(x, 0) for x in free_on.values())
+            # Where lowering this request alone would help most: a node this resource is the only
+            # thing blocking, with the most of it free (else the roomiest of them all).
+            sole = [v.node for v, _ in group if all(f.code == "insufficient" and f.detail.get("resource") == res
+                                                     for f in v.failures if not is_intent_failure(f))]
+            fit_node = max(sole or nodes, key=lambda n: (free_on[n], n), default="")
+            fit_amount = max(free_on.get(fit_node, 0), 0)
+            dominant, share = dominant_container(self.pod, res)
             params = {**self._base(nodes), "resource": res, "requested": format_amount(res, requested),
-                      "largest_free": format_amount(res, max(max(frees, default=0), 0)),
+                      "requested_amount": requested,
+                      "largest_free": format_amount(res, max(max(free_on.values(), default=0), 0)),
                       "largest_allocatable": format_amount(res, max_alloc),
                       "total_free": format_amount(res, total_free),
-                      "total_allocatable": format_amount(res, sum(advertised)),
+                      "total_allocatable": format_amount(res, all_alloc),
                       "too_large": requested > max_alloc,
-                      "fragmented": requested <= max_alloc and total_free >= requested}
+                      "fragmented": requested <= max_alloc and total_free >= requested,
+                      "fit_node": fit_node, "fit_amount": fit_amount, "dominant": dominant,
+                      "dominant_request": format_amount(res, share) if share else ""}
             name = "insufficient-resources"
             subject = f"Pod/{self.pod.key} resources.requests.{res}"
-            is_extended = "/" in res
-            advertised_here = sum(1 for v, _ in group if v.node in self.snapshot.node_by_name
-                                  and self.snapshot.node_by_name[v.node].allocatable.get(res, 0) > 0)
-            params["advertised_elsewhere"] = sum(1 for a in advertised if a > 0)
-            blocking = True
-            if is_extended and advertised_here == 0 and params["advertised_elsewhere"]:
-                # Only other nodes have the device: what blocks those nodes is the root cause.
-                name = "extended-resource-elsewhere"
-                blocking = False
-                params["advertising_nodes"] = ", ".join(
-                    [n.name for n in self.snapshot.nodes if n.allocatable.get(res, 0) > 0][:5])
-            elif is_extended and advertised_here == 0:
-                # No node has the device at all (no device plugin, or no such node type).
-                name = "extended-resource-missing"
-            elif is_extended:
-                name = "extended-resource-exhausted"
+            if "/" in res:
+                advertised_here = sum(1 for n in nodes if n in by_name and by_name[n].allocatable.get(res, 0) > 0)
+                # No node has the device at all (no device plugin, or no such node type), or every
+                # unit of it on the nodes the pod wants is taken.
+                name = "extended-resource-exhausted" if advertised_here else "extended-resource-missing"
             ev = [_verdict_evidence(f"{len(nodes)} node(s): Insufficient {res} (pod requests "
                                     f"{format_amount(res, requested)})", nodes, group[0][1])]
             out.append(Signal(name=name, params=params, nodes=tuple(nodes), evidence=tuple(ev), subject=subject,
-                              blocking=blocking, effects=self._effects("NodeResourcesFit", nodes)))
+                              effects=self._effects("NodeResourcesFit", nodes)))
         return out
 
     def _ports(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:
@@ -372,7 +519,7 @@ class SchedulingDiagnosis:
         key, dom = d.get("topology_key"), d.get("min_domain")
         if not key or not dom or d.get("node_taints_policy") == "Honor":
             return {"min_domain_blocked": ""}
-        verdicts = _first_plugins(self.ev)
+        verdicts = self.verdicts
         nodes = [n for n in self.snapshot.nodes if n.labels.get(key) == dom]
         blocked = [verdicts[n.name] for n in nodes if n.name in verdicts and verdicts[n.name].first_plugin ==
                    "TaintToleration"]
@@ -427,10 +574,6 @@ class SchedulingDiagnosis:
         return out
 
 
-def _first_plugins(ev: Evaluation) -> dict[str, NodeVerdict]:
-    return {v.node: v for v in ev.verdicts}
-
-
 def _taint_text(v: NodeVerdict) -> str:
     t = v.first[0].detail.get("taint", {}) if v.first else {}
     return str(m.Taint(key=t.get("key", ""), value=t.get("value", ""), effect=t.get("effect", "")))
@@ -454,7 +597,8 @@ def signals_from_message(pod: m.Pod, fit: Any, confidence: float,
         entries = [rc for rc in entries if rc.code in codes]
     for rc in entries:
         count = rc.count if rc.count is not None else total
-        base = {"pod": pod.key, "total_nodes": total, "nodes_count": count, "node_examples": "(node list unavailable)",
+        base = {"pod": pod.key, "total_nodes": total, "nodes_count": count, "where": f"{count} of {total} node(s)",
+                "node_examples": "(node list unavailable)",
                 "node_example": "NODE", "reason": rc.reason, "detail": rc.reason, "reason_detail": rc.reason,
                 "node_data": "no"}
         d = rc.details or {}

@@ -126,6 +126,7 @@ def _pod_headline(out: _Out, report: Report, pod: PodReport | None) -> None:
         out.print(line)
         if top:
             out.print(_cause_details(out, top, indent="  "))
+            _counterfactual(out, top, indent="  ")
         return
     where = f" on {pod.node}" if pod and pod.node else ""
     line = out.text(("✓ ", "bold green"), (f"{name} is {status}{where}", "bold"), ": nothing blocks it")
@@ -151,6 +152,17 @@ def _workload_headline(out: _Out, report: Report) -> None:
     out.print(line)
     if top:
         out.print(_cause_details(out, top, indent="  "))
+        _counterfactual(out, top, indent="  ")
+
+
+def _counterfactual(out: _Out, cause: RootCause, indent: str) -> None:
+    """Why this cause comes first, and what would still block after its fix."""
+    if cause.rank_reason:
+        out.print(out.text(indent, ("why first: ", "dim"), cause.rank_reason))
+    for other in cause.still_blocked_by:
+        line = out.text(indent, ("still blocked after it by: ", "yellow"), f"{other.get('rule', '')}: ")
+        line.append_text(out.code_spans(str(other.get("message", ""))))
+        out.print(line)
 
 
 def _append_cause(out: _Out, line: Text, cause: RootCause) -> None:
@@ -188,6 +200,22 @@ def _other_causes(out: _Out, causes: Sequence[RootCause], *, blocked: bool) -> N
     """The causes after the headline's, numbered in rank order; when nothing blocks, all are notes."""
     start = 2 if blocked else 1
     rest = list(causes[start - 1:])
+    # Background: blocks only target nodes that need more changes than the top cause's (decided by
+    # podtriage.decide); one line unless -v.
+    background = [c for c in rest if not c.blocking and c.feasible_after is not None]
+    if background and not out.verbose:
+        rest = [c for c in rest if c not in background]
+    if background and not out.verbose:
+        summary = out.text(("Background (not the cause): ", "dim"))
+        summary.append_text(out.code_spans("; ".join(f"{c.subject or c.rule} on {len(c.nodes)} node(s)"
+                                                     for c in background[:4])))
+        if len(background) > 4:
+            summary.append(f"; +{len(background) - 4} more")
+        summary.append_text(out.text((" (-v for details)", "dim")))
+        if not rest:
+            out.print()
+            out.print(summary)
+            return
     if not rest:
         return
     out.section("Other root causes" if blocked else "Notes")
@@ -198,6 +226,8 @@ def _other_causes(out: _Out, causes: Sequence[RootCause], *, blocked: bool) -> N
         out.print(_cause_details(out, cause, indent="     "))
         if out.verbose:
             _evidence_items(out, cause.evidence, indent="     ", limit=None)
+    if background and not out.verbose:
+        out.print(summary)
 
 
 # -- workload state and per-pod lines ---------------------------------------------------------
@@ -267,6 +297,7 @@ def _evidence(out: _Out, pod: PodReport, top: Sequence[RootCause], *, title: str
     if not (has_groups or sched or has_cited):
         return
     out.section(title)
+    _placement(out, pod)
     if pod.node_groups:
         out.print(_groups_table(out, pod.node_groups))
     if pod.total_nodes is not None:
@@ -285,6 +316,35 @@ def _evidence(out: _Out, pod: PodReport, top: Sequence[RootCause], *, title: str
             _evidence_items(out, cause.evidence, indent="  ",
                             limit=None if out.verbose else _TOP_EVIDENCE,
                             shown=str(sched.get("message") or ""))
+
+
+def _placement(out: _Out, pod: PodReport) -> None:
+    """Where the pod wants to run: the target nodes, and that the others are its own choice."""
+    p = pod.placement or {}
+    if not p or pod.total_nodes is None:
+        return
+    terms = [t for t in p.get("constraints") or () if isinstance(t, Mapping)]
+    n, total = int(p.get("targetNodes") or 0), pod.total_nodes
+    line = out.text(("Wants: ", "bold"))
+    if terms:
+        line.append_text(out.code_spans(" and ".join(str(t.get("text", "")) for t in terms)))
+        line.append(f" → {n} of {total} node(s)")
+    else:
+        line.append(f"any node → {n} of {total} node(s)")
+    targets = [str(x) for x in p.get("targets") or ()]
+    if targets:
+        line.append(f" ({_some(targets, _EXAMPLES)})")
+    excluded = total - n
+    if excluded:
+        cp = int(p.get("controlPlaneExcluded") or 0)
+        why = "control-plane nodes" if cp == excluded else "the pod's own choice" + \
+            (f" or control-plane nodes ({cp})" if cp else "")
+        line.append_text(out.text((f"; the other {excluded} are background ({why}), not the cause", "dim")))
+    out.print(line)
+    corrected = p.get("corrected")
+    if isinstance(corrected, Mapping) and corrected.get("nodes"):
+        nodes = [str(x) for x in corrected.get("nodes") or ()]
+        out.print(out.text(("  after the correction: ", "dim"), f"{len(nodes)} node(s) ({_some(nodes, _EXAMPLES)})"))
 
 
 def _groups_table(out: _Out, groups: Sequence[VerdictGroup]) -> Table:
@@ -389,7 +449,14 @@ def _fixes(out: _Out, causes: Sequence[RootCause]) -> None:
         line = out.text(f"{i}. ")
         line.append_text(out.code_spans(c.fix or c.title))
         out.print(line)
-        if c.fix_command:
+        structured = [f for f in c.fixes if f.safe] if i == 1 else []
+        for f in structured[:2]:
+            who = "" if f.applied_by == "owner" else f" (needs a {f.applied_by})"
+            out.print(out.text("   → ", (f.description + who, "bold")))
+            if f.command:
+                out.console.print(_command_block(out, f.command), crop=False, soft_wrap=True,
+                                  highlight=False, markup=False, emoji=False)
+        if c.fix_command and not any(f.command == c.fix_command for f in structured[:2]):
             # Never wrapped or cropped: a command must survive copy and paste.
             out.console.print(_command_block(out, c.fix_command), crop=False, soft_wrap=True,
                               highlight=False, markup=False, emoji=False)

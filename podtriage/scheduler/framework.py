@@ -176,6 +176,17 @@ class ClusterState:
         return [p for pods in self.snapshot.pods_by_node.values() for p in pods
                 if p.pod_affinity or p.pod_anti_affinity]
 
+    @cached_property
+    def lowest_priority(self) -> dict[str, int]:
+        """The lowest priority among the live pods on each node (nodes without pods are absent):
+        preemption can only ever evict below it."""
+        out: dict[str, int] = {}
+        for name, info in self.node_infos.items():
+            prios = [p.priority for p in info.pods if not p.is_terminal and not p.deletion_timestamp]
+            if prios:
+                out[name] = min(prios)
+        return out
+
     def namespace_labels(self, ns: str) -> Mapping[str, str]:
         return self.snapshot.namespace_labels.get(ns, {})
 
@@ -236,6 +247,9 @@ class Evaluation:
     prefilter: tuple[Failure, ...]
     verdicts: tuple[NodeVerdict, ...]  # empty after a PreFilter rejection: no node was filtered
     node_count: int = -1  # nodes in the cluster; -1: len(verdicts)
+    # What the diagnosis derives from this evaluation alone (the target nodes, failures grouped by
+    # code): pods of the same shape share the evaluation, so they share this too.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def total_nodes(self) -> int:

@@ -1,0 +1,172 @@
+"""Intent: where the pod's owner wants the pod to run, and so which nodes are the question.
+
+The pod's positive placement constraints (nodeName, nodeSelector, required node affinity,
+required pod affinity) and the devices it requests (a GPU pod can only ever run on nodes that
+have GPUs) say where its owner wants it. The nodes that satisfy all of them are the *target
+nodes*: what blocks them is the root cause. The others exclude themselves by the pod's own
+choice and are background, like control-plane nodes, never the cause and never the fix.
+
+Control-plane nodes are background too unless the pod asks for them by name or label, or they
+are the only nodes there are (a single-node cluster).
+
+Only when no node satisfies the constraints is a constraint itself the cause; then `terms` says
+which term fails where (key absent everywhere, a value nobody carries) and whether the terms
+conflict (each matches some nodes, never the same one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from .. import model as m
+from ..diagnose.labels import CONTROL_PLANE_TAINTS
+from ..scheduler.framework import Evaluation, Failure
+from ..scheduler.plugins.taint_toleration import tolerates
+from ..scheduler.selectors import describe_requirement, node_selector_matches
+from ..snapshot import Snapshot
+
+# Failures that mean "the pod itself does not want this node": its own positive constraints.
+INTENT_CODES = frozenset({"node-affinity", "node-name", "pod-affinity"})
+
+
+def is_intent_failure(f: Failure) -> bool:
+    """A failure caused by the pod's own placement choice, not by the node's state."""
+    if f.code in INTENT_CODES:
+        return True
+    # Left out of NodeAffinity's PreFilterResult (a DaemonSet-style metadata.name pin).
+    return f.code == "absent-nodes" and f.plugin == "NodeAffinity"
+
+
+@dataclass(frozen=True)
+class Term:
+    """One positive placement constraint as the owner wrote it, and the nodes that satisfy it alone."""
+
+    id: str  # "nodeSelector:disktype", "nodeAffinity", "podAffinity", "nodeName", "resource:nvidia.com/gpu"
+    field: str  # the spec field, for people and patches: "spec.nodeSelector"
+    text: str  # "nodeSelector `disktype=ssd`"
+    nodes: frozenset[str]
+    key: str = ""  # the label key (nodeSelector terms), the resource name (resource terms)
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Intent:
+    """The target nodes of one pod, with the terms that define them."""
+
+    terms: tuple[Term, ...]
+    targets: tuple[str, ...]  # nodes satisfying every term, in the snapshot's node order
+    total: int  # nodes in the cluster
+    control_plane_excluded: tuple[str, ...] = ()  # satisfy every term, but control plane by design
+
+    @property
+    def constrained(self) -> bool:
+        """The pod narrows where it runs (otherwise every node but the control plane is a target)."""
+        return any(len(t.nodes) < self.total for t in self.terms)
+
+    def describe(self) -> str:
+        """'nodeSelector `gpu=true`' / 'nodeSelector `a=b` and required node affinity `zone in (x)`'."""
+        return " and ".join(t.text for t in self.terms)
+
+    def failing_terms(self) -> list[Term]:
+        """Terms no node satisfies: each is by itself why there is no target."""
+        return [t for t in self.terms if not t.nodes]
+
+
+def _selector_terms(pod: m.Pod, nodes: Sequence[m.Node]) -> list[Term]:
+    out = []
+    for key, want in sorted(pod.node_selector.items()):
+        out.append(Term(id=f"nodeSelector:{key}", field="spec.nodeSelector", text=f"nodeSelector `{key}={want}`",
+                        nodes=frozenset(n.name for n in nodes if n.labels.get(key) == want), key=key, value=want))
+    terms = pod.required_node_affinity
+    if terms is not None:
+        text = " OR ".join(" AND ".join([describe_requirement(r) for r in t.match_expressions]
+                                        + [f"metadata.name {describe_requirement(r)[len('metadata.name '):]}"
+                                           for r in t.match_fields]) or "<empty term>" for t in terms)
+        out.append(Term(id="nodeAffinity", field="spec.affinity.nodeAffinity.requiredDuringSchedulingIgnored"
+                                                 "DuringExecution", text=f"required node affinity `{text}`",
+                        nodes=frozenset(n.name for n in nodes if node_selector_matches(terms, n.labels, n.name))))
+    return out
+
+
+def _device_terms(requests: Mapping[str, int], nodes: Sequence[m.Node]) -> list[Term]:
+    """Extended resources (vendor-domain names such as nvidia.com/gpu): nodes that have none are no
+    place for the pod, whatever else is true of them."""
+    out = []
+    for res, amount in sorted(requests.items()):
+        if "/" not in res or amount <= 0:
+            continue
+        out.append(Term(id=f"resource:{res}", field="resources.requests", text=f"a request for `{res}`",
+                        nodes=frozenset(n.name for n in nodes if n.allocatable.get(res, 0) > 0), key=res))
+    return out
+
+
+def _from_verdicts(ev: Evaluation, codes: Iterable[str]) -> frozenset[str]:
+    """Nodes on which no failure with one of `codes` occurred."""
+    want = set(codes)
+    return frozenset(v.node for v in ev.verdicts if not any(f.code in want for f in v.failures))
+
+
+def is_control_plane(node: m.Node, pod: m.Pod) -> bool:
+    """A control-plane node whose taint the pod does not tolerate."""
+    if not node.taints:
+        return False
+    return any(t.key in CONTROL_PLANE_TAINTS and t.effect in ("NoSchedule", "NoExecute")
+               and not any(tolerates(tol, t) for tol in pod.tolerations) for t in node.taints)
+
+
+def explicitly_named(pod: m.Pod, node: m.Node) -> bool:
+    """The pod asks for this node by name: nodeName, a hostname selector or a metadata.name pin."""
+    if pod.node_name == node.name:
+        return True
+    host = pod.node_selector.get("kubernetes.io/hostname")
+    if host is not None and node.labels.get("kubernetes.io/hostname") == host:
+        return True
+    for t in pod.required_node_affinity or ():
+        for r in (*t.match_expressions, *t.match_fields):
+            if r.key in ("kubernetes.io/hostname", "metadata.name") and r.operator == "In" and \
+                    (node.name in r.values or node.labels.get("kubernetes.io/hostname") in r.values):
+                return True
+    return False
+
+
+def find_intent(pod: m.Pod, snapshot: Snapshot, ev: Evaluation) -> Intent:
+    """The target nodes of `pod`: those satisfying every positive constraint it carries."""
+    nodes = snapshot.nodes
+    terms = _selector_terms(pod, nodes)
+    if pod.node_name:
+        terms.append(Term(id="nodeName", field="spec.nodeName", text=f"nodeName `{pod.node_name}`",
+                          nodes=frozenset(n.name for n in nodes if n.name == pod.node_name)))
+    if pod.pod_affinity:
+        if ev.verdicts:
+            ok = _from_verdicts(ev, ("pod-affinity",))
+        else:  # a PreFilter rejection: no node was filtered, so none is known to fail affinity
+            ok = frozenset(n.name for n in nodes)
+        terms.append(Term(id="podAffinity", field="spec.affinity.podAffinity.requiredDuringScheduling"
+                                                  "IgnoredDuringExecution",
+                          text="required pod affinity " + "; ".join(
+                              f"`{_affinity_text(t)}`" for t in pod.pod_affinity), nodes=ok))
+    terms += _device_terms(ev.requests, nodes)
+    names = [n.name for n in nodes]
+    targets = [n for n in names if all(n in t.nodes for t in terms)]
+    excluded: list[str] = []
+    by_name = snapshot.node_by_name
+    plane = [n for n in targets if is_control_plane(by_name[n], pod) and not explicitly_named(pod, by_name[n])]
+    if plane and len(plane) < len(targets):
+        # Control-plane nodes are background like nodes the pod excludes itself; when they are all
+        # there is (a single-node cluster, or the pod asks for them), they stay the question.
+        excluded = plane
+        targets = [n for n in targets if n not in set(plane)]
+    return Intent(terms=tuple(terms), targets=tuple(targets), total=len(names),
+                  control_plane_excluded=tuple(excluded))
+
+
+def _affinity_text(t: m.PodAffinityTerm) -> str:
+    sel = t.label_selector
+    parts = [f"{k}={v}" for k, v in sel.match_labels] if sel else []
+    parts += [describe_requirement(r) for r in sel.match_expressions] if sel else []
+    return f"{','.join(parts) or '<all pods>'} per {t.topology_key}"
+
+
+__all__ = ["INTENT_CODES", "Intent", "Term", "explicitly_named", "find_intent", "is_control_plane",
+           "is_intent_failure"]

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -155,6 +156,39 @@ def test_a_report_from_before_folding_still_compares(tmp_path: Path) -> None:
     assert d is not None and d.resolved == () and d.new == () and pvc.id in d.persisting
     [folded] = [f for f in again.findings if f.folded]
     assert {o.delta for o in folded.folded.objects} == {"persisting"}
+
+
+def test_the_issue_run_states_the_scope_change_in_every_format(tmp_path: Path) -> None:
+    """The issue's run: `audit -o json` of every namespace, then `audit -n ml --previous full.json`.
+
+    It used to report 4 findings of other namespaces (the quota in shop, the deprecated label in
+    default, the anti-affinity in shop, the missing claim in data) as "resolved".
+    """
+    full = tmp_path / "full.json"
+    p = cli("--from", str(DEMO), "-o", "json", "--out", str(full), "--fail-on", "none")
+    assert p.returncode == 0, p.stderr
+    outputs = {}
+    for fmt in ("json", "markdown", "markdown-short", "html"):
+        p = cli("--from", str(DEMO), "-n", "ml", "--previous", str(full), "-o", fmt, "--fail-on", "none")
+        assert p.returncode == 0, p.stderr
+        outputs[fmt] = p.stdout
+    doc = json.loads(outputs["json"])
+    assert validate_audit(doc) == []
+    delta = doc["delta"]
+    assert delta["resolved"] == [] and delta["new"] == []
+    before = json.loads(full.read_text())
+    elsewhere = {f["id"] for f in before["findings"] if "ml" not in f["namespaces"]}
+    assert {x["rule"] for x in delta["outOfScope"]} >= {"quota-exceeded", "deprecated-label", "pod-anti-affinity",
+                                                        "pvc-not-found"}
+    assert {x["id"] for x in delta["outOfScope"]} == elsewhere
+    assert set(delta["persisting"]) == {f["id"] for f in doc["findings"]}
+    change = "namespaces: the previous report covered all namespaces, this one covers namespace ml"
+    assert delta["scopeChanges"] == [change] and delta["previousScope"]["namespaces"] == "all"
+    assert "**The scope changed**" in outputs["markdown"] and change in outputs["markdown"]
+    assert f"0 new, 0 resolved, {len(delta['persisting'])} persisting, {len(elsewhere)} not compared" in \
+        outputs["markdown"]
+    assert "**scope changed**" in outputs["markdown-short"] and "0 resolved" in outputs["markdown-short"]
+    assert "The scope changed" in outputs["html"] and "<b>0</b>resolved" in outputs["html"]
 
 
 def test_hostile_previous_scopes_do_not_crash(snap, rules) -> None:

@@ -7,12 +7,15 @@ missing its own PersistentVolumeClaim were 83 one-pod findings.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from podtriage.audit.command import render
 from podtriage.audit.model import Finding, PodRef, Suppression, fold_key
+from podtriage.audit.render_machine import validate_audit
 from podtriage.audit.run import AuditOptions, run_audit
 from podtriage.audit.scan import ScanScope, fold_findings, scan
 from podtriage.audit.suppress import AuditConfig
@@ -151,3 +154,18 @@ def test_suppressing_the_folded_id_silences_every_claim(snap, rules, report) -> 
     [silenced] = r.suppressed
     assert silenced.id == pvc.id and silenced.folded is not None and silenced.folded.count == 83
     assert not r.unused_suppressions
+
+
+def test_folded_findings_in_every_format(report) -> None:
+    doc = json.loads(render(report, "json"))
+    assert validate_audit(doc) == []
+    [pvc] = [f for f in doc["findings"] if f["rule"] == "pvc-not-found"]
+    assert pvc["folded"]["count"] == 83 and len(pvc["folded"]["objects"]) == 83 and pvc["podCount"] == 83
+    assert all(f["folded"] is None for f in doc["findings"] if f["rule"] != "pvc-not-found")
+    md = render(report, "markdown")
+    assert "83 PersistentVolumeClaims in" in md and "<details><summary>83 PersistentVolumeClaims in" in md
+    html = render(report, "html")
+    assert html.count('<details class="folded">') == 1
+    assert html.count("data-pending-pvc-missing-") >= 83
+    junit = render(report, "junit")
+    assert junit.count("<testcase") == len(report.findings) + len(report.suppressed)

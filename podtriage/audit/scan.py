@@ -516,7 +516,10 @@ def fold_findings(findings: Sequence[Finding]) -> list[Finding]:
 
 
 def _fold(fid: str, members: list[tuple[Finding, str, str, str]]) -> Finding:
-    members = sorted(members, key=lambda m: m[0].impact_key())
+    # Most impact first (pods, workloads, the oldest pod), then by namespace and name: the list reads
+    # in order, and its first object is the example the card shows.
+    members = sorted(members, key=lambda m: (-(len(m[0].pods) + m[0].missing_pods), -len(m[0].workloads),
+                                             -m[0].oldest_seconds, m[2], m[3]))
     rep = members[0][0]
     pods: dict[str, PodRef] = {}
     for f, *_ in members:
@@ -533,7 +536,6 @@ def _fold(fid: str, members: list[tuple[Finding, str, str, str]]) -> Finding:
     wl = tuple(sorted((replace(w, pods=per_workload.get(w.key, w.pods)) for w in workloads.values()),
                       key=lambda w: (-(w.pods + w.missing), w.namespace, w.name)))
     pod_list = tuple(sorted(pods.values(), key=lambda p: (-(p.age_seconds or 0), p.namespace, p.name)))
-    # In the members' impact order: the first object is the example the card shows.
     objects = tuple(FoldedObject(id=f.id, subject=f.subject, namespace=ns, name=name, pods=len(f.pods),
                                  workloads=len(f.workloads), missing=f.missing_pods, oldest_seconds=f.oldest_seconds,
                                  example_pod=f.example_pod, message=f.root_cause.message, delta=f.delta)

@@ -1,8 +1,9 @@
-"""Renderings for people: one self-contained HTML file, and Markdown for chat and tickets.
+"""Renderings for people: one self-contained HTML file, Markdown for tickets, short Markdown for chat.
 
-The HTML has no external asset at all (no script, stylesheet, font or image URL): charts and
-causal chains are inline SVG; details are <details> elements, collapsed by default. Every value
-from the cluster is escaped.
+HTML and Markdown open with an index (one row per finding, in the cards' order, linked to its
+card), then the cards. The HTML has no external asset at all (no script, stylesheet, font or
+image URL): charts and causal chains are inline SVG; details are <details> elements, collapsed by
+default. Every value from the cluster is escaped. The short Markdown never exceeds CHAT_LIMIT.
 """
 
 from __future__ import annotations
@@ -82,11 +83,6 @@ def _namespaces_cell(f: Finding) -> str:
 
 def _kind_label(f: Finding) -> str:
     return "not blocking" if f.kind == "advisory" else f.kind
-
-
-def _cause_text(f: Finding) -> str:
-    """The index's cause column: the rule's title and the object at fault (counts have their own columns)."""
-    return f"{f.root_cause.title} — {f.subject}" if f.subject else f.root_cause.title
 
 
 def _index_rows(r: AuditReport) -> list[Finding]:

@@ -85,6 +85,14 @@ def _kind_label(f: Finding) -> str:
     return "not blocking" if f.kind == "advisory" else f.kind
 
 
+def _delta_text(f: Finding) -> str:
+    """new / persisting, and for a folded finding that persists, how many of its objects are new."""
+    if not f.delta:
+        return ""
+    new = sum(1 for o in f.folded.objects if o.delta == "new") if f.folded else 0
+    return f.delta + (f" ({new:,} of {f.folded.count:,} new)" if f.folded and new and f.delta != "new" else "")
+
+
 def _index_rows(r: AuditReport) -> list[Finding]:
     """Every finding in the order the cards come: findings by impact, then risks."""
     return [f for f in r.findings if f.kind != "risk"] + [f for f in r.findings if f.kind == "risk"]
@@ -110,7 +118,7 @@ def _index_html(r: AuditReport, failing: set[str]) -> list[str]:
                    f"<td class=\"n\">{pods}</td><td class=\"n\">{len(f.workloads):,}</td>"
                    f'<td title="{_e(", ".join(f.namespaces))}">{_e(_namespaces_cell(f))}</td>'
                    f"<td>{_e(_age(f.oldest_seconds) if f.pods else '')}</td>"
-                   + (f"<td>{_e(f.delta or 'not compared')}</td>" if delta else "") + "</tr>")
+                   + (f"<td>{_e(_delta_text(f) or 'not compared')}</td>" if delta else "") + "</tr>")
     out.append("</table>")
     return out
 
@@ -384,7 +392,7 @@ def _index_md(r: AuditReport, failing: set[str]) -> list[str]:
         pods = f"{len(f.pods):,}" + (f" + {f.missing_pods:,} never created" if f.missing_pods else "")
         lines.append(f"| {i} | {sev} | [{_md(f.root_cause.title)}](#f-{f.id}) — {_md(what)} | {pods} | "
                      f"{len(f.workloads):,} | {_md(_namespaces_cell(f))} | {_age(f.oldest_seconds) if f.pods else ''} |"
-                     + (f" {f.delta or 'not compared'} |" if delta else ""))
+                     + (f" {_delta_text(f) or 'not compared'} |" if delta else ""))
     return lines + [""]
 
 
@@ -507,7 +515,8 @@ def render_markdown_short(r: AuditReport) -> str:
     shown = 0
     for i, f in enumerate(rows[:CHAT_TOP], start=1):
         what = f.folded.describe() if f.folded else f.subject
-        tags = f.severity + ("" if f.kind == "blocking" else f", {_kind_label(f)}") + (f", {f.delta}" if f.delta else "")
+        tags = f.severity + ("" if f.kind == "blocking" else f", {_kind_label(f)}") + \
+            (f", {_delta_text(f)}" if f.delta else "")
         impact = f"{len(f.pods):,} pods" + (f" + {f.missing_pods:,} never created" if f.missing_pods else "") + \
             f", {len(f.workloads):,} workloads, {len(f.namespaces):,} ns" + \
             (f", oldest {_age(f.oldest_seconds)}" if f.pods else "")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from podtriage.audit.command import render
 from podtriage.audit.delta import compute_delta
 from podtriage.audit.model import Suppression
 from podtriage.audit.render_machine import audit_document, validate_audit
@@ -156,6 +157,20 @@ def test_a_report_from_before_folding_still_compares(tmp_path: Path) -> None:
     assert d is not None and d.resolved == () and d.new == () and pvc.id in d.persisting
     [folded] = [f for f in again.findings if f.folded]
     assert {o.delta for o in folded.folded.objects} == {"persisting"}
+
+
+def test_new_objects_of_a_persisting_folded_finding_are_counted(tmp_path: Path) -> None:
+    rules = load_rules()
+    snap300 = load_path(write_cluster(tmp_path / "c300.json"))
+    doc = audit_document(audit(snap300, rules))
+    fold = next(f for f in doc["findings"] if f["folded"])
+    fold["folded"]["objects"] = fold["folded"]["objects"][3:]  # yesterday, three claims fewer were missing
+    r = audit(snap300, rules, previous=doc)
+    [folded] = [f for f in r.findings if f.folded]
+    assert folded.delta == "persisting" and sum(o.delta == "new" for o in folded.folded.objects) == 3
+    assert "persisting (3 of 83 new)" in render(r, "markdown-short")
+    assert "| persisting (3 of 83 new) |" in render(r, "markdown")
+    assert "<td>persisting (3 of 83 new)</td>" in render(r, "html")
 
 
 def test_the_issue_run_states_the_scope_change_in_every_format(tmp_path: Path) -> None:

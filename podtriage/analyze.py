@@ -221,10 +221,13 @@ class Explainer:
         confidence = 1.0
         nodes_known = snap.has("Node")
         total = len(snap.nodes) if nodes_known else 0
-        if not snap.has("Event"):
-            missing.append("events could not be read: the scheduler's own messages are not compared")
+        # (a pod that runs needs no scheduling events to be explained: no note, no lower confidence)
+        if not snap.has("Event") and pod.phase == "Pending":
+            missing.append(_no_objects_note(snap, "events", "Event",
+                                            "the scheduler's own messages are not compared"))
             confidence *= CONFIDENCE_NO_EVENTS
-        elif not events and pod.creation_timestamp and (age_seconds(pod.creation_timestamp, self.now) or 0) > 3600:
+        elif not events and pod.phase == "Pending" and pod.creation_timestamp and \
+                (age_seconds(pod.creation_timestamp, self.now) or 0) > 3600:
             missing.append("no events for this pod: they may have expired (the default event TTL is 1h)")
             confidence *= CONFIDENCE_EVENTS_EXPIRED
         claims_unknown = any(True for _ in claim_volumes(pod)) and \
@@ -280,8 +283,8 @@ class Explainer:
                 elif fit is not None:
                     signals += _unmodelled_reasons(pod, fit, total)
             else:
-                missing.append("nodes could not be read: no per-node verdicts; causes come from the "
-                               "scheduler's own message")
+                missing.append(_no_objects_note(snap, "nodes", "Node", "no per-node verdicts; causes come from "
+                                                "the scheduler's own message"))
                 confidence *= CONFIDENCE_NO_NODES
                 if fit is not None:
                     signals += scheduling.signals_from_message(pod, fit, CONFIDENCE_NO_NODES)
@@ -343,7 +346,9 @@ class Explainer:
         obj = self.find(kind, name, namespace)
         if isinstance(obj, m.Pod):
             pr, signals, _ = self.pod_report(obj)
-            graph = build_graph(obj.key, pr.root_causes, signals)
+            # The graph's target says what the pod is: "Pod default/web-0 Running" for one that runs.
+            symptom = None if obj.phase == "Pending" else f"Pod {obj.key} {pr.status or obj.phase or 'Unknown'}"
+            graph = build_graph(obj.key, pr.root_causes, signals, symptom=symptom)
             return self._report({"kind": "Pod", "namespace": obj.namespace, "name": obj.name}, pr.blocked,
                                 pr.root_causes, (pr,), {}, pr.confidence, graph)
         return self._explain_workload(obj)
@@ -407,7 +412,8 @@ class Explainer:
             confidence *= CONFIDENCE_NO_WORKLOADS
             aggregated = [replace(c, confidence=round(c.confidence * CONFIDENCE_NO_WORKLOADS, 3))
                           for c in aggregated]
-        graph = build_graph(f"{w.kind}/{w.namespace}/{w.name}", aggregated, all_signals)
+        symptom = None if pending_pods or missing_pods else f"{w.kind} {w.namespace}/{w.name}: no pod Pending"
+        graph = build_graph(f"{w.kind}/{w.namespace}/{w.name}", aggregated, all_signals, symptom=symptom)
         return self._report({"kind": w.kind, "namespace": w.namespace, "name": w.name}, blocked,
                             tuple(aggregated), tuple(reports), workload_info, confidence, graph,
                             extra_missing=workload_missing)
@@ -426,6 +432,14 @@ class Explainer:
             root_causes=tuple(causes), pods=tuple(pods), workload=workload, missing=tuple(missing),
             warnings=tuple(meta.warnings[:50]), confidence=round(confidence, 3), graph=to_node_link(graph),
         )
+
+
+def _no_objects_note(snap: Snapshot, resource: str, kind: str, consequence: str) -> str:
+    """Why a kind is absent: objects that could not be read are not objects the input never held
+    (a file of pods alone says nothing about the cluster's nodes or events)."""
+    if any(x.resource == resource for x in snap.meta.missing) or snap.meta.source == "live":
+        return f"{resource} could not be read: {consequence}"
+    return f"the input holds no {kind} objects: {consequence} (add `kubectl get {resource} -o yaml` to it)"
 
 
 def _other_pods_unknown(snap: Snapshot, namespace: str) -> bool:

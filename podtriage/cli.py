@@ -394,7 +394,7 @@ def node_stats(cgroup_root: str, out: str, node: str | None) -> None:
 @click.option("-l", "--selector", default="", help="Only pods (and workload templates) with these labels.")
 @click.option("--from", "from_path", default=None, help="Audit a snapshot or files instead of the live cluster.")
 @cluster_options
-@click.option("-o", "--output", type=click.Choice(["html", "markdown", "json", "junit", "prometheus"]),
+@click.option("-o", "--output", type=click.Choice(["html", "markdown", "markdown-short", "json", "junit", "prometheus"]),
               default="markdown", show_default=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Write the report to this file (atomically) instead of stdout.")

@@ -142,20 +142,85 @@ def _ordered_nodes(g: nx.DiGraph) -> list[str]:
 
 
 def _short(text: str, limit: int = 200) -> str:
+    """`text` on one line, at most `limit` characters, cut after a whole word (with "…")."""
     text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return (text[:cut] if cut >= limit // 2 else text[: limit - 1]).rstrip(" ,;:") + "…"
 
 
-def _mermaid_label(text: str) -> str:
+# Where an over-long token (a node name, a path, a label key=value) may be broken.
+_BREAK_AFTER = "/.,:=-_"
+
+
+def _cut(word: str, room: int) -> int:
+    """Where to break `word` to fit `room` characters: after the last separator that fits, else 0."""
+    return max(word.rfind(c, 0, room) for c in _BREAK_AFTER) + 1
+
+
+def wrap_label(text: str, width: int = 28, max_lines: int = 6) -> list[str]:
+    """A label as lines of at most `width` characters, broken between words.
+
+    A word longer than a line is broken after a separator (`/`, `.`, `-`, ...), filling the
+    current line first; mid-word only when it has none. Past `max_lines` the last line ends with
+    "…" after a whole word. Never returns an empty list.
+    """
+    lines: list[str] = []
+    split: set[int] = set()  # lines that end inside a word
+    for word in " ".join(str(text).split()).split(" "):
+        while word:
+            room = width - (len(lines[-1]) + 1 if lines else 0)
+            if len(word) <= room and lines:
+                lines[-1] += " " + word
+                break
+            if len(word) <= width:
+                lines.append(word)
+                break
+            cut = _cut(word, room) if lines and room >= width // 3 else 0
+            if cut:
+                lines[-1] += " " + word[:cut]
+            else:
+                cut = _cut(word, width)
+                cut = cut if cut >= width // 3 else width
+                lines.append(word[:cut])
+            split.add(len(lines) - 1)
+            word = word[cut:]
+    if len(lines) > max_lines:
+        last = lines[max_lines - 1]
+        if max_lines - 1 in split and " " in last:
+            last = last.rsplit(" ", 1)[0]  # the ellipsis goes after a whole word
+        while len(last) + 1 > width and " " in last:
+            last = last.rsplit(" ", 1)[0]
+        if len(last) + 1 > width:
+            last = last[: width - 1]
+        lines = lines[: max_lines - 1] + [last.rstrip(" ,;:") + "…"]
+    return lines or [""]
+
+
+# Label sizes for --graph pictures that fit a portrait page (7.5 x 10 in printable) at 10 pt.
+LABEL_WIDTH = 22
+LABEL_LINES = {"cause": 8, "effect": 3, "symptom": 4, "observation": 6}
+
+
+def _label_lines(kind: str, text: str) -> list[str]:
+    return wrap_label(text, LABEL_WIDTH, LABEL_LINES.get(kind, 4))
+
+
+def _mermaid_escape(text: str) -> str:
     # Mermaid entity codes keep quotes, backticks (markdown strings) and angle brackets (HTML) literal.
     return (
-        _short(text)
-        .replace("#", "#35;")
+        text.replace("#", "#35;")
         .replace('"', "#quot;")
         .replace("`", "#96;")
         .replace("<", "#lt;")
         .replace(">", "#gt;")
     )
+
+
+def _mermaid_label(text: str, kind: str = "effect") -> str:
+    """Escaped, wrapped with `<br/>` (Mermaid does not wrap plain labels itself)."""
+    return "<br/>".join(_mermaid_escape(line) for line in _label_lines(kind, text))
 
 
 _MERMAID_SHAPES = {
@@ -174,10 +239,10 @@ def to_mermaid(g: nx.DiGraph) -> str:
         attrs = g.nodes[n]
         kind = attrs.get("kind", "effect")
         open_, close = _MERMAID_SHAPES.get(kind, ('["', '"]'))
-        label = attrs.get("label", str(n))
+        label = _mermaid_label(attrs.get("label", str(n)), kind)
         if kind == "cause":
-            label = f"{attrs.get('rule', '')}: {label}"
-        lines.append(f"  {mid}{open_}{_mermaid_label(label)}{close}")
+            label = f"{_mermaid_escape(str(attrs.get('rule', '')))}:<br/>{label}"
+        lines.append(f"  {mid}{open_}{label}{close}")
     for u, v, data in sorted(g.edges(data=True), key=lambda e: (int(ids[e[0]][1:]), int(ids[e[1]][1:]))):
         arrow = "-.->" if data.get("relation") == "evidences" else "-->"
         lines.append(f"  {ids[u]} {arrow} {ids[v]}")
@@ -206,7 +271,10 @@ def _dot_quote(text: Any) -> str:
     return f'"{s}"'
 
 
-_DOT_SHAPES = {"symptom": "doubleoctagon", "cause": "box", "effect": "ellipse", "observation": "note"}
+# Boxes, not ellipses or octagons: the same wrapped text in a rounder shape is a third wider.
+_DOT_SHAPES = {"symptom": "box", "cause": "box", "effect": "box", "observation": "note"}
+_DOT_STYLES = {"symptom": ', peripheries=2, style="rounded,bold"', "effect": ', style="rounded"',
+               "observation": ', style="dashed"'}
 _DOT_COLOURS = {
     "critical": "#cc0000",
     "high": "#dd6600",
@@ -217,26 +285,30 @@ _DOT_COLOURS = {
 
 
 def to_dot(g: nx.DiGraph) -> str:
-    """Graphviz DOT source of the graph, every id and label quoted and escaped."""
-    lines = ["digraph podtriage {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];']
+    """Graphviz DOT source of the graph, every id and label quoted and escaped.
+
+    Labels are wrapped (LABEL_WIDTH characters a line) and the drawing is capped at a portrait
+    page (`size="7.5,10"`: scaled down only when larger); edges carry their relation as a tooltip,
+    not a label, which would widen every rank.
+    """
+    lines = ["digraph podtriage {", "  rankdir=LR;", '  size="7.5,10";', "  ranksep=0.25;", "  nodesep=0.12;",
+             '  node [fontname="Helvetica", fontsize=10, margin="0.08,0.04"];', "  edge [arrowsize=0.7];"]
     for n in _ordered_nodes(g):
         attrs = g.nodes[n]
         kind = attrs.get("kind", "effect")
-        label = _short(attrs.get("label", str(n)))
+        label = "\n".join(_label_lines(kind, str(attrs.get("label", str(n)))))
         if kind == "cause":
             label = f"{attrs.get('rule', '')}\n{label}"
-        extra = ""
+        extra = _DOT_STYLES.get(kind, "")
         if kind == "cause":
             extra = f", color={_dot_quote(_DOT_COLOURS.get(attrs.get('severity', ''), '#000000'))}"
-        elif kind == "observation":
-            extra = ', style="dashed"'
         lines.append(
             f"  {_dot_quote(n)} [label={_dot_quote(label)}, shape={_DOT_SHAPES.get(kind, 'box')}{extra}];"
         )
     for u, v, data in sorted(g.edges(data=True), key=lambda e: (str(e[0]), str(e[1]))):
         style = ', style="dashed"' if data.get("relation") == "evidences" else ""
         lines.append(
-            f"  {_dot_quote(u)} -> {_dot_quote(v)} [label={_dot_quote(data.get('relation', ''))}{style}];"
+            f"  {_dot_quote(u)} -> {_dot_quote(v)} [tooltip={_dot_quote(data.get('relation', ''))}{style}];"
         )
     lines.append("}")
     return "\n".join(lines) + "\n"

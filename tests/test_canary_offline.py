@@ -177,7 +177,7 @@ def assert_clean(what: str, *texts: str, canary: str) -> None:
 
 
 EXPLAIN_FORMATS = (("-o", "text"), ("-o", "json"), ("-o", "yaml"), ("--graph", "mermaid"), ("--graph", "dot"))
-AUDIT_FORMATS = ("html", "markdown", "json", "junit", "prometheus")
+AUDIT_FORMATS = ("html", "markdown", "markdown-short", "json", "junit", "prometheus")
 
 
 @pytest.mark.parametrize("redact", [False, True], ids=["plain", "redact"])

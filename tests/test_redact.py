@@ -231,7 +231,7 @@ def _audit_signature(doc: dict[str, Any]) -> Any:
             {k: v for k, v in doc["counts"].items()})
 
 
-@pytest.mark.parametrize("fmt", ["html", "markdown", "json", "junit", "prometheus"])
+@pytest.mark.parametrize("fmt", ["html", "markdown", "markdown-short", "json", "junit", "prometheus"])
 def test_audit_redact_all_formats(fmt: str) -> None:
     p = run("audit", "--from", str(DEMO), "--redact", "-o", fmt)
     plain = run("audit", "--from", str(DEMO), "-o", fmt)

@@ -19,7 +19,7 @@ from .scan import ScanScope
 from .selector import parse_selector
 from .suppress import FAIL_ON_CHOICES, AuditConfig, load_config
 
-FORMATS = ("html", "markdown", "json", "junit", "prometheus")
+FORMATS = ("html", "markdown", "markdown-short", "json", "junit", "prometheus")
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,10 @@ def render(report: AuditReport, fmt: str) -> str:
         from .render_human import render_markdown
 
         return render_markdown(report)
+    if fmt == "markdown-short":
+        from .render_human import render_markdown_short
+
+        return render_markdown_short(report)
     from . import render_machine as mach
 
     if fmt == "json":

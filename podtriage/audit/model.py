@@ -9,7 +9,8 @@ and suppressions can refer to it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,6 +31,45 @@ SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 def finding_id(rule: str, group_key: str) -> str:
     """Stable id of a finding: the same rule blaming the same object gets the same id every night."""
     return hashlib.sha256(f"{rule}\0{group_key}".encode()).hexdigest()[:12]
+
+
+# A subject that names one object: "Kind/namespace/name" or "Kind/name", maybe followed by words.
+_NAMED = re.compile(r"(?P<kind>[A-Z][A-Za-z0-9]*)/(?:(?P<ns>[a-z0-9][a-z0-9.-]*)/)?(?P<name>[^\s/]+)(?P<rest>.*)",
+                    re.S)
+_DIGITS_OUTSIDE_CODE = re.compile(r"`[^`]*`|\d+")
+
+
+def _without_names(text: str, names: Iterable[str]) -> str:
+    """`text` with each of `names` (whole words: object names are [a-z0-9.-]) replaced by `*`, and
+    the counts outside backticks by `#`: what is left is the shape of the sentence."""
+    words = sorted({n for n in names if n}, key=len, reverse=True)
+    if words:
+        pattern = re.compile(r"(?<![\w.-])(?:" + "|".join(map(re.escape, words)) + r")(?![\w-]|\.\w)")
+        text = pattern.sub("*", text)
+    return _DIGITS_OUTSIDE_CODE.sub(lambda mt: mt.group(0) if mt.group(0).startswith("`") else "#", text)
+
+
+def fold_key(f: Finding) -> tuple[str, str, str, str] | None:
+    """(fold id, kind, namespace, name) when `f` blames one named object, else None.
+
+    Findings that differ only in the name of the object at fault fold into one: same rule, kind,
+    and severity, an object of the same kind, and the same message once the object's
+    name, its namespace, the example pod and the workloads are taken out. Spec terms (a taint, a
+    nodeSelector, a request) are not names: different terms need different fixes and stay apart.
+    """
+    mt = _NAMED.fullmatch(f.subject)
+    if mt is None or mt["kind"] == "Pod":
+        return None
+    kind, ns, name = mt["kind"], mt["ns"] or "", mt["name"]
+    names = [name, ns, f"{ns}/{name}" if ns else name]
+    for ref in (f.example_pod, *(w.key for w in f.workloads)):
+        parts = ref.split("/")
+        names += parts[-2:] + ["/".join(parts[-2:])]
+    for w in f.workloads:
+        names += [c.split("/", 1)[-1] for c in w.chain]
+    message = _without_names(f.root_cause.message, names)
+    shape = "\0".join(("fold", f.kind, f.severity, kind, "namespaced" if ns else "", mt["rest"], message))
+    return finding_id(f.root_cause.rule, shape), kind, ns, name
 
 
 def make_headline(kind: str, title: str, shown: str, pods: int, workloads: int, missing: int = 0) -> str:
@@ -121,6 +161,63 @@ class Suppression:
 
 
 @dataclass(frozen=True)
+class FoldedObject:
+    """One object of a folded finding: the finding it would have been on its own.
+
+    Findings that differ only in the name of the object at fault (83 PersistentVolumeClaims that do
+    not exist, 12 NotReady nodes) are folded into one; each keeps its own id, counts and example.
+    """
+
+    id: str  # the id the object's own finding has (rule + object): suppressions and --previous know it
+    subject: str  # "PersistentVolumeClaim/team-003/data-x"
+    namespace: str  # "" for cluster-scoped objects
+    name: str
+    pods: int
+    workloads: int
+    missing: int
+    oldest_seconds: float
+    example_pod: str
+    message: str
+    delta: str = ""  # "new" | "persisting" with --previous
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "subject": self.subject, "namespace": self.namespace, "name": self.name,
+                "podCount": self.pods, "workloadCount": self.workloads, "missingPods": self.missing,
+                "oldestPendingSeconds": int(self.oldest_seconds), "examplePod": self.example_pod,
+                "message": self.message, "delta": self.delta or None}
+
+
+@dataclass(frozen=True)
+class Folded:
+    """What a folded finding stands for: `count` objects of one kind, in `namespaces` namespaces."""
+
+    kind: str  # "PersistentVolumeClaim"
+    objects: tuple[FoldedObject, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.objects)
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        return tuple(sorted({o.namespace for o in self.objects if o.namespace}))
+
+    def describe(self) -> str:
+        """"83 PersistentVolumeClaims in 12 namespaces", "4 Nodes"."""
+        noun = self.kind if self.count == 1 else (self.kind + "es" if self.kind.endswith("s") else self.kind + "s")
+        ns = self.namespaces
+        where = f" in {len(ns):,} namespace{'s' if len(ns) != 1 else ''}" if ns else ""
+        return f"{self.count:,} {noun}{where}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "count": self.count, "namespaceCount": len(self.namespaces),
+                "objects": [o.to_dict() for o in self.objects]}
+
+
+KIND_ORDER = {"blocking": 0, "advisory": 1, "risk": 2}
+
+
+@dataclass(frozen=True)
 class Finding:
     """One root cause across the cluster, with everything it blocks (or, for a risk, would block)."""
 
@@ -136,6 +233,7 @@ class Finding:
     suppressed_by: Suppression | None = None  # whole finding suppressed
     suppressed_pods: int = 0  # pods silenced by namespace/selector suppressions (not in `pods`)
     delta: str = ""  # "new" | "persisting" (only with --previous)
+    folded: Folded | None = None  # several objects of one kind that differ only in their names
 
     @property
     def severity(self) -> str:
@@ -163,10 +261,20 @@ class Finding:
         return replace(self, headline=make_headline(self.kind, self.root_cause.title, self.subject, pods,
                                                     len(self.workloads), self.missing_pods))
 
+    @property
+    def member_ids(self) -> tuple[str, ...]:
+        """Every id this finding answers to: its own and, when folded, each object's."""
+        return (self.id, *(o.id for o in self.folded.objects)) if self.folded else (self.id,)
+
     def impact_key(self) -> tuple[Any, ...]:
-        """Sort key: blocking first, then pods, workloads, age, severity (most impact first)."""
-        order = {"blocking": 0, "advisory": 1, "risk": 2}
-        return (order.get(self.kind, 3), -(len(self.pods) + self.missing_pods), -len(self.workloads),
+        """Sort key: blocking first, then pods, workloads, age, severity (most impact first).
+
+        A finding is ranked as blocking only when its root cause blocks: a background cause (the
+        taint of nodes the pods do not want, a cordon next to the real problem) never outranks a
+        blocking one, whatever its pod count.
+        """
+        kind = self.kind if self.kind != "blocking" or self.root_cause.blocking else "advisory"
+        return (KIND_ORDER.get(kind, 3), -(len(self.pods) + self.missing_pods), -len(self.workloads),
                 -self.oldest_seconds, SEVERITY_RANK.get(self.severity, 9), self.root_cause.rule, self.id)
 
     def to_dict(self, max_pods: int | None = None) -> dict[str, Any]:
@@ -188,6 +296,7 @@ class Finding:
             "suppressedPods": self.suppressed_pods,
             "delta": self.delta or None,
             "graph": dict(self.graph),
+            "folded": self.folded.to_dict() if self.folded else None,
         }
 
 
@@ -200,10 +309,14 @@ class ResolvedFinding:
     rule: str
     severity: str
     kind: str
+    reason: str = ""  # for a finding left out of the comparison: why (outside the current scope, ...)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "headline": self.headline, "rule": self.rule, "severity": self.severity,
-                "kind": self.kind}
+        out = {"id": self.id, "headline": self.headline, "rule": self.rule, "severity": self.severity,
+               "kind": self.kind}
+        if self.reason:
+            out["reason"] = self.reason
+        return out
 
 
 @dataclass(frozen=True)
@@ -213,11 +326,19 @@ class Delta:
     new: tuple[str, ...]  # finding ids
     persisting: tuple[str, ...]
     resolved: tuple[ResolvedFinding, ...]
+    previous_scope: Mapping[str, Any] | None = None  # the previous report's {namespaces, selector}
+    scope_changes: tuple[str, ...] = ()  # sentences: how the scope differs from the previous report's
+    out_of_scope: tuple[ResolvedFinding, ...] = ()  # previous findings outside this scope: not "resolved"
+    not_in_previous_scope: tuple[str, ...] = ()  # finding ids outside the previous scope: not "new"
 
     def to_dict(self) -> dict[str, Any]:
         return {"previousGenerated": self.previous_generated, "previousPath": self.previous_path,
                 "new": list(self.new), "persisting": list(self.persisting),
-                "resolved": [r.to_dict() for r in self.resolved]}
+                "resolved": [r.to_dict() for r in self.resolved],
+                "previousScope": dict(self.previous_scope) if self.previous_scope is not None else None,
+                "scopeChanges": list(self.scope_changes),
+                "outOfScope": [r.to_dict() for r in self.out_of_scope],
+                "notInPreviousScope": list(self.not_in_previous_scope)}
 
 
 @dataclass(frozen=True)

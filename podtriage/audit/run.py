@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .. import SCHEMA_VERSION, __version__
@@ -14,10 +14,10 @@ from ..analyze import Explainer
 from ..rulebook import RuleSet
 from ..snapshot import Snapshot
 from .delta import compute_delta
-from .model import AuditReport, Finding
+from .model import AuditReport, Finding, PendingPod
 from .risks import risk_findings
 from ..owners import owner_chain
-from .scan import ProgressFn, ScanScope, _workload_key, in_scope, scan
+from .scan import ProgressFn, ScanScope, _workload_key, fold_findings, in_scope, scan
 from .selector import parse_selector
 from .suppress import AuditConfig, apply_suppressions
 
@@ -50,9 +50,14 @@ def run_audit(snapshot: Snapshot, rules: RuleSet, options: AuditOptions, *, now:
         findings += _without_blocked(_risk_checks(snap, options), result.findings)
 
     active, suppressed, expired, unused = apply_suppressions(findings, options.config.suppressions, now.date())
+    # Fold after suppressing (an entry can name one object's finding) and before comparing.
+    active, suppressed = fold_findings(active), fold_findings(suppressed)
+    scope = {**options.scope.to_dict(),
+             "suppressions": [s.to_dict() for s in options.config.suppressions if s not in expired]}
     delta = None
     if options.previous is not None:
-        delta, active = compute_delta(options.previous, options.previous_path, active)
+        delta, active = compute_delta(options.previous, options.previous_path, active, scope=scope,
+                                      suppressed=suppressed, labels_of=_labels_of(snap))
     active.sort(key=lambda f: f.impact_key())
     suppressed.sort(key=lambda f: f.impact_key())
 
@@ -81,11 +86,33 @@ def run_audit(snapshot: Snapshot, rules: RuleSet, options: AuditOptions, *, now:
     return AuditReport(
         schema_version=SCHEMA_VERSION, podtriage_version=__version__,
         generated=now.strftime("%Y-%m-%dT%H:%M:%SZ"), duration_seconds=time.perf_counter() - t0,
-        source=source, scope=options.scope.to_dict(), counts=counts, missing=missing, warnings=tuple(warnings),
-        findings=tuple(active), suppressed=tuple(suppressed), pending=tuple(result.pending),
+        source=source, scope=scope, counts=counts, missing=missing, warnings=tuple(warnings),
+        findings=tuple(active), suppressed=tuple(suppressed), pending=_refold(result.pending, (*active, *suppressed)),
         expired_suppressions=tuple(expired), unused_suppressions=tuple(unused), delta=delta,
         fail_on=options.fail_on, notes=tuple(result.notes),
     )
+
+
+def _refold(pending: Sequence[PendingPod], findings: Sequence[Finding]) -> tuple[PendingPod, ...]:
+    """Each Pending pod's primary finding, by the id it has after folding."""
+    to = {o.id: f.id for f in findings if f.folded for o in f.folded.objects}
+    if not to:
+        return tuple(pending)
+    return tuple(replace(p, primary_finding=to[p.primary_finding]) if p.primary_finding in to else p
+                 for p in pending)
+
+
+def _labels_of(snap: Snapshot) -> Callable[[str, str, str], Mapping[str, str] | None]:
+    """An object's labels in this snapshot (a workload's: its pod template's); None when it is gone."""
+    def labels_of(kind: str, namespace: str, name: str) -> Mapping[str, str] | None:
+        if kind == "Pod":
+            p = snap.pod_by_key.get(f"{namespace}/{name}")
+            return p.labels if p is not None else None
+        w = snap.workload_by_key.get((kind, namespace, name))
+        if w is None:
+            return None
+        return dict(w.template_pod.labels) if w.template_pod else {}
+    return labels_of
 
 
 def _risk_checks(snap: Snapshot, options: AuditOptions) -> list[Finding]:

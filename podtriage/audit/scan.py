@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -27,7 +27,17 @@ from ..owners import owner_chain
 from ..rulebook import RuleSet
 from ..scheduler.selectors import label_selector_matches
 from ..snapshot import Snapshot
-from .model import Finding, PendingPod, PodRef, WorkloadRef, finding_id, make_headline
+from .model import (
+    Finding,
+    Folded,
+    FoldedObject,
+    PendingPod,
+    PodRef,
+    WorkloadRef,
+    finding_id,
+    fold_key,
+    make_headline,
+)
 from .selector import parse_selector, selector_matches
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
@@ -231,6 +241,13 @@ def group_key(rc: RootCause, sig: Signal | None, names: Sequence[str]) -> tuple[
     return _normalise_message(message), where
 
 
+def blocking_key(key: str, blocking: bool) -> str:
+    """One object can block some pods and be background for others (the taint of a pool that some
+    pods want and others merely pass by): those are two findings, so that counts stay exact and a
+    background cause never ranks as a blocking one. Blocking keeps the plain key (and id)."""
+    return key if blocking else "background\0" + key
+
+
 # Pod-level causes that stop the scheduler from looking at any node at all.
 _EVERYWHERE = ("scheduling-gated", "scheduler-name-unknown", "no-scheduler-activity")
 
@@ -337,6 +354,7 @@ def scan(snapshot: Snapshot, rules: RuleSet, scope: ScanScope, *, now: datetime 
             if i not in keep:
                 continue
             gk, shown = group_key(rc, sig, rep_names)
+            gk = blocking_key(gk, rc.blocking)
             keyed.append((finding_id(rc.rule, gk), gk, shown, rc, sig))
         primary = next((k for k in keyed if k[3].blocking), keyed[0] if keyed else None)
         for p in members:
@@ -355,7 +373,6 @@ def scan(snapshot: Snapshot, rules: RuleSet, scope: ScanScope, *, now: datetime 
                 if g is None:
                     g = groups[fid] = _Group(key=gk, rule=rc.rule, subject=shown, cause=rc, signal=sig,
                                              example=rep.key, blocking=rc.blocking)
-                g.blocking = g.blocking or rc.blocking
                 if p.key in g.pod_keys:
                     continue
                 g.pod_keys.add(p.key)
@@ -416,6 +433,7 @@ def _admission(ex: Explainer, snap: Snapshot, scope: ScanScope, reqs: tuple[m.Re
         affected += 1
         for rc, sig in zip(causes, pair_signals(causes, sigs)):
             gk, shown = group_key(rc, sig, [owner_key, wkey])
+            gk = blocking_key(gk, rc.blocking)
             fid = finding_id(rc.rule, gk)
             g = groups.get(fid)
             if g is None:
@@ -437,11 +455,90 @@ def _finish(g: _Group) -> Finding:
     rc = g.cause
     kind = "blocking" if g.blocking else "advisory"
     n = len(pods)
-    symptom = (f"{n:,} pod(s) Pending" if n else f"{missing:,} pod(s) never created") + \
-        (f" in {len(workloads):,} workload(s)" if workloads else "")
-    graph = build_graph(g.example, [rc], [g.signal] if g.signal else [], symptom=symptom)
+    graph = build_graph(g.example, [rc], [g.signal] if g.signal else [], symptom=_symptom(n, missing, len(workloads)))
     return Finding(
         id=finding_id(g.rule, g.key), kind=kind, headline=make_headline(kind, rc.title, g.subject, n, len(workloads), missing),
         subject=g.subject, root_cause=rc, pods=pods, workloads=workloads, example_pod=g.example,
         graph=to_node_link(graph),
     )
+
+
+def _symptom(pods: int, missing: int, workloads: int) -> str:
+    return (f"{pods:,} pod(s) Pending" if pods else f"{missing:,} pod(s) never created") + \
+        (f" in {workloads:,} workload(s)" if workloads else "")
+
+
+# --- folding -------------------------------------------------------------------------------------
+
+
+def fold_findings(findings: Sequence[Finding]) -> list[Finding]:
+    """Findings that differ only in the name of the object at fault, folded into one (model.fold_key).
+
+    The folded finding counts every pod and workload exactly once, lists each object with its own
+    id, counts and example (`Finding.folded`), and shows the message, fix and causal chain of the
+    object with the most impact as the example. One object alone stays as it is.
+    """
+    # Suppressed findings fold only with those the same entry silenced.
+    buckets: dict[tuple[str, int], list[tuple[Finding, str, str, str]]] = {}
+    order: list[tuple[tuple[str, int], Finding | None]] = []
+    for f in findings:
+        key = fold_key(f)
+        if key is None:
+            order.append((("", 0), f))
+            continue
+        fid, kind, ns, name = key
+        bucket = (fid, f.suppressed_by.index if f.suppressed_by is not None else -1)
+        if bucket not in buckets:
+            buckets[bucket] = []
+            order.append((bucket, None))
+        buckets[bucket].append((f, kind, ns, name))
+    out: list[Finding] = []
+    ids: set[str] = set()
+    for bucket, single in order:
+        if single is not None:
+            out.append(single)
+        elif len(buckets[bucket]) == 1:
+            out.append(buckets[bucket][0][0])
+        else:
+            fid = bucket[0] if bucket[0] not in ids else finding_id(bucket[0], str(bucket[1]))
+            ids.add(fid)
+            out.append(_fold(fid, buckets[bucket]))
+    return out
+
+
+def _fold(fid: str, members: list[tuple[Finding, str, str, str]]) -> Finding:
+    # Most impact first (pods, workloads, the oldest pod), then by namespace and name: the list reads
+    # in order, and its first object is the example the card shows.
+    members = sorted(members, key=lambda m: (-(len(m[0].pods) + m[0].missing_pods), -len(m[0].workloads),
+                                             -m[0].oldest_seconds, m[2], m[3]))
+    rep = members[0][0]
+    pods: dict[str, PodRef] = {}
+    for f, *_ in members:
+        for p in f.pods:
+            pods.setdefault(p.key, p)
+    workloads: dict[str, WorkloadRef] = {}
+    for f, *_ in members:
+        for w in f.workloads:
+            have = workloads.get(w.key)
+            workloads[w.key] = w if have is None else replace(have, missing=max(have.missing, w.missing))
+    per_workload: dict[str, int] = {}
+    for p in pods.values():
+        per_workload[p.workload] = per_workload.get(p.workload, 0) + 1
+    wl = tuple(sorted((replace(w, pods=per_workload.get(w.key, w.pods)) for w in workloads.values()),
+                      key=lambda w: (-(w.pods + w.missing), w.namespace, w.name)))
+    pod_list = tuple(sorted(pods.values(), key=lambda p: (-(p.age_seconds or 0), p.namespace, p.name)))
+    objects = tuple(FoldedObject(id=f.id, subject=f.subject, namespace=ns, name=name, pods=len(f.pods),
+                                 workloads=len(f.workloads), missing=f.missing_pods, oldest_seconds=f.oldest_seconds,
+                                 example_pod=f.example_pod, message=f.root_cause.message, delta=f.delta)
+                    for f, _, ns, name in members)
+    folded = Folded(kind=members[0][1], objects=objects)
+    missing = sum(w.missing for w in wl)
+    graph = dict(rep.graph)
+    if graph.get("nodes"):
+        label = _symptom(len(pod_list), missing, len(wl))
+        graph["nodes"] = [dict(n, label=label) if n.get("kind") == "symptom" else n for n in graph["nodes"]]
+    subject = folded.describe()
+    count = sum(w.pods for w in wl) if rep.kind == "risk" else len(pod_list)
+    return replace(rep, id=fid, subject=subject, pods=pod_list, workloads=wl, graph=graph, folded=folded,
+                   suppressed_pods=sum(f.suppressed_pods for f, *_ in members),
+                   headline=make_headline(rep.kind, rep.root_cause.title, subject, count, len(wl), missing))

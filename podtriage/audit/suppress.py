@@ -28,7 +28,7 @@ from ..errors import InputError, InputFileError
 from ..loaders.files import KubeYAMLLoader
 from ..loaders.nesting import TOO_DEEP, check_depth, is_depth_error
 from ..findings import CATEGORIES, SEVERITIES
-from .model import Finding, Suppression
+from .model import Finding, Suppression, fold_key
 from .selector import parse_selector, selector_matches
 
 _ENTRY_FIELDS = {"rule", "category", "namespace", "selector", "finding", "reason", "expires"}
@@ -135,7 +135,13 @@ def is_expired(s: Suppression, today: dt.date) -> bool:
 def _matches_finding(s: Suppression, f: Finding) -> bool:
     rc = f.root_cause
     return ((not s.rule or s.rule == rc.rule) and (not s.category or s.category == rc.category)
-            and (not s.finding or s.finding == f.id))
+            and (not s.finding or s.finding == f.id or s.finding == _fold_id(f)))
+
+
+def _fold_id(f: Finding) -> str:
+    """The id of the folded finding `f` lands in (model.fold_key): an entry may name either."""
+    key = fold_key(f)
+    return key[0] if key else ""
 
 
 def apply_suppressions(findings: Sequence[Finding], suppressions: Sequence[Suppression], today: dt.date

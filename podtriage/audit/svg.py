@@ -6,10 +6,11 @@ fonts, scripts or links.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
+
+from ..graph import wrap_label
 
 SEVERITY_FILL = {"critical": "#fdd", "high": "#fed", "medium": "#ffd", "low": "#efe", "info": "#eee"}
 SEVERITY_STROKE = {"critical": "#c00", "high": "#d60", "medium": "#aa0", "low": "#6a6", "info": "#888"}
@@ -74,23 +75,46 @@ def _layers(nodes: Mapping[str, Mapping[str, Any]], edges: Sequence[tuple[str, s
     return [layer for layer in layers if layer]
 
 
+# Text metrics for the chain picture: 11 px labels, at most CHAR_PX per character (measured
+# against DejaVu Sans, the widest common sans-serif; the browser test checks that text stays inside).
+FONT_PX = 11
+CHAR_PX = 6.9
+LINE_PX = 13
+HEAD_PX = 20
+MAX_LINES = {"cause": 6, "effect": 3, "symptom": 3}
+PAGE_PX = 1000  # the report's content width: a picture is never drawn wider
+
+
 def causal_chain(graph: Mapping[str, Any], uid: str) -> str:
-    """A layered drawing of a node-link causal graph (observations are listed, not drawn)."""
+    """A layered drawing of a node-link causal graph (observations are listed, not drawn).
+
+    Labels are wrapped between words (graph.wrap_label) into boxes as tall as their text; the
+    boxes share the page's width, so the picture is drawn at its natural size.
+    """
     nodes = {str(n["id"]): n for n in graph.get("nodes", []) if n.get("kind") != "observation"}
     edges = [(str(e["source"]), str(e["target"])) for e in graph.get("edges", [])
              if e.get("relation") == "causes"]
     if not nodes:
         return ""
     layers = _layers(nodes, edges)
-    box_w, box_h, gap_x, gap_y, pad = 230, 64, 50, 16, 8
+    gap_x, gap_y, pad = 44, 14, 8
+    box_w = int(min(300, (PAGE_PX - 2 * pad - (len(layers) - 1) * gap_x) / len(layers)))
+    chars = max(int((box_w - 12) / CHAR_PX), 12)
+    texts: dict[str, list[str]] = {}
+    for n, a in nodes.items():
+        kind = str(a.get("kind", "effect"))
+        texts[n] = wrap_label(str(a.get("label", n)), chars, MAX_LINES.get(kind, 3))
+    box_h = {n: HEAD_PX + LINE_PX * len(lines) + 6 for n, lines in texts.items()}
+    col_h = [sum(box_h[n] for n in layer) + gap_y * (len(layer) - 1) for layer in layers]
     width = pad * 2 + len(layers) * box_w + (len(layers) - 1) * gap_x
-    height = pad * 2 + max(len(layer) for layer in layers) * (box_h + gap_y) - gap_y
+    height = pad * 2 + max(col_h)
     pos: dict[str, tuple[int, int]] = {}
     for i, layer in enumerate(layers):
         x = pad + i * (box_w + gap_x)
-        offset = (height - (len(layer) * (box_h + gap_y) - gap_y)) // 2
-        for j, n in enumerate(layer):
-            pos[n] = (x, offset + j * (box_h + gap_y))
+        y = pad + (max(col_h) - col_h[i]) // 2
+        for n in layer:
+            pos[n] = (x, y)
+            y += box_h[n] + gap_y
     marker = f"arrow-{_e(uid)}"
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chain" width="{width}" '
              f'height="{height}" viewBox="0 0 {width} {height}"><title>causal chain</title>',
@@ -100,7 +124,7 @@ def causal_chain(graph: Mapping[str, Any], uid: str) -> str:
     for u, v in edges:
         if u in pos and v in pos:
             (x1, y1), (x2, y2) = pos[u], pos[v]
-            parts.append(f'<line x1="{x1 + box_w}" y1="{y1 + box_h // 2}" x2="{x2}" y2="{y2 + box_h // 2}" '
+            parts.append(f'<line x1="{x1 + box_w}" y1="{y1 + box_h[u] // 2}" x2="{x2}" y2="{y2 + box_h[v] // 2}" '
                          f'stroke="#555" stroke-width="1.5" marker-end="url(#{marker})"/>')
     for n, (x, y) in pos.items():
         a = nodes[n]
@@ -114,14 +138,12 @@ def causal_chain(graph: Mapping[str, Any], uid: str) -> str:
             fill, stroke, rx, head = "#eef", "#446", 14, "symptom"
         else:
             fill, stroke, rx, head = "#fff", "#777", 10, "effect"
-        lines = textwrap.wrap(" ".join(label.split()), 34)[:3]
-        if len(textwrap.wrap(" ".join(label.split()), 34)) > 3:
-            lines[-1] = lines[-1][:31] + "…"
-        parts.append(f'<g><title>{_e(label)}</title><rect x="{x}" y="{y}" width="{box_w}" height="{box_h}" '
-                     f'rx="{rx}" fill="{fill}" stroke="{stroke}"/>'
-                     f'<text x="{x + 6}" y="{y + 13}" font-size="10" fill="#555">{_e(head)}</text>')
-        for k, line in enumerate(lines):
-            parts.append(f'<text x="{x + 6}" y="{y + 27 + k * 12}" font-size="11">{_e(line)}</text>')
+        parts.append(f'<g class="box"><title>{_e(label)}</title><rect x="{x}" y="{y}" width="{box_w}" '
+                     f'height="{box_h[n]}" rx="{rx}" fill="{fill}" stroke="{stroke}"/>'
+                     f'<text x="{x + 6}" y="{y + 14}" font-size="10" fill="#555">{_e(head)}</text>')
+        for k, line in enumerate(texts[n]):
+            parts.append(f'<text x="{x + 6}" y="{y + HEAD_PX + 9 + k * LINE_PX}" font-size="{FONT_PX}">'
+                         f"{_e(line)}</text>")
         parts.append("</g>")
     parts.append("</svg>")
     return "".join(parts)

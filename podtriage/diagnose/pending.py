@@ -58,7 +58,9 @@ def scheduler_signals(pod: m.Pod, snapshot: Snapshot, pod_events: Sequence[m.Eve
     sources = sorted({e.source for e in sched_events if e.source})
     if sched_events or cond is not None:
         return []
-    params = {**_base(pod, total), "scheduler_name": pod.scheduler_name, "age": age(pod.creation_timestamp),
+    # No creationTimestamp (a hand-written or stripped manifest): say so rather than print an empty age.
+    waited = age(pod.creation_timestamp) or "an unknown time (the pod has no creationTimestamp)"
+    params = {**_base(pod, total), "scheduler_name": pod.scheduler_name, "age": waited,
               "known_schedulers": ", ".join(known or sources) or "none detected (podtriage could not see which "
                                                                  "schedulers run)"}
     ev = [EvidenceItem(kind="object", summary=f"spec.schedulerName: {pod.scheduler_name}; no PodScheduled "

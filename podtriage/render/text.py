@@ -106,9 +106,15 @@ def render_text(report: Report, *, console: Console, tree: list[tuple[int, str]]
         _evidence(out, p, report.root_causes[:1] if not workload else p.root_causes[:1],
                   title=f"Evidence ({p.key})" if workload else "Evidence")
     _fixes(out, report.root_causes)
-    if tree:
+    if tree and _something_pending(report):
         _causal_chain(out, tree)
     _footer(out, report)
+
+
+def _something_pending(report: Report) -> bool:
+    """A causal chain explains a Pending pod (or a controller's missing pods); a pod that runs has none."""
+    missing = report.workload.get("missing") if isinstance(report.workload, Mapping) else None
+    return report.blocked or any(p.phase == "Pending" for p in report.pods) or bool(missing)
 
 
 # -- 1. headline ------------------------------------------------------------------------------
@@ -307,7 +313,8 @@ def _evidence(out: _Out, pod: PodReport, top: Sequence[RootCause], *, title: str
             line.append(f": {_some(pod.feasible_nodes, _EXAMPLES)}")
         out.print(line)
     elif not pod.node_groups:
-        out.print(out.text(("per-node verdicts unavailable (nodes could not be read)", "yellow")))
+        # Why (unreadable, or never part of the input) is in `missing`, printed in the footer.
+        out.print(out.text(("per-node verdicts unavailable: no nodes to evaluate (see missing below)", "yellow")))
     if sched:
         _scheduler_view(out, sched)
     for cause in top:

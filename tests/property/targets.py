@@ -328,7 +328,7 @@ def _audit(snap: Snapshot, previous: dict[str, Any] | None) -> None:
     options = AuditOptions(config=AuditConfig(), previous=previous, previous_path="prev.json")
     report = allowed(lambda: run_audit(snap, _rules(), options, now=NOW)).value
     if report is not None:
-        for fmt in ("json", "markdown", "html", "junit", "prometheus"):
+        for fmt in ("json", "markdown", "markdown-short", "html", "junit", "prometheus"):
             allowed(lambda: render(report, fmt).encode("utf-8"))
 
 

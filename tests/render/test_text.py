@@ -106,7 +106,7 @@ def test_no_tree_no_chain_section() -> None:
 
 def test_missing_evidence_and_lowered_confidence() -> None:
     out = render(missing_evidence_report())
-    assert "per-node verdicts unavailable (nodes could not be read)" in out
+    assert "per-node verdicts unavailable: no nodes to evaluate (see missing below)" in out
     assert "missing: no permission to list nodes: per-node verdicts unavailable" in out
     assert out.count("missing: no permission") == 1  # report and pod say it once each: shown once
     assert "confidence lowered to 0.60" in out

@@ -326,6 +326,7 @@ class Explainer:
             causes = [_with_fixes(c, fixes_for(sig, fix_ctx)) for sig, c in zip(signals, causes)]
             causes = rank_causes(signals, causes, diag.candidates, hypothetical=diag.hypothetical,
                                  total_nodes=total_for_score, total_attempts=timeline.total_attempts)
+            causes = _preemption_in_context(causes)
             placement = _placement(diag)
         else:
             causes = rank(causes, total_nodes=total_for_score, total_attempts=timeline.total_attempts)
@@ -540,6 +541,21 @@ def _unmodelled_reasons(pod: m.Pod, fit: Any, total: int) -> list[Signal]:
                            "unknown_reasons": listed, "mode": "unmodelled"},
                    evidence=(ev,), subject=f"Pod/{pod.key}",
                    effects=("the scheduler rejects the pod for a reason podtriage does not reproduce",))]
+
+
+# Causes about room on the nodes, which preemption could make.
+_ROOM = frozenset({"insufficient-resources", "extended-resource-exhausted", "too-many-pods"})
+
+
+def _preemption_in_context(causes: Sequence[RootCause]) -> list[RootCause]:
+    """Whether preemption could help is said only when room is what the answer needs: the top cause,
+    or one it says still blocks, is about room (and the pod is not larger than any node, which no
+    eviction changes). A pod blocked by a missing claim needs no word about preemption on the few
+    full nodes among its targets."""
+    top = next((c for c in causes if c.blocking), None)
+    rules = {top.rule, *(x.get("rule") for x in top.still_blocked_by)} if top else set()
+    room = any(c.signal in _ROOM and c.rule in rules and c.rule != "pod-larger-than-any-node" for c in causes)
+    return [c for c in causes if room or c.signal not in ("preemption-can-help", "preemption-cannot-help")]
 
 
 def _with_fixes(cause: RootCause, fixes: Sequence[Fix]) -> RootCause:

@@ -109,10 +109,12 @@ def test_a_pod_blocked_by_two_claims_counts_once() -> None:
     assert len(both.pods) == 1 and [w.pods for w in both.workloads] == [1]  # one pod, one workload, counted once
 
 
-def test_background_and_blocking_instances_of_one_taint_are_two_findings(report) -> None:
+def test_a_taint_counts_only_the_pods_it_blocks(report) -> None:
+    # The infra pool's taint blocks the 83 pods that select the pool; the 84 GPU pods, which the
+    # ranking once also counted under it (as background), are counted under the GPU taint only.
     infra = [f for f in report.findings if f.subject == "taint dedicated=infra:NoSchedule"]
-    assert sorted((f.kind, len(f.pods)) for f in infra) == [("advisory", 84), ("blocking", 83)]
-    assert not {p.key for p in infra[0].pods} & {p.key for p in infra[1].pods}
+    assert [(f.kind, len(f.pods)) for f in infra] == [("blocking", 83)]
+    assert all("infra" in p.name for p in infra[0].pods)
     for f in report.findings:  # a finding's kind is its root cause's
         assert (f.kind == "blocking") == f.root_cause.blocking or f.kind == "risk", f.headline
 
@@ -120,10 +122,13 @@ def test_background_and_blocking_instances_of_one_taint_are_two_findings(report)
 def test_a_background_finding_never_outranks_a_blocking_one(report) -> None:
     kinds = [f.kind for f in report.findings]
     assert kinds == sorted(kinds, key=["blocking", "advisory", "risk"].index)
-    # even with more pods: the background infra taint (84 pods) comes after every blocking finding (83)
-    first_background = kinds.index("advisory")
-    assert max(len(f.pods) for f in report.findings[first_background:]) > min(
-        len(f.pods) for f in report.findings[:first_background])
+    # even with more pods: an advisory finding with 500 pods comes after every blocking one
+    first = report.findings[0]
+    wide = replace(first, id="e" * 12, kind="advisory", pods=first.pods + tuple(
+        PodRef(namespace="x", name=f"q{i}", status="Pending", age_seconds=1.0, workload="Pod/x/q") for i in range(500)),
+        root_cause=replace(first.root_cause, blocking=False, severity="low"))
+    ordered = sorted([wide, *report.findings], key=Finding.impact_key)
+    assert ordered.index(wide) == len(ordered) - 1 or all(f.kind != "blocking" for f in ordered[ordered.index(wide):])
     # and a finding whose root cause does not block sorts as not blocking, whatever its kind says
     blocking = report.findings[0]
     fake = replace(blocking, id="f" * 12, pods=blocking.pods + tuple(
@@ -132,8 +137,10 @@ def test_a_background_finding_never_outranks_a_blocking_one(report) -> None:
     assert sorted([fake, *report.findings[1:3]], key=Finding.impact_key)[-1] is fake
 
 
-def test_the_report_is_12_findings_not_93(report) -> None:
-    assert len(report.findings) == 12 and report.counts["findings"] == 12
+def test_the_report_is_6_findings_not_93(report) -> None:
+    # One per cause the generator gave its Pending pods (93 before folding and the decided causes).
+    assert len(report.findings) == 6 and report.counts["findings"] == 6
+    assert all(f.kind == "blocking" for f in report.findings)
     assert report.counts["pendingPods"] == 500 and report.counts["blockedPods"] == 500
 
 

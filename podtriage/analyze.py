@@ -296,7 +296,8 @@ class Explainer:
             if diag is not None and diag.nodes_known and diag.intent.targets and resource_blocked:
                 signals += preemption_outlook(pod, self.cluster, after or ev, diag.intent.targets, total)
             targets = [snap.node_by_name[n] for n in (diag.intent.targets if diag else ()) if n in snap.node_by_name]
-            signals += pending.autoscaler_signals(pod, events, total, targets)
+            signals += pending.autoscaler_signals(pod, events, total, targets,
+                                                  diag.requests if diag is not None else None)
         bound = bool(pod.node_name) and not pod.is_terminal and not pod.deletion_timestamp
         if bound:
             # Bound to a node but not running: the kubelet side (images, config objects, mounts,

@@ -236,7 +236,7 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
     "autoscaler-no-scale-up": (
         "autoscaler-no-scale-up",
         {"reasons": "2 node(s) didn't match Pod's node affinity/selector", "max_size_reached": False,
-         "target_groups": "batch (eks.amazonaws.com/nodegroup)"},
+         "target_groups": "batch (eks.amazonaws.com/nodegroup)", "new_node_check": ""},
     ),
     "autoscaler-scale-up": ("other", {"groups": "[{eks-workers-1 3->4 (max: 10)}]"}),
     "quota-exceeded": (

@@ -3,11 +3,12 @@ priority and preemption, the cluster autoscaler, and admission rejections on the
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from .. import model as m
 from ..evidence import messages as msgs
 from ..findings import EvidenceItem, Signal
+from ..quantity import format_amount
 from ..scheduler.selectors import label_selector_matches
 from ..snapshot import Snapshot
 from .status import age
@@ -142,10 +143,31 @@ def node_groups_of(nodes: Sequence[m.Node]) -> list[str]:
     return list(out)
 
 
+def _new_node_check(parsed: Any, targets: Sequence[m.Node], requests: Mapping[str, int]) -> str:
+    """The autoscaler says a new node 'wouldn't fit' (Insufficient <resource>) for some groups:
+    set that against what the pod's target nodes offer, the best guess of those groups' machines."""
+    if parsed is None or not targets:
+        return ""
+    out = []
+    for r in parsed.reasons:
+        res = str(r.details.get("resource", "")) if r.code == "insufficient" else ""
+        want = requests.get(res, 0)
+        if not res or not want:
+            continue
+        best = max((n.allocatable.get(res, 0) for n in targets), default=0)
+        verdict = ("so a new node of that kind would not fit it either: the pod is larger than the machines"
+                   if want > best else "which would fit it: the group's template, or what every node runs "
+                   "(DaemonSets), leaves less room than the nodes show")
+        out.append(f"; the pod requests {format_amount(res, want)} {res} and the nodes it asks for have at most "
+                   f"{format_amount(res, best)} allocatable, {verdict}")
+    return "".join(out[:2])
+
+
 def autoscaler_signals(pod: m.Pod, pod_events: Sequence[m.Event], total: int,
-                       targets: Sequence[m.Node] = ()) -> list[Signal]:
+                       targets: Sequence[m.Node] = (), requests: Mapping[str, int] | None = None) -> list[Signal]:
     """cluster-autoscaler's NotTriggerScaleUp / TriggeredScaleUp, with the node groups of the pod's
-    target nodes named (the autoscaler's own text counts groups but does not name them)."""
+    target nodes named (the autoscaler's own text counts groups but does not name them) and its
+    "a new node would not fit" checked against what those nodes offer."""
     out: list[Signal] = []
     base = _base(pod, total)
     no_scale = [e for e in pod_events if e.reason == "NotTriggerScaleUp"]
@@ -159,7 +181,8 @@ def autoscaler_signals(pod: m.Pod, pod_events: Sequence[m.Event], total: int,
                           params={**base, "reasons": reasons, "max_size_reached": max_size,
                                   "groups_blocked": ", ".join(f"{r.count} {r.reason}" for r in parsed.reasons)
                                   if parsed else "",
-                                  "target_groups": ", ".join(node_groups_of(targets)) or "not named by any node label"},
+                                  "target_groups": ", ".join(node_groups_of(targets)) or "not named by any node label",
+                                  "new_node_check": _new_node_check(parsed, targets, requests or {})},
                           evidence=tuple(event_evidence(x) for x in no_scale[-2:]),
                           subject="cluster-autoscaler", blocking=True, confidence=0.8,
                           effects=("the cluster autoscaler will not add a node for this pod",)))

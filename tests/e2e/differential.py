@@ -610,7 +610,8 @@ class Api:
         self.client = api_client
         cfg = api_client.configuration
         self.base = str(cfg.host).rstrip("/")
-        self.auth = cfg.get_api_key_with_prefix("authorization") or ""
+        # auth_settings(): where the token is kept differs by version ("authorization", "BearerToken").
+        self.auth = str((cfg.auth_settings().get("BearerToken") or {}).get("value") or "")
 
     def req(self, method: str, path: str, body: Any = None, content_type: str = "application/json",
             query: Sequence[tuple[str, str]] = ()) -> Any:

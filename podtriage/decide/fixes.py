@@ -108,11 +108,18 @@ def add_toleration_ops(ctx: Context, tol: Mapping[str, str]) -> list[dict[str, A
 Builder = Callable[[Signal, Context], list[Fix]]
 
 
-def _taint(s: Signal, ctx: Context) -> list[Fix]:
+def _taint_of(s: Signal) -> tuple[str, str, str] | None:
+    """(key, value, effect) of the taint a taint signal names; None when the signal names none."""
     p = s.params
-    key, value, effect = str(p.get("key", "")), str(p.get("value", "")), str(p.get("effect", "NoSchedule"))
-    if not key:
+    key = str(p.get("key", ""))
+    return (key, str(p.get("value", "")), str(p.get("effect", "") or "NoSchedule")) if key else None
+
+
+def _taint(s: Signal, ctx: Context) -> list[Fix]:
+    p, taint = s.params, _taint_of(s)
+    if taint is None:
         return []
+    key, value, effect = taint
     tol = _toleration(key, value, effect)
     # A taint only some of the pod's target nodes carry dedicates those nodes to other workloads
     # (a GPU pool, for a pod that asks for no GPU and selects no pool): tolerating it would take
@@ -139,10 +146,9 @@ def _remove_taint(s: Signal, ctx: Context, key: str, value: str, effect: str, *,
         idx = next((i for i, t in enumerate(node.taints) if (t.key, t.value, t.effect) == (key, value, effect)), None)
         if idx is None:
             continue
-        current = {"key": key, "effect": effect, **({"value": value} if value else {})}
         out.append(Fix(description=f"remove taint `{key}{'=' + value if value else ''}:{effect}` from node {name}",
                        object=_node_object(name), patch_type="json",
-                       patch=[{"op": "test", "path": f"/spec/taints/{idx}/key", "value": current["key"]},
+                       patch=[{"op": "test", "path": f"/spec/taints/{idx}/key", "value": key},
                               {"op": "remove", "path": f"/spec/taints/{idx}"}],
                        command=f"kubectl taint nodes {name} {key}{'=' + value if value else ''}:{effect}-",
                        apply="patch", applied_by="cluster-admin", safe=safe))
@@ -150,21 +156,18 @@ def _remove_taint(s: Signal, ctx: Context, key: str, value: str, effect: str, *,
 
 
 def _taint_mismatch(s: Signal, ctx: Context) -> list[Fix]:
-    p = s.params
-    key, value, effect = str(p.get("key", "")), str(p.get("value", "")), str(p.get("effect", ""))
-    if not key:
+    p, taint = s.params, _taint_of(s)
+    if taint is None:
         return []
-    tol = _toleration(key, value, effect)
     return [ctx.patch_fix(f"add a toleration matching taint `{p.get('taint')}` (the existing one has the wrong "
-                          f"{p.get('mismatch', 'effect')})", add_toleration_ops(ctx, tol))]
+                          f"{p.get('mismatch', 'effect')})", add_toleration_ops(ctx, _toleration(*taint)))]
 
 
 def _control_plane(s: Signal, ctx: Context) -> list[Fix]:
-    p = s.params
-    key, value, effect = str(p.get("key", "")), str(p.get("value", "")), str(p.get("effect", "NoSchedule"))
-    if p.get("single_node"):
+    p, taint = s.params, _taint_of(s)
+    if p.get("single_node") and taint is not None:
         # A single-node cluster: the taint keeps everything off the only node.
-        return _remove_taint(s, ctx, key, value, effect, safe=True)
+        return _remove_taint(s, ctx, *taint, safe=True)
     alt = str(p.get("alternative_node", ""))
     if p.get("pinned") and alt:
         return _retarget_hostname(ctx, alt)

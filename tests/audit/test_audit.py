@@ -26,7 +26,6 @@ from podtriage.audit.scan import ScanScope
 from podtriage.audit.suppress import apply_suppressions, load_config
 from podtriage.errors import InputFileError
 from podtriage.loaders.files import load_path
-from podtriage.rulebook import load_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER = Path(__file__).parent / "fixtures" / "cluster.yaml"
@@ -37,11 +36,6 @@ NOW = dt.datetime(2026, 11, 20, 10, 15, tzinfo=dt.timezone.utc)
 @pytest.fixture(scope="module")
 def snap():
     return load_path(CLUSTER)
-
-
-@pytest.fixture(scope="module")
-def rules():
-    return load_rules()
 
 
 @pytest.fixture(scope="module")

@@ -35,11 +35,6 @@ def snap():
     return load_path(CLUSTER)
 
 
-@pytest.fixture(scope="module")
-def rules():
-    return load_rules()
-
-
 def audit(snap, rules, previous=None, namespaces=(), selector="", suppressions=()):
     options = AuditOptions(scope=ScanScope(namespaces=tuple(namespaces), selector=selector),
                            config=AuditConfig(suppressions=tuple(suppressions)), previous=previous,

@@ -33,11 +33,6 @@ def snap(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def rules():
-    return load_rules()
-
-
-@pytest.fixture(scope="module")
 def report(snap, rules):
     return run_audit(snap, rules, AuditOptions(), now=NOW)
 

@@ -24,6 +24,7 @@ from .decide.fixes import first_fix, fixes_for
 from .decide.preemption import preemption_outlook
 from .decide.ranking import rank, rank_causes
 from .graph import build_graph, to_node_link
+from .judged import judgement_time
 from .rulebook import RuleSet
 from .scheduler.framework import ClusterState, Evaluation, effective_requests, evaluate, host_ports
 from .scheduler.plugins.volume_binding import claim_volumes, knows
@@ -86,7 +87,12 @@ class Explainer:
                  extra: ExtraEvidence | None = None) -> None:
         self.snapshot = snapshot
         self.rules = rules
-        self.now = now or datetime.now(timezone.utc)
+        # Ages are measured to the snapshot's own time (podtriage.judged), unless a caller says when.
+        self.generated = datetime.now(timezone.utc)
+        if now is not None:
+            self.now, self.judged_by = now, "given"
+        else:
+            self.now, self.judged_by = judgement_time(snapshot, self.generated)
         self.extra = extra or ExtraEvidence()
         self._cluster: ClusterState | None = None
         self._eval_cache: dict[Any, Evaluation] = {}
@@ -426,11 +432,13 @@ class Explainer:
         meta = self.snapshot.meta
         source = {"kind": "live" if meta.source == "live" else "file", "path": meta.source,
                   "server": meta.cluster_server, "context": meta.context, "snapshotTime": meta.created,
-                  "serverVersion": meta.server_version}
+                  "serverVersion": meta.server_version,
+                  "judgedAt": self.now.strftime("%Y-%m-%dT%H:%M:%SZ"), "judgedAtFrom": self.judged_by}
         missing = sorted({x for p in pods for x in p.missing} | set(extra_missing))
         return Report(
             schema_version=SCHEMA_VERSION, podtriage_version=__version__,
-            generated=self.now.strftime("%Y-%m-%dT%H:%M:%SZ"), source=source, target=target, blocked=blocked,
+            generated=self.generated.strftime("%Y-%m-%dT%H:%M:%SZ"), source=source, target=target,
+            blocked=blocked,
             root_causes=tuple(causes), pods=tuple(pods), workload=workload, missing=tuple(missing),
             warnings=tuple(meta.warnings[:50]), confidence=round(confidence, 3), graph=to_node_link(graph),
         )

@@ -842,6 +842,7 @@ def node(obj: dict, warnings: list[str] | None = None) -> m.Node:
         creation_timestamp=_s(meta.get("creationTimestamp")),
         deletion_timestamp=_s(meta.get("deletionTimestamp")),
         volume_limits={},  # every field given: the fast constructor (build() fills it from CSINodes)
+        last_heartbeat=max((_s(_d(c).get("lastHeartbeatTime")) for c in _l(status.get("conditions"))), default=""),
     )
 
 

@@ -249,6 +249,9 @@ class Node:
     deletion_timestamp: str = ""
     # CSINode per-driver attachable volume limits (NodeVolumeLimits), keyed by driver name
     volume_limits: Mapping[str, int] = field(default_factory=dict)
+    # The newest lastHeartbeatTime of its conditions: kubelet's last word, so close to when the
+    # snapshot was taken (podtriage.judged)
+    last_heartbeat: str = ""
 
     def condition(self, type_: str) -> Condition | None:
         for c in self.conditions:

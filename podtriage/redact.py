@@ -928,9 +928,13 @@ def _pod_spec(spec: Any, r: Redactor) -> dict[str, Any]:
     return out
 
 
+# lastHeartbeatTime (node conditions) tells when the snapshot was taken (podtriage.judged).
+_CONDITION_KEYS = ("type", "status", "reason", "lastTransitionTime", "lastHeartbeatTime")
+
+
 def _conditions(conds: Any, r: Redactor) -> list[Any]:
-    return [{**_pick(c, ("type", "status", "reason", "lastTransitionTime")), "message": r.text(_d(c).get("message"))}
-            if "message" in _d(c) else _pick(c, ("type", "status", "reason", "lastTransitionTime")) for c in _l(conds)]
+    return [{**_pick(c, _CONDITION_KEYS), "message": r.text(_d(c).get("message"))}
+            if "message" in _d(c) else _pick(c, _CONDITION_KEYS) for c in _l(conds)]
 
 
 def _container_status(st: Any, r: Redactor) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -39,9 +39,9 @@ def run_audit(snapshot: Snapshot, rules: RuleSet, options: AuditOptions, *, now:
               progress: ProgressFn | None = None, started: float | None = None) -> AuditReport:
     """The audit of one snapshot. `started` (time.perf_counter) lets the duration include collection."""
     t0 = started if started is not None else time.perf_counter()
-    now = now or datetime.now(timezone.utc)
     snap = snapshot
-    ex = Explainer(snap, rules, now)
+    ex = Explainer(snap, rules, now)  # ages measured to the snapshot's own time unless `now` is given
+    now = ex.now
     result = scan(snap, rules, options.scope, now=now, progress=progress, explainer=ex)
     findings: list[Finding] = list(result.findings)
     if options.risks:
@@ -49,7 +49,9 @@ def run_audit(snapshot: Snapshot, rules: RuleSet, options: AuditOptions, *, now:
         # they touch (reference counts), which cost more than the checks themselves (measured).
         findings += _without_blocked(_risk_checks(snap, options), result.findings)
 
-    active, suppressed, expired, unused = apply_suppressions(findings, options.config.suppressions, now.date())
+    # Suppressions expire by the calendar of the night the report is made, not the snapshot's.
+    active, suppressed, expired, unused = apply_suppressions(findings, options.config.suppressions,
+                                                             ex.generated.date() if ex.judged_by != "given" else now.date())
     # Fold after suppressing (an entry can name one object's finding) and before comparing.
     active, suppressed = fold_findings(active), fold_findings(suppressed)
     scope = {**options.scope.to_dict(),
@@ -69,7 +71,8 @@ def run_audit(snapshot: Snapshot, rules: RuleSet, options: AuditOptions, *, now:
     meta = snap.meta
     source = {"kind": "live" if meta.source == "live" else "file", "path": meta.source,
               "server": meta.cluster_server, "context": meta.context, "snapshotTime": meta.created,
-              "serverVersion": meta.server_version}
+              "serverVersion": meta.server_version, "judgedAt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "judgedAtFrom": ex.judged_by}
     counts = {
         "nodes": len(snap.nodes), "pods": len(snap.pods), "scannedPods": result.scanned_pods,
         "pendingPods": result.pending_pods, "analyses": result.analyses,
@@ -85,7 +88,8 @@ def run_audit(snapshot: Snapshot, rules: RuleSet, options: AuditOptions, *, now:
     warnings += [f"{s.describe()} expired on {s.expires} and no longer applies: {s.reason}" for s in expired]
     return AuditReport(
         schema_version=SCHEMA_VERSION, podtriage_version=__version__,
-        generated=now.strftime("%Y-%m-%dT%H:%M:%SZ"), duration_seconds=time.perf_counter() - t0,
+        generated=(now if ex.judged_by == "given" else ex.generated).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        duration_seconds=time.perf_counter() - t0,
         source=source, scope=scope, counts=counts, missing=missing, warnings=tuple(warnings),
         findings=tuple(active), suppressed=tuple(suppressed), pending=_refold(result.pending, (*active, *suppressed)),
         expired_suppressions=tuple(expired), unused_suppressions=tuple(unused), delta=delta,

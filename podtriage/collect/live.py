@@ -21,6 +21,7 @@ restarted; once resources fail in a row, each remaining one gets a single attemp
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
 import math
 import os
@@ -372,6 +373,7 @@ class _Session:
         self.sleep = sleep
         self.rng = random.Random()
         self.failing_in_a_row = 0  # resources that failed after their retries, consecutively
+        self.last_date = ""  # the Date header of the server's last answer (its clock)
 
     def degraded(self) -> bool:
         return self.failing_in_a_row >= self.policy.degraded_after
@@ -394,6 +396,7 @@ class _Session:
             timed_out = False
             try:
                 resp = self.client.get(path, query, accept)
+                self.last_date = str(resp.headers.get("Date") or "") if resp.headers else self.last_date
             except _Unreachable as exc:
                 problem, timed_out = str(exc), exc.timed_out
                 if timed_out and self.deadline.expired():
@@ -727,6 +730,8 @@ def collect_live(*, kubeconfig: str | None = None, context: str | None = None,
     ns_list = list(dict.fromkeys(n for n in namespaces or () if n)) or None
     try:
         version = _server_version(session)
+        # Ages are measured to the API server's clock (podtriage.judged), not this machine's.
+        created = _server_clock(session) or created
         # No reference cycles among the pages' objects or the snapshot: the cyclic GC would only
         # rescan the growing heap page after page (see loaders.files.gc_paused).
         with gc_paused():
@@ -750,6 +755,18 @@ def _page_size(page_size: int | None) -> int:
     if page_size <= 0:
         raise InputError(f"the LIST page size must be positive, not {page_size}")
     return page_size
+
+
+def _server_clock(session: _Session) -> str:
+    """The API server's time, from the Date header of its last answer ('' when it sent none)."""
+    last = session.last_date
+    if not last:
+        return ""
+    try:
+        when = email.utils.parsedate_to_datetime(last)
+    except (TypeError, ValueError, IndexError):
+        return ""
+    return _rfc3339(when if when.tzinfo else when.replace(tzinfo=timezone.utc))
 
 
 def _server_version(session: _Session) -> str:

@@ -114,6 +114,9 @@ def _check(group: Group, sc: Scenario, cli: Podtriage) -> None:
     snap_p = cli.start("explain", sc.id, "-n", group.namespace, "--from", str(group.snapshot), "-o", "json")
     live, snap = cli.finish(live_p), cli.finish(snap_p)
     context = f"real scheduler: {verdict.event_message!r} condition={verdict.condition}"
+    # Live, ages are measured to the API server's clock; the snapshot file, to its capture time.
+    assert live.json()["source"]["judgedAtFrom"] == "the API server's clock", live.json()["source"]
+    assert snap.json()["source"]["judgedAtFrom"] == "the snapshot's capture time", snap.json()["source"]
     for res in (live, snap):
         doc = res.json()
         assert res.returncode == EXIT_BLOCKED, res.describe()

@@ -508,7 +508,17 @@ def node(obj: dict, warnings: list[str] | None = None) -> m.Node:
         conditions=conditions(status.get("conditions")),
         creation_timestamp=_s(meta.get("creationTimestamp")),
         deletion_timestamp=_s(meta.get("deletionTimestamp")),
+        last_heartbeat=_newest_heartbeat(status.get("conditions")),
     )
+
+
+def _newest_heartbeat(conds: Any) -> str:
+    newest = ""
+    for c in _l(conds):
+        t = _s(_d(c).get("lastHeartbeatTime"))
+        if t > newest:
+            newest = t
+    return newest
 
 
 def pvc(obj: dict, warnings: list[str] | None = None) -> m.PersistentVolumeClaim:

@@ -124,7 +124,7 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "taint-untolerated": (
         "taint-untolerated",
-        {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", 
+        {"node_args": "worker-1 worker-2", "where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", 
             "taint": "dedicated=gpu:NoSchedule",
             "key": "dedicated",
             "value": "gpu",
@@ -147,7 +147,7 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "control-plane-taint": (
         "taint-untolerated",
-        {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", 
+        {"node_args": "worker-1 worker-2", "where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", 
             "taint": "node-role.kubernetes.io/control-plane:NoSchedule",
             "key": "node-role.kubernetes.io/control-plane",
             "single_node": False,
@@ -160,7 +160,7 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
         "node-not-ready",
         {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "taint": "node.kubernetes.io/not-ready:NoSchedule", "key": "node.kubernetes.io/not-ready"},
     ),
-    "node-unschedulable": ("node-unschedulable", {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`"}),
+    "node-unschedulable": ("node-unschedulable", {"node_args": "worker-1 worker-2", "where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`"}),
     "host-port-conflict": (
         "host-port-conflict",
         {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "port": 8080, "protocol": "TCP", "holders": "shop/web-old-1"},
@@ -362,15 +362,16 @@ def test_messages_name_the_exact_objects(builtin: RuleSet) -> None:
     [rc] = builtin.apply([sig("taint-untolerated")])
     assert rc.rule == "taint-untolerated"
     assert "`dedicated=gpu:NoSchedule`" in rc.message and "shop/web-7d4b9-x2x7k" in rc.message
-    assert rc.fix_command == "kubectl taint nodes worker-1 dedicated=gpu:NoSchedule-"
+    assert rc.fix_command == "kubectl taint nodes worker-1 worker-2 dedicated=gpu:NoSchedule-"  # every node
     assert 'key: "dedicated"' in rc.fix and 'effect: "NoSchedule"' in rc.fix
 
     [rc] = builtin.apply([sig("node-unschedulable")])
-    assert rc.fix_command == "kubectl uncordon worker-1"
+    assert rc.fix_command == "kubectl uncordon worker-1 worker-2"  # every cordoned node
 
     [rc] = builtin.apply([sig("node-selector-mismatch")])
-    assert rc.fix_command == "kubectl label nodes worker-1 disktype=nvme"
-    assert "ssd (4), hdd (1)" in rc.message
+    # Nodes carry disktype with other values: the fix is the selector, never relabelling them.
+    assert rc.fix_command == "" and "kubectl label" not in rc.fix
+    assert "ssd (4), hdd (1)" in rc.message and "ssd (4), hdd (1)" in rc.fix
 
     [rc] = builtin.apply([sig("scheduling-gated")])
     assert rc.fix_command.startswith(

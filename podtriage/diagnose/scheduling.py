@@ -111,7 +111,23 @@ class SchedulingDiagnosis:
     def _base(self, nodes: Sequence[str]) -> dict[str, Any]:
         return {"pod": self.pod.key, "total_nodes": self.total, **_examples(nodes),
                 "targets_count": len(self.candidates), "intent": self.intent.describe(),
-                "where": self._where(len(nodes))}
+                "where": self._where(len(nodes)), "node_args": self._node_args(nodes)}
+
+    def _node_args(self, nodes: Sequence[str]) -> str:
+        """What a kubectl command (taint, uncordon, label) takes to act on exactly `nodes`: their
+        names, or, for many, a label selector that picks them and no other node."""
+        if len(nodes) <= 20:
+            return " ".join(nodes) or "NODE"
+        by_name = self.snapshot.node_by_name
+        first = by_name.get(nodes[0])
+        wanted = set(nodes)
+        for k, v in sorted(first.labels.items()) if first is not None else ():
+            if k == "kubernetes.io/hostname":
+                continue
+            carriers = {n.name for n in self.snapshot.nodes if n.labels.get(k) == v}
+            if carriers == wanted:
+                return f"-l {k}={v}" if v else f"-l {k}"
+        return " ".join(nodes)
 
     def _where(self, n: int) -> str:
         """'2 of the 2 node(s) the pod asks for with nodeSelector `gpu=true`' / '3 of 5 node(s)'."""
@@ -598,6 +614,7 @@ def signals_from_message(pod: m.Pod, fit: Any, confidence: float,
     for rc in entries:
         count = rc.count if rc.count is not None else total
         base = {"pod": pod.key, "total_nodes": total, "nodes_count": count, "where": f"{count} of {total} node(s)",
+                "node_args": "NODE",
                 "node_examples": "(node list unavailable)",
                 "node_example": "NODE", "reason": rc.reason, "detail": rc.reason, "reason_detail": rc.reason,
                 "node_data": "no"}

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from ..findings import PodReport, Report, RootCause, VerdictGroup
+from ..findings import Fix, PodReport, Report, RootCause, VerdictGroup
 
 _SEVERITY_STYLE = {
     "critical": "bold white on red",
@@ -37,10 +37,17 @@ _EXAMPLES = 3
 class _Out:
     """The console plus the colour decision: every style goes through `style()`."""
 
-    def __init__(self, console: Console, verbose: bool) -> None:
+    def __init__(self, console: Console, verbose: bool, pod: str = "") -> None:
         self.console = console
         self.verbose = verbose
         self.color = not console.no_color
+        self.pod = pod  # the pod the screen is about: its name is said once, in the headline
+
+    def said(self, message: str) -> str:
+        """A cause's message with the explained pod called "the pod" (its name is in the headline)."""
+        if not self.pod:
+            return message
+        return message.replace(f"Pod {self.pod}", "The pod").replace(f"pod {self.pod}", "the pod")
 
     def style(self, style: str) -> str:
         return style if self.color else ""
@@ -56,11 +63,12 @@ class _Out:
         return t
 
     def code_spans(self, message: str, base: str = "") -> Text:
-        """`message` with its `backticked` keys highlighted (backticks kept: they survive no-colour)."""
+        """`message` with its `backticked` keys rendered as code: in colour, styled without the
+        backticks (Markdown's marks are not text); without colour, the backticks are the marking."""
         t = Text(style=self.style(base))
         for i, chunk in enumerate(message.split("`")):
             if i % 2:
-                t.append(f"`{chunk}`", style=self.style("bold cyan"))
+                t.append(chunk if self.color else f"`{chunk}`", style=self.style("bold cyan"))
             else:
                 t.append(chunk)
         if message.count("`") % 2:  # unbalanced: keep the text exactly as given
@@ -83,8 +91,9 @@ class _Out:
 def render_text(report: Report, *, console: Console, tree: list[tuple[int, str]] | None = None,
                 verbose: bool = False) -> None:
     """Print the report for a person: headline, ranked causes, evidence, fix, causal chain, footer."""
-    out = _Out(console, verbose)
     workload = report.target.get("kind", "Pod") != "Pod"
+    t = report.target
+    out = _Out(console, verbose, pod="" if workload else f"{t.get('namespace', '')}/{t.get('name', '')}")
     pod = report.pods[0] if report.pods else None
 
     if workload:
@@ -167,7 +176,7 @@ def _counterfactual(out: _Out, cause: RootCause, indent: str) -> None:
         out.print(out.text(indent, ("why first: ", "dim"), cause.rank_reason))
     for other in cause.still_blocked_by:
         line = out.text(indent, ("still blocked after it by: ", "yellow"), f"{other.get('rule', '')}: ")
-        line.append_text(out.code_spans(str(other.get("message", ""))))
+        line.append_text(out.code_spans(out.said(str(other.get("message", "")))))
         out.print(line)
 
 
@@ -176,7 +185,7 @@ def _append_cause(out: _Out, line: Text, cause: RootCause) -> None:
     line.append_text(out.badge(cause.severity))
     line.append(" ")
     line.append_text(out.text((cause.title, "bold"), " — "))
-    line.append_text(out.code_spans(cause.message))
+    line.append_text(out.code_spans(out.said(cause.message)))
 
 
 def _target_name(report: Report) -> str:
@@ -188,9 +197,12 @@ def _target_name(report: Report) -> str:
 
 
 def _cause_details(out: _Out, cause: RootCause, indent: str) -> Text:
-    """The line under a cause: category, confidence, object at fault, affected pods."""
-    parts: list[str | tuple[str, str]] = [indent, (cause.category, "magenta"),
-                                          f" · confidence {cause.confidence:.2f}"]
+    """The line under a cause: category (and the rule, when it says more), confidence, object at
+    fault, affected pods."""
+    parts: list[str | tuple[str, str]] = [indent, (cause.category, "magenta")]
+    if cause.rule != cause.category:
+        parts += [" (", (cause.rule, "magenta"), ")"]
+    parts.append(f" · confidence {cause.confidence:.2f}")
     if not cause.blocking:
         parts.append(" · not blocking")
     if cause.subject:
@@ -306,7 +318,7 @@ def _evidence(out: _Out, pod: PodReport, top: Sequence[RootCause], *, title: str
     _placement(out, pod)
     if pod.node_groups:
         out.print(_groups_table(out, pod.node_groups))
-    if pod.total_nodes is not None:
+    if pod.total_nodes is not None and not pod.node:  # a bound pod is past the filters: no feasibility
         n = len(pod.feasible_nodes)
         line = out.text((f"{n}/{pod.total_nodes} nodes feasible", "bold green" if n else "bold red"))
         if n:
@@ -456,19 +468,34 @@ def _fixes(out: _Out, causes: Sequence[RootCause]) -> None:
         line = out.text(f"{i}. ")
         line.append_text(out.code_spans(c.fix or c.title))
         out.print(line)
-        structured = [f for f in c.fixes if f.safe] if i == 1 else []
-        for f in structured[:2]:
+        said = c.fix or ""
+        structured = _unsaid(c, said) if i == 1 else []
+        for f in structured[:1]:
             who = "" if f.applied_by == "owner" else f" (needs a {f.applied_by})"
-            out.print(out.text("   → ", (f.description + who, "bold")))
+            more = len([g for g in structured if g.object.get("kind") == "Node"]) - 1
+            also = f", and {more} more node(s) alike: -o json lists every patch" if more > 0 else ""
+            out.print(out.text("   → ", (f.description + who + also, "bold")))
             if f.command:
                 out.console.print(_command_block(out, f.command), crop=False, soft_wrap=True,
                                   highlight=False, markup=False, emoji=False)
-        if c.fix_command and not any(f.command == c.fix_command for f in structured[:2]):
+        # Once: not again when the prose or a structured fix above already gives the command.
+        if c.fix_command and c.fix_command not in said and not any(f.command == c.fix_command
+                                                                    for f in structured[:1]):
             # Never wrapped or cropped: a command must survive copy and paste.
             out.console.print(_command_block(out, c.fix_command), crop=False, soft_wrap=True,
                               highlight=False, markup=False, emoji=False)
     if limit is not None and len(unique) > limit:
         out.print(out.text((f"… {len(unique) - limit} more fixes (-v)", "dim")))
+
+
+def _unsaid(c: RootCause, said: str) -> list[Fix]:
+    """The safe structured fixes the prose does not already give: its own command, or a command
+    that names every node the node patches are for."""
+    safe = [f for f in c.fixes if f.safe]
+    nodes = [f for f in safe if f.object.get("kind") == "Node"]
+    if nodes and len(nodes) == len(safe) and all(f.object.get("name", "") in said for f in nodes) and "kubectl" in said:
+        return []
+    return [f for f in safe if f.command not in said]
 
 
 def _command_block(out: _Out, command: str) -> Text:

@@ -56,7 +56,8 @@ def test_headline_comes_first_and_names_the_taint() -> None:
 def test_other_root_causes_are_numbered() -> None:
     out = render(blocked_pod_report())
     assert re.search(r"^ 2\. \[MEDIUM\] Insufficient CPU — 2 node\(s\) have 350m cpu free", out, re.MULTILINE)
-    assert "insufficient-resources · confidence 0.80" in out
+    # the rule's id beside its category (they differ here)
+    assert "insufficient-resources (PT-RES-001) · confidence 0.80" in out
 
 
 def test_node_groups_show_counts_not_rows() -> None:
@@ -207,3 +208,46 @@ def test_colored_fix_command_is_not_cropped() -> None:
         render_text(blocked_pod_report(), console=console)
         plain = re.sub(r"\x1b\[[0-9;]*m", "", buf.getvalue())
         assert any(line.strip() == TAINT_FIX_CMD for line in plain.splitlines())
+
+
+def test_backticks_are_code_in_colour_and_marks_without() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from podtriage.render.text import render_text
+
+    report = blocked_pod_report()
+    buf = StringIO()
+    render_text(report, console=Console(file=buf, force_terminal=True, color_system="truecolor", width=200))
+    coloured = buf.getvalue()
+    assert "dedicated=gpu:NoSchedule" in coloured and "`dedicated=gpu:NoSchedule`" not in coloured
+    assert "`dedicated=gpu:NoSchedule`" in render(report)  # no colour: the backticks are the marking
+
+
+def test_the_explained_pod_is_named_once_then_the_pod() -> None:
+    out = render(blocked_pod_report())
+    head = first_paragraph(out)
+    assert head.count("default/web-0") == 1, head  # the headline names it; the messages say "the pod"
+
+
+def test_text_output_of_fixture_cases() -> None:
+    """Bound pods get no scheduling feasibility line; a fix command is printed once and names
+    every node it concerns."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+
+    def explain(case: str, target: str, ns: str = "default") -> str:
+        r = subprocess.run([sys.executable, "-m", "podtriage.cli", "explain", target, "-n", ns, "--from",
+                            str(root / "fixtures" / "cases" / f"{case}.yaml"), "--no-color"],
+                           capture_output=True, text=True, cwd=root, timeout=120)
+        assert r.returncode == 1, r.stderr
+        return r.stdout
+
+    bound = explain("kubelet-image-not-found", "web-7c9d8f6b5-x2k4p")
+    assert "nodes feasible" not in bound
+    cordoned = explain("node-unschedulable", "web-0")
+    assert cordoned.count("kubectl uncordon worker-1 worker-2") == 1, cordoned

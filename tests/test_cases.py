@@ -76,6 +76,8 @@ def _check_decision(want: dict, doc: dict) -> None:
         assert [x["rule"] for x in top["stillBlockedBy"]] == want["stillBlockedBy"], top["stillBlockedBy"]
     for rule in want.get("notTop", []):
         assert top["rule"] != rule, listed
+    for text in want.get("evidence", []):
+        assert any(text in e["summary"] for e in top["evidence"]), (text, [e["summary"] for e in top["evidence"]])
     fixes = top["fixes"]
     if "firstFix" in want:
         first = next(f for f in fixes if f["safe"])

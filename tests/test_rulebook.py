@@ -158,7 +158,7 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "node-not-ready": (
         "node-not-ready",
-        {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "taint": "node.kubernetes.io/not-ready:NoSchedule", "key": "node.kubernetes.io/not-ready"},
+        {"condition_type": "DiskPressure", "where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "taint": "node.kubernetes.io/not-ready:NoSchedule", "key": "node.kubernetes.io/not-ready"},
     ),
     "node-unschedulable": ("node-unschedulable", {"node_args": "worker-1 worker-2", "where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`"}),
     "host-port-conflict": (

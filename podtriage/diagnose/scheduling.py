@@ -25,6 +25,11 @@ from ..snapshot import Snapshot
 from .labels import CONTROL_PLANE_TAINTS, DEPRECATED_LABELS, NOT_READY_TAINTS, closest, is_system_label
 
 MAX_EXAMPLES = 3
+# The node condition each lifecycle taint stands for.
+CONDITION_OF_TAINT = {"node.kubernetes.io/memory-pressure": "MemoryPressure",
+                      "node.kubernetes.io/disk-pressure": "DiskPressure",
+                      "node.kubernetes.io/pid-pressure": "PIDPressure",
+                      "node.kubernetes.io/network-unavailable": "NetworkUnavailable"}
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 
 
@@ -360,16 +365,21 @@ class SchedulingDiagnosis:
             elif key in NOT_READY_TAINTS:
                 name = "node-not-ready"
                 params["condition"] = NOT_READY_TAINTS[key]
+                # The condition behind the taint: a pressure taint's evidence is the pressure
+                # (DiskPressure=True and the kubelet's message), not Ready.
+                cond_type = CONDITION_OF_TAINT.get(key, "Ready")
+                params["condition_type"] = cond_type
                 for n in nodes[:MAX_EXAMPLES]:
                     node = self.snapshot.node_by_name.get(n)
-                    ready = node.condition("Ready") if node else None
-                    if ready:
+                    cond = node.condition(cond_type) if node else None
+                    if cond:
                         ev.append(EvidenceItem(kind="condition",
-                                               summary=f"node {n} Ready={ready.status} {ready.reason}".strip(),
-                                               source=f"Node {n} status.conditions[Ready]",
-                                               data={"status": ready.status, "reason": ready.reason,
-                                                     "message": ready.message},
-                                               time=ready.last_transition_time))
+                                               summary=(f"node {n} {cond_type}={cond.status} {cond.reason}"
+                                                        + (f": {cond.message}" if cond.message else "")).strip(),
+                                               source=f"Node {n} status.conditions[{cond_type}]",
+                                               data={"status": cond.status, "reason": cond.reason,
+                                                     "message": cond.message},
+                                               time=cond.last_transition_time))
             elif near:
                 tol = near[0]
                 if tol.effect and tol.effect != effect:

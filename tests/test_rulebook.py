@@ -163,7 +163,7 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
     "node-unschedulable": ("node-unschedulable", {"node_args": "worker-1 worker-2", "where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`"}),
     "host-port-conflict": (
         "host-port-conflict",
-        {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "port": 8080, "protocol": "TCP", "holders": "shop/web-old-1"},
+        {"host_network": False, "rollout": False, "workload": "deployment/proxy", "old_revision": "proxy-6d4f9b8c7", "where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "port": 8080, "protocol": "TCP", "holders": "shop/web-old-1"},
     ),
     "pod-affinity": (
         "pod-affinity",
@@ -415,6 +415,8 @@ def test_messages_name_the_exact_objects(builtin: RuleSet) -> None:
         ("taint-effect-mismatch", {"mismatch": "effect or value"}, "taint-effect-mismatch"),
         ("control-plane-taint", {"single_node": True}, "single-node-control-plane-taint"),
         ("control-plane-taint", {"pinned": True}, "control-plane-selected"),
+        ("host-port-conflict", {"rollout": True}, "host-port-rollout-deadlock"),
+        ("host-port-conflict", {"host_network": True}, "host-port-conflict-host-network"),
         ("node-selector-mismatch", {"key_absent": True, "system_label": True}, "node-selector-system-label-absent"),
         ("node-affinity-mismatch", {"key_absent": True, "system_label": True}, "node-affinity-system-label-absent"),
         ("scheduler-refuses", {"mode": "unmodelled"}, "scheduler-reason-unmodelled"),

@@ -286,6 +286,8 @@ def _resources(s: Signal, ctx: Context) -> list[Fix]:
 
 def _host_port(s: Signal, ctx: Context) -> list[Fix]:
     port = s.params.get("port")
+    if s.params.get("rollout"):
+        return _rollout_strategy(s, ctx)
     if ctx.edited().host_network or not isinstance(port, int):
         return []  # with hostNetwork every container port is a host port: nothing to drop
     ops = []
@@ -296,6 +298,26 @@ def _host_port(s: Signal, ctx: Context) -> list[Fix]:
     if not ops:
         return []
     return [ctx.patch_fix(f"drop hostPort {port} (reach the pod through a Service instead)", ops)]
+
+
+def _rollout_strategy(s: Signal, ctx: Context) -> list[Fix]:
+    """A rollout that blocks itself on its old revision's host port: let the old pod go first."""
+    kind = ctx.owner.get("kind")
+    if kind == "Deployment":
+        path, value = "/spec/strategy", {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
+    elif kind == "DaemonSet":
+        path, value = "/spec/updateStrategy", {"type": "RollingUpdate",
+                                               "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
+    else:
+        return []
+    ops = [{"op": "add", "path": path, "value": value}]  # add replaces an existing member (RFC 6902)
+    name, ns = ctx.owner["name"], ctx.owner["namespace"]
+    text = shlex.quote(json.dumps(ops, separators=(",", ":")))
+    return [Fix(description=f"roll {kind.lower()}/{name} out old-pod-first (maxSurge 0, maxUnavailable 1), so the "
+                            "old revision frees its host port before the new pod needs it",
+                object=dict(ctx.owner), patch_type="json", patch=ops,
+                command=f"kubectl patch {kind.lower()} {name} -n {ns} --type json -p {text}",
+                apply="patch", applied_by="owner")]
 
 
 def _spread(s: Signal, ctx: Context) -> list[Fix]:

@@ -17,6 +17,7 @@ from typing import Any, Collection, Iterable, Sequence
 from .. import model as m
 from ..decide.intent import Intent, Term, explicitly_named, find_intent, is_control_plane, is_intent_failure
 from ..findings import EvidenceItem, Signal, VerdictGroup, jsonable
+from ..owners import owner_chain
 from ..quantity import format_amount
 from ..scheduler.framework import Evaluation, Failure, NodeVerdict
 from ..scheduler.plugins.taint_toleration import tolerates
@@ -25,6 +26,8 @@ from ..snapshot import Snapshot
 from .labels import CONTROL_PLANE_TAINTS, DEPRECATED_LABELS, NOT_READY_TAINTS, closest, is_system_label
 
 MAX_EXAMPLES = 3
+# The labels a controller gives each revision of its pod template.
+_REVISION_LABELS = ("pod-template-hash", "controller-revision-hash")
 # The node condition each lifecycle taint stands for.
 CONDITION_OF_TAINT = {"node.kubernetes.io/memory-pressure": "MemoryPressure",
                       "node.kubernetes.io/disk-pressure": "DiskPressure",
@@ -518,12 +521,37 @@ class SchedulingDiagnosis:
         ports = f.detail.get("ports", [{}])
         holders = sorted({h for _, fx in items for h in fx.detail.get("holders", [])})
         params = {**self._base(nodes), "port": ports[0].get("hostPort", "?"),
-                  "protocol": ports[0].get("protocol", "TCP"), "holders": ", ".join(holders[:5])}
+                  "protocol": ports[0].get("protocol", "TCP"), "holders": ", ".join(holders[:5]),
+                  "host_network": self.pod.host_network, **self._rollout(holders)}
         return [Signal(name="host-port-conflict", params=params, nodes=tuple(nodes),
                        evidence=(_verdict_evidence(f"{len(nodes)} node(s): host port {params['port']}/"
                                                    f"{params['protocol']} in use", nodes, f),),
                        subject=f"Pod/{self.pod.key} hostPort {params['port']}",
                        effects=self._effects("NodePorts", nodes))]
+
+    def _rollout(self, holders: Sequence[str]) -> dict[str, Any]:
+        """Whether the ports are held by an older revision of the pod's own workload: a rollout with
+        surge that blocks itself (the old pod stays until the new one runs, which needs its port)."""
+        snap, pod = self.snapshot, self.pod
+        _, top = owner_chain(snap, pod.namespace, pod.owner, pod.labels)
+        if top is None or top[0] not in ("Deployment", "DaemonSet", "StatefulSet"):
+            return {"rollout": False, "workload": ""}
+        old = []
+        for key in holders:
+            other = snap.pod_by_key.get(key)
+            if other is None or other.namespace != pod.namespace:
+                continue
+            _, other_top = owner_chain(snap, other.namespace, other.owner, other.labels)
+            # Another revision: its template hash differs (a sibling replica of the same revision
+            # holding the port is replicas > nodes, not a rollout).
+            if other_top == top and any(other.labels.get(h) != pod.labels.get(h) for h in _REVISION_LABELS
+                                        if h in pod.labels or h in other.labels):
+                old.append(other)
+        if not old:
+            return {"rollout": False, "workload": ""}
+        kind, name = top
+        return {"rollout": True, "workload": f"{kind.lower()}/{name}", "workload_kind": kind,
+                "old_revision": ", ".join(sorted({o.owner.name for o in old if o.owner}))}
 
     def _simple(self, name: str, extra):
         def handler(code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:

@@ -305,8 +305,8 @@ def _port(p: Any) -> m.ContainerPort:
                            host_ip=_s(p.get("hostIP")))
 
 
-def _container_resources(res: dict) -> tuple[Mapping[str, int], Mapping[str, int]] | None:
-    """(requests, limits) of a container's `resources`, shared by every container asking the same
+def _container_resources(res: dict) -> tuple[Mapping[str, int], Mapping[str, int], Mapping[str, str]] | None:
+    """(requests, limits, requests as written) of a container's `resources`, shared by every container asking the same
     (a few dozen distinct sizes in a cluster); None when they cannot be shared: something in them
     is invalid (the caller converts them again, and warns) or not plain data."""
     try:
@@ -316,14 +316,26 @@ def _container_resources(res: dict) -> tuple[Mapping[str, int], Mapping[str, int
 
 
 @lru_cache(maxsize=2048)
-def _resources_of(fingerprint: bytes) -> tuple[Mapping[str, int], Mapping[str, int]]:
-    """container()'s requests and limits for the `resources` dict marshalled in `fingerprint`.
-    Raises on an invalid quantity (and is then not cached), where container() would warn."""
+def _resources_of(fingerprint: bytes) -> tuple[Mapping[str, int], Mapping[str, int], Mapping[str, str]]:
+    """container()'s requests, limits and requests as written for the `resources` dict marshalled
+    in `fingerprint`. Raises on an invalid quantity (and is then not cached), where container()
+    would warn."""
     res = marshal.loads(fingerprint)
     limits_raw, requests_raw = res.get("limits"), res.get("requests")
     limits = _strict_resources(limits_raw) if limits_raw else EMPTY
     requests = _strict_resources(requests_raw) if requests_raw else EMPTY
-    return with_limit_defaults(requests, limits), limits
+    return with_limit_defaults(requests, limits), limits, requests_as_written(requests_raw, limits_raw)
+
+
+def requests_as_written(requests_raw: Any, limits_raw: Any) -> Mapping[str, str]:
+    """The quantities of `resources.requests` as written (a limit's where the request is missing,
+    as API defaulting does), for answers that quote the spec."""
+    out: dict[str, str] = {}
+    for raw in (limits_raw, requests_raw):  # requests win
+        if isinstance(raw, dict):
+            for k, v in raw.items():
+                out[str(k)] = str(v)
+    return FrozenMap(out) if out else EMPTY
 
 
 def with_limit_defaults(requests: Mapping[str, int], limits: Mapping[str, int]) -> Mapping[str, int]:
@@ -359,15 +371,16 @@ def container(x: Any, warnings: list[str] | None = None, where: str = "") -> m.C
     res = get("resources")
     shared = _container_resources(res) if res and type(res) is dict else None
     if shared is not None:
-        requests, limits = shared
+        requests, limits, written = shared
     elif res and isinstance(res, dict):
         limits_raw, requests_raw = res.get("limits"), res.get("requests")
         loc = f"{where} container {name}"
         limits = resources(limits_raw, warnings, loc) if limits_raw else EMPTY
         requests = resources(requests_raw, warnings, loc) if requests_raw else EMPTY
         requests = with_limit_defaults(requests, limits)
+        written = requests_as_written(requests_raw, limits_raw)
     else:
-        limits = requests = EMPTY
+        limits = requests = written = EMPTY
     ports_raw = get("ports")
     ports = tuple(_port(p) for p in ports_raw) if ports_raw and isinstance(ports_raw, list) else ()
     config_refs = _config_refs(c) if ("env" in c or "envFrom" in c) else ()
@@ -375,7 +388,8 @@ def container(x: Any, warnings: list[str] | None = None, where: str = "") -> m.C
     obj = _object_new(m.Container)
     _set_attr(obj, "__dict__", {
         "name": name, "image": _intern(image) if type(image) is str else _si(image), "requests": requests,
-        "limits": limits, "ports": ports, "config_refs": config_refs, "restart_policy": _si(get("restartPolicy"))})
+        "limits": limits, "ports": ports, "config_refs": config_refs, "restart_policy": _si(get("restartPolicy")),
+        "requests_text": written})
     return obj
 
 
@@ -587,7 +601,8 @@ _POD_DEFAULTS: dict[str, Any] = {
     "init_container_statuses": (),
 }
 if list(_POD_DEFAULTS) != [f.name for f in dataclasses.fields(m.Pod)] or [f.name for f in dataclasses.fields(
-        m.Container)] != ["name", "image", "requests", "limits", "ports", "config_refs", "restart_policy"]:
+        m.Container)] != ["name", "image", "requests", "limits", "ports", "config_refs", "restart_policy",
+                           "requests_text"]:
     raise AssertionError("model changed: update _POD_DEFAULTS and container()")  # pragma: no cover
 
 # The spec keys that are the same for every replica of a workload, in the order _template_fields

@@ -134,6 +134,9 @@ class Container:
     ports: tuple[ContainerPort, ...] = ()
     config_refs: tuple[ConfigRef, ...] = ()
     restart_policy: str = ""  # "Always" on an init container = restartable sidecar
+    # The requests as the spec writes them ("6.5G"), a limit standing in for a missing request
+    # included: answers quote these, not the scheduler's units
+    requests_text: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

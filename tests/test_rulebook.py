@@ -66,7 +66,7 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
 # not generated: []
     "insufficient-resources": (
         "insufficient-resources",
-        {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", 
+        {"request_source": "set by container `app`", "largest_node": "worker-1", "largest_capacity": "4", "largest_reserved": "80m", "where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", 
             "resource": "cpu",
             "requested": "4",
             "largest_free": "1500m",

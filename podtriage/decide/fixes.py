@@ -280,8 +280,9 @@ def _resources(s: Signal, ctx: Context) -> list[Fix]:
     if limit is not None and limit < new:
         ops.append({"op": "replace", "path": ctx.spec + "/" + path + pointer("resources", "limits", res),
                     "value": value})
-    return [ctx.patch_fix(f"lower container {c.name}'s {res} request from {format_amount(res, c.requests[res])} "
-                          f"to {value}, which fits node {p.get('fit_node', '')}", ops)]
+    was = c.requests_text.get(res) or format_amount(res, c.requests[res])
+    return [ctx.patch_fix(f"lower container {c.name}'s {res} request from {was} to {value}, which fits node "
+                          f"{p.get('fit_node', '')}", ops)]
 
 
 def _host_port(s: Signal, ctx: Context) -> list[Fix]:

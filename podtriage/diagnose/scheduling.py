@@ -81,6 +81,40 @@ def dominant_container(pod: m.Pod, res: str) -> tuple[str, int]:
     return best if best[1] > 0 else ("", 0)
 
 
+def request_source(pod: m.Pod, res: str, effective: int) -> tuple[str, str]:
+    """(the effective request as the spec writes it, where it comes from).
+
+    The scheduler's request is max(app containers + sidecars, the largest init container with the
+    sidecars started before it) + overhead, or the pod-level request. When one container sets it,
+    it is quoted as that container's spec writes it ("6.5G", the scheduler's units beside it when
+    they differ); the source names the container."""
+    computed = format_amount(res, effective)
+    if res in pod.pod_requests:
+        return computed, "set by the pod-level spec.resources.requests"
+    name, share = dominant_container(pod, res)
+    if not name:
+        return computed, ""
+    everyone = [*pod.containers, *pod.init_containers]
+    c = next(x for x in everyone if x.name == name and x.requests.get(res, 0) == share)
+    text = c.requests_text.get(res) or format_amount(res, share)
+    is_init = c in pod.init_containers and c.restart_policy != "Always"
+    overhead = pod.overhead.get(res, 0)
+    others = [x for x in everyone if x is not c and x.requests.get(res, 0) and
+              (x in pod.containers or x.restart_policy == "Always")]
+    alone = share == effective  # this container's request is the whole effective request
+    shown = (text if text == computed else f"{text} (= {computed})") if alone else computed
+    extra = f", plus {format_amount(res, overhead)} RuntimeClass overhead" if overhead else ""
+    if is_init:
+        app = sum(x.requests.get(res, 0) for x in pod.containers)
+        what = f"init container `{name}`" + ("" if alone else f" ({text})")
+        return shown, f"set by {what}, more than the app containers together ({format_amount(res, app)}){extra}"
+    if alone:
+        return shown, f"set by container `{name}`"
+    more = ", ".join(f"`{x.name}` {x.requests_text.get(res) or format_amount(res, x.requests.get(res, 0))}"
+                     for x in others[:3])
+    return shown, f"mostly container `{name}` ({text}), with {more}{extra}"
+
+
 class SchedulingDiagnosis:
     """Turns one pod's Evaluation into signals about the nodes it wants (its target nodes).
 
@@ -473,6 +507,18 @@ class SchedulingDiagnosis:
             cached = self.memo[key] = (max(advertised, default=0), sum(advertised))
         return cached
 
+    def _largest_node(self, res: str) -> dict[str, Any]:
+        """The roomiest node the pod can use for `res`: its capacity, allocatable and what the
+        node keeps back for the system (kubelet's reserved and eviction thresholds)."""
+        by_name = self.snapshot.node_by_name
+        pool = [by_name[n] for n in self.candidates if n in by_name] or list(self.snapshot.nodes)
+        best = max(pool, key=lambda n: (n.allocatable.get(res, 0), n.name), default=None)
+        if best is None:
+            return {"largest_node": "", "largest_capacity": "", "largest_reserved": ""}
+        alloc, cap = best.allocatable.get(res, 0), best.capacity.get(res, 0)
+        return {"largest_node": best.name, "largest_capacity": format_amount(res, cap) if cap else "unknown",
+                "largest_reserved": format_amount(res, max(cap - alloc, 0)) if cap else "unknown"}
+
     def _insufficient(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:
         by_res: dict[str, list[tuple[NodeVerdict, Failure]]] = defaultdict(list)
         for v, f in items:
@@ -492,7 +538,9 @@ class SchedulingDiagnosis:
             fit_node = max(sole or nodes, key=lambda n: (free_on[n], n), default="")
             fit_amount = max(free_on.get(fit_node, 0), 0)
             dominant, share = dominant_container(self.pod, res)
-            params = {**self._base(nodes), "resource": res, "requested": format_amount(res, requested),
+            as_written, source = request_source(self.pod, res, requested)
+            params = {**self._base(nodes), "resource": res, "requested": as_written,
+                      "request_source": source, **self._largest_node(res),
                       "requested_amount": requested,
                       "largest_free": format_amount(res, max(max(free_on.values(), default=0), 0)),
                       "largest_allocatable": format_amount(res, max_alloc),

@@ -292,11 +292,17 @@ def container(x: Any, warnings: list[str] | None = None, where: str = "") -> m.C
                 requests = dict(limits)
     else:
         limits = requests = EMPTY
+    written: dict[str, str] = {}
+    if isinstance(res, dict):
+        for raw in (res.get("limits"), res.get("requests")):
+            if isinstance(raw, dict):
+                written.update((str(k), str(v)) for k, v in raw.items())
     ports_raw = get("ports")
     ports = tuple(_port(p) for p in ports_raw) if isinstance(ports_raw, list) and ports_raw else ()
     config_refs = _config_refs(c) if ("env" in c or "envFrom" in c) else ()
     return _new_container(name=name, image=_si(get("image")), requests=requests, limits=limits, ports=ports,
-                          config_refs=config_refs, restart_policy=_si(get("restartPolicy")))
+                          config_refs=config_refs, restart_policy=_si(get("restartPolicy")),
+                          requests_text=written or EMPTY)
 
 
 def volume(x: Any, pod_name: str) -> m.Volume:

@@ -79,7 +79,7 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
     "too-many-pods": ("too-many-pods", {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "max_pods": 110}),
     "extended-resource-missing": (
         "extended-resource-missing",
-        {"resource": "nvidia.com/gpu", "requested": "1"},
+        {"zero_count": 0, "zero_nodes": "", "resource": "nvidia.com/gpu", "requested": "1"},
     ),
     "extended-resource-exhausted": (
         "insufficient-resources",
@@ -415,6 +415,7 @@ def test_messages_name_the_exact_objects(builtin: RuleSet) -> None:
         ("taint-effect-mismatch", {"mismatch": "effect or value"}, "taint-effect-mismatch"),
         ("control-plane-taint", {"single_node": True}, "single-node-control-plane-taint"),
         ("control-plane-taint", {"pinned": True}, "control-plane-selected"),
+        ("extended-resource-missing", {"zero_count": 2, "zero_nodes": "gpu-1, gpu-2"}, "extended-resource-advertised-zero"),
         ("host-port-conflict", {"rollout": True}, "host-port-rollout-deadlock"),
         ("host-port-conflict", {"host_network": True}, "host-port-conflict-host-network"),
         ("node-selector-mismatch", {"key_absent": True, "system_label": True}, "node-selector-system-label-absent"),

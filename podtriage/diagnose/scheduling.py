@@ -557,6 +557,10 @@ class SchedulingDiagnosis:
                 # No node has the device at all (no device plugin, or no such node type), or every
                 # unit of it on the nodes the pod wants is taken.
                 name = "extended-resource-exhausted" if advertised_here else "extended-resource-missing"
+                # Advertised as 0 is not absent: a device plugin registered the resource on these
+                # nodes and found no usable device (driver, container runtime, device health).
+                zero = [n.name for n in self.snapshot.nodes if n.allocatable.get(res, -1) == 0]
+                params.update(zero_count=len(zero), zero_nodes=", ".join(zero[:5]) + (", ..." if len(zero) > 5 else ""))
             ev = [_verdict_evidence(f"{len(nodes)} node(s): Insufficient {res} (pod requests "
                                     f"{format_amount(res, requested)})", nodes, group[0][1])]
             out.append(Signal(name=name, params=params, nodes=tuple(nodes), evidence=tuple(ev), subject=subject,

@@ -693,8 +693,13 @@ class _Kubelet:
         if reason in IMAGE_REASONS:
             return [self.image(st, spec, init, ev)]
         if reason == "CreateContainerConfigError":
-            cfg = [e for e in self.pod_events("Failed") if e.message.startswith("Error: ")
-                   and st.message and st.message in e.message]
+            failed = [e for e in self.pod_events("Failed") if e.message.startswith("Error: ")]
+            cfg = [e for e in failed if st.message and st.message in e.message]
+            if not st.message and failed:
+                # The status is silent (common for init containers): the kubelet's Failed event
+                # says which object or key is missing.
+                cfg = failed[-1:]
+                st = replace(st, message=cfg[0].message.removeprefix("Error: "))
             sig = self.config_from_message(st, ev + [event_evidence(e) for e in cfg[-1:]])
             if sig is not None:
                 return [sig]

@@ -389,8 +389,20 @@ def container(x: Any, warnings: list[str] | None = None, where: str = "") -> m.C
     _set_attr(obj, "__dict__", {
         "name": name, "image": _intern(image) if type(image) is str else _si(image), "requests": requests,
         "limits": limits, "ports": ports, "config_refs": config_refs, "restart_policy": _si(get("restartPolicy")),
-        "requests_text": written})
+        "requests_text": written, "command": _words(get("command")), "args": _words(get("args")),
+        "waits": _waits(get("x-podtriage-waits")) if "x-podtriage-waits" in c else ()})
     return obj
+
+
+def _words(x: Any) -> tuple[str, ...]:
+    """A command or args list as strings ((): absent or not a list)."""
+    return tuple(w if type(w) is str else str(w) for w in x) if isinstance(x, list) and x else ()
+
+
+def _waits(x: Any) -> tuple[tuple[str, str, str], ...]:
+    """A redacted snapshot's `x-podtriage-waits` (podtriage.redact): [{kind, namespace, name}]."""
+    return tuple((_s(d.get("kind")), _s(d.get("namespace")), _s(d.get("name"))) for d in x
+                 if isinstance(d, dict)) if isinstance(x, list) else ()
 
 
 def volume(x: Any, pod_name: str) -> m.Volume:
@@ -602,7 +614,7 @@ _POD_DEFAULTS: dict[str, Any] = {
 }
 if list(_POD_DEFAULTS) != [f.name for f in dataclasses.fields(m.Pod)] or [f.name for f in dataclasses.fields(
         m.Container)] != ["name", "image", "requests", "limits", "ports", "config_refs", "restart_policy",
-                           "requests_text"]:
+                           "requests_text", "command", "args", "waits"]:
     raise AssertionError("model changed: update _POD_DEFAULTS and container()")  # pragma: no cover
 
 # The spec keys that are the same for every replica of a workload, in the order _template_fields

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .waitrefs import container_refs
 
 # Label/taint key domains whose keys (and, for a few, values) the diagnosis names: kept.
 WELL_KNOWN_DOMAINS = ("kubernetes.io", "k8s.io")
@@ -320,10 +321,10 @@ class Redactor:
         def one(mt: re.Match[str]) -> str:
             nonlocal hits
             word = mt.group(0)
-            if word in self.mapping:
+            mapped = self.mapping.get(word, word)
+            if mapped != word:  # a name kept as it is (busybox:1.36) is not a leftover
                 hits += 1
-                return self.mapping[word]
-            return word
+            return mapped
 
         for path in self.source_paths:
             if path in value:
@@ -694,6 +695,15 @@ def _learn_pod_spec(spec: Mapping[str, Any], c: _Claims, pod_name: str, ns: str)
             for e in _l(ct.get("envFrom")):
                 ref("ConfigMap", _d(_d(e).get("configMapRef")).get("name"))
                 ref("Secret", _d(_d(e).get("secretRef")).get("name"))
+            for kind, wns, wname in _wait_refs(ct):  # what an init container's command waits for
+                c.add("namespace", wns)
+                if wname.startswith("-l"):
+                    for kv in wname[2:].split(","):
+                        lk, _, lv = kv.partition("=")
+                        c.key(lk)
+                        c.add("value", lv)
+                else:
+                    c.add(kind, wname)
     for v in _l(spec.get("volumes")):
         v = _d(v)
         vname = v.get("name")
@@ -854,7 +864,16 @@ def _container(ct: Any, r: Redactor) -> Any:
             env_from.append(refs)
     if env_from:
         out["envFrom"] = env_from
+    # The command line is never copied (it may hold anything); the objects it waits for are, mapped
+    waits = [{"kind": kind, "namespace": r.name(wns), "name": "-l" + r.selector(wname[2:])
+              if wname.startswith("-l") else r.name(wname)} for kind, wns, wname in _wait_refs(ct)]
+    if waits:
+        out["x-podtriage-waits"] = waits
     return out
+
+
+def _wait_refs(ct: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    return container_refs(dict(ct))
 
 
 def _volume(v: Any, r: Redactor) -> Any:

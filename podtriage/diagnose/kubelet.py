@@ -27,6 +27,8 @@ from ..findings import EvidenceItem, Signal
 from ..snapshot import Snapshot
 from .extra import ExtraEvidence
 from .pending import event_evidence
+from .waits import runs as describe_run
+from .waits import waits_for
 from .status import age_seconds, human_duration, kubectl_status, parse_time
 
 IMAGE_REASONS = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "ImageInspectError",
@@ -904,15 +906,19 @@ class _Kubelet:
         duration, since = self._restart_window(st)
         backoffs = [e for e in self.pod_events("BackOff") if st.name in e.message and "restarting" in e.message]
         meaning = _exit_meaning(code)
+        waits_on, wait_ev, wait_fix = waits_for(self.snap, self.pod, c)
         params = self.base(container=c.name, image=c.image, reason=reason, message=st.message,
                            exit_code=code if code is not None else "?", exit_meaning=meaning,
                            restarts=st.restart_count, duration=duration, since=since,
                            index=[x.name for x in self.pod.init_containers].index(c.name),
-                           init_count=len(self.pod.init_containers))
+                           init_count=len(self.pod.init_containers), runs=describe_run(c),
+                           waits_on=f"; {waits_on}" if waits_on else "",
+                           wait_fix=wait_fix or "Read why it fails, from its previous run, and fix the command, "
+                                                "its configuration or the dependency it needs:")
         runs = st.restart_count + 1
         return self.signal(
             "init-container-failing", params,
-            [self.status_evidence(st, True), *(event_evidence(e) for e in backoffs[-1:])],
+            [self.status_evidence(st, True), *(event_evidence(e) for e in backoffs[-1:]), *wait_ev],
             f"Pod/{self.pod.key} spec.initContainers[{c.name}]",
             [f"init container {c.name} exits {code} ({reason}) x{runs}", self.status,
              "app containers never start", *self.tail()], confidence=0.9)
@@ -931,12 +937,17 @@ class _Kubelet:
         else:
             deadline = ("nothing will stop it: the pod sets no activeDeadlineSeconds, and probes do not apply to "
                         "init containers, so an init container that never exits blocks the pod forever")
+        waits_on, wait_ev, wait_fix = waits_for(self.snap, self.pod, c)
         params = self.base(container=c.name, image=c.image, reason="Running", running_for=human_duration(running),
                            started=st.started_at, deadline=deadline,
                            index=[x.name for x in self.pod.init_containers].index(c.name),
-                           init_count=len(self.pod.init_containers))
+                           init_count=len(self.pod.init_containers), runs=describe_run(c),
+                           waits_on=waits_on or "it is probably waiting on a dependency",
+                           wait_fix=wait_fix or "See what it waits for (a database, a Service, a lock, a download) "
+                                                "and make that available, or give the wait a timeout inside the "
+                                                "init container:")
         return self.signal(
-            "init-container-stuck", params, [self.status_evidence(st, True)],
+            "init-container-stuck", params, [self.status_evidence(st, True), *wait_ev],
             f"Pod/{self.pod.key} spec.initContainers[{c.name}]",
             [f"init container {c.name} running for {human_duration(running)} (waiting on a dependency?)",
              self.status, *self.tail()], confidence=0.65)

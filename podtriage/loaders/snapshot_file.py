@@ -28,6 +28,7 @@ from .. import __version__
 from ..convert import KNOWN_KINDS
 from ..errors import InputFileError
 from ..snapshot import SnapshotBuilder, SnapshotMeta
+from ..waitrefs import container_refs, refs_document
 
 API_VERSION = "podtriage.dev/v1"
 KIND = "Snapshot"
@@ -72,10 +73,15 @@ def _trim_meta(meta: Any, keys: Iterable[str] = _META_KEYS) -> dict:
     return out
 
 
-def _trim_container(c: Any) -> Any:
+def _trim_container(c: Any, init: bool = False) -> Any:
     if not isinstance(c, dict):
         return c
     out = _pick(c, _CONTAINER_KEYS)
+    if init:
+        # An init container's command line may hold credentials: only the objects it waits for are kept
+        refs = container_refs(c)
+        if refs:
+            out["x-podtriage-waits"] = refs_document(refs)
     env = c.get("env")
     if isinstance(env, list):
         # Literal env values can hold credentials; only references (valueFrom) are analysed.
@@ -99,7 +105,7 @@ def _trim_pod_spec(spec: Any) -> dict:
         return out
     for key in ("containers", "initContainers"):
         if isinstance(spec.get(key), list):
-            out[key] = [_trim_container(c) for c in spec[key]]
+            out[key] = [_trim_container(c, key == "initContainers") for c in spec[key]]
     if isinstance(spec.get("volumes"), list):
         out["volumes"] = [_trim_volume(v) for v in spec["volumes"]]
     return out

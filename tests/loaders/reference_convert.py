@@ -300,9 +300,15 @@ def container(x: Any, warnings: list[str] | None = None, where: str = "") -> m.C
     ports_raw = get("ports")
     ports = tuple(_port(p) for p in ports_raw) if isinstance(ports_raw, list) and ports_raw else ()
     config_refs = _config_refs(c) if ("env" in c or "envFrom" in c) else ()
+    command, args = get("command"), get("args")
     return _new_container(name=name, image=_si(get("image")), requests=requests, limits=limits, ports=ports,
                           config_refs=config_refs, restart_policy=_si(get("restartPolicy")),
-                          requests_text=written or EMPTY)
+                          requests_text=written or EMPTY,
+                          command=tuple(str(w) for w in command) if isinstance(command, list) else (),
+                          args=tuple(str(w) for w in args) if isinstance(args, list) else (),
+                          waits=tuple((_s(d.get("kind")), _s(d.get("namespace")), _s(d.get("name")))
+                                      for d in get("x-podtriage-waits") if isinstance(d, dict))
+                          if isinstance(get("x-podtriage-waits"), list) else ())
 
 
 def volume(x: Any, pod_name: str) -> m.Volume:

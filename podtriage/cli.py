@@ -232,6 +232,7 @@ _cluster_options = [
                  help="Total time for reading the cluster, retries included; what is not read by then is "
                       "reported as missing."),
     click.option("--secrets/--no-secrets", "read_secrets", default=True, show_default=True,
+                 envvar="PODTRIAGE_SECRETS", show_envvar=True,
                  help="List Secrets (metadata only: names, never data) to verify the ones pods reference. "
                       "--no-secrets needs no RBAC on Secrets; their existence is then reported as not verified."),
     click.option("--v", "log_level", type=click.IntRange(min=0), default=0, metavar="LEVEL",

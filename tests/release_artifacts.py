@@ -104,3 +104,46 @@ def image():
         got = (rootfs.build(context / "deploy" / "Dockerfile", context, work, mode=mode), context, mode)
         _cache["image"] = got
     return got
+
+
+KREW_PLATFORMS_ALL = ("linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64")
+
+
+def krew_platforms() -> tuple[str, ...]:
+    """Every platform in CI (or with PODTRIAGE_KREW_ALL_PLATFORMS=1); this machine's alone otherwise,
+    since each platform's PEX takes a minute or two to build."""
+    if in_ci() or os.environ.get("PODTRIAGE_KREW_ALL_PLATFORMS") == "1":
+        return KREW_PLATFORMS_ALL
+    return ("linux/amd64",)
+
+
+def krew_release(base_url: str) -> Path:
+    """tools/release/krew.py's output directory (archives, SHA256SUMS, podtriage.yaml) for `base_url`.
+
+    The archives are built once; only the manifest is rewritten for another base URL."""
+    got = _cache.get("krew")
+    out = _session_dir() / "krew"
+    if got is None:
+        _, wheel = dists()
+        argv = [sys.executable, str(REPO / "tools" / "release" / "krew.py"), "--wheel", str(wheel), "--out", str(out),
+                "--base-url", base_url]
+        for platform in krew_platforms():
+            argv += ["--platform", platform]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=3600)
+        assert proc.returncode == 0, f"krew.py failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        _cache["krew"] = base_url
+    elif got != base_url:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("krew_release", REPO / "tools" / "release" / "krew.py")
+        assert spec and spec.loader
+        krew = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(krew)
+        archives = {}
+        for line in (out / "SHA256SUMS").read_text().splitlines():
+            digest, name = line.split()
+            platform = name.removeprefix("kubectl-podtriage_").removesuffix(".tar.gz").replace("_", "/")
+            archives[platform] = (f"{base_url}/{name}", digest)
+        (out / "podtriage.yaml").write_text(krew.manifest(krew.wheel_version(dists()[1]), archives))
+        _cache["krew"] = base_url
+    return out

@@ -132,8 +132,8 @@ class LiveOptions:
     log: Callable[[str], None] | None = None
 
 
-SECRETS_NOT_READ = ("not read (--no-secrets): Secret existence not verified; grant `list` on secrets "
-                    "and drop --no-secrets for a verified answer (metadata only)")
+SECRETS_NOT_READ = ("skipped (--no-secrets): Secret existence not verified; grant `list` on secrets (read as "
+                    "metadata only) and drop --no-secrets for a verified answer")
 
 
 # --------------------------------------------------------------------------------------------
@@ -354,7 +354,7 @@ class _Client:
         self._log(f"GET {self.server}{target}")
         for key, value in headers.items():
             shown = "<masked>" if key.lower() in ("authorization", "cookie") else value
-            self._log(f"    {key}: {shown}")
+            self._log(f"    {key.title()}: {shown}")
 
     @staticmethod
     def _read_body(r: Any, read_timeout: float, deadline: Deadline) -> bytes:

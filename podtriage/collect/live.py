@@ -95,6 +95,10 @@ NAMESPACED_RESOURCES = (
 LEASES = Resource("Lease", "leases", ("coordination.k8s.io/v1",), True)
 
 
+def _ignore(*_: object) -> None:
+    """What `missing` does for a best-effort read: nothing."""
+
+
 class LiveResult(NamedTuple):
     snapshot: Snapshot
     raw_items: list[dict] | None  # trimmed objects (keep_raw=True), for `write_snapshot`
@@ -551,7 +555,9 @@ class _Collector:
 
         What cannot be read becomes a Missing entry (unless `quiet`: best-effort reads)."""
         scope = namespace or ""
-        missing = (lambda *a: None) if quiet else self.builder.mark_missing
+        missing: Callable[..., None] = self.builder.mark_missing
+        if quiet:
+            missing = _ignore
         deadline = self.session.deadline
         if deadline.expired():
             missing(res.plural, scope, f"timed out: not read, {deadline.describe()} was reached")

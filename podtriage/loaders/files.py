@@ -143,8 +143,9 @@ def _json_documents(text: str, path: str) -> Iterator[Any]:
     except ValueError as exc:  # not a JSONDecodeError: an integer past Python's 4300-digit limit
         raise InputFileError(path, f"invalid JSON: {exc}") from None
     else:
-        # The text is as large as the file; drop it before the document is converted.
-        del text
+        # The text is as large as the file; drop it before the document is converted (rebound, not
+        # deleted: ruff before 0.6 took the name for undefined in the streaming branch below).
+        text = ""
         yield doc
         return
     decoder = json.JSONDecoder()

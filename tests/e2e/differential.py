@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import random
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -600,21 +601,28 @@ class ApiError(RuntimeError):
 
 
 class Api:
-    """Raw JSON calls through the control plane's kubernetes ApiClient (keeps every field, even
-    those the Python client's models do not know)."""
+    """Raw JSON calls with the control plane's kubernetes ApiClient's connection pool and
+    credentials (keeps every field, even those the Python client's models do not know). Only the
+    client's configuration and its urllib3 pool are used, which every supported version of the
+    kubernetes package has (its request helpers changed between 29 and 37)."""
 
     def __init__(self, api_client: Any) -> None:
         self.client = api_client
+        cfg = api_client.configuration
+        self.base = str(cfg.host).rstrip("/")
+        # auth_settings(): where the token is kept differs by version ("authorization", "BearerToken").
+        self.auth = str((cfg.auth_settings().get("BearerToken") or {}).get("value") or "")
 
     def req(self, method: str, path: str, body: Any = None, content_type: str = "application/json",
             query: Sequence[tuple[str, str]] = ()) -> Any:
-        c = self.client
-        m, url, headers, body, post = c.param_serialize(
-            method, path, query_params=list(query),
-            header_params={"Content-Type": content_type, "Accept": "application/json"},
-            body=body, auth_settings=["BearerToken"])
-        resp = c.call_api(m, url, header_params=headers, body=body, post_params=post)
-        data = resp.read()
+        url = self.base + path + ("?" + urllib.parse.urlencode(list(query)) if query else "")
+        headers = {"Content-Type": content_type, "Accept": "application/json"}
+        if self.auth:
+            headers["Authorization"] = self.auth
+        payload = json.dumps(body).encode() if body is not None else None
+        resp = self.client.rest_client.pool_manager.request(method, url, body=payload, headers=headers,
+                                                            preload_content=True, timeout=60)
+        data = resp.data
         if not 200 <= resp.status <= 299:
             raise ApiError(resp.status, f"{method} {path}: HTTP {resp.status}: {data[:500]!r}")
         return json.loads(data) if data else None

@@ -164,10 +164,11 @@ def _wait_log(path: Path, *needles: str, timeout: float = 60.0) -> list[str]:
 
 def _deny_bindings(cp) -> Callable[[], None]:
     """A ValidatingAdmissionPolicy that rejects every pods/binding in namespaces labelled DENY_LABEL."""
-    from kubernetes import client
+    from .differential import Api
 
-    api = client.AdmissionregistrationV1Api(cp.api_client())
-    api.create_validating_admission_policy({
+    # Raw requests: the typed client of kubernetes 29 (the declared lower bound) predates v1 policies.
+    api = Api(cp.api_client())
+    api.req("POST", "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies", {
         "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
         "metadata": {"name": VAP_NAME},
         "spec": {"failurePolicy": "Fail",
@@ -177,7 +178,7 @@ def _deny_bindings(cp) -> Callable[[], None]:
                      "namespaceSelector": {"matchLabels": {DENY_LABEL: "true"}}},
                  "validations": [{"expression": "false",
                                   "message": "bindings are frozen in this namespace (podtriage e2e)"}]}})
-    api.create_validating_admission_policy_binding({
+    api.req("POST", "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings", {
         "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
         "metadata": {"name": VAP_NAME},
         "spec": {"policyName": VAP_NAME, "validationActions": ["Deny"]}})
@@ -208,9 +209,9 @@ def _deny_bindings(cp) -> Callable[[], None]:
 
     def undo() -> None:
         with contextlib.suppress(Exception):
-            api.delete_validating_admission_policy_binding(VAP_NAME)
+            api.delete(f"/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/{VAP_NAME}")
         with contextlib.suppress(Exception):
-            api.delete_validating_admission_policy(VAP_NAME)
+            api.delete(f"/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/{VAP_NAME}")
 
     return undo
 

@@ -70,7 +70,8 @@ def test_audit_previous_bad(tmp_path: Path, data: bytes) -> None:
 
 @pytest.mark.parametrize("data", [b"suppressions:\n- {rule: x, reason: y, expires: 2026-13-45}\n",
                                   b"- " * 100_000, b"a: &a [1]\nb: *a\n",
-                                  b"suppressions:\n- {selector: 'a in (b', reason: r}\n"])
+                                  b"suppressions:\n- {selector: 'a in (b', reason: r}\n"],
+                         ids=["bad-date", "deep", "alias", "bad-selector"])  # short: see test_regressions
 def test_audit_config_bad(tmp_path: Path, data: bytes) -> None:
     p = tmp_path / "audit-config.yaml"
     p.write_bytes(data)

@@ -7,6 +7,7 @@ A missing toolchain skips outside CI and fails in CI, like the control plane (te
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -39,6 +40,9 @@ def _session_dir() -> Path:
     d = _cache.get("dir")
     if d is None:
         d = Path(tempfile.mkdtemp(prefix="podtriage-release-"))
+        # ~300 MB with every krew platform: gone with the test session (PODTRIAGE_KEEP_RELEASE=1 keeps it).
+        if os.environ.get("PODTRIAGE_KEEP_RELEASE") != "1":
+            atexit.register(shutil.rmtree, d, True)
         _cache["dir"] = d
     assert isinstance(d, Path)
     return d

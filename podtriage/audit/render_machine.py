@@ -69,8 +69,13 @@ def _case_text(f: Finding) -> str:
 def junit_case_names(findings: Sequence[Finding]) -> dict[str, str]:
     """A name per finding id that stays the same from run to run while the finding exists: the
     rule's title and the object at fault, never a count (CI systems track a test case's history
-    by its name). Two findings that would read the same get their stable id appended."""
-    plain = {f.id: f"{f.root_cause.title} [{f.subject}]" if f.subject else f.root_cause.title for f in findings}
+    by its name). A folded finding is named by the kind of its objects ("83 PersistentVolumeClaims
+    in 10 namespaces" would change with the count). Two findings that would read the same get their
+    stable id appended."""
+    def subject(f: Finding) -> str:
+        return f"{f.folded.kind} objects, folded" if f.folded is not None else f.subject
+
+    plain = {f.id: f"{f.root_cause.title} [{subject(f)}]" if subject(f) else f.root_cause.title for f in findings}
     seen: dict[str, int] = {}
     for name in plain.values():
         seen[name] = seen.get(name, 0) + 1

@@ -5,8 +5,11 @@ The CLI is the only place that turns PodtriageError into a message and an exit c
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
@@ -67,7 +70,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _load_snapshot(from_path: str | None, namespace: str | None, kubeconfig: str | None, context: str | None,
                    timeout: float, scope: Literal["pod", "namespace", "all"],
-                   deadline: float | None = None) -> Snapshot:
+                   deadline: float | None = None, live: Any = None) -> Snapshot:
     if from_path:
         from .loaders.files import load_path
 
@@ -76,7 +79,7 @@ def _load_snapshot(from_path: str | None, namespace: str | None, kubeconfig: str
 
     result = collect_live(kubeconfig=kubeconfig, context=context,
                           namespaces=[namespace] if namespace else None, scope=scope, timeout=timeout,
-                          deadline=deadline or DEFAULT_DEADLINE)
+                          deadline=deadline or DEFAULT_DEADLINE, options=live)
     # Without the target namespace's pods there is nothing to explain, and "pod not found" would
     # be wrong: say what could not be read (exit 3: forbidden, unavailable, timed out), not that
     # the pod does not exist (exit 2). Anything else missing gives a partial answer that says so.
@@ -85,14 +88,15 @@ def _load_snapshot(from_path: str | None, namespace: str | None, kubeconfig: str
 
 
 def _load_redacted(from_path: str | None, namespace: str | None, kubeconfig: str | None, context: str | None,
-                   timeout: float, scope: Literal["pod", "namespace", "all"], deadline: float | None = None) -> Any:
+                   timeout: float, scope: Literal["pod", "namespace", "all"], deadline: float | None = None,
+                   live: Any = None) -> Any:
     """`--redact`: the snapshot with every name replaced by a placeholder (podtriage/redact.py)."""
     from .redact import load_redacted_files, load_redacted_live
 
     if from_path:
         return load_redacted_files(from_path)
     return load_redacted_live(kubeconfig=kubeconfig, context=context, namespaces=[namespace] if namespace else None,
-                              scope=scope, timeout=timeout, deadline=deadline)
+                              scope=scope, timeout=timeout, deadline=deadline, options=live)
 
 
 def _echo(text: str, redactor: Any = None) -> None:
@@ -116,7 +120,30 @@ def _rules(extra: tuple[str, ...]):
     return load_rules(extra_dirs=list(extra))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+_KUBECTL_V = re.compile(r"^-v=?(\d+)$")
+
+
+def _kubectl_args(args: list[str]) -> list[str]:
+    """kubectl's `-v=6` / `-v6` (log level) next to podtriage's `-v` flag: read as `--v=6`."""
+    out: list[str] = []
+    for i, a in enumerate(args):
+        if a == "--":
+            return out + args[i:]
+        m = _KUBECTL_V.match(a)
+        out.append(f"--v={m.group(1)}" if m else a)
+    return out
+
+
+class _Command(click.Command):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _kubectl_args(args))
+
+
+class _Group(click.Group):
+    command_class = _Command
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="podtriage")
 def main() -> None:
     """Explain why a Kubernetes pod is Pending: per-node scheduler truth fused with the event timeline.
@@ -127,29 +154,132 @@ def main() -> None:
     """
 
 
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """kubectl's durations -> seconds: `30s`, `1m30s`, `500ms`, `2h`; a bare number is seconds."""
+    t = str(text).strip()
+    try:
+        value = float(t)
+    except ValueError:
+        pass
+    else:
+        if value < 0 or value != value or value == float("inf"):
+            raise ValueError(f"{text!r} is not a duration")
+        return value
+    pos, total = 0, 0.0
+    for m in _DURATION_PART.finditer(t):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+        pos = m.end()
+    if not t or pos != len(t):
+        raise ValueError(f"{text!r} is not a duration (use e.g. 30s, 1m30s, 500ms or 2h; a bare number is seconds)")
+    return total
+
+
+class Duration(click.ParamType):
+    """A kubectl-style duration, in seconds; `positive` refuses 0."""
+
+    name = "duration"
+
+    def __init__(self, positive: bool = False) -> None:
+        self.positive = positive
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, (int, float)):
+            seconds = float(value)
+        else:
+            try:
+                seconds = parse_duration(value)
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
+        if self.positive and seconds <= 0:
+            self.fail(f"{value!r} must be more than 0", param, ctx)
+        return seconds
+
+
+def live_options(params: dict[str, Any]) -> Any:
+    """LiveOptions from the cluster options' values (the commands, and shell completion)."""
+    from .collect.live import Impersonation, LiveOptions
+
+    level = int(params.get("log_level") or 0)
+
+    def log(line: str) -> None:
+        click.echo(f"I{datetime.now().strftime('%m%d %H:%M:%S.%f')} podtriage] {line}", err=True)
+
+    return LiveOptions(impersonate=Impersonation(user=params.get("as_user") or "",
+                                                 groups=tuple(params.get("as_groups") or ()),
+                                                 uid=params.get("as_uid") or ""),
+                       read_secrets=params.get("read_secrets", True) is not False,
+                       verbosity=level, log=log if level >= 6 else None)
+
+
 _cluster_options = [
     click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None, envvar="KUBECONFIG",
                  help="Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config; in-cluster when run in a pod)."),
     click.option("--context", default=None, help="The kubeconfig context to use."),
-    click.option("--request-timeout", "timeout", type=float, default=30.0, show_default=True,
-                 help="Seconds per API request."),
-    click.option("--timeout", "deadline", type=click.FloatRange(min=0, min_open=True), default=120.0,
-                 show_default=True,
-                 help="Total seconds for reading the cluster, retries included; what is not read by then is "
+    click.option("--as", "as_user", default=None, metavar="USER",
+                 help="Username to impersonate for the requests (needs `impersonate` RBAC, like kubectl)."),
+    click.option("--as-group", "as_groups", multiple=True, metavar="GROUP",
+                 help="Group to impersonate (repeatable; needs --as)."),
+    click.option("--as-uid", "as_uid", default=None, metavar="UID", help="UID to impersonate (needs --as)."),
+    click.option("--request-timeout", "timeout", type=Duration(), default="30s", show_default=True,
+                 help="How long to wait for each API request, e.g. 30s, 1m; 0 waits as long as --timeout allows."),
+    click.option("--timeout", "deadline", type=Duration(positive=True), default="2m", show_default=True,
+                 help="Total time for reading the cluster, retries included; what is not read by then is "
                       "reported as missing."),
+    click.option("--secrets/--no-secrets", "read_secrets", default=True, show_default=True,
+                 envvar="PODTRIAGE_SECRETS", show_envvar=True,
+                 help="List Secrets (metadata only: names, never data) to verify the ones pods reference. "
+                      "--no-secrets needs no RBAC on Secrets; their existence is then reported as not verified."),
+    click.option("--v", "log_level", type=click.IntRange(min=0), default=0, metavar="LEVEL",
+                 help="Log level like kubectl's -v=LEVEL: 6 logs every API request, 7 its headers, 8 the "
+                      "response bodies (on stderr)."),
 ]
 
 
 def cluster_options(fn):
+    """The kubectl-style cluster flags; the command gets kubeconfig, context, timeout, deadline and
+    `live` (LiveOptions: impersonation, Secrets or not, request logging)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        params = {k: kwargs.pop(k) for k in ("as_user", "as_groups", "as_uid", "read_secrets", "log_level")}
+        if (params["as_groups"] or params["as_uid"]) and not params["as_user"]:
+            raise click.UsageError("--as-group and --as-uid need --as (the user to impersonate)")
+        return fn(*args, live=live_options(params), **kwargs)
+
     for opt in reversed(_cluster_options):
-        fn = opt(fn)
-    return fn
+        wrapper = opt(wrapper)
+    return wrapper
+
+
+def _complete_namespace(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    from .completion import complete_namespace
+
+    return complete_namespace(ctx, param, incomplete)
+
+
+def _complete_path(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    from click.shell_completion import CompletionItem
+
+    return [CompletionItem(incomplete, type="file")]  # the shell completes file names
+
+
+def _complete_target(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    from .completion import complete_target
+
+    return complete_target(ctx, param, incomplete)
 
 
 @main.command()
-@click.argument("target")
-@click.option("-n", "--namespace", default=None, help="Namespace of the target (optional offline when unique).")
-@click.option("--from", "from_path", type=str, default=None,
+@click.argument("target", shell_complete=_complete_target)
+@click.option("-n", "--namespace", default=None, shell_complete=_complete_namespace,
+              help="Namespace of the target (optional offline when unique).")
+@click.option("--from", "from_path", type=str, default=None, shell_complete=_complete_path,
               help="Read a snapshot instead of the live cluster: a kubectl get -o yaml|json List, multi-document "
                    "YAML, a folder, a kubectl cluster-info dump folder or a podtriage snapshot.")
 @cluster_options
@@ -159,7 +289,8 @@ def cluster_options(fn):
               help="Add the rules in this folder (repeatable); they can override built-in rules.")
 @click.option("--graph", "graph_format", type=click.Choice(["mermaid", "dot"]), default=None,
               help="Print the causal graph in this format instead of the report.")
-@click.option("-v", "--verbose", is_flag=True, help="Show every node group and every scheduling attempt.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Show every node group and every scheduling attempt (-v=LEVEL is kubectl's log level: --v).")
 @click.option("--cgroup-stats", "cgroup_stats", multiple=True, type=click.Path(dir_okay=False),
               help="A `podtriage node-stats` file (repeatable, one per node): joins cgroup memory evidence.")
 @click.option("--scheduler-log", "scheduler_log_files", multiple=True, type=click.Path(dir_okay=False),
@@ -172,7 +303,7 @@ def explain(target: str, namespace: str | None, from_path: str | None, kubeconfi
             context: str | None, timeout: float, deadline: float, output: str, no_color: bool, rules_dirs: tuple[str, ...],
             graph_format: str | None, verbose: bool, cgroup_stats: tuple[str, ...] = (),
             scheduler_log_files: tuple[str, ...] = (), fetch_scheduler_logs: bool = False,
-            redact: bool = False) -> None:
+            redact: bool = False, live: Any = None) -> None:
     """Explain why TARGET is Pending: a pod name or KIND/NAME (deployment/web, sts/db, job/etl, ...)."""
     from .analyze import Explainer, parse_target
 
@@ -194,13 +325,13 @@ def explain(target: str, namespace: str | None, from_path: str | None, kubeconfi
     redactor = None
     if redact:
         # The TARGET and -n go through the same map as the snapshot (see podtriage/redact.py).
-        red = _load_redacted(from_path, namespace, kubeconfig, context, timeout, scope, deadline)
+        red = _load_redacted(from_path, namespace, kubeconfig, context, timeout, scope, deadline, live)
         snapshot, redactor = red.snapshot, red.redactor
         target, namespace = redactor.target(target), redactor.namespace(namespace)
     else:
-        snapshot = _load_snapshot(from_path, namespace, kubeconfig, context, timeout, scope, deadline)
+        snapshot = _load_snapshot(from_path, namespace, kubeconfig, context, timeout, scope, deadline, live)
     if fetch_scheduler_logs:
-        _fetch_scheduler_logs(extra, kubeconfig, context, timeout)
+        _fetch_scheduler_logs(extra, kubeconfig, context, timeout, live)
     report = Explainer(snapshot, rules, extra=extra).explain(target, namespace)
     if graph_format:
         from .graph import from_node_link, to_dot, to_mermaid
@@ -256,12 +387,13 @@ def _add_scheduler_logs(extra: Any, paths: tuple[str, ...]) -> None:
         extra.scheduler_logs.append(parse_log(text, "stdin" if path == "-" else path))
 
 
-def _fetch_scheduler_logs(extra: Any, kubeconfig: str | None, context: str | None, timeout: float) -> None:
+def _fetch_scheduler_logs(extra: Any, kubeconfig: str | None, context: str | None, timeout: float,
+                          live: Any = None) -> None:
     from .collect.live import fetch_scheduler_logs
     from .evidence.schedlog import parse_log
 
     extra.scheduler_logs_requested = True
-    fetched, note = fetch_scheduler_logs(kubeconfig, context, timeout, tail_lines=20000)
+    fetched, note = fetch_scheduler_logs(kubeconfig, context, timeout, tail_lines=20000, options=live)
     extra.scheduler_logs.extend(parse_log(text, name) for name, text in fetched)
     extra.scheduler_logs_note = note
 
@@ -281,17 +413,19 @@ def _default_namespace(kubeconfig: str | None, context: str | None) -> str:
 
 
 @main.command()
-@click.option("-n", "--namespace", "namespaces", multiple=True, help="Namespace to read (repeatable).")
+@click.option("-n", "--namespace", "namespaces", multiple=True, shell_complete=_complete_namespace,
+              help="Namespace to read (repeatable).")
 @click.option("-A", "--all-namespaces", is_flag=True, help="Read every namespace.")
-@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
-              help="Snapshot file to write (.json or .json.gz).")
-@click.option("--from", "from_path", default=None, help="Convert files instead of reading the live cluster.")
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="Snapshot file to write (.json or .json.gz); '-' writes JSON to stdout.")
+@click.option("--from", "from_path", default=None, shell_complete=_complete_path,
+              help="Convert files instead of reading the live cluster.")
 @cluster_options
 @redact_option
 @guarded
 def snapshot(namespaces: tuple[str, ...], all_namespaces: bool, out: str, from_path: str | None,
              kubeconfig: str | None, context: str | None, timeout: float, deadline: float = 120.0,
-             redact: bool = False) -> None:
+             redact: bool = False, live: Any = None) -> None:
     """Write what explain needs to a snapshot file that --from reads back. Never includes Secret data."""
     from .loaders.snapshot_file import write_snapshot
 
@@ -308,7 +442,7 @@ def snapshot(namespaces: tuple[str, ...], all_namespaces: bool, out: str, from_p
 
         raw = load_raw(from_path)
         count = write_snapshot(raw.items, out, meta=raw.header)
-        click.echo(f"wrote {out}: {count} objects from {from_path}"
+        click.echo(f"wrote {_shown(out)}: {count} objects from {from_path}"
                    + (f" ({len(raw.warnings)} warning(s); the first: {raw.warnings[0]})" if raw.warnings else ""),
                    err=True)
         return
@@ -318,7 +452,7 @@ def snapshot(namespaces: tuple[str, ...], all_namespaces: bool, out: str, from_p
         raise InputError("use either -n or -A, not both")
     ns_list = None if all_namespaces else (list(namespaces) or [_default_namespace(kubeconfig, context)])
     result = collect_live(kubeconfig=kubeconfig, context=context, namespaces=ns_list, scope="namespace",
-                          timeout=timeout, keep_raw=True, deadline=deadline)
+                          timeout=timeout, keep_raw=True, deadline=deadline, options=live)
     snap = result.snapshot
     from .collect.live import require_pods
 
@@ -336,9 +470,13 @@ def snapshot(namespaces: tuple[str, ...], all_namespaces: bool, out: str, from_p
         _write_redacted(build_redacted(result.raw_items or [], meta, warnings=snap.meta.warnings), out)
         return
     write_snapshot(result.raw_items or [], out, meta=meta)
-    click.echo(f"wrote {out}: {len(snap.pods)} pods, {len(snap.nodes)} nodes, {len(snap.events)} events"
+    click.echo(f"wrote {_shown(out)}: {len(snap.pods)} pods, {len(snap.nodes)} nodes, {len(snap.events)} events"
                + (f"; could not read: {', '.join(sorted({x.resource for x in snap.meta.missing}))}"
                   if snap.meta.missing else ""), err=True)
+
+
+def _shown(out: str) -> str:
+    return "stdout" if out == "-" else out
 
 
 def _write_redacted(red: Any, out: str) -> None:
@@ -355,7 +493,7 @@ def _write_redacted(red: Any, out: str) -> None:
                    err=True)
     write_snapshot(items, out, meta=red.header)
     snap = red.snapshot
-    click.echo(f"wrote {out} (redacted): {len(snap.pods)} pods, {len(snap.nodes)} nodes, {len(snap.events)} events"
+    click.echo(f"wrote {_shown(out)} (redacted): {len(snap.pods)} pods, {len(snap.nodes)} nodes, {len(snap.events)} events"
                + (f"; could not read: {', '.join(sorted({x.resource for x in snap.meta.missing}))}"
                   if snap.meta.missing else ""), err=True)
 
@@ -389,15 +527,17 @@ def node_stats(cgroup_root: str, out: str, node: str | None) -> None:
 
 
 @main.command()
-@click.option("-n", "--namespace", "namespaces", multiple=True, help="Audit this namespace (repeatable).")
+@click.option("-n", "--namespace", "namespaces", multiple=True, shell_complete=_complete_namespace,
+              help="Audit this namespace (repeatable).")
 @click.option("-A", "--all-namespaces", is_flag=True, help="Audit every namespace (the default).")
 @click.option("-l", "--selector", default="", help="Only pods (and workload templates) with these labels.")
-@click.option("--from", "from_path", default=None, help="Audit a snapshot or files instead of the live cluster.")
+@click.option("--from", "from_path", default=None, shell_complete=_complete_path,
+              help="Audit a snapshot or files instead of the live cluster.")
 @cluster_options
 @click.option("-o", "--output", type=click.Choice(["html", "markdown", "markdown-short", "json", "junit", "prometheus"]),
               default="markdown", show_default=True)
-@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
-              help="Write the report to this file (atomically) instead of stdout.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+              help="Write the report to this file (atomically) instead of stdout ('-': stdout).")
 @click.option("--previous", type=click.Path(dir_okay=False), default=None,
               help="An earlier `audit -o json` report: show what is new, resolved and persisting.")
 @click.option("--config", type=click.Path(dir_okay=False), default=None,
@@ -407,7 +547,12 @@ def node_stats(cgroup_root: str, out: str, node: str | None) -> None:
                    "[default: critical; none: never].")
 @click.option("--prometheus-textfile", type=click.Path(dir_okay=False), default=None,
               help="Also write metrics here (atomic rename) for node-exporter's textfile collector.")
-@click.option("--pushgateway", default=None, help="Also PUT the metrics to this Pushgateway URL (job podtriage).")
+@click.option("--pushgateway", default=None,
+              help="Also PUT the metrics to this Pushgateway URL (grouping key job=podtriage, and cluster=NAME "
+                   "with --cluster).")
+@click.option("--cluster", "cluster", default="", metavar="NAME",
+              help="This cluster's name: a `cluster` label on every metric and in the Pushgateway grouping key, "
+                   "so that several clusters pushing to one Pushgateway do not overwrite each other.")
 @click.option("--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False),
               help="Add the rules in this folder (repeatable).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (it only shows on a terminal anyway).")
@@ -416,7 +561,8 @@ def node_stats(cgroup_root: str, out: str, node: str | None) -> None:
 def audit(namespaces: tuple[str, ...], all_namespaces: bool, selector: str, from_path: str | None,
           kubeconfig: str | None, context: str | None, timeout: float, deadline: float, output: str, out: str | None,
           previous: str | None, config: str | None, fail_on: str | None, prometheus_textfile: str | None,
-          pushgateway: str | None, rules_dirs: tuple[str, ...], no_progress: bool, redact: bool = False) -> None:
+          pushgateway: str | None, rules_dirs: tuple[str, ...], no_progress: bool, redact: bool = False,
+          cluster: str = "", live: Any = None) -> None:
     """Report every Pending pod of the cluster, grouped by root cause (docs/audit.md).
 
     \b
@@ -426,12 +572,33 @@ def audit(namespaces: tuple[str, ...], all_namespaces: bool, selector: str, from
     from .audit.command import AuditArgs, run
 
     code = run(AuditArgs(namespaces=namespaces, all_namespaces=all_namespaces, selector=selector,
-                         from_path=from_path, output=output, out=out, previous=previous, config=config,
-                         fail_on=fail_on, prometheus_textfile=prometheus_textfile, pushgateway=pushgateway,
-                         rules_dirs=rules_dirs, no_progress=no_progress, kubeconfig=kubeconfig, context=context,
-                         timeout=timeout, deadline=deadline, redact=redact),
+                         from_path=from_path, output=output, out=None if out == "-" else out, previous=previous,
+                         config=config, fail_on=fail_on, prometheus_textfile=prometheus_textfile,
+                         pushgateway=pushgateway, rules_dirs=rules_dirs, no_progress=no_progress,
+                         kubeconfig=kubeconfig, context=context, timeout=timeout, deadline=deadline, redact=redact,
+                         cluster=cluster, live=live),
                stdout=lambda text: click.echo(text, nl=False))
     sys.exit(code)
+
+
+@main.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL (bash, zsh or fish).
+
+    \b
+    It completes commands, options, namespaces (-n) and explain's pod and KIND/NAME targets, from
+    the cluster (kubeconfig, --context) or from the --from snapshot when one is on the command line.
+      bash:  source <(podtriage completion bash)         # in ~/.bashrc
+      zsh:   source <(podtriage completion zsh)          # in ~/.zshrc
+      fish:  podtriage completion fish > ~/.config/fish/completions/podtriage.fish
+    `kubectl podtriage <TAB>` completes through kubectl itself once `kubectl_complete-podtriage` is
+    on PATH (pip and pipx install it; see the README for krew).
+    """
+    from .completion import script
+
+    prog = "kubectl-podtriage" if _invoked_as_plugin() else "podtriage"
+    click.echo(script(main, shell, prog), nl=False)
 
 
 @main.group()
@@ -500,14 +667,33 @@ def keep_until_exit(*objs: Any) -> None:
         _KEEP_UNTIL_EXIT.extend(objs)
 
 
+def _invoked_as_plugin() -> bool:
+    """Run as `kubectl podtriage` (kubectl execs kubectl-podtriage; krew links it under that name)."""
+    return Path(sys.argv[0] if sys.argv else "").name.startswith("kubectl-podtriage")
+
+
+def kubectl_complete_entry() -> None:
+    """`kubectl_complete-podtriage ARGS... WORD`: kubectl's plugin completion (completion.py)."""
+    from .completion import kubectl_complete
+
+    kubectl_complete(main)
+
+
 def entry() -> None:
-    """The console scripts (`podtriage`, `kubectl-podtriage`): the CLI, then an exit that skips the
-    interpreter's teardown of a large snapshot, once stdout and stderr are flushed. (In-process
-    callers, like the tests' CliRunner, use `main` and keep the normal exit.)"""
+    """The console scripts (`podtriage`, `kubectl-podtriage`, `kubectl_complete-podtriage`): the CLI,
+    then an exit that skips the interpreter's teardown of a large snapshot, once stdout and stderr
+    are flushed. (In-process callers, like the tests' CliRunner, use `main` and keep the normal exit.)"""
     global _FAST_EXIT
+    if Path(sys.argv[0] if sys.argv else "").name.startswith("kubectl_complete-"):
+        # The same executable linked as kubectl_complete-podtriage (krew installs one file).
+        kubectl_complete_entry()
+        return
     _FAST_EXIT = True
     try:
-        main()
+        from .completion import COMPLETE_VAR
+
+        # As a kubectl plugin, usage lines read `kubectl podtriage ...`, as the user typed them.
+        main(prog_name="kubectl podtriage" if _invoked_as_plugin() else "podtriage", complete_var=COMPLETE_VAR)
     except SystemExit as exc:
         # Still inside the handler: the traceback keeps the command's frame (and its snapshot)
         # alive, so nothing is freed before os._exit.

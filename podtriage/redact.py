@@ -1215,12 +1215,13 @@ def _path_forms(path: str) -> list[str]:
 
 
 def load_redacted_live(*, kubeconfig: str | None, context: str | None, namespaces: list[str] | None,
-                       scope: Any, timeout: float, deadline: float | None = None) -> RedactedInput:
+                       scope: Any, timeout: float, deadline: float | None = None,
+                       options: Any = None) -> RedactedInput:
     """Live `--redact`: collect with the trimmed raw objects kept, then redact those."""
     from .collect.live import DEFAULT_DEADLINE, collect_live, require_pods
 
     result = collect_live(kubeconfig=kubeconfig, context=context, namespaces=namespaces, scope=scope,
-                          timeout=timeout, keep_raw=True, deadline=deadline or DEFAULT_DEADLINE)
+                          timeout=timeout, keep_raw=True, deadline=deadline or DEFAULT_DEADLINE, options=options)
     snap = result.snapshot
     require_pods(snap, namespaces)  # as without --redact: no pods, nothing to explain (exit 3)
     header = _meta_header(snap.meta)

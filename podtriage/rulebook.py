@@ -22,7 +22,19 @@ from .errors import InputError, RuleError
 from .findings import CATEGORIES, SEVERITIES, RootCause, Signal
 from .loaders.nesting import TOO_DEEP, check_depth, is_depth_error
 
-BUILTIN_DIR = Path(__file__).parent / "builtin_rules"
+
+
+def _builtin_dir() -> Path:
+    """The built-in catalogue: `podtriage/builtin_rules` in an installed package (setup.py maps the
+    repository's `rules/` there), else `rules/` itself in a source checkout (an editable install)."""
+    packaged = Path(__file__).parent / "builtin_rules"
+    checkout = Path(__file__).parents[1]
+    if not packaged.is_dir() and (checkout / "pyproject.toml").is_file() and (checkout / "rules").is_dir():
+        return checkout / "rules"
+    return packaged  # when missing, load_rules says "rules directory not found" with this path
+
+
+BUILTIN_DIR = _builtin_dir()
 
 UNMATCHED_RULE = "unmatched-signal"
 

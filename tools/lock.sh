@@ -2,6 +2,8 @@
 # Regenerate the lock files from pyproject.toml (runtime + [test] extra) and requirements/build.in:
 #   requirements/test.lock    the newest allowed versions, for Python 3.10+ on every platform (CI, README)
 #   requirements/lowest.lock  every direct dependency at its declared lower bound (tools/test-lowest.sh)
+#   requirements/runtime.lock the runtime dependencies alone: the container image and the krew zipapp
+#   requirements/build.lock   the build backend alone (requirements/build.in): the image's wheel build
 # Both carry sha256 hashes; tools/setup.sh installs them with --require-hashes. uv only writes the
 # files: it runs from a throwaway venv and nothing else depends on it.
 set -euo pipefail
@@ -14,6 +16,11 @@ python3 -m venv "$tmp/venv"
 uv="$tmp/venv/bin/uv"
 in=(pyproject.toml requirements/build.in --extra test --generate-hashes --quiet)
 "$uv" pip compile "${in[@]}" --universal --python-version 3.10 -o requirements/test.lock "$@"
+# What ships (deploy/Dockerfile, tools/release/krew.py): the same versions as test.lock, without the test tools.
+"$uv" pip compile pyproject.toml --generate-hashes --quiet --universal --python-version 3.10 \
+  -c requirements/test.lock -o requirements/runtime.lock "$@"
+"$uv" pip compile requirements/build.in --generate-hashes --quiet --universal --python-version 3.10 \
+  -c requirements/test.lock -o requirements/build.lock "$@"
 # The lowest lock is for this machine's Python (the versions at the bounds predate some wheels).
 "$uv" pip compile "${in[@]}" --resolution lowest-direct -o requirements/lowest.lock "$@"
 git diff --stat -- requirements/ || true

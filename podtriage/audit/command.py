@@ -42,9 +42,11 @@ class AuditArgs:
     timeout: float = 30.0
     deadline: float = 120.0  # --timeout: the whole collection
     redact: bool = False  # --redact: placeholders for every name (podtriage/redact.py)
+    cluster: str = ""  # --cluster: the `cluster` label of the metrics and the Pushgateway grouping key
+    live: Any = None  # collect.live.LiveOptions: impersonation, Secrets or not, request logging
 
 
-def render(report: AuditReport, fmt: str) -> str:
+def render(report: AuditReport, fmt: str, *, cluster: str = "") -> str:
     if fmt == "html":
         from .render_human import render_html
 
@@ -64,7 +66,7 @@ def render(report: AuditReport, fmt: str) -> str:
     if fmt == "junit":
         return mach.render_junit(report)
     if fmt == "prometheus":
-        return mach.render_prometheus(report)
+        return mach.render_prometheus(report, cluster=cluster)
     raise InputError(f"unknown output format {fmt!r}", hint="use one of " + ", ".join(FORMATS))
 
 
@@ -143,7 +145,7 @@ def run(args: AuditArgs, *, stdout: Callable[[str], None] | None = None) -> int:
 
             red = load_redacted_files(args.from_path) if args.from_path else load_redacted_live(
                 kubeconfig=args.kubeconfig, context=args.context, namespaces=list(args.namespaces) or None,
-                scope="all", timeout=args.timeout, deadline=args.deadline)
+                scope="all", timeout=args.timeout, deadline=args.deadline, options=args.live)
             snapshot, redactor = red.snapshot, red.redactor
         elif args.from_path:
             from ..loaders.files import load_path
@@ -154,7 +156,7 @@ def run(args: AuditArgs, *, stdout: Callable[[str], None] | None = None) -> int:
 
             snapshot = collect_live(kubeconfig=args.kubeconfig, context=args.context,
                                     namespaces=list(args.namespaces) or None, scope="all",
-                                    timeout=args.timeout, deadline=args.deadline).snapshot
+                                    timeout=args.timeout, deadline=args.deadline, options=args.live).snapshot
             require_pods(snapshot, list(args.namespaces) or None)  # no pods, no audit: exit 3
 
     from .run import AuditOptions, run_audit
@@ -171,7 +173,7 @@ def run(args: AuditArgs, *, stdout: Callable[[str], None] | None = None) -> int:
     with progress.stage("analysing Pending pods") as update:
         report = run_audit(snapshot, rules, options, progress=update, started=started)
 
-    text = _final(render(report, args.output), redactor)
+    text = _final(render(report, args.output, cluster=args.cluster), redactor)
     if args.out:
         from .outputs import write_atomic
 
@@ -182,7 +184,7 @@ def run(args: AuditArgs, *, stdout: Callable[[str], None] | None = None) -> int:
     if args.prometheus_textfile or args.pushgateway:
         from .render_machine import render_prometheus
 
-        metrics = _final(render_prometheus(report), redactor)
+        metrics = _final(render_prometheus(report, cluster=args.cluster), redactor)
     if args.prometheus_textfile and metrics is not None:
         from .outputs import write_atomic
 
@@ -190,7 +192,7 @@ def run(args: AuditArgs, *, stdout: Callable[[str], None] | None = None) -> int:
     if args.pushgateway and metrics is not None:
         from .outputs import push
 
-        push(args.pushgateway, metrics)
+        push(args.pushgateway, metrics, grouping={"cluster": args.cluster} if args.cluster else None)
     from ..cli import keep_until_exit
 
     keep_until_exit(snapshot, report)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
@@ -41,12 +43,30 @@ def write_atomic(path: str | Path, text: str) -> None:
         raise InputFileError(str(p), f"cannot write: {exc.strerror or exc}") from None
 
 
-def push(url: str, text: str, *, job: str = "podtriage", timeout: float = 10.0) -> str:
-    """HTTP PUT to <url>/metrics/job/<job>: replaces every metric of the job's group. Returns the URL."""
+def grouping_path(job: str, grouping: Mapping[str, str] | None = None) -> str:
+    """The Pushgateway's grouping-key path: /metrics/job/<job>/<label>/<value>...
+
+    A value with a `/` (or an empty one) goes base64url-encoded as `<label>@base64/<value>`, the
+    Pushgateway's own escape, so that any cluster name makes a group of its own."""
+    parts = ["metrics"]
+    for label, value in (("job", job), *sorted((grouping or {}).items())):
+        if not value or "/" in value:
+            encoded = base64.urlsafe_b64encode(value.encode("utf-8")).decode("ascii") or "="
+            parts += [f"{label}@base64", encoded]
+        else:
+            parts += [label, quote(value, safe="")]
+    return "/" + "/".join(parts)
+
+
+def push(url: str, text: str, *, job: str = "podtriage", grouping: Mapping[str, str] | None = None,
+         timeout: float = 10.0) -> str:
+    """HTTP PUT to <url>/metrics/job/<job>[/cluster/<name>]: replaces every metric of that group
+    (and only that group: two clusters with their own `cluster` grouping key never overwrite each
+    other). Returns the URL."""
     base = url.rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise PushError(f"--pushgateway {url!r} is not an http(s) URL")
-    target = f"{base}/metrics/job/{quote(job, safe='')}"
+    target = base + grouping_path(job, grouping)
     req = urllib.request.Request(target, data=text.encode("utf-8"), method="PUT",
                                  headers={"Content-Type": CONTENT_TYPE})
     try:

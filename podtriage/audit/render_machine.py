@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ def validate_audit(doc: Mapping[str, Any]) -> list[str]:
 
 def _case_text(f: Finding) -> str:
     rc = f.root_cause
-    lines = [f.headline, "", rc.message, "", f"fix: {rc.fix}"]
+    lines = [f.headline, f"finding: {f.id} (rule {rc.rule})", "", rc.message, "", f"fix: {rc.fix}"]
     if rc.fix_command:
         lines.append(f"  {rc.fix_command}")
     if f.workloads:
@@ -64,6 +64,22 @@ def _case_text(f: Finding) -> str:
             lines.append(f"  ... and {len(f.pods) - 50} more")
     lines += ["", "evidence:"] + [f"  {e.summary} ({e.source})" for e in rc.evidence[:10]]
     return "\n".join(lines)
+
+
+def junit_case_names(findings: Sequence[Finding]) -> dict[str, str]:
+    """A name per finding id that stays the same from run to run while the finding exists: the
+    rule's title and the object at fault, never a count (CI systems track a test case's history
+    by its name). A folded finding is named by the kind of its objects ("83 PersistentVolumeClaims
+    in 10 namespaces" would change with the count). Two findings that would read the same get their
+    stable id appended."""
+    def subject(f: Finding) -> str:
+        return f"{f.folded.kind} objects, folded" if f.folded is not None else f.subject
+
+    plain = {f.id: f"{f.root_cause.title} [{subject(f)}]" if subject(f) else f.root_cause.title for f in findings}
+    seen: dict[str, int] = {}
+    for name in plain.values():
+        seen[name] = seen.get(name, 0) + 1
+    return {fid: name if seen[name] == 1 else f"{name} ({fid})" for fid, name in plain.items()}
 
 
 def render_junit(report: AuditReport) -> str:
@@ -80,11 +96,12 @@ def render_junit(report: AuditReport) -> str:
         ET.SubElement(props, "property", name=str(k), value=str(v or ""))
     n_fail = n_skip = 0
     cases = 0
+    names = junit_case_names((*report.findings, *report.suppressed))
     for f in (*report.findings, *report.suppressed):
         cases += 1
         rc = f.root_cause
         tc = ET.SubElement(suite, "testcase", classname=f"podtriage.{f.kind}.{rc.category}",
-                           name=f"[{f.id}] {f.headline}", time="0")
+                           name=names[f.id], time="0")
         if f.suppressed_by is not None:
             n_skip += 1
             ET.SubElement(tc, "skipped", message=f"suppressed by {f.suppressed_by.describe()}: "
@@ -116,6 +133,10 @@ def _label_value(v: str) -> str:
 
 
 def _sample(name: str, labels: Mapping[str, str], value: float) -> str:
+    return _plain_sample(name, labels, value)
+
+
+def _plain_sample(name: str, labels: Mapping[str, str], value: float) -> str:
     lab = ",".join(f'{k}="{_label_value(v)}"' for k, v in labels.items())
     if isinstance(value, float) and not math.isfinite(value):
         val = "NaN"
@@ -126,14 +147,19 @@ def _sample(name: str, labels: Mapping[str, str], value: float) -> str:
     return f"{name}{{{lab}}} {val}" if lab else f"{name} {val}"
 
 
-def render_prometheus(report: AuditReport, timestamp: float | None = None) -> str:
+def render_prometheus(report: AuditReport, timestamp: float | None = None, *, cluster: str = "") -> str:
     """Text exposition format 0.0.4, for node-exporter's textfile collector or a Pushgateway.
 
     podtriage_pending_pods counts each Pending pod once, under its primary (top blocking) rule.
+    `cluster` (audit --cluster) becomes a `cluster` label on every sample, the label Prometheus
+    setups use where several clusters meet (it matches the Pushgateway grouping key).
     """
     from datetime import datetime
 
     out: list[str] = []
+
+    def _sample(name: str, labels: Mapping[str, str], value: float) -> str:
+        return _plain_sample(name, {"cluster": cluster, **labels} if cluster else labels, value)
 
     def family(name: str, help_: str, type_: str = "gauge") -> None:
         out.append(f"# HELP {name} {help_}")

@@ -27,6 +27,7 @@ import math
 import os
 import random
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -105,6 +106,41 @@ class LiveResult(NamedTuple):
     requests: list[tuple[str, str]]  # (verb, path?query) of every request, in order
 
 
+@dataclass(frozen=True)
+class Impersonation:
+    """kubectl's --as, --as-group and --as-uid: act as another identity (needs `impersonate` RBAC)."""
+
+    user: str = ""
+    groups: tuple[str, ...] = ()
+    uid: str = ""
+
+    def headers(self) -> list[tuple[str, str]]:
+        out = [("Impersonate-User", self.user)] if self.user else []
+        out += [("Impersonate-Group", g) for g in self.groups]  # one header per group, as kubectl sends
+        if self.uid:
+            out.append(("Impersonate-Uid", self.uid))
+        return out
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """How podtriage talks to the cluster beyond the kubeconfig and context (kubectl's flags)."""
+
+    impersonate: Impersonation = Impersonation()
+    # List Secrets (as metadata only). False (`--no-secrets`, the Helm chart's default): no request
+    # for Secrets at all, so no RBAC on them is needed, and a referenced Secret's existence is
+    # reported as not verified.
+    read_secrets: bool = True
+    # kubectl's -v: 6 logs every request (method, URL, status, time), 7 adds the request headers
+    # (credentials masked), 8 the start of each response body. Lines go to `log` (stderr in the CLI).
+    verbosity: int = 0
+    log: Callable[[str], None] | None = None
+
+
+SECRETS_NOT_READ = ("skipped (--no-secrets): Secret existence not verified; grant `list` on secrets (read as "
+                    "metadata only) and drop --no-secrets for a verified answer")
+
+
 # --------------------------------------------------------------------------------------------
 # configuration
 
@@ -138,7 +174,7 @@ def _load_config(kubeconfig: str | None, context: str | None) -> tuple[Any, str]
                 raise ClusterError(f"cannot use the in-cluster service account: {exc}") from None
             return cfg, "(in-cluster)"
         raise ClusterError("no kubeconfig found (~/.kube/config does not exist and KUBECONFIG is not set)",
-                           hint="pass --kubeconfig FILE, set KUBECONFIG, or analyse files with -f")
+                           hint="pass --kubeconfig FILE, set KUBECONFIG, or analyse files with --from PATH")
     if not any(Path(p).expanduser().is_file() for p in path.split(os.pathsep) if p):
         raise ClusterError(f"kubeconfig {path} not found", hint="check --kubeconfig / KUBECONFIG")
     try:
@@ -234,16 +270,20 @@ class _Client:
     pieces so that a server trickling bytes cannot hold a request past the deadline.
     """
 
-    def __init__(self, cfg: Any, timeout: float) -> None:
+    def __init__(self, cfg: Any, timeout: float, options: LiveOptions | None = None) -> None:
         import urllib3
         from kubernetes.client import ApiClient
 
         self._urllib3 = urllib3
         self.cfg = cfg
+        self.options = options or LiveOptions()
         self.server = str(cfg.host).rstrip("/")
         self.api_client = ApiClient(configuration=cfg)
         self.pool = self.api_client.rest_client.pool_manager
-        self.request_timeout = timeout if timeout > 0 else 30.0
+        # kubectl's --request-timeout=0: no per-request limit (the collection's deadline still holds).
+        self.request_timeout = timeout if timeout > 0 else math.inf
+        # insecure-skip-tls-verify: said once (a snapshot warning), not by urllib3 on every request.
+        self.insecure = self.server.startswith("https:") and not getattr(cfg, "verify_ssl", True)
         self.deadline = Deadline(None)  # the collection's, set by `_Session`
         self.requests: list[tuple[str, str]] = []
 
@@ -268,15 +308,28 @@ class _Client:
         qs = urlencode([(k, v) for k, v in query if v is not None])
         target = f"{path}?{qs}" if qs else path
         self.requests.append(("GET", target))
-        headers = {"Accept": accept, "User-Agent": f"podtriage/{__version__}"}
-        headers.update(self._auth_headers())
+        from urllib3._collections import HTTPHeaderDict  # repeatable headers (Impersonate-Group)
+
+        headers = HTTPHeaderDict({"Accept": accept, "User-Agent": f"podtriage/{__version__}"})
+        for key, value in self._auth_headers().items():
+            headers[key] = value
+        for key, value in self.options.impersonate.headers():
+            headers.add(key, value)
         read = min(self.request_timeout, left)
-        timeout = self._urllib3.Timeout(connect=min(CONNECT_TIMEOUT_CAP, read), read=read)
+        timeout = self._urllib3.Timeout(connect=min(CONNECT_TIMEOUT_CAP, read),
+                                        read=read if math.isfinite(read) else None)
         errors = (self._urllib3.exceptions.HTTPError, OSError)
+        started = time.monotonic()
+        if self.options.verbosity >= 7:
+            self._log_headers(target, headers)
         try:
-            r = self.pool.request("GET", self.server + target, headers=headers, timeout=timeout,
-                                  retries=False, preload_content=False, redirect=False)
+            with warnings.catch_warnings():
+                if self.insecure:
+                    warnings.simplefilter("ignore", self._urllib3.exceptions.InsecureRequestWarning)
+                r = self.pool.request("GET", self.server + target, headers=headers, timeout=timeout,
+                                      retries=False, preload_content=False, redirect=False)
         except errors as exc:
+            self._log(f"GET {self.server}{target} failed in {_ms(started)} milliseconds: {exc}")
             raise _unreachable(exc, self._urllib3) from None
         try:
             body = self._read_body(r, read, deadline)
@@ -289,7 +342,24 @@ class _Client:
             r.release_conn()
             raise
         r.release_conn()
+        if self.options.verbosity >= 6:
+            self._log(f"GET {self.server}{target} {r.status} {getattr(r, 'reason', '') or ''}".rstrip()
+                      + f" in {_ms(started)} milliseconds")
+        if self.options.verbosity >= 8:
+            text = body[:_LOGGED_BODY].decode("utf-8", "replace")
+            self._log(f"Response Body: {text}" + (f" [truncated {len(body) - _LOGGED_BODY} bytes]"
+                                                  if len(body) > _LOGGED_BODY else ""))
         return _Response(r.status, body, r.headers)
+
+    def _log(self, line: str) -> None:
+        if self.options.log is not None and self.options.verbosity >= 6:
+            self.options.log(line)
+
+    def _log_headers(self, target: str, headers: Any) -> None:
+        self._log(f"GET {self.server}{target}")
+        for key, value in headers.items():
+            shown = "<masked>" if key.lower() in ("authorization", "cookie") else value
+            self._log(f"    {key.title()}: {shown}")
 
     @staticmethod
     def _read_body(r: Any, read_timeout: float, deadline: Deadline) -> bytes:
@@ -306,12 +376,19 @@ class _Client:
             chunks.append(chunk)
 
 
+_LOGGED_BODY = 10240  # -v=8 shows this much of each response body, as kubectl does
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
 def _set_socket_timeout(r: Any, seconds: float) -> None:
     """Bound the next socket read of a streamed response (urllib3 set it once, at the request)."""
     sock = getattr(getattr(r, "connection", None), "sock", None)
     if sock is not None:
         with contextlib.suppress(OSError):
-            sock.settimeout(max(seconds, 0.001))
+            sock.settimeout(max(seconds, 0.001) if math.isfinite(seconds) else None)
 
 
 def _unreachable(exc: BaseException, urllib3: Any) -> _Unreachable:
@@ -706,7 +783,8 @@ def _pod_related_names(pod: dict) -> list[str]:
 def collect_live(*, kubeconfig: str | None = None, context: str | None = None,
                  namespaces: list[str] | None = None, scope: Scope = "all", pod_name: str | None = None,
                  page_size: int | None = None, timeout: float = 30.0, keep_raw: bool = False,
-                 deadline: float | None = DEFAULT_DEADLINE, retry: RetryPolicy | None = None) -> LiveResult:
+                 deadline: float | None = DEFAULT_DEADLINE, retry: RetryPolicy | None = None,
+                 options: LiveOptions | None = None) -> LiveResult:
     """Read the cluster into a Snapshot (plus trimmed raw items when `keep_raw`, and the request log).
 
     `timeout`: seconds per request (connect and each read); `deadline`: seconds for the whole
@@ -717,12 +795,14 @@ def collect_live(*, kubeconfig: str | None = None, context: str | None = None,
     `namespaces`: where namespaced kinds are read (None = all namespaces, one cluster-wide LIST
     each). Pods are always read cluster-wide too (non-terminal ones outside `namespaces`), because
     node usage, inter-pod affinity and spreading depend on every pod. `scope="pod"` with `pod_name`
-    narrows events to that pod, its claims and its controller (field-selected).
+    narrows events to that pod, its claims and its controller (field-selected). `options`:
+    impersonation, Secrets or not, request logging (LiveOptions).
     """
+    options = options or LiveOptions()
     page_size = _page_size(page_size)
     clock = Deadline(deadline)
     cfg, ctx_name = _load_config(kubeconfig, context)
-    client = _Client(cfg, timeout)
+    client = _Client(cfg, timeout, options)
     session = _Session(client, clock, retry)
     builder = SnapshotBuilder(source="live")
     col = _Collector(session, builder, page_size, [] if keep_raw else None)
@@ -735,9 +815,13 @@ def collect_live(*, kubeconfig: str | None = None, context: str | None = None,
         # No reference cycles among the pages' objects or the snapshot: the cyclic GC would only
         # rescan the growing heap page after page (see loaders.files.gc_paused).
         with gc_paused():
-            scheduler_names, sched_warnings = _collect_all(col, ns_list, scope, pod_name)
+            scheduler_names, sched_warnings = _collect_all(col, ns_list, scope, pod_name, options.read_secrets)
     finally:
         client.close()
+    if client.insecure:
+        builder.warnings.append(f"TLS certificate verification is disabled for {client.server} "
+                                "(insecure-skip-tls-verify in the kubeconfig): the API server's identity "
+                                "was not verified")
     builder.warnings.extend(sched_warnings)
     snapshot = builder.build(source="live", created=created, cluster_server=client.server, context=ctx_name,
                              server_version=version, namespaces=tuple(ns_list or ()),
@@ -809,8 +893,8 @@ def require_pods(snapshot: Snapshot, namespaces: list[str] | None) -> None:
                                 "it more time with --timeout / --request-timeout")
 
 
-def _collect_all(col: _Collector, ns_list: list[str] | None, scope: Scope,
-                 pod_name: str | None) -> tuple[tuple[str, ...] | None, list[str]]:
+def _collect_all(col: _Collector, ns_list: list[str] | None, scope: Scope, pod_name: str | None,
+                 read_secrets: bool = True) -> tuple[tuple[str, ...] | None, list[str]]:
     b = col.builder
 
     def read(res: Resource, scopes: list[str | None], **kw: Any) -> bool:
@@ -853,6 +937,9 @@ def _collect_all(col: _Collector, ns_list: list[str] | None, scope: Scope,
         kube_system_read = others_ok or "kube-system" in ns_list
 
     for res in NAMESPACED_RESOURCES:
+        if res.kind == "Secret" and not read_secrets:
+            b.mark_missing(res.plural, "", SECRETS_NOT_READ)  # said once, not per namespace
+            continue
         read(res, ns_scopes)
     for res in CLUSTER_RESOURCES:
         read(res, [None])
@@ -871,18 +958,52 @@ def _collect_all(col: _Collector, ns_list: list[str] | None, scope: Scope,
 
 
 # --------------------------------------------------------------------------------------------
+# names for shell completion
+
+
+WORKLOAD_RESOURCES = tuple(r for r in NAMESPACED_RESOURCES
+                           if r.kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"))
+
+
+def list_names(kubeconfig: str | None, context: str | None, resources: Iterable[Resource],
+               namespace: str | None = None, *, deadline: float = 5.0, limit: int = 1000,
+               options: LiveOptions | None = None) -> dict[str, list[str]]:
+    """Names of objects, by kind, for shell completion: one metadata-only LIST per resource (first
+    page only), all within a short deadline. Whatever cannot be read is left out: no error."""
+    cfg, _ = _load_config(kubeconfig, context)
+    client = _Client(cfg, min(deadline, 30.0), options)
+    session = _Session(client, Deadline(deadline), RetryPolicy(attempts=1))
+    out: dict[str, list[str]] = {}
+    try:
+        for res in resources:
+            path = res.path(res.versions[0], namespace if res.namespaced else None)
+            try:
+                resp = session.fetch(path, [("limit", limit)], METADATA_LIST_ACCEPT)
+            except _Failed:
+                continue
+            if resp.status != 200 or not isinstance(resp.doc, dict):
+                continue
+            names = (_dict(_dict(item).get("metadata")).get("name") for item in resp.doc.get("items") or ())
+            out[res.kind] = sorted(str(n) for n in names if n)
+    finally:
+        client.close()
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # kube-scheduler logs (`explain --scheduler-logs`)
 
 
 def fetch_scheduler_logs(kubeconfig: str | None, context: str | None, timeout: float,
-                         tail_lines: int, deadline: float | None = DEFAULT_DEADLINE) -> tuple[list[tuple[str, str]], str]:
+                         tail_lines: int, deadline: float | None = DEFAULT_DEADLINE,
+                         options: LiveOptions | None = None) -> tuple[list[tuple[str, str]], str]:
     """The logs of the kube-system pods labelled component=kube-scheduler -> ([(pod, text)], note).
 
     Read-only: one LIST of those pods and one GET pods/log per container. Nothing is fatal here:
     a 403 or an unreachable API gives no logs and a note ("forbidden: ...") for the report.
     """
     cfg, _ = _load_config(kubeconfig, context)
-    client = _Client(cfg, timeout)
+    client = _Client(cfg, timeout, options)
     session = _Session(client, Deadline(deadline))
     notes: list[str] = []
     out: list[tuple[str, str]] = []
@@ -928,4 +1049,5 @@ def fetch_scheduler_logs(kubeconfig: str | None, context: str | None, timeout: f
     return out, "; ".join(dict.fromkeys(notes))
 
 
-__all__ = ["METADATA_LIST_ACCEPT", "LiveResult", "Resource", "collect_live", "fetch_scheduler_logs"]
+__all__ = ["METADATA_LIST_ACCEPT", "Impersonation", "LiveOptions", "LiveResult", "Resource", "collect_live",
+           "fetch_scheduler_logs", "list_names"]

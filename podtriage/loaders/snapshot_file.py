@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -218,24 +219,19 @@ def write_snapshot(raw_items: Iterable[dict], path: str | Path, *, meta: Mapping
         "schedulerNames": meta.get("schedulerNames"),
         "podtriageVersion": meta.get("podtriageVersion") or __version__,
     }
+    if str(path) == "-":  # `snapshot -o -`: stdout, like kubectl (plain JSON: pipe it to gzip)
+        out = sys.stdout.buffer
+        count = _stream_items(raw_items, out, header)
+        out.flush()
+        return count
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    count = 0
     try:
         with os.fdopen(fd, "wb") as raw:
             stream: Any = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if path.name.endswith(".gz") \
                 else raw
             with stream:
-                head = json.dumps({"apiVersion": API_VERSION, "kind": KIND, "metadata": header},
-                                  separators=(",", ":"))
-                stream.write(head[:-1].encode() + b',"items":[')
-                for item in raw_items:
-                    if not isinstance(item, dict) or item.get("kind") not in KNOWN_KINDS:
-                        continue
-                    stream.write((b"\n" if count == 0 else b",\n")
-                                 + json.dumps(trim_object(item), separators=(",", ":")).encode())
-                    count += 1
-                stream.write(b"\n]}\n")
+                count = _stream_items(raw_items, stream, header)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -243,6 +239,19 @@ def write_snapshot(raw_items: Iterable[dict], path: str | Path, *, meta: Mapping
         except OSError:
             pass
         raise
+    return count
+
+
+def _stream_items(raw_items: Iterable[dict], stream: Any, header: Mapping[str, Any]) -> int:
+    head = json.dumps({"apiVersion": API_VERSION, "kind": KIND, "metadata": header}, separators=(",", ":"))
+    stream.write(head[:-1].encode() + b',"items":[')
+    count = 0
+    for item in raw_items:
+        if not isinstance(item, dict) or item.get("kind") not in KNOWN_KINDS:
+            continue
+        stream.write((b"\n" if count == 0 else b",\n") + json.dumps(trim_object(item), separators=(",", ":")).encode())
+        count += 1
+    stream.write(b"\n]}\n")
     return count
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -171,3 +172,15 @@ def test_folded_findings_in_every_format(report) -> None:
     assert html.count("data-pending-pvc-missing-") >= 83
     junit = render(report, "junit")
     assert junit.count("<testcase") == len(report.findings) + len(report.suppressed)
+
+
+def test_a_folded_findings_junit_name_holds_no_count(report) -> None:
+    # "83 PersistentVolumeClaims in 10 namespaces" would rename the CI test case whenever a claim
+    # comes or goes: a folded finding is named by the kind of its objects.
+    from podtriage.audit.render_machine import junit_case_names
+
+    names = junit_case_names(report.findings)
+    [pvc] = [f for f in report.findings if f.folded]
+    assert names[pvc.id] == ("The pod mounts a PersistentVolumeClaim that does not exist "
+                             "[PersistentVolumeClaim objects, folded]")
+    assert not any(re.search(r"\d+ (PersistentVolumeClaims?|pods?|namespaces?|workloads?)", n) for n in names.values())

@@ -1,0 +1,103 @@
+"""Both install routes (the Helm chart and the kustomize base) grant exactly what podtriage reads,
+with the least verbs, no Secrets unless opted in, and run the job as podtriage's image expects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from podtriage.collect import live
+
+from .render import container, env_of, helm_template, kustomize, one
+
+
+def _group(res: live.Resource) -> str:
+    return "" if res.versions[0] == "v1" else res.versions[0].split("/")[0]
+
+
+# Every resource the collector LISTs (a new one there must be granted here too, or the job gets 403).
+LISTED = {(_group(r), r.plural) for r in (live.NODES, live.NAMESPACES, live.PODS, live.EVENTS,
+                                          *live.CLUSTER_RESOURCES, *live.NAMESPACED_RESOURCES)}
+SECRETS = ("", "secrets")
+
+
+def render(route: str, helm, kubectl, tmp_path: Path, secrets: bool) -> list[dict]:
+    if route == "helm":
+        return helm_template(helm, *(["--set", "rbac.secretMetadata=true"] if secrets else []))
+    return kustomize(kubectl, tmp_path, secrets=secrets)
+
+
+@pytest.fixture(params=["helm", "kustomize"])
+def route(request) -> str:
+    return request.param
+
+
+@pytest.mark.parametrize("secrets", [False, True], ids=["default", "secret-metadata"])
+def test_cluster_role_lists_exactly_what_the_collector_reads(route, secrets, helm, kubectl, tmp_path) -> None:
+    docs = render(route, helm, kubectl, tmp_path, secrets)
+    role = one(docs, "ClusterRole")
+    granted = set()
+    for rule in role["rules"]:
+        assert rule["verbs"] == ["list"], rule  # podtriage never gets, watches or writes these
+        assert "*" not in rule["resources"] and "*" not in rule["apiGroups"] and not rule.get("nonResourceURLs")
+        granted |= {(g, r) for g in rule["apiGroups"] for r in rule["resources"]}
+    wanted = LISTED if secrets else LISTED - {SECRETS}
+    assert granted == wanted, (sorted(wanted - granted), sorted(granted - wanted))
+    if secrets:
+        [rule] = [r for r in role["rules"] if "secrets" in r["resources"]]
+        assert rule == {"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}
+    # The job runs with --no-secrets exactly when it may not list them (no 403, an honest "not verified").
+    assert env_of(container(docs))["PODTRIAGE_SECRETS"] == ("true" if secrets else "false")
+
+
+def test_the_only_get_is_the_scheduler_lease(route, helm, kubectl, tmp_path) -> None:
+    docs = render(route, helm, kubectl, tmp_path, False)
+    roles = [d for d in docs if d["kind"] == "Role"]
+    assert [r["metadata"]["namespace"] for r in roles] == ["kube-system"]
+    assert roles[0]["rules"] == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                                  "resourceNames": [live.SCHEDULER_LEASE[1]], "verbs": ["get"]}]
+    assert live.SCHEDULER_LEASE[0] == "kube-system" and live.LEASES.plural == "leases"
+    binding = one(docs, "RoleBinding")
+    assert binding["roleRef"]["name"] == roles[0]["metadata"]["name"]
+
+
+def test_bindings_name_the_job_service_account(route, helm, kubectl, tmp_path) -> None:
+    docs = render(route, helm, kubectl, tmp_path, False)
+    sa = one(docs, "ServiceAccount")
+    pod = one(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == sa["metadata"]["name"]
+    for kind in ("ClusterRoleBinding", "RoleBinding"):
+        [subject] = one(docs, kind)["subjects"]
+        assert subject == {"kind": "ServiceAccount", "name": sa["metadata"]["name"],
+                           "namespace": sa["metadata"]["namespace"]}
+    assert one(docs, "ClusterRoleBinding")["roleRef"]["name"] == one(docs, "ClusterRole")["metadata"]["name"]
+
+
+def test_job_runs_non_root_read_only_with_the_image_user(route, helm, kubectl, tmp_path) -> None:
+    docs = render(route, helm, kubectl, tmp_path, False)
+    cj = one(docs, "CronJob")
+    pod = cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == 65532
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    c = container(docs)
+    assert c["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                    "capabilities": {"drop": ["ALL"]}}
+    assert c["image"].startswith("ghcr.io/podtriage/podtriage:") and "example" not in c["image"]
+    assert cj["spec"]["timeZone"] == "Etc/UTC" and cj["spec"]["concurrencyPolicy"] == "Forbid"
+    mounts = {m["mountPath"] for m in c["volumeMounts"]}
+    assert {"/reports", "/config", "/tmp"} <= mounts  # the only writable places: the PVC and /tmp
+
+
+def test_helm_and_kustomize_install_the_same_job(helm, kubectl, tmp_path) -> None:
+    h, k = helm_template(helm), kustomize(kubectl, tmp_path)
+    for kind in ("ClusterRole", "Role"):
+        assert one(h, kind)["rules"] == one(k, kind)["rules"], kind
+    hc, kc = container(h), container(k)
+    for key in ("securityContext", "resources", "command"):
+        assert hc[key] == kc[key], key
+    hs, ks = (one(d, "CronJob")["spec"] for d in (h, k))
+    for key in ("schedule", "timeZone", "concurrencyPolicy", "startingDeadlineSeconds"):
+        assert hs[key] == ks[key], key
+    assert hs["jobTemplate"]["spec"]["template"]["spec"]["securityContext"] == \
+        ks["jobTemplate"]["spec"]["template"]["spec"]["securityContext"]

@@ -1,0 +1,194 @@
+"""Installed as platform teams install it, run as the cluster runs it.
+
+The Helm chart is installed with helm (built from Go modules) into the real kube-apiserver, and the
+kustomize base is applied with kubectl; then the CronJob's pod, as the API server stores it, is run
+the way a kubelet would (tests/e2e/jobrun.py): its command, from the container image's file set
+(deploy/Dockerfile's steps, tests/rootfs.py), as uid 65532 on a read-only root, with its volumes and
+the chart's ServiceAccount token, so podtriage authenticates in-cluster. The reports must land on
+the claim, and RBAC must suffice: no 403 in the audit log for that ServiceAccount, and nothing in
+the report's `missing` but what was deliberately not read (Secrets, unless opted in).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+import release_artifacts
+from podtriage.audit.render_machine import validate_audit
+
+from .controlplane import ExternalCluster
+from .jobrun import PodRun, cronjob_pod_spec, run_pod
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "deploy" / "helm" / "podtriage"
+KUSTOMIZE = REPO / "deploy" / "kustomize"
+SECRETS_SKIPPED = "skipped (--no-secrets)"
+
+
+@pytest.fixture(scope="module")
+def image():
+    return release_artifacts.image()
+
+
+@pytest.fixture(scope="module")
+def cluster(control_plane):
+    if isinstance(control_plane, ExternalCluster):
+        pytest.skip("runs pods as a kubelet would and reads the audit log: needs the harness's control plane")
+    return control_plane
+
+
+@pytest.fixture(scope="module")
+def pending(cluster):
+    """Something to report: a namespace with a pod no node can take (its nodeSelector matches none)."""
+    from .scenarios import pod_body
+
+    ns = cluster.ensure_namespace(f"deploy-{uuid.uuid4().hex[:6]}")
+    body = pod_body("web-0", nodeSelector={"pool": f"nowhere-{uuid.uuid4().hex[:6]}"})
+    cluster.core_v1().create_namespaced_pod(ns, body)
+    cluster.wait_for_failed_scheduling(ns, "web-0")
+    yield ns
+    cluster.force_delete_pods(ns)
+
+
+def tool(name: str, cluster, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBECONFIG", "HELM_"))}
+    env["HOME"] = os.environ.get("HOME", "/tmp")
+    p = subprocess.run([str(release_artifacts.cli_tool(name)), *args, "--kubeconfig", str(cluster.kubeconfig_path)],
+                       capture_output=True, text=True, env=env, timeout=300)
+    if check:
+        assert p.returncode == 0, f"{name} {' '.join(args)}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
+    return p
+
+
+def sa_requests(cluster, namespace: str, sa: str, since: int) -> list[dict]:
+    time.sleep(0.5)  # the audit backend writes ResponseComplete after the response
+    user = f"system:serviceaccount:{namespace}:{sa}"
+    return [e for e in cluster.audit_events()[since:] if (e.get("user") or {}).get("username") == user]
+
+
+def check_rbac_sufficed(cluster, namespace: str, sa: str, since: int, report: dict, secrets: bool) -> None:
+    events = sa_requests(cluster, namespace, sa, since)
+    assert len(events) > 20, f"the job made {len(events)} requests as {sa}: did it authenticate in-cluster?"
+    forbidden = [f"{e['verb']} {e['requestURI']}" for e in events if (e.get("responseStatus") or {}).get("code") == 403]
+    assert not forbidden, forbidden
+    assert {e["verb"] for e in events} <= {"list", "get"}
+    secret_reads = [e for e in events if (e.get("objectRef") or {}).get("resource") == "secrets"]
+    assert bool(secret_reads) == secrets  # --no-secrets sends no request for them at all
+    missing = report["missing"]
+    if secrets:
+        assert missing == [], missing
+    else:
+        assert [m["resource"] for m in missing] == ["secrets"] and missing[0]["reason"].startswith(SECRETS_SKIPPED)
+
+
+def read_report(claim: Path) -> dict:
+    doc = json.loads((claim / "latest.json").read_text())
+    assert validate_audit(doc) == []
+    return doc
+
+
+def test_helm_chart_installs_and_its_job_audits_the_cluster(cluster, image, pending, readonly_audit, tmp_path) -> None:
+    stage, _, mode = image
+    release, ns = f"pt{uuid.uuid4().hex[:6]}", f"podtriage-{uuid.uuid4().hex[:6]}"
+    helm = ["upgrade", "--install", release, str(CHART), "-n", ns, "--create-namespace", "--wait=false"]
+    tool("helm", cluster, *helm)
+    assert tool("helm", cluster, "status", release, "-n", ns).stdout.count("STATUS: deployed") == 1
+    sa = f"{release}-podtriage"
+    pod = cronjob_pod_spec(cluster, ns, f"{release}-podtriage-audit")
+    state = PodRun(tmp_path)
+
+    # Night 1: defaults (no Secrets); the reports land on the claim.
+    since = len(cluster.audit_events())
+    readonly_audit.invocations += 1
+    p = run_pod(cluster, stage, mode, ns, pod, state)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-5000:]
+    claim = state.claims[f"{release}-podtriage-reports"]
+    report = read_report(claim)
+    check_rbac_sufficed(cluster, ns, sa, since, report, secrets=False)
+    stamped = sorted(x.name for x in (claim / "reports").iterdir())
+    assert [x.rsplit(".", 1)[1] for x in stamped] == ["html", "json", "md", "xml"]
+    assert {x.name for x in claim.iterdir()} >= {"latest.json", "latest.html", "latest.md", "latest.xml",
+                                                  "podtriage.prom", "reports"}
+    if mode == "root":
+        assert {(claim / "latest.json").stat().st_uid} == {65532}
+    ours = [f for f in report["findings"] if any(p_["namespace"] == pending for p_ in f["pods"])]
+    assert [f["rule"] for f in ours] == ["node-selector-mismatch"] or ours, report["findings"]
+    assert report["delta"] is None or not report["delta"].get("resolved")
+
+    # Night 2: the previous report feeds --previous.
+    time.sleep(1.1)  # a new report name (second resolution)
+    readonly_audit.invocations += 1
+    p = run_pod(cluster, stage, mode, ns, pod, state)
+    assert p.returncode == 0, p.stderr[-3000:]
+    second = read_report(claim)
+    assert second["delta"] and second["delta"]["persisting"], second["delta"]
+    assert len(list((claim / "reports").glob("*.json"))) == 2
+
+    # Opted in to Secret metadata: granted and read, nothing missing.
+    tool("helm", cluster, *helm, "--set", "rbac.secretMetadata=true")
+    pod = cronjob_pod_spec(cluster, ns, f"{release}-podtriage-audit")
+    since = len(cluster.audit_events())
+    readonly_audit.invocations += 1
+    p = run_pod(cluster, stage, mode, ns, pod, state)
+    assert p.returncode == 0, p.stderr[-3000:]
+    check_rbac_sufficed(cluster, ns, sa, since, read_report(claim), secrets=True)
+
+
+def test_helm_stdout_destination_and_pushgateway(cluster, image, pending, readonly_audit, tmp_path) -> None:
+    stage, _, mode = image
+    pgw = subprocess.Popen([str(release_artifacts.cli_tool("pushgateway")), "--web.listen-address=127.0.0.1:0"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        port = None
+        for line in pgw.stderr:  # the Pushgateway logs the address it listens on
+            if "address=127.0.0.1:" in line:
+                port = line.split("address=127.0.0.1:", 1)[1].split()[0]
+                break
+        assert port, "the Pushgateway did not say where it listens"
+        url = f"http://127.0.0.1:{port}"
+        release, ns = f"pt{uuid.uuid4().hex[:6]}", f"podtriage-{uuid.uuid4().hex[:6]}"
+        tool("helm", cluster, "install", release, str(CHART), "-n", ns, "--create-namespace",
+             "--set", "report.destination=stdout", "--set", "pushgateway.enabled=true",
+             "--set", f"pushgateway.url={url}", "--set", "clusterName=e2e-east")
+        pod = cronjob_pod_spec(cluster, ns, f"{release}-podtriage-audit")
+        assert "reports" not in {v["name"] for v in pod["volumes"]}
+        since = len(cluster.audit_events())
+        readonly_audit.invocations += 1
+        p = run_pod(cluster, stage, mode, ns, pod, PodRun(tmp_path))
+        assert p.returncode == 0, p.stderr[-3000:]
+        assert p.stdout.startswith("# podtriage audit") and pending in p.stdout  # the report, in the log
+        events = sa_requests(cluster, ns, f"{release}-podtriage", since)
+        assert events and not [e for e in events if (e.get("responseStatus") or {}).get("code") == 403]
+        groups = json.loads(urllib.request.urlopen(f"{url}/api/v1/metrics", timeout=5).read())["data"]
+        assert [g["labels"] for g in groups] == [{"job": "podtriage", "cluster": "e2e-east"}]
+        metrics = groups[0]["podtriage_pending_pods"]["metrics"]
+        assert any(m["labels"]["namespace"] == pending and m["labels"]["cluster"] == "e2e-east" for m in metrics)
+    finally:
+        pgw.terminate()
+        pgw.wait(timeout=10)
+
+
+def test_kustomize_base_applies_and_its_job_audits_the_cluster(cluster, image, pending, readonly_audit,
+                                                               tmp_path) -> None:
+    stage, _, mode = image
+    applied = tool("kubectl", cluster, "apply", "-k", str(KUSTOMIZE))
+    assert "cronjob.batch/podtriage-audit" in applied.stdout
+    pod = cronjob_pod_spec(cluster, "podtriage", "podtriage-audit")
+    state = PodRun(tmp_path)
+    since = len(cluster.audit_events())
+    readonly_audit.invocations += 1
+    p = run_pod(cluster, stage, mode, "podtriage", pod, state)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-5000:]
+    report = read_report(state.claims["podtriage-reports"])
+    check_rbac_sufficed(cluster, "podtriage", "podtriage", since, report, secrets=False)
+    assert any(p_["namespace"] == pending for f in report["findings"] for p_ in f["pods"])

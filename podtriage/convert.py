@@ -21,6 +21,7 @@ from typing import Any, Callable, Mapping, NoReturn, TypeVar
 
 from . import model as m
 from .quantity import QuantityError, to_scheduler_units
+from .waitrefs import container_summary
 
 # Resource kinds podtriage reads, by the `kind` field of a List item.
 KNOWN_KINDS = (
@@ -363,7 +364,7 @@ def _strict_resources(x: Any) -> Mapping[str, int]:
     return FrozenMap(out) if out else EMPTY
 
 
-def container(x: Any, warnings: list[str] | None = None, where: str = "") -> m.Container:
+def container(x: Any, warnings: list[str] | None = None, where: str = "", init: bool = False) -> m.Container:
     c = x if isinstance(x, dict) else {}
     get = c.get
     name = get("name")
@@ -385,24 +386,17 @@ def container(x: Any, warnings: list[str] | None = None, where: str = "") -> m.C
     ports = tuple(_port(p) for p in ports_raw) if ports_raw and isinstance(ports_raw, list) else ()
     config_refs = _config_refs(c) if ("env" in c or "envFrom" in c) else ()
     image = get("image")
+    shown: str = ""
+    refs: tuple[tuple[str, str, str], ...] = ()
+    if init and ("command" in c or "args" in c or "x-podtriage-waits" in c or "x-podtriage-command" in c):
+        shown, found = container_summary(c)
+        refs = tuple(found)
     obj = _object_new(m.Container)
     _set_attr(obj, "__dict__", {
         "name": name, "image": _intern(image) if type(image) is str else _si(image), "requests": requests,
         "limits": limits, "ports": ports, "config_refs": config_refs, "restart_policy": _si(get("restartPolicy")),
-        "requests_text": written, "command": _words(get("command")), "args": _words(get("args")),
-        "waits": _waits(get("x-podtriage-waits")) if "x-podtriage-waits" in c else ()})
+        "requests_text": written, "command_shown": shown, "waits": refs})
     return obj
-
-
-def _words(x: Any) -> tuple[str, ...]:
-    """A command or args list as strings ((): absent or not a list)."""
-    return tuple(w if type(w) is str else str(w) for w in x) if isinstance(x, list) and x else ()
-
-
-def _waits(x: Any) -> tuple[tuple[str, str, str], ...]:
-    """A redacted snapshot's `x-podtriage-waits` (podtriage.redact): [{kind, namespace, name}]."""
-    return tuple((_s(d.get("kind")), _s(d.get("namespace")), _s(d.get("name"))) for d in x
-                 if isinstance(d, dict)) if isinstance(x, list) else ()
 
 
 def volume(x: Any, pod_name: str) -> m.Volume:
@@ -504,10 +498,10 @@ def _names(x: Any) -> tuple[str, ...]:
     return tuple(_si(_d(g).get("name")) for g in x)
 
 
-def _containers(x: Any, warnings: list[str] | None, where: str) -> tuple[m.Container, ...]:
+def _containers(x: Any, warnings: list[str] | None, where: str, init: bool = False) -> tuple[m.Container, ...]:
     if not isinstance(x, list) or not x:
         return ()
-    return tuple(container(c, warnings, where) for c in x)
+    return tuple(container(c, warnings, where, init) for c in x)
 
 
 def _container_states(x: Any) -> tuple[m.ContainerState, ...]:
@@ -614,7 +608,7 @@ _POD_DEFAULTS: dict[str, Any] = {
 }
 if list(_POD_DEFAULTS) != [f.name for f in dataclasses.fields(m.Pod)] or [f.name for f in dataclasses.fields(
         m.Container)] != ["name", "image", "requests", "limits", "ports", "config_refs", "restart_policy",
-                           "requests_text", "command", "args", "waits"]:
+                           "requests_text", "command_shown", "waits"]:
     raise AssertionError("model changed: update _POD_DEFAULTS and container()")  # pragma: no cover
 
 # The spec keys that are the same for every replica of a workload, in the order _template_fields
@@ -671,7 +665,7 @@ def _template_fields(d: dict[str, Any], values: tuple[Any, ...], warnings: list[
     if containers is not None:
         d["containers"] = _containers(containers, warnings, where)
     if init_containers is not None:
-        d["init_containers"] = _containers(init_containers, warnings, where)
+        d["init_containers"] = _containers(init_containers, warnings, where, True)
     if overhead:
         d["overhead"] = resources(overhead, warnings, where)
     if pod_resources is not None:

@@ -137,10 +137,10 @@ class Container:
     # The requests as the spec writes them ("6.5G"), a limit standing in for a missing request
     # included: answers quote these, not the scheduler's units
     requests_text: Mapping[str, str] = field(default_factory=dict)
-    command: tuple[str, ...] = ()  # what it runs, for an init container that fails or never ends
-    args: tuple[str, ...] = ()
-    # What the command waits for, as (kind, namespace or "" for the pod's, name), when a redacted
-    # snapshot replaced command and args by it ("x-podtriage-waits"); otherwise parsed on demand
+    # An init container's command line as answers show it (podtriage.waitrefs.shown_command: every
+    # word that could be a credential is "…"), and the objects it waits for, (kind, namespace or ""
+    # for the pod's own, name). The command line itself is never kept. App containers: empty.
+    command_shown: str = ""
     waits: tuple[tuple[str, str, str], ...] = ()
 
 

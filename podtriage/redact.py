@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .waitrefs import container_refs
+from .waitrefs import container_summary
 
 # Label/taint key domains whose keys (and, for a few, values) the diagnosis names: kept.
 WELL_KNOWN_DOMAINS = ("kubernetes.io", "k8s.io")
@@ -60,7 +60,7 @@ PREFIX = {
     "CronJob": "cronjob", "Job": "job", "ReplicaSet": "rs", "Pod": "pod", "PersistentVolumeClaim": "pvc",
     "PersistentVolume": "pv", "StorageClass": "sc", "ConfigMap": "cm", "Secret": "secret",
     "ServiceAccount": "sa", "PriorityClass": "pc", "RuntimeClass": "rc", "PodDisruptionBudget": "pdb",
-    "ResourceQuota": "quota", "LimitRange": "limits", "Event": "event", "nodegroup": "nodegroup",
+    "ResourceQuota": "quota", "LimitRange": "limits", "Service": "svc", "Event": "event", "nodegroup": "nodegroup",
     "container": "container", "volume": "volume", "disk": "disk", "key": "key", "value": "val",
     "image": "image", "registry": "registry", "object": "name",
 }
@@ -864,7 +864,15 @@ def _container(ct: Any, r: Redactor) -> Any:
             env_from.append(refs)
     if env_from:
         out["envFrom"] = env_from
-    # The command line is never copied (it may hold anything); the objects it waits for are, mapped
+    # The command line is never copied (it may hold anything): what answers show of it, its words
+    # passed through the redactor, and the objects it waits for, mapped
+    shown, found = container_summary(dict(ct))
+    if shown:
+        for kind, wns, wname in found:  # a Service's DNS name is one token to r.text: map its parts
+            if kind == "Service" and wns:
+                shown = re.sub(rf"(?<![-A-Za-z0-9.]){re.escape(wname)}\.{re.escape(wns)}\.svc\b",
+                               f"{r.name(wname)}.{r.name(wns)}.svc", shown)
+        out["x-podtriage-command"] = r.text(shown)
     waits = [{"kind": kind, "namespace": r.name(wns), "name": "-l" + r.selector(wname[2:])
               if wname.startswith("-l") else r.name(wname)} for kind, wns, wname in _wait_refs(ct)]
     if waits:
@@ -873,7 +881,7 @@ def _container(ct: Any, r: Redactor) -> Any:
 
 
 def _wait_refs(ct: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-    return container_refs(dict(ct))
+    return container_summary(dict(ct))[1]
 
 
 def _volume(v: Any, r: Redactor) -> Any:

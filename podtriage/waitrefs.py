@@ -37,24 +37,91 @@ def parse_references(command: tuple[str, ...], args: tuple[str, ...], image: str
     return list(dict.fromkeys(out))
 
 
-def refs_document(refs: list[tuple[str, str, str]]) -> list[dict[str, str]]:
-    """The `x-podtriage-waits` list a snapshot stores for a container."""
-    return [{"kind": kind, "namespace": ns, "name": name} for kind, ns, name in refs]
+# Words of a command line that are shown as they are: what a wait loop is made of. Anything else
+# (values, hosts, paths, scripts' other words) may be a credential and is shown as "…".
+_SHOWN_WORDS = frozenset({
+    "sh", "bash", "ash", "/bin/sh", "/bin/bash", "-c", "-ec", "-euc", "-ex", "until", "while", "do", "done", "if",
+    "then", "else", "fi", "sleep", "true", "false", "exit", "nc", "-z", "-w", "nslookup", "getent", "hosts", "curl",
+    "-f", "-s", "-sf", "-fsS", "wget", "-q", "-O-", "--spider", "kubectl", "wait", "get", "rollout", "status",
+    "k8s-wait-for", "wait_for.sh", "pg_isready", "redis-cli", "ping", ";", "&&", "||", "!", "[", "]", "job",
+    "job-wr", "pod", "pod-wr", "service", "--all", "-h", "-p"})
+# Flags whose value is shown (the value says what is waited for, never a credential).
+_SHOWN_VALUE_FLAGS = frozenset({"--for", "--timeout", "-n", "--namespace", "-l", "--selector", "--watch"})
+_NUMBER = re.compile(r"^\d{1,5}[smh]?$")  # a port, a sleep
+_FLAG = re.compile(r"^(?:-[A-Za-z]|--[A-Za-z][-A-Za-z0-9]*)$")  # -z, --spider; never -pVALUE
+_TOKEN = re.compile(r"[;&|]{1,2}|[^\s;&|]+")
+ELIDED = "…"
 
 
-def container_refs(ct: dict) -> list[tuple[str, str, str]]:
-    """The references of one container object: its stored `x-podtriage-waits`, else its command."""
+def shown_command(command: tuple[str, ...], args: tuple[str, ...], image: str = "") -> str:
+    """The command line as the answer shows it: its program, flags, numbers, the objects it names
+    and the words wait loops are made of; every other word (a value, a host, a password) is "…".
+    'sh -c "until nc -z postgres.data.svc 5432; do … sleep 2; done"'."""
+    refs = {w for kind, ns, name in parse_references(command, args, image)
+            for w in (name, f"{name}.{ns}.svc", f"{name}.{ns}.svc.cluster.local") if name} | \
+        {f"{k}/{name}" for k, _ns, name in parse_references(command, args, image)
+         for k in ("job", "jobs", "pod", "pods", "deployment", "deploy", "statefulset", "sts")}
+    out: list[str] = []
+    words = [*command, *args]
+    for i, word in enumerate(words):
+        tokens = _TOKEN.findall(word)
+        shown: list[str] = []
+        prev = words[i - 1] if i and len(_TOKEN.findall(words[i - 1])) == 1 else ""
+        for j, tok in enumerate(tokens):
+            before = tokens[j - 1] if j else prev
+            keep = (
+                (i == 0 and j == 0 and bool(command))  # the program
+                or tok in _SHOWN_WORDS or tok in refs or _NUMBER.match(tok) is not None
+                or _FLAG.match(tok) is not None  # a flag's name; its value is judged on its own
+                or (before in _SHOWN_VALUE_FLAGS and re.match(r"^[-A-Za-z0-9_.=,/]+$", tok) is not None)
+            )
+            if not keep and "=" in tok and tok.startswith("-"):
+                flag, _, value = tok.partition("=")
+                keep_value = flag in _SHOWN_VALUE_FLAGS and re.match(r"^[-A-Za-z0-9_.=,/]+$", value) is not None
+                shown.append(f"{flag}={value if keep_value else ELIDED}" if _FLAG.match(flag) else ELIDED)
+                continue
+            shown.append(tok if keep else ELIDED)
+        text = _collapse(shown)
+        out.append(f'"{text}"' if len(tokens) > 1 else text)
+    return _collapse(out)
+
+
+def _collapse(words: list[str]) -> str:
+    out: list[str] = []
+    for w in words:
+        if w == ELIDED and out and out[-1] == ELIDED:
+            continue
+        out.append(w)
+    return " ".join(out).replace(" ;", ";")
+
+
+def container_summary(ct: dict) -> tuple[str, list[tuple[str, str, str]]]:
+    """(shown command, references) of one container object: what a snapshot stored
+    (`x-podtriage-command`, `x-podtriage-waits`), else computed from its command and args."""
     stored = ct.get("x-podtriage-waits")
-    if isinstance(stored, list):
-        return [(str(d.get("kind", "")), str(d.get("namespace", "")), str(d.get("name", "")))
-                for d in stored if isinstance(d, dict)]
+    shown = ct.get("x-podtriage-command")
+    if isinstance(stored, list) or isinstance(shown, str):
+        refs = [(str(d.get("kind", "")), str(d.get("namespace", "")), str(d.get("name", "")))
+                for d in (stored if isinstance(stored, list) else ()) if isinstance(d, dict)]
+        return (shown if isinstance(shown, str) else ""), refs
     command, args = ct.get("command"), ct.get("args")
     command = tuple(str(w) for w in command) if isinstance(command, list) else ()
     args = tuple(str(w) for w in args) if isinstance(args, list) else ()
     if not command and not args:
-        return []
+        return "", []
     image = ct.get("image")
-    return parse_references(command, args, image if isinstance(image, str) else "")
+    image = image if isinstance(image, str) else ""
+    return shown_command(command, args, image), parse_references(command, args, image)
 
 
-__all__ = ["container_refs", "parse_references", "refs_document"]
+def summary_document(shown: str, refs: list[tuple[str, str, str]]) -> dict[str, object]:
+    """What a snapshot stores for an init container instead of its command line."""
+    doc: dict[str, object] = {}
+    if shown:
+        doc["x-podtriage-command"] = shown
+    if refs:
+        doc["x-podtriage-waits"] = [{"kind": kind, "namespace": ns, "name": name} for kind, ns, name in refs]
+    return doc
+
+
+__all__ = ["ELIDED", "container_summary", "parse_references", "shown_command", "summary_document"]

@@ -4,7 +4,7 @@ A fresh random value is put in every place a Secret can be referenced or copied 
 `data` and `stringData` (used through env valueFrom.secretKeyRef, envFrom.secretRef, secret and
 projected volumes), a kubernetes.io/dockerconfigjson Secret used as imagePullSecret, the Secret's
 own `kubectl.kubernetes.io/last-applied-configuration` annotation, annotations of other objects,
-a pod's and a template's literal `env[].value`, container args and a ConfigMap value. The file is
+a pod's and a template's literal `env[].value`, container args, an init container's command line and a ConfigMap value. The file is
 what `kubectl get secrets,pods,... -o yaml` prints (a List with data), read with `--from`.
 
 Every command and output format runs on it, with and without --redact, and neither stdout, stderr
@@ -70,6 +70,12 @@ def _pod_spec(canary: str) -> dict[str, Any]:
     return {
         "nodeSelector": {"pool": "payments"},
         "imagePullSecrets": [{"name": "regcred"}],
+        # an init container's command line holding the canary: answers show it with the canary elided
+        "initContainers": [{
+            "name": "wait-db", "image": "busybox:1.36", "command": ["sh", "-c"],
+            "args": [f"until nc -z db.payments.svc 5432 && wget -q --header 'Authorization: Bearer {canary}' "
+                     f"http://vault:8200/v1/ok; do sleep 2; done", f"--password={canary}", "-p" + canary],
+        }],
         "containers": [{
             "name": "api", "image": "registry.corp.example/payments/api:4.2.0",
             "args": ["--api-key", canary],

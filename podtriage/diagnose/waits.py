@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from .. import model as m
 from ..findings import EvidenceItem
 from ..snapshot import Snapshot
-from ..waitrefs import parse_references
 
 @dataclass(frozen=True)
 class Wait:
@@ -31,26 +30,17 @@ class Wait:
 
 
 def runs(c: m.Container) -> str:
-    """'image busybox:1.36, command sh -c "until nc -z ..."' for the answer."""
+    """'image busybox:1.36, command sh -c "until nc -z postgres.data.svc 5432; do sleep 2; done"' for the
+    answer: the command as podtriage.waitrefs.shown_command shows it (possible credentials are "…")."""
     parts = [f"image {c.image}" if c.image else "the image's entrypoint"]
-    if c.waits and not (c.command or c.args):
-        parts.append("its command not recorded (a snapshot keeps only the objects it names: it may hold "
-                     "credentials)")
-    if c.command:
-        parts.append("command " + " ".join(_quote(w) for w in c.command))
-    if c.args:
-        parts.append("args " + " ".join(_quote(w) for w in c.args))
+    if c.command_shown:
+        parts.append(f"command {c.command_shown}")
     return ", ".join(parts)
-
-
-def _quote(w: str) -> str:
-    return f'"{w}"' if (" " in w or not w) else w
 
 
 def references(c: m.Container, namespace: str) -> list[tuple[str, str, str]]:
     """(kind, namespace, name) of the objects the command waits for, in order, without repeats."""
-    refs = c.waits or parse_references(c.command, c.args, c.image)
-    return list(dict.fromkeys((kind, ns or namespace, name) for kind, ns, name in refs))
+    return list(dict.fromkeys((kind, ns or namespace, name) for kind, ns, name in c.waits))
 
 
 def check(snap: Snapshot, kind: str, namespace: str, name: str) -> Wait:

@@ -29,7 +29,7 @@ from .. import __version__
 from ..convert import KNOWN_KINDS
 from ..errors import InputFileError
 from ..snapshot import SnapshotBuilder, SnapshotMeta
-from ..waitrefs import container_refs, refs_document
+from ..waitrefs import container_summary, summary_document
 
 API_VERSION = "podtriage.dev/v1"
 KIND = "Snapshot"
@@ -79,10 +79,9 @@ def _trim_container(c: Any, init: bool = False) -> Any:
         return c
     out = _pick(c, _CONTAINER_KEYS)
     if init:
-        # An init container's command line may hold credentials: only the objects it waits for are kept
-        refs = container_refs(c)
-        if refs:
-            out["x-podtriage-waits"] = refs_document(refs)
+        # An init container's command line may hold credentials: only what answers show of it (every
+        # word that could be one elided) and the objects it waits for are kept
+        out.update(summary_document(*container_summary(c)))
     env = c.get("env")
     if isinstance(env, list):
         # Literal env values can hold credentials; only references (valueFrom) are analysed.

@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping, NoReturn, TypeVar
 
 from podtriage import model as m
 from podtriage.quantity import QuantityError, to_scheduler_units
+from podtriage.waitrefs import container_summary
 
 # Resource kinds podtriage reads, by the `kind` field of a List item.
 KNOWN_KINDS = (
@@ -273,7 +274,7 @@ def _port(p: Any) -> m.ContainerPort:
                            host_ip=_s(p.get("hostIP")))
 
 
-def container(x: Any, warnings: list[str] | None = None, where: str = "") -> m.Container:
+def container(x: Any, warnings: list[str] | None = None, where: str = "", init: bool = False) -> m.Container:
     c = x if isinstance(x, dict) else {}
     get = c.get
     name = _si(get("name"))
@@ -300,15 +301,11 @@ def container(x: Any, warnings: list[str] | None = None, where: str = "") -> m.C
     ports_raw = get("ports")
     ports = tuple(_port(p) for p in ports_raw) if isinstance(ports_raw, list) and ports_raw else ()
     config_refs = _config_refs(c) if ("env" in c or "envFrom" in c) else ()
-    command, args = get("command"), get("args")
+    shown, refs = container_summary(c) if init else ("", [])
     return _new_container(name=name, image=_si(get("image")), requests=requests, limits=limits, ports=ports,
                           config_refs=config_refs, restart_policy=_si(get("restartPolicy")),
                           requests_text=written or EMPTY,
-                          command=tuple(str(w) for w in command) if isinstance(command, list) else (),
-                          args=tuple(str(w) for w in args) if isinstance(args, list) else (),
-                          waits=tuple((_s(d.get("kind")), _s(d.get("namespace")), _s(d.get("name")))
-                                      for d in get("x-podtriage-waits") if isinstance(d, dict))
-                          if isinstance(get("x-podtriage-waits"), list) else ())
+                          command_shown=shown, waits=tuple(refs))
 
 
 def volume(x: Any, pod_name: str) -> m.Volume:
@@ -410,10 +407,10 @@ def _names(x: Any) -> tuple[str, ...]:
     return tuple(_si(_d(g).get("name")) for g in x)
 
 
-def _containers(x: Any, warnings: list[str] | None, where: str) -> tuple[m.Container, ...]:
+def _containers(x: Any, warnings: list[str] | None, where: str, init: bool = False) -> tuple[m.Container, ...]:
     if not isinstance(x, list) or not x:
         return ()
-    return tuple(container(c, warnings, where) for c in x)
+    return tuple(container(c, warnings, where, init) for c in x)
 
 
 def _container_states(x: Any) -> tuple[m.ContainerState, ...]:
@@ -469,7 +466,7 @@ def pod_from_spec(meta: dict, spec: dict, status: dict, warnings: list[str] | No
         pod_affinity=pod_aff, pod_anti_affinity=pod_anti,
         tolerations=tolerations(sget("tolerations")),
         containers=_containers(sget("containers"), warnings, where),
-        init_containers=_containers(sget("initContainers"), warnings, where),
+        init_containers=_containers(sget("initContainers"), warnings, where, True),
         overhead=resources(overhead, warnings, where) if overhead else EMPTY,
         pod_requests=_pod_level_requests(sget("resources"), warnings, where),
         volumes=tuple(volume(v, name) for v in volumes_raw) if isinstance(volumes_raw, list) and volumes_raw else (),

@@ -109,7 +109,7 @@ def host_ports(pod: m.Pod) -> tuple[tuple[str, str, int], ...]:
 
 # Volume sources the volume plugins look at (claims, generic ephemeral volumes, in-tree disks).
 VOLUME_PLUGIN_KINDS = frozenset({"persistentVolumeClaim", "ephemeral", "gcePersistentDisk", "awsElasticBlockStore",
-                                 "rbd", "iscsi"})
+                                 "rbd", "iscsi", "azureDisk", "cinder", "portworxVolume"})
 
 
 def uses_volumes(pod: m.Pod) -> bool:
@@ -179,6 +179,13 @@ class ClusterState:
     def namespace_labels(self, ns: str) -> Mapping[str, str]:
         return self.snapshot.namespace_labels.get(ns, {})
 
+    @cached_property
+    def dra_extended_classes(self) -> dict[str, m.DeviceClass]:
+        """Extended resource name -> the DeviceClass that provides it (DRA-backed extended resources)."""
+        from .plugins.dynamic_resources import extended_resource_classes
+
+        return extended_resource_classes(self.snapshot) if self.snapshot.device_classes else {}
+
 
 @dataclass
 class CycleState:
@@ -198,6 +205,10 @@ class FilterPlugin:
     """One kube-scheduler Filter plugin. Subclasses set `name` and override what they implement."""
 
     name: ClassVar[str] = ""
+
+    def pre_enqueue(self, state: CycleState) -> Sequence[Failure]:
+        """PreEnqueue: a reason the scheduler does not even try the pod (no event, no condition)."""
+        return ()
 
     def pre_filter(self, state: CycleState) -> Sequence[Failure]:
         """Pod-level rejection before any node is looked at (PreFilter): empty when none."""
@@ -236,6 +247,10 @@ class Evaluation:
     prefilter: tuple[Failure, ...]
     verdicts: tuple[NodeVerdict, ...]  # empty after a PreFilter rejection: no node was filtered
     node_count: int = -1  # nodes in the cluster; -1: len(verdicts)
+    # A PreEnqueue plugin holds the pod back: the scheduler never tries it (prefilter holds the reason)
+    gated: bool = False
+    # A Filter plugin fails with an error on some node: the attempt aborts (SchedulerError), no FitError
+    error: Failure | None = None
 
     @property
     def total_nodes(self) -> int:
@@ -243,7 +258,7 @@ class Evaluation:
 
     @property
     def feasible(self) -> tuple[str, ...]:
-        if self.prefilter:
+        if self.prefilter or self.error is not None:
             return ()
         return tuple(v.node for v in self.verdicts if v.passed)
 
@@ -275,6 +290,10 @@ class Evaluation:
     def fit_error(self) -> str:
         """The FitError text the current scheduler would print for this evaluation (no PostFilter part)."""
         n = self.total_nodes
+        if self.gated:
+            return f"(not attempted: {self.prefilter[0].reason})"
+        if self.error is not None:
+            return self.error.reason
         if self.prefilter:
             return f"0/{n} nodes are available: {self.prefilter[0].reason}."
         if n == 0:
@@ -295,8 +314,16 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
     """Run PreFilter and every Filter plugin, in the default profile's order, against every node."""
     plist = list(plugins) if plugins is not None else _plugins()
     state = CycleState(pod=pod, cluster=cluster, requests=effective_requests(pod))
+    for p in plist:
+        gate = p.pre_enqueue(state)
+        if gate:
+            return Evaluation(pod=pod, requests=state.requests, prefilter=tuple(gate), verdicts=(),
+                              node_count=len(cluster.node_infos), gated=True)
     prefilter: list[Failure] = []
     for p in plist:
+        # PreFilter stops at the first plugin that rejects the pod outright (UnschedulableAndUnresolvable).
+        if prefilter and prefilter[0].unresolvable:
+            break
         prefilter.extend(p.pre_filter(state))
     # PreFilterResults are intersected (frameworkImpl.RunPreFilterPlugins). Nodes outside never
     # reach Filter: the scheduler counts them under one "didn't satisfy plugin(s) [...]" reason,
@@ -338,4 +365,7 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
                     first = tuple(fs)
                 failures.extend(fs)
         verdicts.append(NodeVerdict(node=info.name, first=first, failures=tuple(failures)))
-    return Evaluation(pod=pod, requests=state.requests, prefilter=tuple(prefilter), verdicts=tuple(verdicts))
+    # A Filter error on any node the scheduler reaches it on aborts the whole attempt.
+    error = next((v.first[0] for v in verdicts if v.first and v.first[0].detail.get("error")), None)
+    return Evaluation(pod=pod, requests=state.requests, prefilter=tuple(prefilter), verdicts=tuple(verdicts),
+                      error=error)

@@ -43,7 +43,7 @@ def test_grants_exactly_what_the_collector_reads() -> None:
     granted = {(g, res) for r in rbac_rules() for g in r["apiGroups"] for res in r["resources"]}
     wanted = set()
     for res in (live.NODES, live.NAMESPACES, live.PODS, live.EVENTS, live.LEASES, *live.CLUSTER_RESOURCES,
-                *live.NAMESPACED_RESOURCES):
+                *live.NAMESPACED_RESOURCES, *live.CLUSTER_WIDE_NAMESPACED):
         group = "" if res.versions[0] == "v1" else res.versions[0].split("/")[0]
         wanted.add((group, res.plural))
     assert wanted <= granted, wanted - granted

@@ -1227,7 +1227,7 @@ def _sub_request(name: str, x: Any) -> m.DeviceSubRequest:
     return m.DeviceSubRequest(
         name=name, device_class=_s(x.get("deviceClassName")), selectors=_cel_selectors(x.get("selectors")),
         allocation_mode=_s(x.get("allocationMode"), "ExactCount") or "ExactCount",
-        count=_i(x.get("count"), 1) if x.get("count") is not None else 1,
+        count=_i(x.get("count"), 1) or 0 if x.get("count") is not None else 1,
         admin_access=x.get("adminAccess") is True,
         tolerations=tuple(m.DeviceToleration(key=_s(_d(t).get("key")),
                                              operator=_s(_d(t).get("operator"), "Equal") or "Equal",

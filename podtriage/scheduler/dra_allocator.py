@@ -478,13 +478,13 @@ class Allocator:
     def _take_counters(self, pool: Pool, d: m.Device) -> bool:
         avail = self._pool_counters(pool)
         used = self.counters_consumed.setdefault(pool.id, {})
-        for cs, counters in d.consumes_counters:
+        for cs, consumes in d.consumes_counters:
             u = used.setdefault(cs, {})
-            for c, v in counters.items():
-                u[c] = u.get(c, Fraction(0)) + _q(v)
+            for c, q in consumes.items():
+                u[c] = u.get(c, Fraction(0)) + _q(q)
         for cs, counters in avail.items():
-            for c, v in counters.items():
-                if v < used.get(cs, {}).get(c, Fraction(0)):
+            for c, left in counters.items():
+                if left < used.get(cs, {}).get(c, Fraction(0)):
                     self._give_counters(pool, d)
                     return False
         return True

@@ -250,7 +250,7 @@ def matches(expression: str, driver: str, device: m.Device) -> bool:
 
 
 def _runtime_text(exc: Any) -> str:
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     msg = str(args[0]) if args else str(exc)
     if len(args) > 2 and args[2]:
         key = args[2][0] if isinstance(args[2], tuple) and args[2] else args[2]

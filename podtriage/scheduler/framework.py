@@ -180,6 +180,28 @@ class ClusterState:
         return self.snapshot.namespace_labels.get(ns, {})
 
     @cached_property
+    def nominated_by_node(self) -> dict[str, list[m.Pod]]:
+        """Pods the scheduler nominated to a node (status.nominatedNodeName) that are not bound yet:
+        Filter counts them as running there for pods of equal or lower priority."""
+        out: dict[str, list[m.Pod]] = {}
+        for p in self.snapshot.pods:
+            if p.nominated_node_name and not p.node_name and not p.is_terminal and not p.deletion_timestamp:
+                out.setdefault(p.nominated_node_name, []).append(p)
+        return out
+
+    def with_pods(self, info: NodeInfo, pods: Sequence[m.Pod], without: Sequence[m.Pod] = ()) -> NodeInfo:
+        """A copy of `info` as if `pods` ran there too (and `without` did not)."""
+        gone = {id(p) for p in without}
+        kept = [p for p in info.pods if id(p) not in gone] + list(pods)
+        requested: dict[str, int] = {}
+        ports: set[tuple[str, str, int]] = set()
+        for p in kept:
+            for k, v in effective_requests(p).items():
+                requested[k] = requested.get(k, 0) + v
+            ports.update(host_ports(p))
+        return NodeInfo(node=info.node, pods=kept, requested=requested, used_ports=ports)
+
+    @cached_property
     def dra_extended_classes(self) -> dict[str, m.DeviceClass]:
         """Extended resource name -> the DeviceClass that provides it (DRA-backed extended resources)."""
         from .plugins.dynamic_resources import extended_resource_classes
@@ -353,17 +375,26 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
     # skipped per node: at 5,000 nodes the call overhead is most of an evaluation.
     active = [p for p in plist if p.applies(state)]
     verdicts = []
+    nominated = cluster.nominated_by_node if cluster.nominated_by_node else None
     for info in cluster.node_infos.values():
         failures: list[Failure] = []
         first: tuple[Failure, ...] = ()
         if allowed is not None and info.name not in allowed:
             first = (narrowing[0].absent_node_failure(state, info, absent_reason),)
-        for p in active:
-            fs = p.filter(state, info)
-            if fs:
-                if not first:
-                    first = tuple(fs)
-                failures.extend(fs)
+        # RunFilterPluginsWithNominatedPods: pods nominated to the node with a priority >= this pod's
+        # count as running there (first pass); a node that passes is filtered again without them.
+        noms = [q for q in nominated.get(info.name, ()) if q.priority >= pod.priority and q.key != pod.key] \
+            if nominated else []
+        passes = [cluster.with_pods(info, noms), info] if noms else [info]
+        for i, use in enumerate(passes):
+            for p in active:
+                fs = p.filter(state, use)
+                if fs:
+                    if not first:
+                        first = tuple(fs)
+                    failures.extend(fs)
+            if failures:
+                break
         verdicts.append(NodeVerdict(node=info.name, first=first, failures=tuple(failures)))
     # A Filter error on any node the scheduler reaches it on aborts the whole attempt.
     error = next((v.first[0] for v in verdicts if v.first and v.first[0].detail.get("error")), None)

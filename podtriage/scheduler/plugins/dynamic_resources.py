@@ -216,6 +216,15 @@ class DynamicResources(FilterPlugin):
             out.prefilter, out.gated = (gate,), True
             return out
         out.claims = claims
+        if out.extended:
+            # findExtendedResourceClaim: the claim an earlier attempt made for this pod's extended
+            # resources; once allocated there is nothing left to allocate for them.
+            own = next((c for c in snap.resource_claims if c.extended_resource_claim and c.namespace == pod.namespace
+                        and c.owner is not None and c.owner.kind == "Pod" and c.owner.name == pod.name
+                        and (not c.owner.uid or not pod.uid or c.owner.uid == pod.uid)), None)
+            if own is not None and own.allocated:
+                out.extended = {}
+                out.allocated.append(own)
         for pc in claims:
             claim = pc.claim
             assert claim is not None

@@ -962,9 +962,13 @@ class DifferentialRunner:
         def decided(p: dict[str, Any]) -> bool:
             if p["spec"].get("nodeName"):
                 return True
+            conds = p.get("status", {}).get("conditions", [])
+            if p.get("status", {}).get("nominatedNodeName") and not any(c.get("type") == "PodScheduled"
+                                                                        for c in conds):
+                return True  # in its binding cycle (VolumeBinding waits for provisioning: no controller here)
             return any(c.get("type") == "PodScheduled" and c.get("status") == "False"
                        and c.get("reason") in ("Unschedulable", "SchedulerError") and c.get("message")
-                       for c in p.get("status", {}).get("conditions", []))
+                       for c in conds)
 
         events: list[dict[str, Any]] = []
         log_lines: list[str] = []
@@ -984,9 +988,10 @@ class DifferentialRunner:
                         got = {**got, "_gated": True}
                 else:
                     got = self._wait_pod(ns, name, decided)
-                node = got["spec"].get("nodeName", "")
                 cond = next((c for c in got.get("status", {}).get("conditions", [])
                              if c.get("type") == "PodScheduled"), {})
+                node = got["spec"].get("nodeName", "") or \
+                    ("" if cond else got.get("status", {}).get("nominatedNodeName", ""))
                 msg = "" if node else cond.get("message", "")
                 verdict = "gated" if got.get("_gated") else "scheduled" if node else \
                     "error" if cond.get("reason") == "SchedulerError" else "unschedulable"

@@ -17,7 +17,7 @@ Upstream (pkg/scheduler/framework/plugins/nodevolumelimits/csi.go, CSILimits, v1
     attachable-volumes-csi-* node allocatable is no longer read). No limit for a driver: no check.
   - Attached: the volumes of every pod on the node (resolved alike; one shared with the new pod is
     not new), plus VolumeAttachments to the node (spec.attacher, a PV with spec.csi) not already
-    counted.
+    counted; a VolumeAttachment of the pod's own volume still leaves that volume "new".
   - attached + new > limit for any driver: Unschedulable "node(s) exceed max volume count".
 """
 
@@ -149,9 +149,8 @@ class NodeVolumeLimits(FilterPlugin):
             if got is None:
                 got = pod_cache[key] = attachments(snap, node.node, other)
             attached.update(got)
-        for va in self._attachments_to(state, node.name):
-            attached.setdefault(va, "VolumeAttachment")
-        return self._compare(new, attached, limits, node)
+        vas = [va for va in self._attachments_to(state, node.name) if va not in attached]
+        return self._compare(new, attached, vas, limits, node)
 
     @staticmethod
     def _drivers_not_installed(snap: Snapshot, node: m.Node, drivers: set[str]) -> list[str]:
@@ -181,9 +180,12 @@ class NodeVolumeLimits(FilterPlugin):
         return by_node.get(node_name, [])
 
     def _compare(self, new: Mapping[Attachment, str], attached: Mapping[Attachment, str],
-                 limits: Mapping[str, int], node: NodeInfo) -> tuple[Failure, ...]:
+                 vas: Sequence[Attachment], limits: Mapping[str, int], node: NodeInfo) -> tuple[Failure, ...]:
+        # Volumes of pods on the node are attached (a new volume among them is not new); a
+        # VolumeAttachment no pod accounts for adds to the count but, upstream, does not make the
+        # pod's own volume "already attached".
         attached_count: dict[str, int] = {}
-        for d, _ in attached:
+        for d, _ in list(attached) + list(vas):
             attached_count[d] = attached_count.get(d, 0) + 1
         new_claims: dict[str, list[str]] = {}
         for att, claim in new.items():

@@ -1063,6 +1063,7 @@ class Summary:
     by_family: dict[str, list[int]] = field(default_factory=dict)  # family -> [comparisons, agreed]
     by_verdict: dict[str, int] = field(default_factory=dict)
     postfilter: list[int] = field(default_factory=lambda: [0, 0])  # [compared, agreed]
+    postfilter_kinds: dict[str, int] = field(default_factory=dict)  # what the scheduler's PostFilter said
 
     def add(self, res: ScenarioResult) -> None:
         self.scenarios += 1
@@ -1075,6 +1076,11 @@ class Summary:
             if c.postfilter_checked:
                 self.postfilter[0] += 1
                 self.postfilter[1] += c.postfilter_agrees
+                kind = ("preempts" if "found a potential placement" in c.message else
+                        "not eligible" if "not eligible" in c.message else
+                        "not attempted (not found)" if c.message.endswith(" not found") else
+                        "no candidate" if "preemption: 0/" in c.message else "other")
+                self.postfilter_kinds[kind] = self.postfilter_kinds.get(kind, 0) + 1
             self.comparisons += 1
             self.scheduled += bool(c.scheduled_node)
             for k in c.scheduler:
@@ -1104,7 +1110,7 @@ class Summary:
             f"  scheduler reasons seen (comparisons): {json.dumps(dict(sorted(self.codes_seen.items())))}",
             "  per area: " + ", ".join(f"{f} {a}/{n} = {100 * a / n:.2f}%" for f, (n, a) in sorted(self.by_family.items())),
             f"  verdicts: {json.dumps(dict(sorted(self.by_verdict.items())))}; PostFilter (preemption) text "
-            f"{self.postfilter[1]}/{self.postfilter[0]} agree",
+            f"{self.postfilter[1]}/{self.postfilter[0]} agree {json.dumps(dict(sorted(self.postfilter_kinds.items())))}",
         ]
         return "\n".join(lines)
 

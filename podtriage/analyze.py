@@ -235,10 +235,20 @@ class Explainer:
                         for d in disagreements]
                     if disagreements:
                         confidence *= CONFIDENCE_DISAGREEMENT
+                else:
+                    disagreements = []
                 scheduler_view["ours"] = {"message": ev.fit_error(), "counts": ours}
                 tried = bool(timeline.attempts) or (timeline.pod_scheduled is not None and
                                                     timeline.pod_scheduled.reason == "Unschedulable")
-                if not ev.prefilter and feasible and not pod.scheduling_gates and tried and not unevaluated:
+                # A reason the scheduler gives that podtriage does not reproduce blocks the pod (issue 13):
+                # never "fits now" while the scheduler refuses it; the scheduler's own text is quoted.
+                unreproduced = {d.code for d in disagreements if not d.our_count and d.scheduler_count
+                                and d.code != "total-nodes"} if feasible else set()
+                if feasible and fit is not None and fit.total_nodes is None and tried:
+                    unreproduced = {rc.code for rc in fit.all_reasons}  # a scheduler error we do not see
+                if unreproduced and not ev.prefilter and fit is not None:
+                    signals += scheduling.signals_from_message(pod, fit, CONFIDENCE_DISAGREEMENT, codes=unreproduced)
+                elif not ev.prefilter and feasible and not pod.scheduling_gates and tried and not unevaluated:
                     signals.append(_feasible_signal(pod, feasible, total, timeline))
             else:
                 missing.append("nodes could not be read: no per-node verdicts; causes come from the "

@@ -32,7 +32,7 @@ CATEGORIES = (
     "preemption-priority", "autoscaler-no-scale-up", "quota-exceeded", "limit-range-violation",
     "admission-rejected", "image-pull", "missing-config-object", "container-config-error",
     "init-container-failure", "init-container-oom", "mount-failure", "sandbox-failure",
-    "runtime-class-missing", "node-lost", "other",
+    "runtime-class-missing", "node-lost", "dra-devices", "node-features", "csi-driver-missing", "other",
 )
 
 

@@ -19,6 +19,7 @@ from ..scheduler.framework import Evaluation, Failure, NodeVerdict
 from ..scheduler.plugins.taint_toleration import tolerates
 from ..scheduler.selectors import describe_requirement, requirement_matches
 from ..snapshot import Snapshot
+from .dra import dra_signals
 from .labels import CONTROL_PLANE_TAINTS, DEPRECATED_LABELS, NOT_READY_TAINTS, closest
 
 MAX_EXAMPLES = 3
@@ -85,8 +86,11 @@ class SchedulingDiagnosis:
             "node-ports": self._ports,
         }
         for code, items in self.by_code.items():
+            if items[0][1].plugin == "DynamicResources":
+                continue  # diagnose/dra.py (issue 13)
             handler = handlers.get(code, self._generic)
             out += handler(code, items)
+        out += dra_signals(self.pod, self.snapshot, self.ev)
         return self._demote_non_candidates(out)
 
     def candidates(self) -> set[str] | None:
@@ -135,18 +139,20 @@ class SchedulingDiagnosis:
         for f in self.ev.prefilter:
             # VolumeRestrictions and VolumeBinding both reject a missing claim; the scheduler reports
             # the first, and so do we, once.
-            if (f.code, f.reason) in seen:
+            if (f.code, f.reason) in seen or f.plugin == "DynamicResources":
                 continue
             seen.add((f.code, f.reason))
             d = f.detail
             claim = d.get("claim") or ", ".join(d.get("claims", []) or []) or ""
             params = {"pod": self.pod.key, "total_nodes": self.total, "nodes_count": self.total, "claim": claim,
                       "reason_detail": f.message, "storage_class": d.get("storage_class") or "",
-                      "detail": f.message, "node_example": "NODE", "node_examples": ""}
+                      "detail": f.message, "node_example": "NODE", "node_examples": "", "reason": f.reason,
+                      **{k: v for k, v in d.items() if isinstance(v, (str, int)) and k not in ("claim",)}}
             name = {
                 "pvc-not-found": "pvc-not-found", "pvc-deleting": "pvc-unbound",
                 "ephemeral-pvc-pending": "pvc-unbound", "pvc-bound-to-missing-pv": "pvc-unbound",
-                "volume-rwop": "volume-restriction-conflict",
+                "volume-rwop": "volume-restriction-conflict", "pv-not-found": "pv-not-found",
+                "ephemeral-pvc-not-owned": "ephemeral-pvc-conflict",
             }.get(f.code)
             if f.code == "volume-unbound-immediate":
                 if d.get("storage_class") and d.get("class_exists") is False:
@@ -390,6 +396,8 @@ class SchedulingDiagnosis:
         "topology-spread": "topology-spread", "topology-spread-missing-label": "topology-spread-missing-label",
         "pod-affinity": "pod-affinity", "pod-anti-affinity": "pod-anti-affinity",
         "existing-anti-affinity": "existing-anti-affinity", "node-name": "unknown-scheduling-failure",
+        "volume-no-space": "storage-capacity-exhausted", "csi-driver-missing": "csi-driver-not-installed",
+        "node-features": "node-features-missing",
     }
 
     def _generic(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:

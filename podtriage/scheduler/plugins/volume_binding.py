@@ -574,8 +574,8 @@ class VolumeBinding(FilterPlugin):
                             f"{_qty(dc.pvc.requested_storage)} from {cls.provisioner} (StorageClass {cls.name}), "
                             f"and no CSIStorageCapacity reachable from the node has that much: {short}",
                     detail={"claim": dc.pvc.name, "namespace": dc.pvc.namespace, "storage_class": cls.name,
-                            "provisioner": cls.provisioner, "requested": dc.pvc.requested_storage,
-                            "capacities": short},
+                            "provisioner": cls.provisioner, "requested": _qty(dc.pvc.requested_storage),
+                            "requested_bytes": dc.pvc.requested_storage, "capacities": short},
                     unresolvable=True)
         return None
 

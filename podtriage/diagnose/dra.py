@@ -231,7 +231,8 @@ class DraDiagnosis:
                 if f.plugin == PLUGIN:
                     by_code.setdefault(f.code, []).append((v, f))
         if "dra-error" in by_code:
-            out.append(self._error(by_code.pop("dra-error")))
+            # the attempt aborts with the error: nothing else the plugin says matters
+            return out + [self._error(by_code.pop("dra-error"))]
         if "dra-unknown" in by_code:
             out.append(self._unknown(by_code.pop("dra-unknown")))
         dra = by_code.pop("dra", [])

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 from .. import model as m
 from ..evidence import messages as msgs
+from ..scheduler.plugins.dynamic_resources import resolve_claims
 from ..findings import EvidenceItem, Signal
 from ..scheduler.selectors import label_selector_matches
 from ..snapshot import Snapshot
@@ -52,6 +53,9 @@ def scheduler_signals(pod: m.Pod, snapshot: Snapshot, pod_events: Sequence[m.Eve
     """A schedulerName nobody serves, or no scheduler activity at all."""
     if pod.node_name or pod.scheduling_gates:
         return []
+    gate = resolve_claims(pod, snapshot)[1] if pod.resource_claims else None
+    if gate is not None and (gate.code == "dra-claim-pending" or snapshot.has("ResourceClaim")):
+        return []  # DynamicResources' PreEnqueue holds the pod back (diagnose/dra.py says why)
     cond = pod.condition("PodScheduled")
     sched_events = [e for e in pod_events if e.reason in ("FailedScheduling", "Scheduled")]
     known = snapshot.meta.scheduler_names

@@ -208,12 +208,12 @@ class DynamicResources(FilterPlugin):
         out.extended = extended_requests(pod, state.requests, None, classes)
         if not pod.resource_claims and not out.extended:
             return out
+        claims, gate = resolve_claims(pod, snap)
+        if gate is not None and (gate.code == "dra-claim-pending" or snap.has("ResourceClaim")):
+            out.prefilter, out.gated = (gate,), True
+            return out
         if pod.resource_claims and not snap.has("ResourceClaim"):
             out.unknown = "ResourceClaims were not read"
-            return out
-        claims, gate = resolve_claims(pod, snap)
-        if gate is not None:
-            out.prefilter, out.gated = (gate,), True
             return out
         out.claims = claims
         if out.extended:

@@ -115,7 +115,7 @@ def preemption_signals(pod: m.Pod, snapshot: Snapshot, fit: Any, blocked_by_reso
                           evidence=(EvidenceItem(kind="object", summary="preemptionPolicy: Never",
                                                  source=f"Pod {pod.key} spec.preemptionPolicy"),),
                           effects=("the pod may not evict lower-priority pods to make room",)))
-    elif fit is not None and getattr(fit, "preemption_node", "") and snapshot.pdbs:
+    elif fit is not None and fit.preemption_node and snapshot.pdbs:
         # PDBs are best effort in preemption: they order victims and nodes but never stop the
         # scheduler. They matter when it preempts anyway and the victims are protected ("No
         # preemption victims found" means no lower-priority pod at all: a PDB is never the reason).

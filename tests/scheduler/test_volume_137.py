@@ -188,4 +188,4 @@ def test_pvc_unbound_does_not_print_an_empty_storage_class() -> None:
     deleting["metadata"]["finalizers"] = ["kubernetes.io/pvc-protection"]
     s = snap(node("n1"), sc("wffc"), deleting, pod())
     top = Explainer(s, load_rules()).explain("p", "db").root_causes[0]
-    assert top.rule == "pvc-unbound" and "``" not in top.message and "is being deleted" in top.message
+    assert top.rule == "pvc-unbound" and "``" not in top.message and "has been deleted" in top.message

@@ -107,11 +107,34 @@ def _importance(p: m.Pod) -> tuple[int, str]:
 
 def postfilter(ev: Evaluation, cluster: ClusterState) -> PostFilter:
     """The PostFilter outcome for a pod the filters found no node for (`ev.feasible` empty)."""
-    pod = ev.pod
     if ev.gated or ev.error is not None or ev.feasible:
         return PostFilter(message="", attempted=False)
     if ev.prefilter and ev.prefilter[0].plugin != "DynamicResources":
         return PostFilter(message="not found", attempted=False)
+    dra_note = _dra_deallocation(ev, cluster)
+    if dra_note:
+        inner = postfilter_preemption(ev, cluster)
+        return replace(inner, message=f"{dra_note}, {inner.message}" if inner.message else dra_note)
+    return postfilter_preemption(ev, cluster)
+
+
+def _dra_deallocation(ev: Evaluation, cluster: ClusterState) -> str:
+    """DynamicResources' PostFilter: an allocated claim of the pod that some node could not use and
+    that nobody else holds (reservedFor empty, or only this pod) is deallocated, so the next attempt
+    can allocate it elsewhere."""
+    keys = {k for v in ev.verdicts for f in v.first if f.plugin == "DynamicResources" and f.detail.get("allocated")
+            for k in f.detail.get("claims", [])}
+    for key in sorted(keys):
+        c = cluster.snapshot.resource_claim_by_key.get(key)
+        if c is not None and (not c.reserved_for or (len(c.reserved_for) == 1 and c.reserved_for[0].uid
+                                                     and c.reserved_for[0].uid == ev.pod.uid)):
+            return "deallocation of ResourceClaim completed"
+    return ""
+
+
+def postfilter_preemption(ev: Evaluation, cluster: ClusterState) -> PostFilter:
+    """DefaultPreemption's part."""
+    pod = ev.pod
     if pod.preemption_policy == "Never":
         return PostFilter(message="preemption: not eligible due to preemptionPolicy=Never.", attempted=True,
                           not_eligible="preemptionPolicy=Never")

@@ -619,6 +619,9 @@ def compare(seed: int, pod_manifest: Mapping[str, Any], ev: Evaluation, schedule
 
 def compare_postfilter(fm: FitMessage, pf: PostFilter) -> list[str]:
     """The scheduler's PostFilter part against podtriage's (tests/e2e: preemption text)."""
+    dealloc = "deallocation of ResourceClaim completed"
+    if (dealloc in fm.postfilter) != (dealloc in pf.message):
+        return [f"DynamicResources PostFilter: scheduler {fm.postfilter!r}, podtriage {pf.message!r}"]
     if fm.preemption_node:
         cand = {c.node: c for c in pf.candidates}
         if fm.preemption_node not in cand:

@@ -63,12 +63,17 @@ def main(argv: list[str] | None = None) -> int:
         cp.start()
         print(f"control plane up in {time.monotonic() - t:.1f}s", flush=True)
     summary = Summary()
+    harness_errors: list[str] = []
     wall = time.monotonic()
     try:
         runner = DifferentialRunner(cp)
         for i, seed in enumerate(seeds, 1):
             family = ALL_FAMILIES[(i - 1) % len(ALL_FAMILIES)] if args.family == "all" else args.family
-            res = runner.run_scenario(scenario_for(family, seed, args.pending))
+            try:
+                res = runner.run_scenario(scenario_for(family, seed, args.pending))
+            except Exception as exc:  # noqa: BLE001 - a harness failure is reported, not a verdict
+                harness_errors.append(f"{family} seed {seed}: {type(exc).__name__}: {str(exc)[:300]}")
+                continue
             summary.add(res)
             if i % 50 == 0 or i == len(seeds):
                 print(f"[{i}/{len(seeds)}] {summary.comparisons} comparisons, {summary.agreed} agree, "
@@ -78,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         cp.stop()
     wall = time.monotonic() - wall
     print(summary.report())
+    print(f"  harness errors (scenario not run to the end, no verdict counted): {len(harness_errors)}")
+    for e in harness_errors[:10]:
+        print(f"    {e}")
     print(f"  wall time {wall:.1f}s ({summary.comparisons / wall:.1f} comparisons/s end to end)")
     for scenario, c in summary.failures[: args.show]:
         print("\n" + c.describe() + f"\n  replay: python -m benchmarks.differential --family {scenario.family} "

@@ -503,6 +503,8 @@ class Comparison:
     postfilter_checked: bool = False  # the PostFilter (preemption) text was compared
     postfilter_agrees: bool = True
     ours_postfilter: str = ""
+    explain_checked: bool = False  # `podtriage explain` was run on the refused pod
+    explain_top: str = ""
 
     @property
     def agrees(self) -> bool:
@@ -683,6 +685,32 @@ def evaluate_objects(nodes: Sequence[Mapping[str, Any]], pods: Sequence[Mapping[
     if with_postfilter:
         return ev, postfilter(ev, cluster)
     return ev
+
+
+_RULES: Any = None
+
+
+def explain_blocked(nodes: Sequence[Mapping[str, Any]], pods: Sequence[Mapping[str, Any]],
+                    namespaces: Sequence[Mapping[str, Any]], pending: Mapping[str, Any],
+                    extra: Sequence[Mapping[str, Any]] = ()) -> tuple[bool, str]:
+    """What `podtriage explain` itself answers for the pod as the scheduler left it (condition
+    included): (blocked, top cause). A pod the scheduler refuses must never come out unblocked."""
+    global _RULES
+    from podtriage.analyze import Explainer
+    from podtriage.rulebook import load_rules
+
+    if _RULES is None:
+        _RULES = load_rules()
+    b = SnapshotBuilder(source="differential")
+    key = f"{pending['metadata']['namespace']}/{pending['metadata']['name']}"
+    others = [p for p in pods if f"{p['metadata']['namespace']}/{p['metadata']['name']}" != key]
+    for obj in list(nodes) + others + list(namespaces) + list(extra) + [pending]:
+        b.add(obj)
+    for kind in ("Node", "Pod", "Namespace") + EXTRA_KINDS:
+        b.mark_collected(kind)
+    report = Explainer(b.build(), _RULES).explain(pending["metadata"]["name"], pending["metadata"]["namespace"])
+    top = report.root_causes[0].rule if report.root_causes else "(none)"
+    return report.blocked, top
 
 
 # Kinds the scenario families create (and so "collected" in the snapshot podtriage evaluates).
@@ -1010,9 +1038,15 @@ class DifferentialRunner:
                     kept.append(name)
                 else:
                     self.api.delete(f"/api/v1/namespaces/{ns}/pods/{name}")
-                comparisons.append(compare(scenario.seed, manifest, ev, node, msg, verdict=verdict,
-                                           postfilter=pf if verdict == "unschedulable" else None,
-                                           family=scenario.family))
+                cmp = compare(scenario.seed, manifest, ev, node, msg, verdict=verdict,
+                              postfilter=pf if verdict == "unschedulable" else None, family=scenario.family)
+                if verdict in ("unschedulable", "gated") or (verdict == "error" and not node):
+                    # the scheduler refuses the pod: `podtriage explain` must say it is blocked
+                    blocked, top = explain_blocked(nodes, pods_now, namespaces, {**got, "kind": "Pod"}, extra)
+                    cmp.explain_checked, cmp.explain_top = True, top
+                    if not blocked:
+                        cmp.problems.append(f"podtriage explain reports the pod as not blocked (top cause {top})")
+                comparisons.append(cmp)
                 if record:
                     recorded.append({"pod": got, "scheduled_node": node, "message": msg})
             if record:
@@ -1067,6 +1101,7 @@ class Summary:
     by_verdict: dict[str, int] = field(default_factory=dict)
     postfilter: list[int] = field(default_factory=lambda: [0, 0])  # [compared, agreed]
     postfilter_kinds: dict[str, int] = field(default_factory=dict)  # what the scheduler's PostFilter said
+    explain: list[int] = field(default_factory=lambda: [0, 0])  # [refused pods explained, reported blocked]
 
     def add(self, res: ScenarioResult) -> None:
         self.scenarios += 1
@@ -1076,6 +1111,9 @@ class Summary:
             fam[0] += 1
             fam[1] += c.agrees
             self.by_verdict[c.verdict] = self.by_verdict.get(c.verdict, 0) + 1
+            if c.explain_checked:
+                self.explain[0] += 1
+                self.explain[1] += not any("not blocked" in p for p in c.problems)
             if c.postfilter_checked:
                 self.postfilter[0] += 1
                 self.postfilter[1] += c.postfilter_agrees
@@ -1114,6 +1152,8 @@ class Summary:
             "  per area: " + ", ".join(f"{f} {a}/{n} = {100 * a / n:.2f}%" for f, (n, a) in sorted(self.by_family.items())),
             f"  verdicts: {json.dumps(dict(sorted(self.by_verdict.items())))}; PostFilter (preemption) text "
             f"{self.postfilter[1]}/{self.postfilter[0]} agree {json.dumps(dict(sorted(self.postfilter_kinds.items())))}",
+            f"  podtriage explain on the pods the scheduler refused: {self.explain[1]}/{self.explain[0]} reported "
+            "blocked (never 'fits now')",
         ]
         return "\n".join(lines)
 

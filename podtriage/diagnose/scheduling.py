@@ -109,7 +109,7 @@ class SchedulingDiagnosis:
         if terms and all(any(r.key == "metadata.name" and r.operator == "In" for r in t.match_fields)
                          for t in terms):
             pinned = {v for t in terms for r in t.match_fields if r.key == "metadata.name" and r.operator == "In"
-                      for v in r.values}
+                      for v in r.values} & set(self.snapshot.node_by_name)  # a pin to a missing node excuses nothing
             result = pinned if result is None else result & pinned
         return result or None
 

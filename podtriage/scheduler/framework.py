@@ -194,10 +194,15 @@ class ClusterState:
         gone = {id(p) for p in without}
         kept = [p for p in info.pods if id(p) not in gone] + list(pods)
         requested: dict[str, int] = {}
-        ports: set[tuple[str, str, int]] = set()
         for p in kept:
             for k, v in effective_requests(p).items():
                 requested[k] = requested.get(k, 0) + v
+        # NodeInfo.UsedPorts is a set: RemovePod frees a port even when another pod on the node
+        # still holds it (upstream behaviour the preemption dry run shows); AddPod adds it back.
+        ports = set(info.used_ports)
+        for p in without:
+            ports.difference_update(host_ports(p))
+        for p in pods:
             ports.update(host_ports(p))
         return NodeInfo(node=info.node, pods=kept, requested=requested, used_ports=ports)
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 
 from .. import model as m
 from .selectors import label_selector_matches
-from .framework import ClusterState, Evaluation, NodeVerdict, evaluate
+from .framework import ClusterState, Evaluation, NodeVerdict, evaluate, host_ports
 
 REASON_NO_VICTIMS = "No preemption victims found for incoming pod"
 REASON_NOT_HELPFUL = "Preemption is not helpful for scheduling"
@@ -85,15 +85,20 @@ def _pdb_violations(victims: Sequence[m.Pod], pdbs: Sequence[m.PodDisruptionBudg
     return out
 
 
-def _fits_without(pod: m.Pod, cluster: ClusterState, node: str, removed: Sequence[m.Pod]) -> tuple[bool, NodeVerdict]:
-    """SelectVictimsOnNode's filter run: the pod against `node` without `removed`."""
+def _fits_without(pod: m.Pod, cluster: ClusterState, node: str, removed: Sequence[m.Pod],
+                  used_ports: set[tuple[str, str, int]] | None = None) -> tuple[bool, NodeVerdict]:
+    """SelectVictimsOnNode's filter run: the pod against `node` without `removed`; `used_ports`:
+    the node's host-port set as the dry run's RemovePod/AddPod sequence left it."""
     gone = {id(p) for p in removed}
     snap = replace(cluster.snapshot, pods=tuple(p for p in cluster.snapshot.pods if id(p) not in gone))
     if not (pod.topology_spread_constraints or pod.pod_affinity or pod.pod_anti_affinity
             or cluster.pods_with_affinity):
         # nothing looks beyond the node: evaluate it alone
         snap = replace(snap, nodes=tuple(n for n in snap.nodes if n.name == node))
-    ev = evaluate(pod, ClusterState(snap))
+    state = ClusterState(snap)
+    if used_ports is not None and node in state.node_infos:
+        state.node_infos[node].used_ports = set(used_ports)
+    ev = evaluate(pod, state)
     v = next((x for x in ev.verdicts if x.node == node), None)
     if v is None:
         v = NodeVerdict(node=node, first=ev.prefilter, failures=ev.prefilter)
@@ -162,7 +167,12 @@ def postfilter_preemption(ev: Evaluation, cluster: ClusterState) -> PostFilter:
         if not lower:
             hist[REASON_NO_VICTIMS] = hist.get(REASON_NO_VICTIMS, 0) + 1
             continue
-        ok, after = _fits_without(pod, cluster, v.node, lower)
+        # NodeInfo.UsedPorts is a set: RemovePod frees a victim's host ports even when a pod that
+        # stays holds the same port, AddPod (reprieve) takes them again: follow that sequence.
+        used = set(cluster.node_infos[v.node].used_ports) if v.node in cluster.node_infos else set()
+        for q in lower:
+            used.difference_update(host_ports(q))
+        ok, after = _fits_without(pod, cluster, v.node, lower, used)
         if not ok:
             for r in {f.reason for f in after.first}:
                 hist[r] = hist.get(r, 0) + 1
@@ -177,10 +187,12 @@ def postfilter_preemption(ev: Evaluation, cluster: ClusterState) -> PostFilter:
         for group, counts in ((violating, True), (rest, False)):
             for q in group:
                 trial = [x for x in removed if x is not q]
-                fits, _ = _fits_without(pod, cluster, v.node, trial)
+                used.update(host_ports(q))
+                fits, _ = _fits_without(pod, cluster, v.node, trial, used)
                 if fits:
                     removed = trial
                 else:
+                    used.difference_update(host_ports(q))
                     victims.append(q)
                     n_violating += counts
         victims.sort(key=_importance)

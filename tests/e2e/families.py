@@ -48,6 +48,9 @@ from .differential import (
 
 BETA_ZONE = "failure-domain.beta.kubernetes.io/zone"
 FAMILIES = ("volumes", "preemption", "resources", "dra", "features")
+# Held by this finalizer, a victim the scheduler preempts stays terminating (not HOLD_FINALIZER:
+# the harness deletes pods created with that one at once).
+VICTIM_FINALIZER = "podtriage.io/victim-hold"
 PRIORITY_CLASSES = {"diff-low": 100, "diff-mid": 1000, "diff-high": 10000}
 NEVER_CLASS = "diff-high-never"
 RUNTIME_CLASS = "diff-rc"
@@ -367,7 +370,7 @@ def gen_preemption(seed: int, pending: int = 6) -> Scenario:
             if r.random() < 0.1:
                 spec["containers"][0]["ports"] = [{"containerPort": 80, "hostPort": 8080}]
             bound.append(_pod(f"{n['metadata']['name']}-b{k}", ns, spec,
-                              labels={"app": r.choice(("db", "web", "batch"))}, finalizers=[HOLD_FINALIZER]))
+                              labels={"app": r.choice(("db", "web", "batch"))}, finalizers=[VICTIM_FINALIZER]))
     objs: list[dict[str, Any]] = []
     for app in ("db", "web", "batch"):
         if r.random() < 0.5:

@@ -250,3 +250,29 @@ def test_preemption_postfilter_texts() -> None:
     s3 = b.build()
     cs3 = ClusterState(s3)
     assert postfilter(evaluate(s3.pod_by_key["ml/m"], cs3), cs3).message == "not found"
+
+
+def test_preemption_dry_run_frees_a_shared_host_port_with_its_victim() -> None:
+    # NodeInfo.UsedPorts is a set: removing the low-priority pod frees port 8080 although a pod of
+    # the preemptor's priority keeps it, so the dry run fails on cpu, not on the port (v1.37.2).
+    pc = {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "low"}, "value": 100}
+    port = [{"containerPort": 80, "hostPort": 8080}]
+
+    def on_node(name: str, cpu: str, prio: int, cls: str = "") -> dict:
+        spec: dict[str, Any] = {"nodeName": "n1", "priority": prio,
+                                "containers": [{"name": "m", "image": "x", "ports": port,
+                                                "resources": {"requests": {"cpu": cpu}}}]}
+        if cls:
+            spec["priorityClassName"] = cls
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "ml", "uid": name},
+                "spec": spec, "status": {"phase": "Running"}}
+
+    preemptor = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ml", "uid": "p"},
+                 "spec": {"priority": 100, "priorityClassName": "low",
+                          "containers": [{"name": "m", "image": "x", "ports": port,
+                                          "resources": {"requests": {"cpu": "1500m"}}}]},
+                 "status": {"phase": "Pending"}}
+    s = snap(node("n1", cpu="2"), pc, on_node("same", "1", 100, "low"), on_node("lower", "500m", 0), preemptor)
+    ev = run(s)
+    assert ev.fit_error() == "0/1 nodes are available: 1 node(s) didn't have free ports for the requested pod ports."
+    assert postfilter(ev, ClusterState(s)).message == "preemption: 0/1 nodes are available: 1 Insufficient cpu."

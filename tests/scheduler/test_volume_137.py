@@ -189,3 +189,19 @@ def test_pvc_unbound_does_not_print_an_empty_storage_class() -> None:
     s = snap(node("n1"), sc("wffc"), deleting, pod())
     top = Explainer(s, load_rules()).explain("p", "db").root_causes[0]
     assert top.rule == "pvc-unbound" and "``" not in top.message and "has been deleted" in top.message
+
+
+def test_the_same_unbound_claim_mounted_twice_needs_a_second_volume() -> None:
+    # FindPodVolumes lists a claim once per volume that mounts it; FindMatchingVolume excludes the
+    # PV the first mount took, even one pre-bound to the claim (seen against the real scheduler).
+    base = (node("n1"), sc("static", provisioner="kubernetes.io/no-provisioner"))
+    mine = pv("pv-mine", cls="static", claim="data")
+    mine["status"]["phase"] = "Available"
+    ev = run(snap(*base, mine, pvc("data", cls="static"), pod(claims=("data",))))
+    assert ev.feasible == ("n1",)
+    ev = run(snap(*base, mine, pvc("data", cls="static"), pod(claims=("data", "data"))))
+    assert ev.feasible == ()
+    assert ev.fit_error() == "0/1 nodes are available: 1 node(s) didn't find available persistent volumes to bind."
+    # a second PV of the class takes the second mount
+    ev = run(snap(*base, mine, pv("pv-spare", cls="static"), pvc("data", cls="static"), pod(claims=("data", "data"))))
+    assert ev.feasible == ("n1",)

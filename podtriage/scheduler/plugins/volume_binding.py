@@ -456,8 +456,10 @@ class VolumeBinding(FilterPlugin):
                     dc.reject(pv, "deleting", "being deleted")
                     continue
                 if bound_to_us:
-                    dc.prebound_pv = pv  # wins outright, subject only to its node affinity
-                    break
+                    # wins outright, subject only to its node affinity, unless another claim of the
+                    # pod took it already (the same claim mounted twice): then the others compete
+                    dc.prebound_pv = pv
+                    continue
                 if pv.phase != "Available":
                     dc.reject(pv, "phase", f"phase {pv.phase}")
                     continue
@@ -543,7 +545,7 @@ class VolumeBinding(FilterPlugin):
         to_match = [dc for dc in pv.delay if not dc.pvc.selected_node]
         for dc in sorted(to_match, key=lambda d: d.pvc.requested_storage):
             found: m.PersistentVolume | None = None
-            if dc.prebound_pv is not None:
+            if dc.prebound_pv is not None and dc.prebound_pv.name not in chosen:
                 found = dc.prebound_pv if pv_affinity_matches(dc.prebound_pv, labels) else None
             else:
                 for cand in pv.indexes[dc.key].matching(labels):
@@ -614,9 +616,12 @@ class VolumeBinding(FilterPlugin):
         cls = dc.storage_class
         counts = dict(dc.rejected_counts)
         rejected = dict(dc.rejected_sample)
-        if dc.prebound_pv is not None:
+        if dc.prebound_pv is not None and dc.prebound_pv.name not in chosen:
             pool: Sequence[m.PersistentVolume] = [dc.prebound_pv]
             usable = {dc.prebound_pv.name} if pv_affinity_matches(dc.prebound_pv, labels) else set()
+        elif dc.prebound_pv is not None:
+            pool = [dc.prebound_pv, *dc.candidates]
+            usable = {pv.name for pv in index.matching(labels)} | {dc.prebound_pv.name}
         else:
             pool = dc.candidates
             usable = {pv.name for pv in index.matching(labels)}

@@ -260,6 +260,8 @@ def _gen_bound_pod(r: random.Random, name: str, ns: str, node: str, gpu_ok: bool
 
 
 HOLD_FINALIZER = "podtriage.io/hold"
+DEALLOCATED = "deallocation of ResourceClaim completed"
+DEALLOCATION_RETRY_WAIT = 15.0  # seconds; the retry follows the claim update after the pod's backoff
 KEEP_LABEL = "podtriage.io/keep-nominated"  # (tests/e2e/families.py) a preemptor left nominated
 _NODE_AFFINITY_KEYS = (ZONE, DISK, TIER, CORES, "podtriage.io/missing")
 
@@ -997,9 +999,19 @@ class DifferentialRunner:
             if p.get("status", {}).get("nominatedNodeName") and not any(c.get("type") == "PodScheduled"
                                                                         for c in conds):
                 return True  # in its binding cycle (VolumeBinding waits for provisioning: no controller here)
-            return any(c.get("type") == "PodScheduled" and c.get("status") == "False"
-                       and c.get("reason") in ("Unschedulable", "SchedulerError") and c.get("message")
-                       for c in conds)
+            cond = next((c for c in conds if c.get("type") == "PodScheduled" and c.get("status") == "False"
+                         and c.get("reason") in ("Unschedulable", "SchedulerError") and c.get("message")), None)
+            if cond is None:
+                return False
+            if DEALLOCATED in cond["message"]:
+                # DynamicResources' PostFilter just deallocated a claim of the pod: the state that
+                # message describes is gone and the claim update requeues the pod. Wait for that
+                # attempt (compare with what is there now), unless it does not come.
+                first = dealloc_seen.setdefault(p["metadata"]["name"], time.monotonic())
+                return time.monotonic() - first > DEALLOCATION_RETRY_WAIT
+            return True
+
+        dealloc_seen: dict[str, float] = {}
 
         events: list[dict[str, Any]] = []
         log_lines: list[str] = []

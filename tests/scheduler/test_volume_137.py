@@ -205,3 +205,8 @@ def test_the_same_unbound_claim_mounted_twice_needs_a_second_volume() -> None:
     # a second PV of the class takes the second mount
     ev = run(snap(*base, mine, pv("pv-spare", cls="static"), pvc("data", cls="static"), pod(claims=("data", "data"))))
     assert ev.feasible == ("n1",)
+    # what the scheduler leaves behind once it bound that pod: both PVs pre-bound to the one claim
+    other = pv("pv-other", cls="static", claim="data")
+    other["status"]["phase"] = "Available"
+    ev = run(snap(*base, mine, other, pvc("data", cls="static"), pod(claims=("data", "data"))))
+    assert ev.feasible == ("n1",)

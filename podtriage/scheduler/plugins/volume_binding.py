@@ -179,7 +179,8 @@ class _DelayClaim:
     volume: str
     storage_class: m.StorageClass
     pvs_in_class: int = 0
-    prebound_pv: m.PersistentVolume | None = None
+    prebound_pv: m.PersistentVolume | None = None  # the first of prebound_pvs
+    prebound_pvs: list[m.PersistentVolume] = field(default_factory=list)  # claimRef to this claim
     candidates: list[m.PersistentVolume] = field(default_factory=list)  # smallest first
     rejected_sample: dict[str, str] = field(default_factory=dict)  # pv name -> why, first few
     rejected_counts: dict[str, int] = field(default_factory=dict)  # cause -> PVs (node-independent)
@@ -192,6 +193,11 @@ class _DelayClaim:
     @property
     def key(self) -> str:
         return f"{self.pvc.namespace}/{self.pvc.name}"
+
+    def free_prebound(self, chosen: set[str]) -> m.PersistentVolume | None:
+        """The PV pre-bound to the claim FindMatchingVolume returns when `chosen` are excluded (a
+        claim mounted twice can end up with two PVs bound to it: the scheduler binds both)."""
+        return next((pv for pv in self.prebound_pvs if pv.name not in chosen), None)
 
     @property
     def can_provision(self) -> bool:
@@ -329,7 +335,7 @@ class VolumeBinding(FilterPlugin):
             keys |= _keys_of(pv.node_affinity if pv else None)
         for dc in out.delay:
             keys |= _keys_of(dc.storage_class.allowed_topologies)
-            for pv in dc.candidates + ([dc.prebound_pv] if dc.prebound_pv else []):
+            for pv in dc.candidates + dc.prebound_pvs:
                 keys |= _keys_of(pv.node_affinity)
             out.uses_node_name = out.uses_node_name or bool(dc.pvc.selected_node)
         out.label_keys = tuple(sorted(keys))
@@ -458,7 +464,8 @@ class VolumeBinding(FilterPlugin):
                 if bound_to_us:
                     # wins outright, subject only to its node affinity, unless another claim of the
                     # pod took it already (the same claim mounted twice): then the others compete
-                    dc.prebound_pv = pv
+                    dc.prebound_pvs.append(pv)
+                    dc.prebound_pv = dc.prebound_pv or pv
                     continue
                 if pv.phase != "Available":
                     dc.reject(pv, "phase", f"phase {pv.phase}")
@@ -545,8 +552,9 @@ class VolumeBinding(FilterPlugin):
         to_match = [dc for dc in pv.delay if not dc.pvc.selected_node]
         for dc in sorted(to_match, key=lambda d: d.pvc.requested_storage):
             found: m.PersistentVolume | None = None
-            if dc.prebound_pv is not None and dc.prebound_pv.name not in chosen:
-                found = dc.prebound_pv if pv_affinity_matches(dc.prebound_pv, labels) else None
+            prebound = dc.free_prebound(chosen)
+            if prebound is not None:
+                found = prebound if pv_affinity_matches(prebound, labels) else None
             else:
                 for cand in pv.indexes[dc.key].matching(labels):
                     if cand.name not in chosen:
@@ -616,12 +624,13 @@ class VolumeBinding(FilterPlugin):
         cls = dc.storage_class
         counts = dict(dc.rejected_counts)
         rejected = dict(dc.rejected_sample)
-        if dc.prebound_pv is not None and dc.prebound_pv.name not in chosen:
-            pool: Sequence[m.PersistentVolume] = [dc.prebound_pv]
-            usable = {dc.prebound_pv.name} if pv_affinity_matches(dc.prebound_pv, labels) else set()
-        elif dc.prebound_pv is not None:
-            pool = [dc.prebound_pv, *dc.candidates]
-            usable = {pv.name for pv in index.matching(labels)} | {dc.prebound_pv.name}
+        prebound = dc.free_prebound(chosen)
+        if prebound is not None:
+            pool: Sequence[m.PersistentVolume] = [prebound]
+            usable = {prebound.name} if pv_affinity_matches(prebound, labels) else set()
+        elif dc.prebound_pvs:
+            pool = [*dc.prebound_pvs, *dc.candidates]
+            usable = {pv.name for pv in index.matching(labels)} | {pv.name for pv in dc.prebound_pvs}
         else:
             pool = dc.candidates
             usable = {pv.name for pv in index.matching(labels)}

@@ -280,12 +280,26 @@ class Explainer:
                         for d in disagreements]
                     if disagreements:
                         confidence *= CONFIDENCE_DISAGREEMENT
+                else:
+                    disagreements = []
                 scheduler_view["ours"] = {"message": ev.fit_error(), "counts": ours}
                 tried = bool(timeline.attempts) or (timeline.pod_scheduled is not None and
                                                     timeline.pod_scheduled.reason == "Unschedulable")
                 if not ev.prefilter and feasible and not pod.scheduling_gates and tried and not unevaluated \
                         and not log_explains:
-                    signals.append(_feasible_or_refused(pod, snap, feasible, total, timeline, fit, disagreements))
+                    # Never "fits now" while the scheduler refuses the pod, unless the cluster changed
+                    # since: a reason the scheduler gives that podtriage does not reproduce (or a
+                    # scheduler error) blocks the pod, as the cause it names when it names one, quoting it.
+                    refused = _feasible_or_refused(pod, snap, feasible, total, timeline, fit, disagreements)
+                    unreproduced = {d.code for d in disagreements if not d.our_count and d.scheduler_count
+                                    and d.code != "total-nodes"}
+                    if fit is not None and fit.total_nodes is None:
+                        unreproduced = {rc.code for rc in fit.all_reasons}  # a scheduler error we do not see
+                    named = [] if fit is None or refused.name == "fits-now" else scheduling.signals_from_message(
+                        pod, fit, CONFIDENCE_DISAGREEMENT, codes=unreproduced)
+                    known = [s for s in named if s.name != "unknown-scheduling-failure"]
+                    # reasons no plugin of ours produces are quoted by scheduler-refuses
+                    signals += known + ([refused] if not known or len(known) < len(named) else [])
                 elif fit is not None:
                     signals += _unmodelled_reasons(pod, fit, total)
             else:

@@ -29,6 +29,8 @@ KNOWN_KINDS = (
     "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob",
     "PriorityClass", "PodDisruptionBudget", "ResourceQuota", "LimitRange", "Namespace",
     "ConfigMap", "Secret", "RuntimeClass", "CSINode",
+    "CSIDriver", "CSIStorageCapacity", "VolumeAttachment",
+    "DeviceClass", "ResourceSlice", "ResourceClaim", "ResourceClaimTemplate",
 )
 WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob")
 
@@ -416,16 +418,35 @@ def volume(x: Any, pod_name: str) -> m.Volume:
         sec = _d(v.get("secret"))
         return m.Volume(name=name, kind="secret", source_name=_s(sec.get("secretName")),
                         optional=sec.get("optional") is True)
-    for kind, ident in (("gcePersistentDisk", "pdName"), ("awsElasticBlockStore", "volumeID"),
-                        ("rbd", "image"), ("iscsi", "iqn")):
+    for kind, ident in _IN_TREE_DISKS:
         if kind in v:
             src = _d(v.get(kind))
+            if kind == "rbd":
+                return m.Volume(name=name, kind=kind, unique_disk=_s(src.get(ident)),
+                                read_only=src.get("readOnly") is True,
+                                rbd_monitors=tuple(_s(x) for x in _l(src.get("monitors"))),
+                                rbd_pool=_s(src.get("pool"), "rbd") or "rbd")
             return m.Volume(name=name, kind=kind, unique_disk=_s(src.get(ident)),
                             read_only=src.get("readOnly") is True)
-    for kind in ("hostPath", "emptyDir", "csi", "projected", "downwardAPI", "nfs"):
+    if "csi" in v:
+        return m.Volume(name=name, kind="csi", driver=_s(_d(v.get("csi")).get("driver")))
+    for kind in ("hostPath", "emptyDir", "projected", "downwardAPI", "nfs"):
         if kind in v:
             return m.Volume(name=name, kind=kind)
     return m.Volume(name=name, kind="other")
+
+
+# In-tree disk sources and the field that identifies the disk (VolumeRestrictions, NodeVolumeLimits).
+_IN_TREE_DISKS = (("gcePersistentDisk", "pdName"), ("awsElasticBlockStore", "volumeID"), ("rbd", "image"),
+                  ("iscsi", "iqn"), ("azureDisk", "diskURI"), ("cinder", "volumeID"),
+                  ("portworxVolume", "volumeID"), ("vsphereVolume", "volumePath"), ("azureFile", "shareName"))
+# CSI migration: in-tree volume source -> its in-tree plugin name.
+IN_TREE_PLUGIN_OF_SOURCE = {
+    "awsElasticBlockStore": "kubernetes.io/aws-ebs", "gcePersistentDisk": "kubernetes.io/gce-pd",
+    "azureDisk": "kubernetes.io/azure-disk", "azureFile": "kubernetes.io/azure-file",
+    "cinder": "kubernetes.io/cinder", "vsphereVolume": "kubernetes.io/vsphere-volume",
+    "portworxVolume": "kubernetes.io/portworx-volume",
+}
 
 
 def container_state(x: Any) -> m.ContainerState:
@@ -604,7 +625,8 @@ _POD_DEFAULTS: dict[str, Any] = {
     "scheduling_gates": (), "image_pull_secrets": (), "runtime_class_name": "", "service_account_name": "",
     "active_deadline_seconds": None, "host_network": False, "phase": "Pending", "reason": "", "message": "",
     "nominated_node_name": "", "start_time": "", "conditions": (), "container_statuses": (),
-    "init_container_statuses": (),
+    "init_container_statuses": (), "resource_claims": (), "resource_claim_statuses": EMPTY,
+    "required_features": (),
 }
 if list(_POD_DEFAULTS) != [f.name for f in dataclasses.fields(m.Pod)] or [f.name for f in dataclasses.fields(
         m.Container)] != ["name", "image", "requests", "limits", "ports", "config_refs", "restart_policy",
@@ -618,7 +640,7 @@ _SPEC_TEMPLATE_KEYS = (
     "schedulerName", "priority", "priorityClassName", "preemptionPolicy", "nodeSelector", "tolerations",
     "topologySpreadConstraints", "schedulingGates", "imagePullSecrets", "runtimeClassName",
     "serviceAccountName", "activeDeadlineSeconds", "hostNetwork",
-    "containers", "initContainers", "overhead", "resources",
+    "containers", "initContainers", "overhead", "resources", "resourceClaims", "hostUsers",
 )
 # spec keys read per pod (never part of a workload fingerprint)
 _SPEC_PER_POD_KEYS = ("nodeName", "volumes", "affinity")
@@ -635,7 +657,8 @@ def _template_fields(d: dict[str, Any], values: tuple[Any, ...], warnings: list[
     pod-level resources), so warnings come out in the same order as ever.
     """
     (scheduler, priority, pc_name, preemption, selector, tols, spread, gates, pull_secrets, rc_name,
-     sa_name, deadline, host_network, containers, init_containers, overhead, pod_resources) = values
+     sa_name, deadline, host_network, containers, init_containers, overhead, pod_resources, claims,
+     host_users) = values
     if scheduler is not None:
         d["scheduler_name"] = _si(scheduler, "default-scheduler") or "default-scheduler"
     if priority is not None:
@@ -670,6 +693,41 @@ def _template_fields(d: dict[str, Any], values: tuple[Any, ...], warnings: list[
         d["overhead"] = resources(overhead, warnings, where)
     if pod_resources is not None:
         d["pod_requests"] = _pod_level_requests(pod_resources, warnings, where)
+    if claims is not None:
+        d["resource_claims"] = _pod_resource_claims(claims)
+    if containers is not None or init_containers is not None or host_users is not None:
+        features = required_node_features(containers, init_containers, host_network, host_users)
+        if features:
+            d["required_features"] = features
+
+
+def _pod_resource_claims(x: Any) -> tuple[m.PodResourceClaim, ...]:
+    if not isinstance(x, list) or not x:
+        return ()
+    return tuple(m.PodResourceClaim(name=_si(_d(c).get("name")), claim_name=_si(_d(c).get("resourceClaimName")),
+                                    template_name=_si(_d(c).get("resourceClaimTemplateName")))
+                 for c in x if isinstance(c, dict))
+
+
+# NodeDeclaredFeatures (k8s.io/component-helpers/nodedeclaredfeatures): the features a pod spec
+# makes a node need, as InferForScheduling decides them (sorted by name, as the framework is).
+FEATURE_RESTART_ALL_CONTAINERS = "RestartAllContainersOnContainerExits"
+FEATURE_USERNS_HOST_NETWORK = "UserNamespacesHostNetworkSupport"
+FEATURE_BIND_MOUNT_OPTIONS = "VolumeBindMountOptions"
+
+
+def required_node_features(containers: Any, init_containers: Any, host_network: Any,
+                           host_users: Any) -> tuple[str, ...]:
+    out = set()
+    all_containers = [c for c in _l(containers) + _l(init_containers) if isinstance(c, dict)]
+    for c in all_containers:
+        if any(_d(r).get("action") == "RestartAllContainers" for r in _l(c.get("restartPolicyRules"))):
+            out.add(FEATURE_RESTART_ALL_CONTAINERS)
+        if any(_l(_d(vm).get("bindMountOptions")) for vm in _l(c.get("volumeMounts"))):
+            out.add(FEATURE_BIND_MOUNT_OPTIONS)
+    if host_network is True and host_users is False:
+        out.add(FEATURE_USERNS_HOST_NETWORK)
+    return tuple(sorted(out))
 
 
 def _workload_part(meta: dict, labels: Any, owners: Any, values: tuple[Any, ...] | None,
@@ -737,6 +795,10 @@ def _status_fields(d: dict[str, Any], status: dict, cache: ConvertCache | None) 
     x = stget("startTime")
     if x is not None:
         d["start_time"] = _s(x)
+    x = stget("resourceClaimStatuses")
+    if x and isinstance(x, list):
+        d["resource_claim_statuses"] = FrozenMap({_s(_d(c).get("name")): _s(_d(c).get("resourceClaimName"))
+                                                  for c in x if isinstance(c, dict)})
     x = stget("conditions")
     if x and isinstance(x, list):
         key = converted = None
@@ -864,6 +926,8 @@ def node(obj: dict, warnings: list[str] | None = None) -> m.Node:
         deletion_timestamp=_s(meta.get("deletionTimestamp")),
         volume_limits={},  # every field given: the fast constructor (build() fills it from CSINodes)
         last_heartbeat=max((_s(_d(c).get("lastHeartbeatTime")) for c in _l(status.get("conditions"))), default=""),
+        declared_features=tuple(_s(f) for f in _l(status.get("declaredFeatures"))),
+        csi_drivers=None,
     )
 
 
@@ -873,15 +937,34 @@ def pvc(obj: dict, warnings: list[str] | None = None) -> m.PersistentVolumeClaim
     req = _d(_d(spec.get("resources")).get("requests"))
     storage = resources({"storage": req["storage"]} if "storage" in req else {}, warnings,
                         f"pvc {_s(meta.get('name'))}").get("storage", 0)
+    ann = _d(meta.get("annotations"))
+    if isinstance(ann.get(BETA_STORAGE_CLASS), str):
+        sc = ann[BETA_STORAGE_CLASS]  # the deprecated annotation wins (GetPersistentVolumeClaimClass)
     return m.PersistentVolumeClaim(
         namespace=_s(meta.get("namespace"), "default") or "default", name=_s(meta.get("name")),
         uid=_s(meta.get("uid")), storage_class_name=sc if isinstance(sc, str) else None,
         volume_name=_s(spec.get("volumeName")), phase=_s(status.get("phase"), "Pending") or "Pending",
         access_modes=tuple(_s(a) for a in _l(spec.get("accessModes"))), requested_storage=storage,
         deletion_timestamp=_s(meta.get("deletionTimestamp")),
-        selected_node=_s(_d(meta.get("annotations")).get("volume.kubernetes.io/selected-node")),
+        selected_node=_s(ann.get("volume.kubernetes.io/selected-node")),
         labels=_str_map(meta.get("labels")),
+        bind_completed="pv.kubernetes.io/bind-completed" in ann,
+        selector=label_selector(spec.get("selector")),
+        volume_mode=_s(spec.get("volumeMode"), "Filesystem") or "Filesystem",
+        volume_attributes_class=_s(spec.get("volumeAttributesClassName")),
+        owner=_controller(meta), has_storage_request="storage" in req,
     )
+
+
+BETA_STORAGE_CLASS = "volume.beta.kubernetes.io/storage-class"
+
+
+def _controller(meta: dict) -> m.OwnerRef | None:
+    """metav1.GetControllerOf: the owner reference with controller: true (None without one)."""
+    for r in _l(meta.get("ownerReferences")):
+        if isinstance(r, dict) and r.get("controller") is True:
+            return m.OwnerRef(kind=_s(r.get("kind")), name=_s(r.get("name")), uid=_s(r.get("uid")), controller=True)
+    return None
 
 
 def pv(obj: dict, warnings: list[str] | None = None) -> m.PersistentVolume:
@@ -889,8 +972,15 @@ def pv(obj: dict, warnings: list[str] | None = None) -> m.PersistentVolume:
     claim = _d(spec.get("claimRef"))
     na = _d(_d(spec.get("nodeAffinity")).get("required"))
     cap = resources(_d(spec.get("capacity")), warnings, f"pv {_s(meta.get('name'))}")
+    ann = _d(meta.get("annotations"))
+    sc = ann[BETA_STORAGE_CLASS] if isinstance(ann.get(BETA_STORAGE_CLASS), str) else _s(spec.get("storageClassName"))
+    in_tree = ("", "")
+    for kind, ident in _IN_TREE_DISKS:
+        if kind in spec and kind in IN_TREE_PLUGIN_OF_SOURCE:
+            in_tree = (IN_TREE_PLUGIN_OF_SOURCE[kind], _s(_d(spec.get(kind)).get(ident)))
+            break
     return m.PersistentVolume(
-        name=_s(meta.get("name")), uid=_s(meta.get("uid")), storage_class_name=_s(spec.get("storageClassName")),
+        name=_s(meta.get("name")), uid=_s(meta.get("uid")), storage_class_name=sc,
         capacity_storage=cap.get("storage", 0), access_modes=tuple(_s(a) for a in _l(spec.get("accessModes"))),
         phase=_s(status.get("phase"), "Available") or "Available",
         claim_ref=m.ObjectRef(kind="PersistentVolumeClaim", name=_s(claim.get("name")),
@@ -898,6 +988,9 @@ def pv(obj: dict, warnings: list[str] | None = None) -> m.PersistentVolume:
         node_affinity=node_selector_terms(na.get("nodeSelectorTerms")) if na else None,
         labels=_str_map(meta.get("labels")), csi_driver=_s(_d(spec.get("csi")).get("driver")),
         volume_mode=_s(spec.get("volumeMode"), "Filesystem") or "Filesystem",
+        csi_volume_handle=_s(_d(spec.get("csi")).get("volumeHandle")),
+        volume_attributes_class=_s(spec.get("volumeAttributesClassName")),
+        deletion_timestamp=_s(meta.get("deletionTimestamp")), in_tree=in_tree,
     )
 
 
@@ -1021,10 +1114,207 @@ def csinode_limits(obj: dict) -> tuple[str, dict[str, int]]:
     return name, limits
 
 
+def csinode_drivers(obj: dict) -> tuple[str, tuple[str, ...]]:
+    """CSINode -> (node name, the names of the drivers installed on it)."""
+    name = _s(_d(obj.get("metadata")).get("name"))
+    return name, tuple(_s(_d(d).get("name")) for d in _l(_d(obj.get("spec")).get("drivers")))
+
+
+def csi_driver(obj: dict, warnings: list[str] | None = None) -> m.CSIDriver:
+    spec = _d(obj.get("spec"))
+    return m.CSIDriver(name=_s(_d(obj.get("metadata")).get("name")),
+                       attach_required=spec.get("attachRequired") is not False,
+                       storage_capacity=spec.get("storageCapacity") is True,
+                       prevent_scheduling_if_missing=spec.get("preventPodSchedulingIfMissing") is True)
+
+
+def _bytes_or_none(x: Any, warnings: list[str] | None, where: str) -> int | None:
+    if x is None:
+        return None
+    got = resources({"storage": x}, warnings, where)
+    return got.get("storage")
+
+
+def csi_storage_capacity(obj: dict, warnings: list[str] | None = None) -> m.CSIStorageCapacity:
+    meta = _d(obj.get("metadata"))
+    where = f"csistoragecapacity {_s(meta.get('name'))}"
+    return m.CSIStorageCapacity(
+        namespace=_s(meta.get("namespace")), name=_s(meta.get("name")),
+        storage_class=_s(obj.get("storageClassName")),
+        capacity=_bytes_or_none(obj.get("capacity"), warnings, where),
+        maximum_volume_size=_bytes_or_none(obj.get("maximumVolumeSize"), warnings, where),
+        node_topology=label_selector(obj.get("nodeTopology")))
+
+
+def volume_attachment(obj: dict, warnings: list[str] | None = None) -> m.VolumeAttachment:
+    spec = _d(obj.get("spec"))
+    return m.VolumeAttachment(name=_s(_d(obj.get("metadata")).get("name")), attacher=_s(spec.get("attacher")),
+                              node=_s(spec.get("nodeName")),
+                              pv_name=_s(_d(spec.get("source")).get("persistentVolumeName")))
+
+
+# --- Dynamic Resource Allocation -------------------------------------------------------------------
+
+def _qty_text(x: Any) -> str:
+    return x if isinstance(x, str) else (str(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else "")
+
+
+def _device_attribute(x: Any) -> m.DeviceAttribute | None:
+    x = _d(x)
+    for kind in ("int", "bool", "string", "version"):
+        if kind in x:
+            v = x[kind]
+            if kind == "int":
+                v = _i(v)
+            elif kind == "bool":
+                v = v is True
+            else:
+                v = _s(v)
+            return m.DeviceAttribute(kind=kind, value=v)
+    return None
+
+
+def _device_capacity(x: Any) -> m.DeviceCapacity:
+    x = _d(x)
+    pol = x.get("requestPolicy")
+    policy = None
+    if isinstance(pol, dict):
+        rng = _d(pol.get("validRange"))
+        policy = m.CapacityPolicy(default=_qty_text(pol.get("default")),
+                                  valid_values=tuple(_qty_text(v) for v in _l(pol.get("validValues"))),
+                                  min=_qty_text(rng.get("min")), max=_qty_text(rng.get("max")),
+                                  step=_qty_text(rng.get("step")), has_range=bool(rng))
+    return m.DeviceCapacity(value=_qty_text(x.get("value")), policy=policy)
+
+
+def _counter_sets(x: Any) -> tuple[tuple[str, Mapping[str, str]], ...]:
+    """[{name|counterSet: s, counters: {c: {value: q}}}] -> ((s, {c: q}), ...)."""
+    out = []
+    for cs in _l(x):
+        cs = _d(cs)
+        name = _s(cs.get("name")) or _s(cs.get("counterSet"))
+        counters = {_s(k): _qty_text(_d(v).get("value")) for k, v in _d(cs.get("counters")).items()}
+        out.append((name, FrozenMap(counters)))
+    return tuple(out)
+
+
+def _device(x: Any) -> m.Device:
+    x = _d(x)
+    attrs = {}
+    for k, v in _d(x.get("attributes")).items():
+        a = _device_attribute(v)
+        if a is not None:
+            attrs[_s(k)] = a
+    ns = x.get("nodeSelector")
+    return m.Device(
+        name=_s(x.get("name")), attributes=FrozenMap(attrs),
+        capacity=FrozenMap({_s(k): _device_capacity(v) for k, v in _d(x.get("capacity")).items()}),
+        consumes_counters=_counter_sets(x.get("consumesCounters")),
+        taints=tuple(m.DeviceTaint(key=_s(_d(t).get("key")), value=_s(_d(t).get("value")),
+                                   effect=_s(_d(t).get("effect"))) for t in _l(x.get("taints"))),
+        allow_multiple_allocations=x.get("allowMultipleAllocations") is True,
+        binds_to_node=x.get("bindsToNode") is True,
+        binding_conditions=tuple(_s(c) for c in _l(x.get("bindingConditions"))),
+        node_name=_s(x.get("nodeName")), all_nodes=x.get("allNodes") is True,
+        node_selector=node_selector_terms(_d(ns).get("nodeSelectorTerms")) if isinstance(ns, dict) else None)
+
+
+def resource_slice(obj: dict, warnings: list[str] | None = None) -> m.ResourceSlice:
+    meta, spec = _d(obj.get("metadata")), _d(obj.get("spec"))
+    pool = _d(spec.get("pool"))
+    ns = spec.get("nodeSelector")
+    return m.ResourceSlice(
+        name=_s(meta.get("name")), driver=_s(spec.get("driver")), pool=_s(pool.get("name")),
+        generation=_i(pool.get("generation"), 0) or 0, slice_count=_i(pool.get("resourceSliceCount"), 1) or 1,
+        node_name=_s(spec.get("nodeName")), all_nodes=spec.get("allNodes") is True,
+        node_selector=node_selector_terms(_d(ns).get("nodeSelectorTerms")) if isinstance(ns, dict) else None,
+        per_device_node_selection=spec.get("perDeviceNodeSelection") is True,
+        devices=tuple(_device(d) for d in _l(spec.get("devices"))),
+        shared_counters=_counter_sets(spec.get("sharedCounters")))
+
+
+def _cel_selectors(x: Any) -> tuple[str, ...]:
+    return tuple(_s(_d(_d(sel).get("cel")).get("expression")) for sel in _l(x))
+
+
+def device_class(obj: dict, warnings: list[str] | None = None) -> m.DeviceClass:
+    meta, spec = _d(obj.get("metadata")), _d(obj.get("spec"))
+    return m.DeviceClass(name=_s(meta.get("name")), selectors=_cel_selectors(spec.get("selectors")),
+                         extended_resource_name=_s(spec.get("extendedResourceName")),
+                         creation_timestamp=_s(meta.get("creationTimestamp")))
+
+
+def _sub_request(name: str, x: Any) -> m.DeviceSubRequest:
+    x = _d(x)
+    return m.DeviceSubRequest(
+        name=name, device_class=_s(x.get("deviceClassName")), selectors=_cel_selectors(x.get("selectors")),
+        allocation_mode=_s(x.get("allocationMode"), "ExactCount") or "ExactCount",
+        count=_i(x.get("count"), 1) or 0 if x.get("count") is not None else 1,
+        admin_access=x.get("adminAccess") is True,
+        tolerations=tuple(m.DeviceToleration(key=_s(_d(t).get("key")),
+                                             operator=_s(_d(t).get("operator"), "Equal") or "Equal",
+                                             value=_s(_d(t).get("value")), effect=_s(_d(t).get("effect")))
+                          for t in _l(x.get("tolerations"))),
+        capacity_requests=FrozenMap({_s(k): _qty_text(v)
+                                     for k, v in _d(_d(x.get("capacity")).get("requests")).items()}))
+
+
+def _claim_spec(spec: Any) -> tuple[tuple[m.DeviceRequest, ...], tuple[m.DeviceConstraint, ...]]:
+    devices = _d(_d(spec).get("devices"))
+    requests = []
+    for r in _l(devices.get("requests")):
+        r = _d(r)
+        name = _s(r.get("name"))
+        exactly = _sub_request(name, r["exactly"]) if isinstance(r.get("exactly"), dict) else None
+        first = tuple(_sub_request(_s(_d(sr).get("name")), sr) for sr in _l(r.get("firstAvailable")))
+        requests.append(m.DeviceRequest(name=name, exactly=exactly, first_available=first))
+    constraints = tuple(m.DeviceConstraint(requests=tuple(_s(x) for x in _l(_d(c).get("requests"))),
+                                           match_attribute=_s(_d(c).get("matchAttribute")),
+                                           distinct_attribute=_s(_d(c).get("distinctAttribute")))
+                        for c in _l(devices.get("constraints")))
+    return tuple(requests), constraints
+
+
+def resource_claim(obj: dict, warnings: list[str] | None = None) -> m.ResourceClaim:
+    meta, status = _d(obj.get("metadata")), _d(obj.get("status"))
+    requests, constraints = _claim_spec(obj.get("spec"))
+    alloc = status.get("allocation")
+    results: tuple[m.AllocatedDevice, ...] = ()
+    node_sel = None
+    if isinstance(alloc, dict):
+        results = tuple(m.AllocatedDevice(
+            request=_s(_d(r).get("request")), driver=_s(_d(r).get("driver")), pool=_s(_d(r).get("pool")),
+            device=_s(_d(r).get("device")), admin_access=_d(r).get("adminAccess") is True,
+            share_id=_s(_d(r).get("shareID")),
+            consumed_capacity=FrozenMap({_s(k): _qty_text(v) for k, v in _d(_d(r).get("consumedCapacity")).items()}))
+            for r in _l(_d(alloc.get("devices")).get("results")))
+        ns = alloc.get("nodeSelector")
+        node_sel = node_selector_terms(_d(ns).get("nodeSelectorTerms")) if isinstance(ns, dict) else None
+    ann = _d(meta.get("annotations"))
+    return m.ResourceClaim(
+        namespace=_s(meta.get("namespace"), "default") or "default", name=_s(meta.get("name")),
+        uid=_s(meta.get("uid")), owner=_controller(meta), deletion_timestamp=_s(meta.get("deletionTimestamp")),
+        requests=requests, constraints=constraints, allocated=isinstance(alloc, dict), results=results,
+        allocation_node_selector=node_sel,
+        reserved_for=tuple(m.ObjectRef(kind=_s(_d(r).get("resource")), name=_s(_d(r).get("name")),
+                                       uid=_s(_d(r).get("uid"))) for r in _l(status.get("reservedFor"))),
+        extended_resource_claim=ann.get("resource.kubernetes.io/extended-resource-claim") == "true")
+
+
+def resource_claim_template(obj: dict, warnings: list[str] | None = None) -> m.ResourceClaimTemplate:
+    meta = _d(obj.get("metadata"))
+    requests, constraints = _claim_spec(_d(_d(obj.get("spec")).get("spec")))
+    return m.ResourceClaimTemplate(namespace=_s(meta.get("namespace"), "default") or "default",
+                                   name=_s(meta.get("name")), requests=requests, constraints=constraints)
+
+
 CONVERTERS: Mapping[str, Callable[..., Any]] = {
     "Pod": pod, "Node": node, "Event": event, "PersistentVolumeClaim": pvc, "PersistentVolume": pv,
     "StorageClass": storage_class, "PriorityClass": priority_class, "PodDisruptionBudget": pdb,
     "ResourceQuota": resource_quota, "LimitRange": limit_range, "Namespace": namespace,
     "ConfigMap": config_meta, "Secret": config_meta, "RuntimeClass": runtime_class,
+    "CSIDriver": csi_driver, "CSIStorageCapacity": csi_storage_capacity, "VolumeAttachment": volume_attachment,
+    "DeviceClass": device_class, "ResourceSlice": resource_slice, "ResourceClaim": resource_claim,
+    "ResourceClaimTemplate": resource_claim_template,
     **{k: workload for k in WORKLOAD_KINDS},
 }

@@ -32,7 +32,8 @@ CATEGORIES = (
     "preemption-priority", "autoscaler-no-scale-up", "quota-exceeded", "limit-range-violation",
     "admission-rejected", "image-pull", "missing-config-object", "container-config-error",
     "init-container-failure", "init-container-oom", "mount-failure", "sandbox-failure",
-    "runtime-class-missing", "node-lost", "placement-conflict", "scheduler-unreproduced", "other",
+    "runtime-class-missing", "node-lost", "placement-conflict", "scheduler-unreproduced", "dra-devices",
+    "node-features", "csi-driver-missing", "other",
 )
 
 

@@ -153,6 +153,19 @@ class Volume:
     source_name: str = ""  # ConfigMap/Secret name
     optional: bool = False
     unique_disk: str = ""  # gcePD/awsEBS/rbd/iscsi identity for VolumeRestrictions
+    # rbd: the Ceph monitors and pool (a conflict needs an overlapping monitor and the same pool)
+    rbd_monitors: tuple[str, ...] = ()
+    rbd_pool: str = ""
+    driver: str = ""  # inline csi volume: spec.csi.driver
+
+
+@dataclass(frozen=True)
+class PodResourceClaim:
+    """One entry of pod.spec.resourceClaims: a ResourceClaim by name, or one made from a template."""
+
+    name: str
+    claim_name: str = ""  # resourceClaimName
+    template_name: str = ""  # resourceClaimTemplateName
 
 
 @dataclass(frozen=True)
@@ -227,6 +240,12 @@ class Pod:
     conditions: tuple[Condition, ...] = ()
     container_statuses: tuple[ContainerState, ...] = ()
     init_container_statuses: tuple[ContainerState, ...] = ()
+    # DRA: spec.resourceClaims and status.resourceClaimStatuses (pod claim name -> generated
+    # ResourceClaim name, "" when the controller decided none is needed)
+    resource_claims: tuple[PodResourceClaim, ...] = ()
+    resource_claim_statuses: Mapping[str, str] = field(default_factory=dict)
+    # NodeDeclaredFeatures the spec requires of a node (inferred like the scheduler does)
+    required_features: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -260,6 +279,10 @@ class Node:
     # The newest lastHeartbeatTime of its conditions: kubelet's last word, so close to when the
     # snapshot was taken (podtriage.judged)
     last_heartbeat: str = ""
+    # status.declaredFeatures (NodeDeclaredFeatures)
+    declared_features: tuple[str, ...] = ()
+    # CSINode spec.drivers[].name; None when the node has no CSINode object (or none was read)
+    csi_drivers: tuple[str, ...] | None = None
 
     def condition(self, type_: str) -> Condition | None:
         for c in self.conditions:
@@ -286,6 +309,13 @@ class PersistentVolumeClaim:
     deletion_timestamp: str = ""
     selected_node: str = ""  # volume.kubernetes.io/selected-node annotation
     labels: Mapping[str, str] = field(default_factory=dict)
+    # pv.kubernetes.io/bind-completed: with volume_name, what the scheduler calls "fully bound"
+    bind_completed: bool = False
+    selector: LabelSelector | None = None
+    volume_mode: str = "Filesystem"
+    volume_attributes_class: str = ""
+    owner: OwnerRef | None = None  # the controller (a generic ephemeral volume's pod)
+    has_storage_request: bool = False  # spec.resources.requests.storage set
 
 
 @dataclass(frozen=True)
@@ -301,6 +331,12 @@ class PersistentVolume:
     labels: Mapping[str, str] = field(default_factory=dict)
     csi_driver: str = ""
     volume_mode: str = "Filesystem"
+    csi_volume_handle: str = ""
+    volume_attributes_class: str = ""
+    deletion_timestamp: str = ""
+    # an in-tree source CSI migration translates: (plugin, volume id), e.g.
+    # ("kubernetes.io/aws-ebs", "vol-0abc"); ("", "") when the PV is CSI or not migratable
+    in_tree: tuple[str, str] = ("", "")
 
 
 @dataclass(frozen=True)
@@ -310,6 +346,182 @@ class StorageClass:
     volume_binding_mode: str = "Immediate"
     is_default: bool = False
     allowed_topologies: tuple[NodeSelectorTerm, ...] = ()
+
+
+@dataclass(frozen=True)
+class CSIDriver:
+    name: str
+    attach_required: bool = True
+    storage_capacity: bool = False
+    prevent_scheduling_if_missing: bool = False
+
+
+@dataclass(frozen=True)
+class CSIStorageCapacity:
+    namespace: str
+    name: str
+    storage_class: str = ""
+    capacity: int | None = None  # bytes; None when unset
+    maximum_volume_size: int | None = None
+    node_topology: LabelSelector | None = None
+
+
+@dataclass(frozen=True)
+class VolumeAttachment:
+    name: str
+    attacher: str = ""
+    node: str = ""
+    pv_name: str = ""
+
+
+# --- Dynamic Resource Allocation (resource.k8s.io/v1) ----------------------------------------------
+
+@dataclass(frozen=True)
+class DeviceAttribute:
+    """One typed attribute value: kind is int | bool | string | version."""
+
+    kind: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class CapacityPolicy:
+    default: str = ""
+    valid_values: tuple[str, ...] = ()
+    min: str = ""
+    max: str = ""
+    step: str = ""
+    has_range: bool = False
+
+
+@dataclass(frozen=True)
+class DeviceCapacity:
+    value: str  # the quantity as written
+    policy: CapacityPolicy | None = None
+
+
+@dataclass(frozen=True)
+class DeviceTaint:
+    key: str
+    value: str = ""
+    effect: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}:{self.effect}" if self.value else f"{self.key}:{self.effect}"
+
+
+@dataclass(frozen=True)
+class DeviceToleration:
+    key: str = ""
+    operator: str = "Equal"
+    value: str = ""
+    effect: str = ""
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    attributes: Mapping[str, DeviceAttribute] = field(default_factory=dict)  # qualified or bare name
+    capacity: Mapping[str, DeviceCapacity] = field(default_factory=dict)
+    consumes_counters: tuple[tuple[str, Mapping[str, str]], ...] = ()  # (counter set, {counter: qty})
+    taints: tuple[DeviceTaint, ...] = ()
+    allow_multiple_allocations: bool = False
+    binds_to_node: bool = False
+    binding_conditions: tuple[str, ...] = ()
+    # per-device node selection (slice.spec.perDeviceNodeSelection)
+    node_name: str = ""
+    all_nodes: bool = False
+    node_selector: tuple[NodeSelectorTerm, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ResourceSlice:
+    name: str
+    driver: str
+    pool: str
+    generation: int = 0
+    slice_count: int = 1
+    node_name: str = ""
+    all_nodes: bool = False
+    node_selector: tuple[NodeSelectorTerm, ...] | None = None
+    per_device_node_selection: bool = False
+    devices: tuple[Device, ...] = ()
+    shared_counters: tuple[tuple[str, Mapping[str, str]], ...] = ()  # (counter set, {counter: qty})
+
+
+@dataclass(frozen=True)
+class DeviceClass:
+    name: str
+    selectors: tuple[str, ...] = ()  # CEL expressions
+    extended_resource_name: str = ""
+    creation_timestamp: str = ""
+
+
+@dataclass(frozen=True)
+class DeviceSubRequest:
+    """A request of `exactly` one kind, or one firstAvailable alternative."""
+
+    name: str
+    device_class: str = ""
+    selectors: tuple[str, ...] = ()
+    allocation_mode: str = "ExactCount"
+    count: int = 1
+    admin_access: bool = False
+    tolerations: tuple[DeviceToleration, ...] = ()
+    capacity_requests: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeviceRequest:
+    name: str
+    exactly: DeviceSubRequest | None = None
+    first_available: tuple[DeviceSubRequest, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeviceConstraint:
+    requests: tuple[str, ...] = ()
+    match_attribute: str = ""
+    distinct_attribute: str = ""
+
+
+@dataclass(frozen=True)
+class AllocatedDevice:
+    request: str
+    driver: str
+    pool: str
+    device: str
+    admin_access: bool = False
+    share_id: str = ""
+    consumed_capacity: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ResourceClaim:
+    namespace: str
+    name: str
+    uid: str = ""
+    owner: OwnerRef | None = None  # the controller
+    deletion_timestamp: str = ""
+    requests: tuple[DeviceRequest, ...] = ()
+    constraints: tuple[DeviceConstraint, ...] = ()
+    allocated: bool = False
+    results: tuple[AllocatedDevice, ...] = ()
+    allocation_node_selector: tuple[NodeSelectorTerm, ...] | None = None
+    reserved_for: tuple[ObjectRef, ...] = ()
+    extended_resource_claim: bool = False  # resource.kubernetes.io/extended-resource-claim annotation
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class ResourceClaimTemplate:
+    namespace: str
+    name: str
+    requests: tuple[DeviceRequest, ...] = ()
+    constraints: tuple[DeviceConstraint, ...] = ()
 
 
 @dataclass(frozen=True)

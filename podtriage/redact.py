@@ -63,6 +63,8 @@ PREFIX = {
     "ResourceQuota": "quota", "LimitRange": "limits", "Service": "svc", "Event": "event", "nodegroup": "nodegroup",
     "container": "container", "volume": "volume", "disk": "disk", "key": "key", "value": "val",
     "image": "image", "registry": "registry", "object": "name",
+    "DeviceClass": "dc", "ResourceClaim": "claim", "ResourceClaimTemplate": "rct", "ResourceSlice": "slice",
+    "CSIStorageCapacity": "csisc", "VolumeAttachment": "va", "pool": "pool", "handle": "handle",
 }
 # Kinds whose names the analysis compares by similarity (difflib: "did you mean"): their
 # placeholders are letters, so that two unrelated ones never look alike the way `cm-1` and `cm-2` do.
@@ -616,6 +618,34 @@ def _learn_object(obj: Mapping[str, Any], c: _Claims) -> None:
         for drv in _l(spec.get("drivers")):
             if isinstance(_d(drv).get("name"), str):
                 c.protected.add(_d(drv)["name"])
+    elif kind in ("CSIDriver",) and isinstance(name, str):
+        c.protected.add(name)
+    elif kind == "CSIStorageCapacity":
+        c.add("StorageClass", obj.get("storageClassName"))
+        _learn_selector(obj.get("nodeTopology"), c)
+    elif kind == "VolumeAttachment":
+        c.add("node", spec.get("nodeName"))
+        c.add("PersistentVolume", _d(spec.get("source")).get("persistentVolumeName"))
+        c.protected.update(x for x in (spec.get("attacher"),) if isinstance(x, str) and x)
+    elif kind == "ResourceSlice":
+        c.add("node", spec.get("nodeName"))
+        c.add("pool", _d(spec.get("pool")).get("name"))
+        c.protected.update(x for x in (spec.get("driver"),) if isinstance(x, str) and x)
+        _learn_node_terms(_d(spec.get("nodeSelector")).get("nodeSelectorTerms"), c)
+        for dv in _l(spec.get("devices")):
+            c.add("node", _d(dv).get("nodeName"))
+            _learn_node_terms(_d(_d(dv).get("nodeSelector")).get("nodeSelectorTerms"), c)
+    elif kind in ("ResourceClaim", "ResourceClaimTemplate"):
+        devs = _d((spec if kind == "ResourceClaim" else _d(spec.get("spec"))).get("devices"))
+        for rq in _l(devs.get("requests")):
+            for sub in [_d(_d(rq).get("exactly"))] + [_d(x) for x in _l(_d(rq).get("firstAvailable"))]:
+                c.add("DeviceClass", sub.get("deviceClassName"))
+        alloc = _d(status.get("allocation"))
+        for res in _l(_d(alloc.get("devices")).get("results")):
+            c.add("pool", _d(res).get("pool"))
+        _learn_node_terms(_d(alloc.get("nodeSelector")).get("nodeSelectorTerms"), c)
+        for rf in _l(status.get("reservedFor")):
+            c.add("Pod", _d(rf).get("name"))
 
 
 def _learn_selector(sel: Any, c: _Claims) -> None:
@@ -645,6 +675,9 @@ def _learn_pod_spec(spec: Mapping[str, Any], c: _Claims, pod_name: str, ns: str)
     if isinstance(spec.get("runtimeClassName"), str):
         c.runtime_refs.add(spec["runtimeClassName"])
     c.add("ServiceAccount", spec.get("serviceAccountName"))
+    for rc in _l(spec.get("resourceClaims")):
+        c.add("ResourceClaim", _d(rc).get("resourceClaimName"))
+        c.add("ResourceClaimTemplate", _d(rc).get("resourceClaimTemplateName"))
     c.labels(spec.get("nodeSelector"))
     c.want_labels(spec.get("nodeSelector"))
     aff = _d(spec.get("affinity"))
@@ -718,7 +751,9 @@ def _learn_pod_spec(spec: Mapping[str, Any], c: _Claims, pod_name: str, ns: str)
             c.add("disk", _d(v.get(src)).get(ident))
 
 
-_DISKS = (("gcePersistentDisk", "pdName"), ("awsElasticBlockStore", "volumeID"), ("rbd", "image"), ("iscsi", "iqn"))
+_DISKS = (("gcePersistentDisk", "pdName"), ("awsElasticBlockStore", "volumeID"), ("rbd", "image"), ("iscsi", "iqn"),
+          ("azureDisk", "diskURI"), ("cinder", "volumeID"), ("portworxVolume", "volumeID"),
+          ("vsphereVolume", "volumePath"), ("azureFile", "shareName"))
 
 
 def _texts(objs: Iterable[Mapping[str, Any]]) -> Iterable[str]:
@@ -779,6 +814,11 @@ def _meta(meta: Any, r: Redactor, *, name_fn: Callable[[Any], Any] | None = None
             kept[k] = ann[k]
     if "volume.kubernetes.io/selected-node" in ann:
         kept["volume.kubernetes.io/selected-node"] = r.name(ann["volume.kubernetes.io/selected-node"])
+    for k in ("pv.kubernetes.io/bind-completed", "resource.kubernetes.io/extended-resource-claim"):
+        if k in ann:
+            kept[k] = ann[k]
+    if "volume.beta.kubernetes.io/storage-class" in ann:
+        kept["volume.beta.kubernetes.io/storage-class"] = r.name(ann["volume.beta.kubernetes.io/storage-class"])
     if kept:
         out["annotations"] = kept
     return out
@@ -840,8 +880,12 @@ def _affinity_terms(terms: Any, r: Redactor) -> list[Any]:
 
 def _container(ct: Any, r: Redactor) -> Any:
     ct = _d(ct)
-    out: dict[str, Any] = _pick(ct, ("resources", "restartPolicy"))
+    out: dict[str, Any] = _pick(ct, ("resources", "restartPolicy", "restartPolicyRules"))
     out["name"] = r.name(ct.get("name"))
+    mounts = [{"name": r.name(_d(vm).get("name")), "bindMountOptions": _d(vm)["bindMountOptions"]}
+              for vm in _l(ct.get("volumeMounts")) if _d(vm).get("bindMountOptions")]
+    if mounts:
+        out["volumeMounts"] = mounts
     if "image" in ct:
         out["image"] = r.image(ct["image"])
     if "ports" in ct:
@@ -901,8 +945,14 @@ def _volume(v: Any, r: Redactor) -> Any:
         for src, ident in _DISKS:
             if src in v:
                 out[src] = {**_pick(v[src], ("readOnly",)), ident: r.name(_d(v[src]).get(ident))}
+                if src == "rbd":
+                    out[src].update({"pool": r.name(_d(v[src]).get("pool")),
+                                     "monitors": [r.name(x) for x in _l(_d(v[src]).get("monitors"))]})
                 return out
-        for src in ("hostPath", "emptyDir", "csi", "projected", "downwardAPI", "nfs"):
+        if "csi" in v:
+            out["csi"] = _pick(v["csi"], ("driver",))
+            return out
+        for src in ("hostPath", "emptyDir", "projected", "downwardAPI", "nfs"):
             if src in v:
                 out[src] = {}
                 return out
@@ -912,7 +962,15 @@ def _volume(v: Any, r: Redactor) -> Any:
 def _pod_spec(spec: Any, r: Redactor) -> dict[str, Any]:
     spec = _d(spec)
     out: dict[str, Any] = _pick(spec, ("schedulerName", "priority", "preemptionPolicy", "overhead",
-                                       "activeDeadlineSeconds", "hostNetwork", "restartPolicy", "resources"))
+                                       "activeDeadlineSeconds", "hostNetwork", "restartPolicy", "resources",
+                                       "hostUsers"))
+    if "resourceClaims" in spec:
+        out["resourceClaims"] = [
+            {"name": r.name(_d(c).get("name")),
+             **({"resourceClaimName": r.name(_d(c)["resourceClaimName"])} if "resourceClaimName" in _d(c) else {}),
+             **({"resourceClaimTemplateName": r.name(_d(c)["resourceClaimTemplateName"])}
+                if "resourceClaimTemplateName" in _d(c) else {})}
+            for c in _l(spec["resourceClaims"])]
     for k in ("nodeName", "priorityClassName", "runtimeClassName", "serviceAccountName"):
         if k in spec:
             out[k] = r.name(spec[k])
@@ -995,6 +1053,11 @@ def _pod_status(status: Any, r: Redactor) -> dict[str, Any]:
     for k in ("containerStatuses", "initContainerStatuses"):
         if k in status:
             out[k] = [_container_status(s, r) for s in _l(status[k])]
+    if "resourceClaimStatuses" in status:
+        out["resourceClaimStatuses"] = [
+            {"name": r.name(_d(c).get("name")),
+             **({"resourceClaimName": r.name(_d(c)["resourceClaimName"])} if _d(c).get("resourceClaimName") else {})}
+            for c in _l(status["resourceClaimStatuses"])]
     return out
 
 
@@ -1043,13 +1106,15 @@ def _redact_object(obj: Mapping[str, Any], r: Redactor) -> dict[str, Any]:
                        "taints": [{**_pick(t, ("effect", "timeAdded")), "key": r.name(_d(t).get("key")),
                                    **({"value": r.name(_d(t)["value"])} if "value" in _d(t) else {})}
                                   for t in _l(spec.get("taints"))]}
-        out["status"] = {**_pick(status, ("allocatable", "capacity")),
+        out["status"] = {**_pick(status, ("allocatable", "capacity", "declaredFeatures")),
                          "conditions": _conditions(status.get("conditions"), r)}
     elif kind == "PersistentVolumeClaim":
         s = _pick(spec, ("accessModes", "volumeMode"))
-        for k in ("storageClassName", "volumeName"):
+        for k in ("storageClassName", "volumeName", "volumeAttributesClassName"):
             if k in spec:
                 s[k] = r.name(spec[k])
+        if "selector" in spec:
+            s["selector"] = _selector(spec["selector"], r)
         storage = _d(_d(spec.get("resources")).get("requests")).get("storage")
         if storage is not None:
             s["resources"] = {"requests": {"storage": storage}}
@@ -1067,7 +1132,14 @@ def _redact_object(obj: Mapping[str, Any], r: Redactor) -> dict[str, Any]:
         if req:
             s["nodeAffinity"] = {"required": {"nodeSelectorTerms": _node_terms(req.get("nodeSelectorTerms"), r)}}
         if isinstance(spec.get("csi"), Mapping):
-            s["csi"] = _pick(spec["csi"], ("driver",))
+            s["csi"] = {**_pick(spec["csi"], ("driver",)),
+                        **({"volumeHandle": r.name(spec["csi"]["volumeHandle"])} if "volumeHandle" in spec["csi"]
+                           else {})}
+        if "volumeAttributesClassName" in spec:
+            s["volumeAttributesClassName"] = r.name(spec["volumeAttributesClassName"])
+        for src, ident in _DISKS:
+            if isinstance(spec.get(src), Mapping):
+                s[src] = {ident: r.name(spec[src].get(ident))}
         out["spec"] = s
         out["status"] = _pick(status, ("phase",))
     elif kind == "StorageClass":
@@ -1114,6 +1186,70 @@ def _redact_object(obj: Mapping[str, Any], r: Redactor) -> dict[str, Any]:
                                  "tolerations": [_toleration(t, r) for t in _l(sched.get("tolerations"))]}
     elif kind == "CSINode":
         out["spec"] = {"drivers": [_pick(d, ("name", "allocatable")) for d in _l(spec.get("drivers"))]}
+    elif kind == "CSIDriver":
+        out["spec"] = _pick(spec, ("attachRequired", "storageCapacity", "preventPodSchedulingIfMissing"))
+    elif kind == "CSIStorageCapacity":
+        out.update(_pick(obj, ("capacity", "maximumVolumeSize")))
+        out["storageClassName"] = r.name(obj.get("storageClassName"))
+        if "nodeTopology" in obj:
+            out["nodeTopology"] = _selector(obj["nodeTopology"], r)
+    elif kind == "VolumeAttachment":
+        out["spec"] = {"attacher": spec.get("attacher"), "nodeName": r.name(spec.get("nodeName")),
+                       "source": {"persistentVolumeName": r.name(_d(spec.get("source")).get("persistentVolumeName"))}}
+    elif kind == "DeviceClass":
+        # CEL selectors and device attributes describe hardware, not the organisation: kept as they are
+        out["spec"] = _pick(spec, ("selectors", "extendedResourceName"))
+    elif kind == "ResourceSlice":
+        sl = {k: v for k, v in spec.items() if k not in ("nodeName", "pool", "nodeSelector", "devices")}
+        if "nodeName" in spec:
+            sl["nodeName"] = r.name(spec["nodeName"])
+        sl["pool"] = {**_pick(spec.get("pool"), ("generation", "resourceSliceCount")),
+                      "name": r.name(_d(spec.get("pool")).get("name"))}
+        if "nodeSelector" in spec:
+            sl["nodeSelector"] = {"nodeSelectorTerms": _node_terms(_d(spec["nodeSelector"]).get("nodeSelectorTerms"), r)}
+        devs = []
+        for dv in _l(spec.get("devices")):
+            dv = dict(_d(dv))
+            if "nodeName" in dv:
+                dv["nodeName"] = r.name(dv["nodeName"])
+            if "nodeSelector" in dv:
+                dv["nodeSelector"] = {"nodeSelectorTerms": _node_terms(_d(dv["nodeSelector"]).get("nodeSelectorTerms"), r)}
+            devs.append(dv)
+        sl["devices"] = devs
+        out["spec"] = sl
+    elif kind in ("ResourceClaim", "ResourceClaimTemplate"):
+        def claim_spec(cs: Any) -> dict[str, Any]:
+            devs = dict(_d(_d(cs).get("devices")))
+            reqs = []
+            for rq in _l(devs.get("requests")):
+                rq = dict(_d(rq))
+                if isinstance(rq.get("exactly"), Mapping):
+                    rq["exactly"] = {**rq["exactly"], "deviceClassName": r.name(rq["exactly"].get("deviceClassName"))}
+                if isinstance(rq.get("firstAvailable"), list):
+                    rq["firstAvailable"] = [{**_d(x), "deviceClassName": r.name(_d(x).get("deviceClassName"))}
+                                            for x in rq["firstAvailable"]]
+                reqs.append(rq)
+            devs["requests"] = reqs
+            devs.pop("config", None)  # opaque driver parameters may hold anything
+            return {"devices": devs}
+        if kind == "ResourceClaim":
+            out["spec"] = claim_spec(spec)
+            st: dict[str, Any] = {}
+            alloc = _d(status.get("allocation"))
+            if alloc:
+                results = [{**_pick(x, ("request", "driver", "adminAccess", "shareID", "consumedCapacity")),
+                            "pool": r.name(_d(x).get("pool")), "device": _d(x).get("device")}
+                           for x in _l(_d(alloc.get("devices")).get("results"))]
+                st["allocation"] = {"devices": {"results": results}}
+                if "nodeSelector" in alloc:
+                    st["allocation"]["nodeSelector"] = {
+                        "nodeSelectorTerms": _node_terms(_d(alloc["nodeSelector"]).get("nodeSelectorTerms"), r)}
+            if "reservedFor" in status:
+                st["reservedFor"] = [{**_pick(x, ("resource", "uid", "apiGroup")), "name": r.name(_d(x).get("name"))}
+                                     for x in _l(status["reservedFor"])]
+            out["status"] = st
+        else:
+            out["spec"] = {"spec": claim_spec(spec.get("spec"))}
     # Secret: metadata only (name, namespace, uid, labels), like the trimmed object.
     return out
 

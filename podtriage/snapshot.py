@@ -48,6 +48,13 @@ class Snapshot:
     namespaces: tuple[m.NamespaceInfo, ...] = ()
     config_objects: tuple[m.ObjectMeta, ...] = ()
     runtime_classes: tuple[m.RuntimeClass, ...] = ()
+    csi_drivers: tuple[m.CSIDriver, ...] = ()
+    csi_storage_capacities: tuple[m.CSIStorageCapacity, ...] = ()
+    volume_attachments: tuple[m.VolumeAttachment, ...] = ()
+    device_classes: tuple[m.DeviceClass, ...] = ()
+    resource_slices: tuple[m.ResourceSlice, ...] = ()
+    resource_claims: tuple[m.ResourceClaim, ...] = ()
+    resource_claim_templates: tuple[m.ResourceClaimTemplate, ...] = ()
 
     # --- what was read -------------------------------------------------------------------
     def has(self, kind: str) -> bool:
@@ -96,6 +103,22 @@ class Snapshot:
     def default_storage_class(self) -> m.StorageClass | None:
         defaults = [s for s in self.storage_classes if s.is_default]
         return defaults[0] if defaults else None
+
+    @cached_property
+    def csi_driver_by_name(self) -> dict[str, m.CSIDriver]:
+        return {d.name: d for d in self.csi_drivers}
+
+    @cached_property
+    def device_class_by_name(self) -> dict[str, m.DeviceClass]:
+        return {c.name: c for c in self.device_classes}
+
+    @cached_property
+    def resource_claim_by_key(self) -> dict[str, m.ResourceClaim]:
+        return {c.key: c for c in self.resource_claims}
+
+    @cached_property
+    def resource_claim_template_by_key(self) -> dict[str, m.ResourceClaimTemplate]:
+        return {f"{t.namespace}/{t.name}": t for t in self.resource_claim_templates}
 
     @cached_property
     def workload_by_key(self) -> dict[tuple[str, str, str], m.Workload]:
@@ -160,7 +183,9 @@ _FIELD_OF_KIND = {
     "PersistentVolume": "pvs", "StorageClass": "storage_classes", "PriorityClass": "priority_classes",
     "PodDisruptionBudget": "pdbs", "ResourceQuota": "quotas", "LimitRange": "limit_ranges",
     "Namespace": "namespaces", "ConfigMap": "config_objects", "Secret": "config_objects",
-    "RuntimeClass": "runtime_classes",
+    "RuntimeClass": "runtime_classes", "CSIDriver": "csi_drivers", "CSIStorageCapacity": "csi_storage_capacities",
+    "VolumeAttachment": "volume_attachments", "DeviceClass": "device_classes", "ResourceSlice": "resource_slices",
+    "ResourceClaim": "resource_claims", "ResourceClaimTemplate": "resource_claim_templates",
     **{k: "workloads" for k in convert.WORKLOAD_KINDS},
 }
 
@@ -172,6 +197,7 @@ class SnapshotBuilder:
         self.source = source
         self._items: dict[str, dict[tuple[str, str, str], Any]] = {f: {} for f in set(_FIELD_OF_KIND.values())}
         self._csinode: dict[str, dict[str, int]] = {}
+        self._csinode_drivers: dict[str, tuple[str, ...]] = {}
         self.collected: set[str] = set()
         self.missing: list[m.Missing] = []
         self.warnings: list[str] = []
@@ -203,6 +229,7 @@ class SnapshotBuilder:
         if kind == "CSINode":
             name, limits = convert.csinode_limits(obj)
             self._csinode[name] = limits
+            self._csinode_drivers[name] = convert.csinode_drivers(obj)[1]
             return True
         field_name = _FIELD_OF_KIND.get(kind) if isinstance(kind, str) else None
         if field_name is None:
@@ -242,7 +269,8 @@ class SnapshotBuilder:
 
     def export_state(self) -> dict[str, Any]:
         """What this builder holds, as plain picklable data (a forked loader sends it back)."""
-        return {"items": self._items, "csinode": self._csinode, "collected": self.collected,
+        return {"items": self._items, "csinode": self._csinode, "csinode_drivers": self._csinode_drivers,
+                "collected": self.collected,
                 "missing": self.missing, "warnings": self.warnings, "meta_overrides": self.meta_overrides,
                 "counts": self.counts}
 
@@ -266,6 +294,7 @@ class SnapshotBuilder:
                     self._duplicate(kind, key[1], key[2], origin)
                 store[key] = obj
         self._csinode.update(state["csinode"])
+        self._csinode_drivers.update(state.get("csinode_drivers", {}))
         self.collected |= state["collected"]
         self.missing.extend(state["missing"])
         self.meta_overrides.update(state["meta_overrides"])
@@ -283,7 +312,8 @@ class SnapshotBuilder:
         nodes = tuple(self._items["nodes"].values())
         if self._csinode:
             from dataclasses import replace
-            nodes = tuple(replace(n, volume_limits=self._csinode.get(n.name, {})) for n in nodes)
+            nodes = tuple(replace(n, volume_limits=self._csinode.get(n.name, {}),
+                                  csi_drivers=self._csinode_drivers.get(n.name)) for n in nodes)
         fields = {f: tuple(v.values()) for f, v in self._items.items()}
         fields["nodes"] = nodes
         meta_args: dict[str, Any] = {"source": self.source, "collected": frozenset(self.collected),

@@ -78,6 +78,12 @@ CLUSTER_RESOURCES = (
     Resource("PriorityClass", "priorityclasses", ("scheduling.k8s.io/v1",), False),
     Resource("RuntimeClass", "runtimeclasses", ("node.k8s.io/v1", "node.k8s.io/v1beta1"), False),
     Resource("CSINode", "csinodes", ("storage.k8s.io/v1",), False),
+    # NodeVolumeLimits (preventPodSchedulingIfMissing, attachments) and VolumeBinding (storage capacity)
+    Resource("CSIDriver", "csidrivers", ("storage.k8s.io/v1",), False),
+    Resource("VolumeAttachment", "volumeattachments", ("storage.k8s.io/v1",), False),
+    # DynamicResources (DRA): what the allocator reads
+    Resource("DeviceClass", "deviceclasses", ("resource.k8s.io/v1", "resource.k8s.io/v1beta2"), False),
+    Resource("ResourceSlice", "resourceslices", ("resource.k8s.io/v1", "resource.k8s.io/v1beta2"), False),
 )
 NAMESPACED_RESOURCES = (
     Resource("PersistentVolumeClaim", "persistentvolumeclaims", ("v1",), True),
@@ -92,6 +98,13 @@ NAMESPACED_RESOURCES = (
     Resource("LimitRange", "limitranges", ("v1",), True),
     Resource("ConfigMap", "configmaps", ("v1",), True),
     Resource("Secret", "secrets", ("v1",), True, metadata_only=True),
+    Resource("CSIStorageCapacity", "csistoragecapacities", ("storage.k8s.io/v1",), True),
+    Resource("ResourceClaimTemplate", "resourceclaimtemplates", ("resource.k8s.io/v1", "resource.k8s.io/v1beta2"),
+             True),
+)
+# Claims are read in every namespace: a device allocated to another namespace's claim is taken.
+CLUSTER_WIDE_NAMESPACED = (
+    Resource("ResourceClaim", "resourceclaims", ("resource.k8s.io/v1", "resource.k8s.io/v1beta2"), True),
 )
 LEASES = Resource("Lease", "leases", ("coordination.k8s.io/v1",), True)
 
@@ -943,6 +956,9 @@ def _collect_all(col: _Collector, ns_list: list[str] | None, scope: Scope, pod_n
         read(res, ns_scopes)
     for res in CLUSTER_RESOURCES:
         read(res, [None])
+    for res in CLUSTER_WIDE_NAMESPACED:
+        if not read(res, [None]) and ns_list:
+            read(res, ns_scopes)  # no cluster-wide list: at least the namespaces asked for
 
     if scope == "pod" and pod_name and target:
         pod = target[0]

@@ -34,6 +34,10 @@ def is_intent_failure(f: Failure) -> bool:
     """A failure caused by the pod's own placement choice, not by the node's state."""
     if f.code in INTENT_CODES:
         return True
+    # A ResourceClaim of the pod already allocated: its devices are reachable from some nodes only
+    # (DynamicResources: "resourceclaim not available on the node"); the pod runs there or nowhere.
+    if f.plugin == "DynamicResources" and f.detail.get("allocated") is True:
+        return True
     # Left out of NodeAffinity's PreFilterResult (a DaemonSet-style metadata.name pin).
     return f.code == "absent-nodes" and f.plugin == "NodeAffinity"
 
@@ -107,6 +111,23 @@ def _from_verdicts(ev: Evaluation, codes: Iterable[str]) -> frozenset[str]:
     return frozenset(v.node for v in ev.verdicts if not any(f.code in want for f in v.failures))
 
 
+def _allocated_claims_term(ev: Evaluation) -> Term | None:
+    """The nodes an already-allocated ResourceClaim of the pod can reach, when some can: the pod
+    runs there or nowhere (as a nodeName would say). None when no claim pins it, or when no node can
+    reach the allocation (then the allocation itself is the blocker, diagnose/dra.py says so)."""
+    pinned = [f for v in ev.verdicts for f in v.failures if f.plugin == "DynamicResources"
+              and f.detail.get("allocated") is True]
+    if not pinned:
+        return None
+    ok = frozenset(v.node for v in ev.verdicts if not any(f.plugin == "DynamicResources"
+                                                           and f.detail.get("allocated") is True for f in v.failures))
+    if not ok:
+        return None
+    claims = sorted({c for f in pinned for c in f.detail.get("claims", ())})
+    return Term(id="resourceClaim", field="spec.resourceClaims",
+                text="ResourceClaim " + ", ".join(f"`{c}`" for c in claims) + " (already allocated)", nodes=ok)
+
+
 def is_control_plane(node: m.Node, pod: m.Pod) -> bool:
     """A control-plane node whose taint the pod does not tolerate."""
     if not node.taints:
@@ -147,6 +168,9 @@ def find_intent(pod: m.Pod, snapshot: Snapshot, ev: Evaluation) -> Intent:
                           text="required pod affinity " + "; ".join(
                               f"`{_affinity_text(t)}`" for t in pod.pod_affinity), nodes=ok))
     terms += _device_terms(ev.requests, nodes)
+    allocated = _allocated_claims_term(ev)
+    if allocated is not None:
+        terms.append(allocated)
     names = [n.name for n in nodes]
     targets = [n for n in names if all(n in t.nodes for t in terms)]
     excluded: list[str] = []

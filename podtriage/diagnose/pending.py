@@ -7,6 +7,7 @@ from typing import Any, Mapping, Sequence
 
 from .. import model as m
 from ..evidence import messages as msgs
+from ..scheduler.plugins.dynamic_resources import resolve_claims
 from ..findings import EvidenceItem, Signal
 from ..quantity import format_amount
 from ..scheduler.selectors import label_selector_matches
@@ -53,6 +54,9 @@ def scheduler_signals(pod: m.Pod, snapshot: Snapshot, pod_events: Sequence[m.Eve
     """A schedulerName nobody serves, or no scheduler activity at all."""
     if pod.node_name or pod.scheduling_gates:
         return []
+    gate = resolve_claims(pod, snapshot)[1] if pod.resource_claims else None
+    if gate is not None and (gate.code == "dra-claim-pending" or snapshot.has("ResourceClaim")):
+        return []  # DynamicResources' PreEnqueue holds the pod back (diagnose/dra.py says why)
     cond = pod.condition("PodScheduled")
     sched_events = [e for e in pod_events if e.reason in ("FailedScheduling", "Scheduled")]
     known = snapshot.meta.scheduler_names
@@ -97,6 +101,13 @@ def preemption_signals(pod: m.Pod, snapshot: Snapshot, fit: Any, blocked_by_reso
                                                  summary=f"status.nominatedNodeName={pod.nominated_node_name}",
                                                  source=f"Pod {pod.key} status"),),
                           effects=("victims are being evicted for this pod",)))
+    if fit is not None and getattr(fit, "preemption_not_attempted", False) and fit.prefilter is not None:
+        out.append(Signal(name="preemption-not-attempted", blocking=False,
+                          params={**base, "reason": fit.prefilter.reason},
+                          subject=f"Pod/{pod.key}",
+                          evidence=(EvidenceItem(kind="event", summary=f"PostFilter: {fit.postfilter}",
+                                                 source="FailedScheduling message", data={"message": fit.raw}),),
+                          effects=("preemption was not tried: the pod failed PreFilter",)))
     if not blocked_by_resources:
         return out
     never = pod.preemption_policy == "Never" or bool(fit and getattr(fit, "preemption_not_eligible", "")
@@ -108,21 +119,30 @@ def preemption_signals(pod: m.Pod, snapshot: Snapshot, fit: Any, blocked_by_reso
                           evidence=(EvidenceItem(kind="object", summary="preemptionPolicy: Never",
                                                  source=f"Pod {pod.key} spec.preemptionPolicy"),),
                           effects=("the pod may not evict lower-priority pods to make room",)))
-    elif fit is not None and fit.preemption is not None and snapshot.pdbs:
-        codes = fit.preemption.node_counts() if hasattr(fit.preemption, "node_counts") else {}
-        if codes.get("no-preemption-victims"):
-            blocking_pdbs = [p for p in snapshot.pdbs if p.disruptions_allowed == 0]
-            lower = [q for q in snapshot.pods if q.node_name and q.priority < pod.priority]
-            hit = sorted({f"{p.namespace}/{p.name}" for p in blocking_pdbs for q in lower
-                          if q.namespace == p.namespace and label_selector_matches(p.selector, q.labels)})
-            if hit:
-                out.append(Signal(name="preemption-blocked-by-pdb", blocking=False,
-                                  params={**base, "pdbs": ", ".join(hit[:5])},
-                                  subject=f"PodDisruptionBudget/{hit[0]}",
-                                  evidence=(EvidenceItem(kind="object", summary="PodDisruptionBudgets with "
-                                                         f"disruptionsAllowed=0 cover lower-priority pods: "
-                                                         f"{', '.join(hit[:5])}", source="PodDisruptionBudget list"),),
-                                  effects=("preemption found no victims it may evict",)))
+    elif fit is not None and fit.preemption_node and snapshot.pdbs:
+        # PDBs are best effort in preemption: they order victims and nodes but never stop the
+        # scheduler. They matter when it preempts anyway and the victims are protected ("No
+        # preemption victims found" means no lower-priority pod at all: a PDB is never the reason).
+        node = fit.preemption_node
+        blocking_pdbs = [p for p in snapshot.pdbs if p.disruptions_allowed <= 0]
+        lower = [q for q in snapshot.pods_by_node.get(node, []) if q.priority < pod.priority]
+        hit = sorted({f"{p.namespace}/{p.name}" for p in blocking_pdbs for q in lower
+                      if q.namespace == p.namespace and p.selector is not None and not p.selector.is_empty
+                      and label_selector_matches(p.selector, q.labels)})
+        if hit:
+            protected = sorted({q.key for q in lower for p in blocking_pdbs if q.namespace == p.namespace
+                                and p.selector is not None and label_selector_matches(p.selector, q.labels)})
+            out.append(Signal(name="preemption-blocked-by-pdb", blocking=False,
+                              params={**base, "pdbs": ", ".join(hit[:5]), "node": node,
+                                      "victims": ", ".join(protected[:5]),
+                                      "victim_count": fit.preemption_victims or 0},
+                              subject=f"PodDisruptionBudget/{hit[0]}",
+                              evidence=(EvidenceItem(kind="event", summary=f"preemption on {node}: "
+                                                     f"{fit.preemption_victims} victim(s); PDBs with "
+                                                     f"disruptionsAllowed=0 cover {', '.join(protected[:5])}",
+                                                     source="FailedScheduling message and PodDisruptionBudget list",
+                                                     data={"message": fit.raw, "pdbs": hit}),),
+                              effects=("preemption proceeds and violates the budgets",)))
     return out
 
 

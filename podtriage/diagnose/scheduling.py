@@ -23,6 +23,7 @@ from ..scheduler.framework import Evaluation, Failure, NodeVerdict
 from ..scheduler.plugins.taint_toleration import tolerates
 from ..scheduler.selectors import describe_requirement, requirement_matches
 from ..snapshot import Snapshot
+from .dra import dra_signals
 from .labels import CONTROL_PLANE_TAINTS, DEPRECATED_LABELS, NOT_READY_TAINTS, closest, is_system_label
 
 MAX_EXAMPLES = 3
@@ -194,6 +195,16 @@ class SchedulingDiagnosis:
             out += self._node_signals(self.intent.targets)
         else:
             out += self._no_target()
+        # DynamicResources, its PreEnqueue and PreFilter rejections included (self.ev keeps them): a
+        # claim or class that is missing blocks everywhere (pod); the rest is what blocks nodes
+        targets = set(self.candidates)
+        for s_ in dra_signals(self.pod, self.snapshot, self.ev):
+            if not s_.nodes:
+                out.append(replace(s_, scope=s_.scope or "pod"))
+            elif not targets or targets & set(s_.nodes):
+                out.append(replace(s_, scope=s_.scope or "target"))
+            else:  # only nodes the pod excludes itself (an allocated claim pins it): background
+                out.append(replace(s_, blocking=False))
         return out
 
     def _failures_on(self, nodes: Sequence[str]) -> dict[str, list[tuple[NodeVerdict, Failure]]]:
@@ -224,6 +235,8 @@ class SchedulingDiagnosis:
         }
         out = []
         for code, items in self._failures_on(nodes).items():
+            if items[0][1].plugin == "DynamicResources":
+                continue  # diagnose/dra.py: per claim and request, once for the pod (signals())
             for sig in handlers.get(code, self._generic)(code, items):
                 out.append(replace(sig, scope="target"))
         return out
@@ -330,18 +343,20 @@ class SchedulingDiagnosis:
         for f in self.ev.prefilter:
             # VolumeRestrictions and VolumeBinding both reject a missing claim; the scheduler reports
             # the first, and so do we, once.
-            if (f.code, f.reason) in seen:
+            if (f.code, f.reason) in seen or f.plugin == "DynamicResources":
                 continue
             seen.add((f.code, f.reason))
             d = f.detail
             claim = d.get("claim") or ", ".join(d.get("claims", []) or []) or ""
             params = {"pod": self.pod.key, "total_nodes": self.total, "nodes_count": self.total, "claim": claim,
                       "reason_detail": f.message, "storage_class": d.get("storage_class") or "",
-                      "detail": f.message, "node_example": "NODE", "node_examples": ""}
+                      "detail": f.message, "node_example": "NODE", "node_examples": "", "reason": f.reason,
+                      **{k: v for k, v in d.items() if isinstance(v, (str, int)) and k not in ("claim",)}}
             name = {
                 "pvc-not-found": "pvc-not-found", "pvc-deleting": "pvc-unbound",
                 "ephemeral-pvc-pending": "pvc-unbound", "pvc-bound-to-missing-pv": "pvc-unbound",
-                "volume-rwop": "volume-restriction-conflict",
+                "volume-rwop": "volume-restriction-conflict", "pv-not-found": "pv-not-found",
+                "ephemeral-pvc-not-owned": "ephemeral-pvc-conflict",
             }.get(f.code)
             if f.code == "volume-unbound-immediate":
                 if d.get("storage_class") and d.get("class_exists") is False:
@@ -643,6 +658,8 @@ class SchedulingDiagnosis:
         "topology-spread": "topology-spread", "topology-spread-missing-label": "topology-spread-missing-label",
         "pod-affinity": "pod-affinity", "pod-anti-affinity": "pod-anti-affinity",
         "existing-anti-affinity": "existing-anti-affinity", "node-name": "unknown-scheduling-failure",
+        "volume-no-space": "storage-capacity-exhausted", "csi-driver-missing": "csi-driver-not-installed",
+        "node-features": "node-features-missing",
     }
 
     def _generic(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:

@@ -41,6 +41,10 @@ CODES: tuple[str, ...] = (
     "volume-zone", "topology-spread", "topology-spread-missing-label", "pod-affinity",
     "pod-anti-affinity", "existing-anti-affinity", "dra", "unknown-conditions", "absent-nodes",
     "prefilter-conflict", "no-nodes", "preemption-not-helpful", "no-preemption-victims", "other",
+    # 1.37: VolumeZone's PreFilter, VolumeBinding's ephemeral ownership, NodeVolumeLimits'
+    # preventPodSchedulingIfMissing, NodeDeclaredFeatures, and DynamicResources' own texts
+    "pv-not-found", "ephemeral-pvc-not-owned", "csi-driver-missing", "node-features", "dra-class-missing",
+    "dra-claim-not-found", "dra-claim-pending", "dra-claim-deleting", "dra-claim-not-owned", "dra-error",
 )
 
 # cluster-autoscaler's own skip reasons (NotTriggerScaleUp); scheduler reasons keep CODES.
@@ -74,6 +78,16 @@ class FitMessage:
     format_version: str  # FORMAT_* band
     truncated: bool  # event text cut at 1024 chars ending in " ..."
     raw: str
+    # "preemption: found a potential placement for pod on node N, preempting K victims" (1.37)
+    preemption_node: str = ""
+    preemption_victims: int | None = None
+
+    @property
+    def preemption_not_attempted(self) -> bool:
+        """The PostFilter part is a bare "not found": after a PreFilter rejection by a plugin that runs
+        before DynamicResources, DynamicResources' PostFilter (first in line) finds none of its state
+        and fails, so preemption is never tried (1.35+ with DRA in the default profile)."""
+        return self.dra_note == "not found" and self.prefilter is not None
 
     def node_counts(self, *, include_prefilter: bool = True) -> dict[str, int]:
         """code -> count, summed over reasons sharing a code (several taints, several resources).
@@ -134,6 +148,9 @@ _REASON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^Too many pods$", "too-many-pods"),
         (r"had no available disk$", "volume-restrictions-disk"),
         (r"PersistentVolumeClaim with the same name and ReadWriteOncePod access mode", "volume-rwop"),
+        (r"unavailable due to PersistentVolumeClaim with ReadWriteOncePod access mode already in-use", "volume-rwop"),
+        (r"^(?P<driver>\S+) CSI driver is not installed on the node$", "csi-driver-missing"),
+        (r"didn't match Pod's required features$", "node-features"),
         (r"exceed max volume count$", "volume-limits"),
         (r"^pod has unbound immediate PersistentVolumeClaims", "volume-unbound-immediate"),
         (r"^waiting for ephemeral volume controller to create the persistentvolumeclaim " + _CLAIM,
@@ -142,6 +159,9 @@ _REASON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          "pvc-bound-to-missing-pv"),
         (r"^persistentvolumeclaim " + _CLAIM + r" is being deleted", "pvc-deleting"),
         (r"^persistentvolumeclaim " + _CLAIM + r" not found", "pvc-not-found"),
+        (r"^persistentvolume \"(?P<pv>[^\"]*)\" not found", "pv-not-found"),
+        (r"^PVC (?P<namespace>[^/\s]+)/(?P<claim>\S+) was not created for pod \S+ \(pod is not owner\)",
+         "ephemeral-pvc-not-owned"),
         (r"didn't find available persistent volumes to bind$", "volume-bind-conflict"),
         (r"had volume node affinity conflict$", "volume-node-affinity"),
         (r"didn't match PersistentVolume's node affinity$", "volume-node-affinity"),
@@ -164,11 +184,16 @@ _REASON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # DynamicResources (Filter, PreFilter, PreEnqueue texts)
         (r"^cannot allocate all claims$", "dra"),
         (r"^resourceclaim not available on the node$", "dra"),
+        (r"^invalid resource pools were encountered$", "dra"),
+        (r"^cannot fit resource$", "dra"),
         (r"^resourceclaim in use$", "dra"),
         (r"^resource claim (?P<claim>\S+) is in the process of being allocated", "dra"),
-        (r"^resourceclaim " + _CLAIM + r" is being deleted", "dra"),
-        (r"^request (?P<request>\S+): device class (?P<device_class>\S+) does not exist", "dra"),
-        (r"ResourceClaim not created yet", "dra"),
+        (r"^resourceclaim " + _CLAIM + r" is being deleted", "dra-claim-deleting"),
+        (r"^request (?P<request>\S+): device class (?P<device_class>\S+) does not exist", "dra-class-missing"),
+        (r"^resourceclaim\.resource\.k8s\.io " + _CLAIM + r" not found", "dra-claim-not-found"),
+        (r"^ResourceClaim (?P<namespace>[^/\s]+)/(?P<claim>\S+) was not created for Pod", "dra-claim-not-owned"),
+        (r"ResourceClaim not created yet", "dra-claim-pending"),
+        (r"^running \"DynamicResources\" filter plugin: ", "dra-error"),
     )
 )
 
@@ -349,13 +374,17 @@ def _parse_fit(text: str, raw: str, *, truncated: bool) -> FitMessage | None:
     parts = _parse_body(body, truncated=truncated)
     pf = parts.postfilter
     note, preemption, not_eligible = pf, None, ""
+    cand_node, cand_victims = "", None
     idx = pf.find("preemption:")
     if idx >= 0:
         note = pf[:idx]
         pre = pf[idx + len("preemption:"):].strip()
+        found = _PREEMPTION_FOUND.match(pre)
         if pre.startswith("not eligible due to "):
             not_eligible = pre[len("not eligible due to "):].rstrip(".").strip()
             not_eligible = not_eligible.removeprefix("a ")
+        elif found is not None:
+            cand_node, cand_victims = found.group("node"), int(found.group("victims"))
         elif pre:
             preemption = _parse_fit(pre, pre, truncated=truncated)
     dra_note = note.strip().rstrip(",").strip()
@@ -371,13 +400,19 @@ def _parse_fit(text: str, raw: str, *, truncated: bool) -> FitMessage | None:
         total_nodes=int(head.group("total")), prefilter=parts.prefilter, reasons=parts.reasons,
         postfilter=pf, preemption=preemption, preemption_not_eligible=not_eligible,
         dra_note=dra_note, format_version=band, truncated=truncated, raw=raw,
+        preemption_node=cand_node, preemption_victims=cand_victims,
     )
 
+
+_PREEMPTION_FOUND = re.compile(
+    r"found a potential placement for pod on node (?P<node>\S+), preempting (?P<victims>[0-9]{1,9}) victims")
 
 # Texts accepted without the "0/N nodes are available:" head (no-nodes; very old PreFilter texts).
 _BARE_CODES = frozenset({
     "no-nodes", "pvc-not-found", "pvc-deleting", "pvc-bound-to-missing-pv", "ephemeral-pvc-pending",
-    "volume-unbound-immediate", "affinity-terms-conflict", "prefilter-conflict", "dra",
+    "volume-unbound-immediate", "affinity-terms-conflict", "prefilter-conflict", "dra", "pv-not-found",
+    "ephemeral-pvc-not-owned", "dra-class-missing", "dra-claim-not-found", "dra-claim-pending",
+    "dra-claim-deleting", "dra-claim-not-owned",
 })
 
 

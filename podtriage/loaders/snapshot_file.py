@@ -42,6 +42,8 @@ KEPT_ANNOTATIONS = frozenset({
     "storageclass.kubernetes.io/is-default-class",
     "storageclass.beta.kubernetes.io/is-default-class",
     "pv.kubernetes.io/bind-completed",
+    "volume.beta.kubernetes.io/storage-class",
+    "resource.kubernetes.io/extended-resource-claim",
     "cluster-autoscaler.kubernetes.io/safe-to-evict",
 })
 
@@ -52,10 +54,12 @@ _POD_SPEC_KEYS = (
     "affinity", "tolerations", "overhead", "topologySpreadConstraints", "schedulingGates",
     "imagePullSecrets", "runtimeClassName", "serviceAccountName", "activeDeadlineSeconds", "hostNetwork",
     "restartPolicy", "resources",  # spec.resources: pod-level requests (PodLevelResources), read by convert
+    "resourceClaims", "hostUsers",  # DRA claims; NodeDeclaredFeatures (hostNetwork + hostUsers: false)
 )
 _POD_STATUS_KEYS = ("phase", "reason", "message", "nominatedNodeName", "startTime", "conditions",
-                    "containerStatuses", "initContainerStatuses", "qosClass")
-_CONTAINER_KEYS = ("name", "image", "resources", "ports", "envFrom", "restartPolicy")
+                    "containerStatuses", "initContainerStatuses", "qosClass", "resourceClaimStatuses",
+                    "extendedResourceClaimStatus")
+_CONTAINER_KEYS = ("name", "image", "resources", "ports", "envFrom", "restartPolicy", "restartPolicyRules")
 
 
 def _pick(d: Any, keys: Iterable[str]) -> dict:
@@ -86,6 +90,12 @@ def _trim_container(c: Any, init: bool = False) -> Any:
     if isinstance(env, list):
         # Literal env values can hold credentials; only references (valueFrom) are analysed.
         out["env"] = [{k: e[k] for k in ("name", "valueFrom") if k in e} for e in env if isinstance(e, dict)]
+    mounts = c.get("volumeMounts")
+    if isinstance(mounts, list):  # only what NodeDeclaredFeatures reads (VolumeBindMountOptions)
+        kept = [{k: vm[k] for k in ("name", "bindMountOptions") if k in vm}
+                for vm in mounts if isinstance(vm, dict) and vm.get("bindMountOptions")]
+        if kept:
+            out["volumeMounts"] = kept
     return out
 
 
@@ -150,7 +160,10 @@ def trim_object(obj: dict) -> dict:
         out["status"] = _pick(obj.get("status"), _POD_STATUS_KEYS)
     elif kind == "Node":
         out["spec"] = _pick(obj.get("spec"), ("taints", "unschedulable", "providerID"))
-        out["status"] = _pick(obj.get("status"), ("allocatable", "capacity", "conditions", "nodeInfo"))
+        out["status"] = _pick(obj.get("status"), ("allocatable", "capacity", "conditions", "nodeInfo",
+                                                   "declaredFeatures"))
+    elif kind == "CSIStorageCapacity":
+        out.update(_pick(obj, ("storageClassName", "capacity", "maximumVolumeSize", "nodeTopology")))
     elif kind == "ConfigMap":
         for key in ("data", "binaryData"):
             if isinstance(obj.get(key), dict):

@@ -109,7 +109,7 @@ def host_ports(pod: m.Pod) -> tuple[tuple[str, str, int], ...]:
 
 # Volume sources the volume plugins look at (claims, generic ephemeral volumes, in-tree disks).
 VOLUME_PLUGIN_KINDS = frozenset({"persistentVolumeClaim", "ephemeral", "gcePersistentDisk", "awsElasticBlockStore",
-                                 "rbd", "iscsi"})
+                                 "rbd", "iscsi", "azureDisk", "cinder", "portworxVolume"})
 
 
 def uses_volumes(pod: m.Pod) -> bool:
@@ -190,6 +190,40 @@ class ClusterState:
     def namespace_labels(self, ns: str) -> Mapping[str, str]:
         return self.snapshot.namespace_labels.get(ns, {})
 
+    @cached_property
+    def nominated_by_node(self) -> dict[str, list[m.Pod]]:
+        """Pods the scheduler nominated to a node (status.nominatedNodeName) that are not bound yet:
+        Filter counts them as running there for pods of equal or lower priority."""
+        out: dict[str, list[m.Pod]] = {}
+        for p in self.snapshot.pods:
+            if p.nominated_node_name and not p.node_name and not p.is_terminal and not p.deletion_timestamp:
+                out.setdefault(p.nominated_node_name, []).append(p)
+        return out
+
+    def with_pods(self, info: NodeInfo, pods: Sequence[m.Pod], without: Sequence[m.Pod] = ()) -> NodeInfo:
+        """A copy of `info` as if `pods` ran there too (and `without` did not)."""
+        gone = {id(p) for p in without}
+        kept = [p for p in info.pods if id(p) not in gone] + list(pods)
+        requested: dict[str, int] = {}
+        for p in kept:
+            for k, v in effective_requests(p).items():
+                requested[k] = requested.get(k, 0) + v
+        # NodeInfo.UsedPorts is a set: RemovePod frees a port even when another pod on the node
+        # still holds it (upstream behaviour the preemption dry run shows); AddPod adds it back.
+        ports = set(info.used_ports)
+        for p in without:
+            ports.difference_update(host_ports(p))
+        for p in pods:
+            ports.update(host_ports(p))
+        return NodeInfo(node=info.node, pods=kept, requested=requested, used_ports=ports)
+
+    @cached_property
+    def dra_extended_classes(self) -> dict[str, m.DeviceClass]:
+        """Extended resource name -> the DeviceClass that provides it (DRA-backed extended resources)."""
+        from .plugins.dynamic_resources import extended_resource_classes
+
+        return extended_resource_classes(self.snapshot) if self.snapshot.device_classes else {}
+
 
 @dataclass
 class CycleState:
@@ -209,6 +243,10 @@ class FilterPlugin:
     """One kube-scheduler Filter plugin. Subclasses set `name` and override what they implement."""
 
     name: ClassVar[str] = ""
+
+    def pre_enqueue(self, state: CycleState) -> Sequence[Failure]:
+        """PreEnqueue: a reason the scheduler does not even try the pod (no event, no condition)."""
+        return ()
 
     def pre_filter(self, state: CycleState) -> Sequence[Failure]:
         """Pod-level rejection before any node is looked at (PreFilter): empty when none."""
@@ -250,6 +288,10 @@ class Evaluation:
     # What the diagnosis derives from this evaluation alone (the target nodes, failures grouped by
     # code): pods of the same shape share the evaluation, so they share this too.
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    # A PreEnqueue plugin holds the pod back: the scheduler never tries it (prefilter holds the reason)
+    gated: bool = False
+    # A Filter plugin fails with an error on some node: the attempt aborts (SchedulerError), no FitError
+    error: Failure | None = None
 
     @property
     def total_nodes(self) -> int:
@@ -257,7 +299,7 @@ class Evaluation:
 
     @property
     def feasible(self) -> tuple[str, ...]:
-        if self.prefilter:
+        if self.prefilter or self.error is not None:
             return ()
         return tuple(v.node for v in self.verdicts if v.passed)
 
@@ -289,6 +331,10 @@ class Evaluation:
     def fit_error(self) -> str:
         """The FitError text the current scheduler would print for this evaluation (no PostFilter part)."""
         n = self.total_nodes
+        if self.gated:
+            return f"(not attempted: {self.prefilter[0].reason})"
+        if self.error is not None:
+            return self.error.reason
         if self.prefilter:
             return f"0/{n} nodes are available: {self.prefilter[0].reason}."
         if n == 0:
@@ -309,8 +355,16 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
     """Run PreFilter and every Filter plugin, in the default profile's order, against every node."""
     plist = list(plugins) if plugins is not None else _plugins()
     state = CycleState(pod=pod, cluster=cluster, requests=effective_requests(pod))
+    for p in plist:
+        gate = p.pre_enqueue(state)
+        if gate:
+            return Evaluation(pod=pod, requests=state.requests, prefilter=tuple(gate), verdicts=(),
+                              node_count=len(cluster.node_infos), gated=True)
     prefilter: list[Failure] = []
     for p in plist:
+        # PreFilter stops at the first plugin that rejects the pod outright (UnschedulableAndUnresolvable).
+        if prefilter and prefilter[0].unresolvable:
+            break
         prefilter.extend(p.pre_filter(state))
     # PreFilterResults are intersected (frameworkImpl.RunPreFilterPlugins). Nodes outside never
     # reach Filter: the scheduler counts them under one "didn't satisfy plugin(s) [...]" reason,
@@ -340,16 +394,28 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
     # skipped per node: at 5,000 nodes the call overhead is most of an evaluation.
     active = [p for p in plist if p.applies(state)]
     verdicts = []
+    nominated = cluster.nominated_by_node if cluster.nominated_by_node else None
     for info in cluster.node_infos.values():
         failures: list[Failure] = []
         first: tuple[Failure, ...] = ()
         if allowed is not None and info.name not in allowed:
             first = (narrowing[0].absent_node_failure(state, info, absent_reason),)
-        for p in active:
-            fs = p.filter(state, info)
-            if fs:
-                if not first:
-                    first = tuple(fs)
-                failures.extend(fs)
+        # RunFilterPluginsWithNominatedPods: pods nominated to the node with a priority >= this pod's
+        # count as running there (first pass); a node that passes is filtered again without them.
+        noms = [q for q in nominated.get(info.name, ()) if q.priority >= pod.priority and q.key != pod.key] \
+            if nominated else []
+        passes = [cluster.with_pods(info, noms), info] if noms else [info]
+        for i, use in enumerate(passes):
+            for p in active:
+                fs = p.filter(state, use)
+                if fs:
+                    if not first:
+                        first = tuple(fs)
+                    failures.extend(fs)
+            if failures:
+                break
         verdicts.append(NodeVerdict(node=info.name, first=first, failures=tuple(failures)))
-    return Evaluation(pod=pod, requests=state.requests, prefilter=tuple(prefilter), verdicts=tuple(verdicts))
+    # A Filter error on any node the scheduler reaches it on aborts the whole attempt.
+    error = next((v.first[0] for v in verdicts if v.first and v.first[0].detail.get("error")), None)
+    return Evaluation(pod=pod, requests=state.requests, prefilter=tuple(prefilter), verdicts=tuple(verdicts),
+                      error=error)

@@ -18,7 +18,8 @@ def _group(res: live.Resource) -> str:
 
 # Every resource the collector LISTs (a new one there must be granted here too, or the job gets 403).
 LISTED = {(_group(r), r.plural) for r in (live.NODES, live.NAMESPACES, live.PODS, live.EVENTS,
-                                          *live.CLUSTER_RESOURCES, *live.NAMESPACED_RESOURCES)}
+                                          *live.CLUSTER_RESOURCES, *live.NAMESPACED_RESOURCES,
+                                          *live.CLUSTER_WIDE_NAMESPACED)}
 SECRETS = ("", "secrets")
 
 

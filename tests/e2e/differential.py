@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
@@ -42,6 +43,7 @@ from typing import Any
 from podtriage.evidence.messages import FitMessage, parse_fit_message
 from podtriage.evidence.timeline import compare_counts
 from podtriage.scheduler.framework import ClusterState, Evaluation, evaluate
+from podtriage.scheduler.preemption import PostFilter, postfilter
 from podtriage.snapshot import SnapshotBuilder
 
 ZONE = "topology.kubernetes.io/zone"
@@ -77,11 +79,16 @@ class Scenario:
     nodes: list[dict[str, Any]]  # manifests with spec and status
     bound_pods: list[dict[str, Any]]  # spec.nodeName set
     pending_pods: list[dict[str, Any]]
+    family: str = "core"  # which generator made it (tests/e2e/families.py for the others)
+    # other objects (PVs, claims, classes, slices, PDBs, ...), created before the bound pods in
+    # order; `status` is written through the status subresource; "_delete": deleted once created
+    objects: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"seed": self.seed, "name": self.name, "namespace": self.namespace,
                 "other_namespace": self.other_namespace, "nodes": self.nodes,
-                "bound_pods": self.bound_pods, "pending_pods": self.pending_pods}
+                "bound_pods": self.bound_pods, "pending_pods": self.pending_pods, "family": self.family,
+                "objects": self.objects}
 
 
 def _qty_cpu(milli: int) -> str:
@@ -254,6 +261,9 @@ def _gen_bound_pod(r: random.Random, name: str, ns: str, node: str, gpu_ok: bool
 
 
 HOLD_FINALIZER = "podtriage.io/hold"
+DEALLOCATED = "deallocation of ResourceClaim completed"
+DEALLOCATION_RETRY_WAIT = 15.0  # seconds; the retry follows the claim update after the pod's backoff
+KEEP_LABEL = "podtriage.io/keep-nominated"  # (tests/e2e/families.py) a preemptor left nominated
 _NODE_AFFINITY_KEYS = (ZONE, DISK, TIER, CORES, "podtriage.io/missing")
 
 
@@ -491,6 +501,13 @@ class Comparison:
     limitation: str = ""  # name of the documented limitation that excuses the problems
     timeline_disagreements: list[str] = field(default_factory=list)  # compare_counts' view
     first_failures: dict[str, list[str]] = field(default_factory=dict)  # node -> plugin: message
+    family: str = "core"
+    verdict: str = ""  # scheduled | unschedulable | error | gated (no attempt)
+    postfilter_checked: bool = False  # the PostFilter (preemption) text was compared
+    postfilter_agrees: bool = True
+    ours_postfilter: str = ""
+    explain_checked: bool = False  # `podtriage explain` was run on the refused pod
+    explain_top: str = ""
 
     @property
     def agrees(self) -> bool:
@@ -501,11 +518,13 @@ class Comparison:
         return self.agrees or bool(self.limitation)
 
     def describe(self) -> str:
-        lines = [f"seed={self.seed} pod={self.pod}",
+        lines = [f"seed={self.seed} family={self.family} pod={self.pod} verdict={self.verdict}",
                  f"  scheduler: {'scheduled on ' + self.scheduled_node if self.scheduled_node else self.message}",
                  f"  scheduler counts: {json.dumps(self.scheduler, sort_keys=True)} (total {self.total_scheduler})",
                  f"  podtriage counts: {json.dumps(self.ours, sort_keys=True)} (total {self.total_ours})",
                  f"  podtriage feasible: {list(self.feasible)}"]
+        if self.postfilter_checked:
+            lines.append(f"  podtriage postfilter: {self.ours_postfilter!r}")
         lines += [f"  problem: {p}" for p in self.problems]
         if self.limitation:
             lines.append(f"  excused by limitation: {self.limitation}")
@@ -530,14 +549,37 @@ LIMITATIONS: tuple[Limitation, ...] = ()
 
 
 def compare(seed: int, pod_manifest: Mapping[str, Any], ev: Evaluation, scheduled_node: str,
-            message: str) -> Comparison:
+            message: str, *, verdict: str = "", postfilter: PostFilter | None = None,
+            family: str = "core") -> Comparison:
     pod = f"{pod_manifest['metadata']['namespace']}/{pod_manifest['metadata']['name']}"
     ours = podtriage_counts(ev)
     problems: list[str] = []
     sched: dict[str, int] = {}
     total_sched: int | None = None
     timeline: list[str] = []
-    if scheduled_node:
+    verdict = verdict or ("scheduled" if scheduled_node else "unschedulable")
+    pf_checked, pf_ok = False, True
+    if verdict == "gated":
+        if not ev.gated:
+            problems.append("the scheduler never tried the pod (held back by a PreEnqueue plugin); podtriage "
+                            f"does not predict that: {ev.fit_error()}")
+    elif ev.gated:
+        problems.append(f"podtriage says the pod is held back before scheduling ({ev.prefilter[0].reason}); the "
+                        f"scheduler {'bound it' if scheduled_node else 'tried it: ' + message}")
+    elif verdict == "error" and re.match(r'running (PreBind|Reserve|Permit|Bind) plugin', message):
+        # the filters found a node (the failure came while binding it): podtriage must find one too
+        if not ev.feasible:
+            problems.append(f"the scheduler picked a node (then failed to bind: {message}); podtriage finds none")
+    elif verdict == "error":
+        if ev.error is None:
+            problems.append(f"the scheduling attempt failed with an error ({message}); podtriage predicts "
+                            f"{ev.fit_error()!r}")
+        elif ev.error.plugin not in message:
+            problems.append(f"the scheduler's error {message!r} is not the one podtriage predicts ({ev.error.reason})")
+    elif ev.error is not None:
+        problems.append(f"podtriage predicts a scheduler error ({ev.error.reason}); the scheduler "
+                        f"{'bound the pod' if scheduled_node else 'said: ' + message}")
+    elif scheduled_node:
         if not ev.feasible:
             problems.append(f"the scheduler bound the pod to {scheduled_node}; podtriage finds no feasible node")
         elif scheduled_node not in ev.feasible:
@@ -561,10 +603,17 @@ def compare(seed: int, pod_manifest: Mapping[str, Any], ev: Evaluation, schedule
                         for d in compare_counts(fm, ev.code_counts(), ev.total_nodes)]
             if timeline and not problems:
                 problems.append(f"compare_counts(message, Evaluation.code_counts()) reports {timeline}")
+            if postfilter is not None:
+                pf_checked = True
+                pf_problems = compare_postfilter(fm, postfilter)
+                pf_ok = not pf_problems
+                problems += pf_problems
     first = {v.node: [f"{f.plugin}: {f.message}" for f in v.first] for v in ev.verdicts}
     c = Comparison(seed=seed, pod=pod, scheduled_node=scheduled_node, message=message, scheduler=sched,
                    ours=ours, total_scheduler=total_sched, total_ours=ev.total_nodes, feasible=ev.feasible,
-                   problems=problems, timeline_disagreements=timeline, first_failures=first)
+                   problems=problems, timeline_disagreements=timeline, first_failures=first, family=family,
+                   verdict=verdict, postfilter_checked=pf_checked, postfilter_agrees=pf_ok,
+                   ours_postfilter=postfilter.message if postfilter is not None else "")
     if problems:
         for lim in LIMITATIONS:
             if lim.applies(c, pod_manifest):
@@ -573,21 +622,104 @@ def compare(seed: int, pod_manifest: Mapping[str, Any], ev: Evaluation, schedule
     return c
 
 
+def compare_postfilter(fm: FitMessage, pf: PostFilter) -> list[str]:
+    """The scheduler's PostFilter part against podtriage's (tests/e2e: preemption text)."""
+    dealloc = "deallocation of ResourceClaim completed"
+    if (dealloc in fm.postfilter) != (dealloc in pf.message):
+        return [f"DynamicResources PostFilter: scheduler {fm.postfilter!r}, podtriage {pf.message!r}"]
+    if fm.preemption_node:
+        cand = {c.node: c for c in pf.candidates}
+        if fm.preemption_node not in cand:
+            return [f"the scheduler preempts on {fm.preemption_node}; podtriage's candidates: {sorted(cand)} "
+                    f"({pf.message!r})"]
+        if len(cand[fm.preemption_node].victims) != fm.preemption_victims:
+            return [f"victims on {fm.preemption_node}: scheduler {fm.preemption_victims}, podtriage "
+                    f"{len(cand[fm.preemption_node].victims)} ({list(cand[fm.preemption_node].victims)})"]
+        if fm.preemption_node not in pf.best:
+            return [f"the scheduler picks {fm.preemption_node}; podtriage ranks {list(pf.best)} best"]
+        return []
+    if fm.preemption_not_eligible:
+        if fm.preemption_not_eligible != pf.not_eligible:
+            return [f"preemption not eligible: scheduler {fm.preemption_not_eligible!r}, podtriage {pf.message!r}"]
+        return []
+    if fm.preemption_not_attempted:
+        return [] if pf.message == "not found" else [f"PostFilter: scheduler 'not found', podtriage {pf.message!r}"]
+    if fm.preemption is not None:
+        ours = parse_fit_message(pf.message.removeprefix("preemption: "))
+        if ours is None:
+            return [f"preemption: scheduler {fm.postfilter!r}, podtriage {pf.message!r}"]
+        theirs_c, ours_c = fm.preemption.node_counts(), ours.node_counts()
+        by_res = [(r.reason, r.count) for r in fm.preemption.reasons]
+        ours_res = [(r.reason, r.count) for r in ours.reasons]
+        if theirs_c != ours_c or sorted(by_res) != sorted(ours_res):
+            return [f"preemption histogram: scheduler {fm.postfilter!r}, podtriage {pf.message!r}"]
+        return []
+    if fm.postfilter.strip().rstrip(".") != pf.message.strip().rstrip("."):
+        return [f"PostFilter text: scheduler {fm.postfilter!r}, podtriage {pf.message!r}"]
+    return []
+
+
 def evaluate_objects(nodes: Sequence[Mapping[str, Any]], pods: Sequence[Mapping[str, Any]],
-                     namespaces: Sequence[Mapping[str, Any]], pending: Mapping[str, Any]) -> Evaluation:
-    """podtriage's verdict for `pending` against the objects, through the snapshot like any input."""
+                     namespaces: Sequence[Mapping[str, Any]], pending: Mapping[str, Any],
+                     extra: Sequence[Mapping[str, Any]] = (), *, with_postfilter: bool = False,
+                     keep_nomination: bool = False) -> Evaluation | tuple[Evaluation, PostFilter]:
+    """podtriage's verdict for `pending` against the objects, through the snapshot like any input.
+
+    `extra`: the other objects (claims, slices, PVs, ...) as the API server returned them; every
+    kind the families create counts as collected. `with_postfilter`: also the PostFilter outcome.
+    """
     b = SnapshotBuilder(source="differential")
-    # The pod as it was while Pending: a pod the scheduler bound must not count on its own node.
+    # The pod as it was while Pending: a pod the scheduler bound must not count on its own node,
+    # and the nomination its own attempt made is not part of the state it was judged on.
     pending = dict(pending, spec={k: v for k, v in pending["spec"].items() if k != "nodeName"})
-    for obj in list(nodes) + list(pods) + list(namespaces) + [pending]:
+    if not keep_nomination and isinstance(pending.get("status"), dict):
+        pending["status"] = {k: v for k, v in pending["status"].items() if k != "nominatedNodeName"}
+    key = f"{pending['metadata']['namespace']}/{pending['metadata']['name']}"
+    others = [p for p in pods if f"{p['metadata']['namespace']}/{p['metadata']['name']}" != key]
+    for obj in list(nodes) + others + list(namespaces) + list(extra) + [pending]:
         b.add(obj)
-    for kind in ("Node", "Pod", "Namespace"):
+    for kind in ("Node", "Pod", "Namespace") + EXTRA_KINDS:
         b.mark_collected(kind)
     snap = b.build()
     if snap.meta.warnings:
         raise AssertionError(f"snapshot warnings: {snap.meta.warnings}")
+    cluster = ClusterState(snap)
+    ev = evaluate(snap.pod_by_key[key], cluster)
+    if with_postfilter:
+        return ev, postfilter(ev, cluster)
+    return ev
+
+
+_RULES: Any = None
+
+
+def explain_blocked(nodes: Sequence[Mapping[str, Any]], pods: Sequence[Mapping[str, Any]],
+                    namespaces: Sequence[Mapping[str, Any]], pending: Mapping[str, Any],
+                    extra: Sequence[Mapping[str, Any]] = ()) -> tuple[bool, str]:
+    """What `podtriage explain` itself answers for the pod as the scheduler left it (condition
+    included): (blocked, top cause). A pod the scheduler refuses must never come out unblocked."""
+    global _RULES
+    from podtriage.analyze import Explainer
+    from podtriage.rulebook import load_rules
+
+    if _RULES is None:
+        _RULES = load_rules()
+    b = SnapshotBuilder(source="differential")
     key = f"{pending['metadata']['namespace']}/{pending['metadata']['name']}"
-    return evaluate(snap.pod_by_key[key], ClusterState(snap))
+    others = [p for p in pods if f"{p['metadata']['namespace']}/{p['metadata']['name']}" != key]
+    for obj in list(nodes) + others + list(namespaces) + list(extra) + [pending]:
+        b.add(obj)
+    for kind in ("Node", "Pod", "Namespace") + EXTRA_KINDS:
+        b.mark_collected(kind)
+    report = Explainer(b.build(), _RULES).explain(pending["metadata"]["name"], pending["metadata"]["namespace"])
+    top = report.root_causes[0].rule if report.root_causes else "(none)"
+    return report.blocked, top
+
+
+# Kinds the scenario families create (and so "collected" in the snapshot podtriage evaluates).
+EXTRA_KINDS = ("PersistentVolume", "PersistentVolumeClaim", "StorageClass", "CSINode", "CSIDriver",
+               "CSIStorageCapacity", "VolumeAttachment", "DeviceClass", "ResourceSlice", "ResourceClaim",
+               "ResourceClaimTemplate", "PriorityClass", "PodDisruptionBudget", "RuntimeClass")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -716,7 +848,7 @@ class DifferentialRunner:
                                    f"{json.dumps(pod.get('status'))}")
             time.sleep(self.poll)
 
-    def _barrier(self, scenario: Scenario, last_node: str) -> None:
+    def _barrier(self, scenario: Scenario, last_node: str, probe: str = "probe") -> None:
         """Make sure the scheduler has seen every node and bound pod before the first pending pod.
 
         Nodes and pods come through different informers, so a pending pod created right after the
@@ -726,13 +858,98 @@ class DifferentialRunner:
         bound pods, which were created before the probe on the pod informer).
         """
         ns = scenario.namespace
-        probe = {"apiVersion": "v1", "kind": "Pod",
-                 "metadata": {"name": "probe", "namespace": ns, "labels": {PROBE_LABEL: "1"}},
-                 "spec": {"containers": [_container("main", {})], "nodeSelector": {HOST: last_node},
-                          "tolerations": [{"operator": "Exists"}], "terminationGracePeriodSeconds": 0}}
-        self._create_pod(probe)
-        self._wait_pod(ns, "probe", lambda p: bool(p["spec"].get("nodeName")))
-        self.api.delete(f"/api/v1/namespaces/{ns}/pods/probe")
+        body = {"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": probe, "namespace": ns, "labels": {PROBE_LABEL: "1"}},
+                "spec": {"containers": [_container("main", {})], "nodeSelector": {HOST: last_node},
+                         "tolerations": [{"operator": "Exists"}], "terminationGracePeriodSeconds": 0}}
+        self._create_pod(body)
+        self._wait_pod(ns, probe, lambda p: bool(p["spec"].get("nodeName")))
+        self.api.delete(f"/api/v1/namespaces/{ns}/pods/{probe}")
+
+    # -- one scenario --------------------------------------------------------------------------
+    # -- scenario objects (families) -------------------------------------------------------------
+    _GLOBALS_READY = False
+
+    def _ensure_globals(self) -> None:
+        """Cluster-wide objects every family may use (PriorityClasses, a RuntimeClass), once."""
+        if DifferentialRunner._GLOBALS_READY:
+            return
+        from .families import priority_classes, runtime_class
+
+        for obj in priority_classes() + [runtime_class()]:
+            try:
+                self.api.req("POST", _collection_path(obj), obj)
+            except ApiError as e:
+                if e.status != 409:
+                    raise
+        DifferentialRunner._GLOBALS_READY = True
+
+    def _create_object(self, obj: Mapping[str, Any], uids: Mapping[str, str]) -> dict[str, Any]:
+        body = json.loads(json.dumps({k: v for k, v in obj.items() if k not in ("status", "_delete")}))
+        for attempt in range(50):
+            try:
+                got = self.api.req("POST", _collection_path(body), body)
+                break
+            except ApiError as e:
+                if e.status != 409 or attempt == 49:
+                    raise
+                if attempt == 0:  # a leftover of an interrupted run (names carry the seed)
+                    self._delete_object(body)
+                time.sleep(0.1)
+        if "status" in obj:
+            status = json.loads(json.dumps(obj["status"]).replace('"<uid>"', '"__UID__"'))
+            for ref in status.get("reservedFor", []):
+                if ref.get("uid") == "__UID__":
+                    ref["uid"] = uids.get(ref.get("name", ""), "")
+            got = self.api.req("PATCH", _object_path(got) + "/status", {"status": status},
+                               content_type="application/merge-patch+json")
+        if obj.get("_delete"):
+            self.api.req("DELETE", _object_path(got), {"gracePeriodSeconds": 0})
+            got = self.api.req("GET", _object_path(got))
+        return got
+
+    def _delete_object(self, obj: Mapping[str, Any]) -> None:
+        path = _object_path(obj)
+        try:
+            self.api.req("PATCH", path, {"metadata": {"finalizers": None}},
+                         content_type="application/merge-patch+json")
+        except ApiError as e:
+            if e.status != 404:
+                raise
+        self.api.delete(path)
+
+    def _list_pods(self, namespaces: Sequence[str]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for ns in namespaces:
+            for p in self.api.req("GET", f"/api/v1/namespaces/{ns}/pods")["items"]:
+                out.append({**p, "apiVersion": "v1", "kind": "Pod"})
+        return out
+
+    def _reread(self, objs: Sequence[dict[str, Any]], ns: str = "") -> list[dict[str, Any]]:
+        """The objects as they are now (claims get allocated, PVs bound, ...); with `ns`, every
+        ResourceClaim there too (the scheduler creates the claims of DRA-backed extended resources)."""
+        out = []
+        if ns:
+            for c in self.api.req("GET", f"/apis/resource.k8s.io/v1/namespaces/{ns}/resourceclaims")["items"]:
+                out.append({**c, "apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaim"})
+        for o in objs:
+            if ns and o.get("kind") == "ResourceClaim":
+                continue
+            try:
+                got = self.api.req("GET", _object_path(o))
+            except ApiError as e:
+                if e.status == 404:
+                    continue
+                raise
+            out.append({**got, "apiVersion": o.get("apiVersion"), "kind": o.get("kind")})
+        return out
+
+    def _not_tried(self, scenario: Scenario, ns: str, name: str) -> dict[str, Any]:
+        """A pod podtriage says is held back before scheduling: after a barrier pod was scheduled,
+        it still has no PodScheduled condition (or it got one, which the comparison reports)."""
+        self._barrier(scenario, scenario.nodes[-1]["metadata"]["name"], probe="probe2")
+        time.sleep(0.3)
+        return self.api.req("GET", f"/api/v1/namespaces/{ns}/pods/{name}")
 
     # -- one scenario --------------------------------------------------------------------------
     def run_scenario(self, scenario: Scenario, record: bool = False) -> ScenarioResult:
@@ -740,12 +957,45 @@ class DifferentialRunner:
         the API objects, FailedScheduling events and scheduler log lines (for fixtures)."""
         t0 = time.monotonic()
         self.delete_all_nodes()
+        self._ensure_globals()
         namespaces = [self._ensure_namespace(scenario.namespace)]
         if scenario.other_namespace:
             namespaces.append(self._ensure_namespace(scenario.other_namespace))
+        ns_names = [n["metadata"]["name"] for n in namespaces]
+        for leftover in self._list_pods(ns_names):  # an interrupted earlier run of the same seed
+            self._release(leftover)
+        late_kinds = ("ResourceClaim",)  # may reference bound pods (status.reservedFor)
+        created: list[dict[str, Any]] = []
+        bound: list[dict[str, Any]] = []
+        kept: list[str] = []
+        ns = scenario.namespace
+        try:
+            return self._run(scenario, record, t0, namespaces, ns_names, late_kinds, created, bound, kept)
+        finally:
+            for name in kept:
+                self.api.delete(f"/api/v1/namespaces/{ns}/pods/{name}")
+            for p in bound:
+                self._release(p)
+            for o in reversed(created):
+                if not o.get("metadata", {}).get("namespace"):
+                    self._delete_object(o)
+
+    def _run(self, scenario: Scenario, record: bool, t0: float, namespaces: list[dict[str, Any]],
+             ns_names: list[str], late_kinds: tuple[str, ...], created: list[dict[str, Any]],
+             bound: list[dict[str, Any]], kept: list[str]) -> ScenarioResult:
+        for obj in scenario.objects:
+            if obj["kind"] not in late_kinds:
+                created.append(self._create_object(obj, {}))
         nodes = [self._create_node(n) for n in scenario.nodes]
-        bound = [self._create_bound_pod(p) for p in scenario.bound_pods]
+        for p in scenario.bound_pods:
+            bound.append(self._create_bound_pod(p))
+        uids = {p["metadata"]["name"]: p["metadata"].get("uid", "") for p in bound}
+        for obj in scenario.objects:
+            if obj["kind"] in late_kinds:
+                created.append(self._create_object(obj, uids))
         self._barrier(scenario, scenario.nodes[-1]["metadata"]["name"])
+        if scenario.objects:
+            time.sleep(0.3)  # other informers (claims, slices, volumes) catch up
         comparisons = []
         ns = scenario.namespace
         recorded: list[dict[str, Any]] = []
@@ -753,36 +1003,107 @@ class DifferentialRunner:
         def decided(p: dict[str, Any]) -> bool:
             if p["spec"].get("nodeName"):
                 return True
-            return any(c.get("type") == "PodScheduled" and c.get("status") == "False"
-                       and c.get("reason") == "Unschedulable" and c.get("message")
-                       for c in p.get("status", {}).get("conditions", []))
+            conds = p.get("status", {}).get("conditions", [])
+            if p.get("status", {}).get("nominatedNodeName") and not any(c.get("type") == "PodScheduled"
+                                                                        for c in conds):
+                return True  # in its binding cycle (VolumeBinding waits for provisioning: no controller here)
+            cond = next((c for c in conds if c.get("type") == "PodScheduled" and c.get("status") == "False"
+                         and c.get("reason") in ("Unschedulable", "SchedulerError") and c.get("message")), None)
+            if cond is None:
+                return False
+            if DEALLOCATED in cond["message"]:
+                # DynamicResources' PostFilter just deallocated a claim of the pod: the state that
+                # message describes is gone and the claim update requeues the pod. Wait for that
+                # attempt (compare with what is there now), unless it does not come.
+                first = dealloc_seen.setdefault(p["metadata"]["name"], time.monotonic())
+                return time.monotonic() - first > DEALLOCATION_RETRY_WAIT
+            return True
+
+        dealloc_seen: dict[str, float] = {}
 
         events: list[dict[str, Any]] = []
         log_lines: list[str] = []
-        try:
+        if True:
             for manifest in scenario.pending_pods:
                 name = manifest["metadata"]["name"]
-                self._create_pod(manifest)
-                got = self._wait_pod(ns, name, decided)
-                self.api.delete(f"/api/v1/namespaces/{ns}/pods/{name}")
-                node = got["spec"].get("nodeName", "")
-                msg = "" if node else next(c["message"] for c in got["status"]["conditions"]
-                                           if c.get("type") == "PodScheduled")
-                ev = evaluate_objects(nodes, bound, namespaces, got)
-                comparisons.append(compare(scenario.seed, manifest, ev, node, msg))
+                posted = self._create_pod(manifest)
+                extra = self._reread(created, ns) if created else []
+                pods_now = self._list_pods(ns_names)
+                predicted = evaluate_objects(nodes, pods_now, namespaces, {**posted, "kind": "Pod"}, extra)
+                assert isinstance(predicted, Evaluation)
+                if predicted.gated:
+                    got = self._not_tried(scenario, ns, name)
+                    if decided(got):
+                        got = got
+                    else:
+                        got = {**got, "_gated": True}
+                else:
+                    got = self._wait_pod(ns, name, decided)
+                cond = next((c for c in got.get("status", {}).get("conditions", [])
+                             if c.get("type") == "PodScheduled"), {})
+                node = got["spec"].get("nodeName", "") or \
+                    ("" if cond else got.get("status", {}).get("nominatedNodeName", ""))
+                msg = "" if node else cond.get("message", "")
+                verdict = "gated" if got.get("_gated") else "scheduled" if node else \
+                    "error" if cond.get("reason") == "SchedulerError" else "unschedulable"
+                keep = (manifest["metadata"].get("labels", {}).get(KEEP_LABEL) == "1"
+                        and "found a potential placement" in msg)
+                # the state the attempt saw: re-read after the verdict (victims are terminating, not gone)
+                extra = self._reread(created, ns) if created else []
+                pods_now = self._list_pods(ns_names)
+                nominated_by_attempt = "found a potential placement" in msg
+                ev, pf = evaluate_objects(nodes, pods_now, namespaces, {**got, "kind": "Pod"}, extra,
+                                          with_postfilter=True, keep_nomination=not nominated_by_attempt)
+                if keep:
+                    kept.append(name)
+                else:
+                    self.api.delete(f"/api/v1/namespaces/{ns}/pods/{name}")
+                cmp = compare(scenario.seed, manifest, ev, node, msg, verdict=verdict,
+                              postfilter=pf if verdict == "unschedulable" else None, family=scenario.family)
+                if verdict in ("unschedulable", "gated") or (verdict == "error" and not node):
+                    # the scheduler refuses the pod: `podtriage explain` must say it is blocked
+                    blocked, top = explain_blocked(nodes, pods_now, namespaces, {**got, "kind": "Pod"}, extra)
+                    cmp.explain_checked, cmp.explain_top = True, top
+                    if not blocked:
+                        cmp.problems.append(f"podtriage explain reports the pod as not blocked (top cause {top})")
+                comparisons.append(cmp)
                 if record:
                     recorded.append({"pod": got, "scheduled_node": node, "message": msg})
             if record:
                 events = self.api.req("GET", f"/api/v1/namespaces/{ns}/events",
                                       query=[("fieldSelector", "reason=FailedScheduling")])["items"]
                 log_lines = self.cp.scheduler_log_lines(contains=f'pod="{ns}/')
-        finally:
-            for p in bound:
-                self._release(p)
         objects = {"nodes": nodes, "bound_pods": bound, "namespaces": namespaces, "pending": recorded} \
             if record else {}
         return ScenarioResult(scenario=scenario, comparisons=comparisons, events=events, log_lines=log_lines,
                               objects=objects, seconds=time.monotonic() - t0)
+
+
+_GROUP_PLURAL = {
+    "PersistentVolume": ("v1", "persistentvolumes", False), "PersistentVolumeClaim": ("v1", "persistentvolumeclaims", True),
+    "StorageClass": ("storage.k8s.io/v1", "storageclasses", False), "CSINode": ("storage.k8s.io/v1", "csinodes", False),
+    "CSIDriver": ("storage.k8s.io/v1", "csidrivers", False),
+    "CSIStorageCapacity": ("storage.k8s.io/v1", "csistoragecapacities", True),
+    "VolumeAttachment": ("storage.k8s.io/v1", "volumeattachments", False),
+    "DeviceClass": ("resource.k8s.io/v1", "deviceclasses", False),
+    "ResourceSlice": ("resource.k8s.io/v1", "resourceslices", False),
+    "ResourceClaim": ("resource.k8s.io/v1", "resourceclaims", True),
+    "ResourceClaimTemplate": ("resource.k8s.io/v1", "resourceclaimtemplates", True),
+    "PriorityClass": ("scheduling.k8s.io/v1", "priorityclasses", False),
+    "PodDisruptionBudget": ("policy/v1", "poddisruptionbudgets", True),
+    "RuntimeClass": ("node.k8s.io/v1", "runtimeclasses", False),
+}
+
+
+def _collection_path(obj: Mapping[str, Any]) -> str:
+    version, plural, namespaced = _GROUP_PLURAL[obj["kind"]]
+    base = "/api/v1" if version == "v1" else f"/apis/{version}"
+    ns = obj["metadata"].get("namespace")
+    return f"{base}/namespaces/{ns}/{plural}" if namespaced else f"{base}/{plural}"
+
+
+def _object_path(obj: Mapping[str, Any]) -> str:
+    return f"{_collection_path(obj)}/{obj['metadata']['name']}"
 
 
 @dataclass
@@ -796,11 +1117,31 @@ class Summary:
     failures: list[tuple[Scenario, Comparison]] = field(default_factory=list)
     by_limitation: dict[str, int] = field(default_factory=dict)
     codes_seen: dict[str, int] = field(default_factory=dict)
+    by_family: dict[str, list[int]] = field(default_factory=dict)  # family -> [comparisons, agreed]
+    by_verdict: dict[str, int] = field(default_factory=dict)
+    postfilter: list[int] = field(default_factory=lambda: [0, 0])  # [compared, agreed]
+    postfilter_kinds: dict[str, int] = field(default_factory=dict)  # what the scheduler's PostFilter said
+    explain: list[int] = field(default_factory=lambda: [0, 0])  # [refused pods explained, reported blocked]
 
     def add(self, res: ScenarioResult) -> None:
         self.scenarios += 1
         self.seconds += res.seconds
         for c in res.comparisons:
+            fam = self.by_family.setdefault(c.family, [0, 0])
+            fam[0] += 1
+            fam[1] += c.agrees
+            self.by_verdict[c.verdict] = self.by_verdict.get(c.verdict, 0) + 1
+            if c.explain_checked:
+                self.explain[0] += 1
+                self.explain[1] += not any("not blocked" in p for p in c.problems)
+            if c.postfilter_checked:
+                self.postfilter[0] += 1
+                self.postfilter[1] += c.postfilter_agrees
+                kind = ("preempts" if "found a potential placement" in c.message else
+                        "not eligible" if "not eligible" in c.message else
+                        "not attempted (not found)" if c.message.endswith(" not found") else
+                        "no candidate" if "preemption: 0/" in c.message else "other")
+                self.postfilter_kinds[kind] = self.postfilter_kinds.get(kind, 0) + 1
             self.comparisons += 1
             self.scheduled += bool(c.scheduled_node)
             for k in c.scheduler:
@@ -828,6 +1169,11 @@ class Summary:
             (f"  time {self.seconds:.1f}s: {per_s:.1f} comparisons/s, "
              f"{self.scenarios / self.seconds if self.seconds else 0:.2f} scenarios/s"),
             f"  scheduler reasons seen (comparisons): {json.dumps(dict(sorted(self.codes_seen.items())))}",
+            "  per area: " + ", ".join(f"{f} {a}/{n} = {100 * a / n:.2f}%" for f, (n, a) in sorted(self.by_family.items())),
+            f"  verdicts: {json.dumps(dict(sorted(self.by_verdict.items())))}; PostFilter (preemption) text "
+            f"{self.postfilter[1]}/{self.postfilter[0]} agree {json.dumps(dict(sorted(self.postfilter_kinds.items())))}",
+            f"  podtriage explain on the pods the scheduler refused: {self.explain[1]}/{self.explain[0]} reported "
+            "blocked (never 'fits now')",
         ]
         return "\n".join(lines)
 

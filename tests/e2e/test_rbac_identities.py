@@ -38,7 +38,10 @@ FULL_READ: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("", "secrets", ("list",)),
     *(("apps", r, ("get", "list", "watch")) for r in ("deployments", "replicasets", "statefulsets", "daemonsets")),
     *(("batch", r, ("get", "list", "watch")) for r in ("jobs", "cronjobs")),
-    *(("storage.k8s.io", r, ("get", "list", "watch")) for r in ("storageclasses", "csinodes")),
+    *(("storage.k8s.io", r, ("get", "list", "watch")) for r in ("storageclasses", "csinodes", "csidrivers",
+                                                                   "csistoragecapacities", "volumeattachments")),
+    *(("resource.k8s.io", r, ("get", "list", "watch")) for r in ("deviceclasses", "resourceslices",
+                                                                    "resourceclaims", "resourceclaimtemplates")),
     ("scheduling.k8s.io", "priorityclasses", ("get", "list", "watch")),
     ("policy", "poddisruptionbudgets", ("get", "list", "watch")),
     ("node.k8s.io", "runtimeclasses", ("get", "list", "watch")),
@@ -46,7 +49,8 @@ FULL_READ: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 # What the namespace-only identity cannot read: every cluster-scoped kind podtriage lists.
 CLUSTER_SCOPED = ("nodes", "namespaces", "persistentvolumes", "storageclasses", "priorityclasses",
-                  "runtimeclasses", "csinodes")
+                  "runtimeclasses", "csinodes", "csidrivers", "volumeattachments", "deviceclasses",
+                  "resourceslices", "resourceclaims")
 
 
 def read_rules(without: Iterable[str] = (), with_: Iterable[tuple[str, str, tuple[str, ...]]] = (),

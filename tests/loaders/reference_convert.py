@@ -483,6 +483,12 @@ def pod_from_spec(meta: dict, spec: dict, status: dict, warnings: list[str] | No
         conditions=tuple(_condition(c) for c in conds) if isinstance(conds, list) and conds else (),
         container_statuses=_container_states(stget("containerStatuses")),
         init_container_statuses=_container_states(stget("initContainerStatuses")),
+        # Fields added after the optimisation (issue 13): converted by the same helpers.
+        resource_claims=_new._pod_resource_claims(sget("resourceClaims")),
+        resource_claim_statuses={_s(_d(c).get("name")): _s(_d(c).get("resourceClaimName"))
+                                 for c in _l(stget("resourceClaimStatuses")) if isinstance(c, dict)} or EMPTY,
+        required_features=_new.required_node_features(sget("containers"), sget("initContainers"),
+                                                      sget("hostNetwork"), sget("hostUsers")),
     )
 
 
@@ -691,3 +697,16 @@ CONVERTERS: Mapping[str, Callable[..., Any]] = {
     "ConfigMap": config_meta, "Secret": config_meta, "RuntimeClass": runtime_class,
     **{k: workload for k in WORKLOAD_KINDS},
 }
+
+
+# Node, PVC, PV and pod volumes gained fields after the optimisation this module freezes (issue 13:
+# declared features, binding, migration, DRA); they were never part of the pod fast path, so the
+# reference takes them from podtriage.convert itself.
+from podtriage import convert as _new  # noqa: E402
+
+node = _new.node  # noqa: F811
+pvc = _new.pvc  # noqa: F811
+pv = _new.pv  # noqa: F811
+volume = _new.volume  # noqa: F811
+CONVERTERS = {**CONVERTERS, "Node": node, "PersistentVolumeClaim": pvc, "PersistentVolume": pv,
+              **{k: v for k, v in _new.CONVERTERS.items() if k not in CONVERTERS}}

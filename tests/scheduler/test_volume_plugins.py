@@ -286,8 +286,8 @@ def test_read_write_once_pod_claim_in_use() -> None:
     for failures in by_node(ev).values():
         f = only(failures)
         assert f.code == "volume-rwop"
-        assert f.reason == ("node has pod using PersistentVolumeClaim with the same name and "
-                            "ReadWriteOncePod access mode")
+        assert f.reason == ("node(s) unavailable due to PersistentVolumeClaim with ReadWriteOncePod access mode "
+                            "already in-use by another pod")
         assert f.unresolvable is False
         assert f.detail["claim"] == "vault-data" and f.detail["holder"] == "vault/vault-0"
         assert f.detail["holder_node"] == N1

@@ -1,13 +1,15 @@
 """Filter plugins in the default kube-scheduler profile order (the MultiPoint default plugins).
 
 SchedulingGates is a PreEnqueue plugin: it runs before any of these and is handled in
-podtriage.scheduler.plugins.scheduling_gates. DynamicResources (DRA) is not emulated.
+podtriage.diagnose.pending. DynamicResources has a PreEnqueue part too (its claims must exist).
+NodeDeclaredFeatures is appended to the profile after the others (applyFeatureGates), and
+DynamicResources sits right before DefaultPreemption, after InterPodAffinity.
 """
 
 from __future__ import annotations
 
-from .node_unschedulable import NodeUnschedulable
 from .node_name import NodeName
+from .node_unschedulable import NodeUnschedulable
 from .taint_toleration import TaintToleration
 from .node_affinity import NodeAffinity
 from .node_ports import NodePorts
@@ -18,10 +20,12 @@ from .volume_binding import VolumeBinding
 from .volume_zone import VolumeZone
 from .pod_topology_spread import PodTopologySpread
 from .inter_pod_affinity import InterPodAffinity
+from .dynamic_resources import DynamicResources
+from .node_declared_features import NodeDeclaredFeatures
 
 DEFAULT_PLUGINS = (
-    NodeUnschedulable,
     NodeName,
+    NodeUnschedulable,
     TaintToleration,
     NodeAffinity,
     NodePorts,
@@ -32,6 +36,8 @@ DEFAULT_PLUGINS = (
     VolumeZone,
     PodTopologySpread,
     InterPodAffinity,
+    DynamicResources,
+    NodeDeclaredFeatures,
 )
 
 __all__ = [c.__name__ for c in DEFAULT_PLUGINS] + ["DEFAULT_PLUGINS"]

@@ -3,6 +3,11 @@ already on the node request; the pod count must stay within allocatable pods.
 
 Every insufficient resource of a node is reported, as upstream does ("Insufficient cpu",
 "Insufficient memory" for the same node).
+
+DRA-backed extended resources (DRAExtendedResource, GA in 1.37): an extended resource that a
+DeviceClass provides (spec.extendedResourceName, or deviceclass.resource.kubernetes.io/<class>) is
+not checked here on a node that does not advertise it (allocatable 0): DynamicResources allocates
+devices for it instead (shouldDelegateResourceToDRA).
 """
 
 from __future__ import annotations
@@ -41,8 +46,11 @@ class NodeResourcesFit(FilterPlugin):
             req = state.requests
             order = list(_NATIVE) + sorted(r for r in req if is_scalar_resource(r))
             wanted = state.scratch[self.name] = [(r, req[r]) for r in order if req.get(r, 0) > 0]
+        dra = state.cluster.dra_extended_classes
         for res, want in wanted:
             have = alloc.get(res, 0)
+            if dra and have <= 0 and res in dra:
+                continue
             free = have - used.get(res, 0)
             if want > free:
                 out.append(Failure(

@@ -7,6 +7,8 @@ PreFilter (podHasPVCs, then GetPodVolumeClaims), pod-level, UnschedulableAndUnre
     ephemeral volume `waiting for ephemeral volume controller to create the persistentvolumeclaim "X"`;
   - a claim in phase Lost: `persistentvolumeclaim "X" bound to non-existent persistentvolume "PV"`;
   - a claim being deleted: `persistentvolumeclaim "X" is being deleted`;
+  - a generic ephemeral volume's claim that the pod does not control:
+    `PVC ns/X was not created for pod ns/P (pod is not owner)`;
   - any claim not fully bound whose class is not WaitForFirstConsumer (Immediate, a class that
     does not exist, no class at all), or that is pre-bound (spec.volumeName set, not bound yet):
     "pod has unbound immediate PersistentVolumeClaims".
@@ -16,9 +18,17 @@ Filter (FindPodVolumes), per node, UnschedulableAndUnresolvable, reasons in upst
     "node(s) didn't match PersistentVolume's node affinity" (1.33+; before:
     "node(s) had volume node affinity conflict");
   - a WaitForFirstConsumer claim can neither be matched to an Available PV usable from the node
-    nor be provisioned there: "node(s) didn't find available persistent volumes to bind";
+    (class, size, volumeMode, volumeAttributesClassName, selector, access modes, not being
+    deleted, node affinity) nor be provisioned there: "node(s) didn't find available persistent
+    volumes to bind";
+  - it could be provisioned, but the driver publishes storage capacity (CSIDriver
+    storageCapacity: true) and no CSIStorageCapacity of the class reachable from the node
+    (nodeTopology) has maximumVolumeSize (else capacity) >= the request:
+    "node(s) did not have enough free storage";
   - a bound claim's PV does not exist:
     "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)".
+
+"Bound" is spec.volumeName plus the pv.kubernetes.io/bind-completed annotation, not status.phase.
 
 The helpers at the top (claim lookup, the claim's class) are shared with the other volume plugins
 so they all agree on what "the claim" and "known" mean.
@@ -47,6 +57,7 @@ REASON_NODE_CONFLICT = "node(s) didn't match PersistentVolume's node affinity"
 REASON_NODE_CONFLICT_LEGACY = "node(s) had volume node affinity conflict"  # <= 1.32
 REASON_BIND_CONFLICT = "node(s) didn't find available persistent volumes to bind"
 REASON_PV_NOT_EXIST = "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)"
+REASON_NOT_ENOUGH_SPACE = "node(s) did not have enough free storage"
 
 WAIT_FOR_FIRST_CONSUMER = "WaitForFirstConsumer"
 _SAMPLE = 10  # PVs named per node-independent rejection list
@@ -74,19 +85,27 @@ def claim_volumes(pod: m.Pod, *, include_ephemeral: bool = True) -> Iterator[m.V
 def claim_class(pvc: m.PersistentVolumeClaim) -> str:
     """storagehelpers.GetPersistentVolumeClaimClass: an unset class is "" (no class), not the default.
 
-    Simplification: the deprecated volume.beta.kubernetes.io/storage-class annotation, which wins
-    upstream, is not in the snapshot model.
+    The deprecated volume.beta.kubernetes.io/storage-class annotation, which wins upstream, is
+    folded into storage_class_name by podtriage.convert.
     """
     return pvc.storage_class_name or ""
 
 
 def is_fully_bound(pvc: m.PersistentVolumeClaim) -> bool:
-    """Upstream: spec.volumeName set and the pv.kubernetes.io/bind-completed annotation present.
+    """isPVCFullyBound: spec.volumeName set *and* the pv.kubernetes.io/bind-completed annotation.
 
-    Simplification: the annotation is not in the model; phase Bound is set by the PV controller in
-    the same update, so it stands in for it.
+    Not status.phase: a claim pre-bound by hand (volumeName, no annotation) is still unbound to the
+    scheduler, whatever its phase says.
     """
-    return bool(pvc.volume_name) and pvc.phase == "Bound"
+    return bool(pvc.volume_name) and pvc.bind_completed
+
+
+def ephemeral_not_owned(pod: m.Pod, pvc: m.PersistentVolumeClaim) -> bool:
+    """ephemeral.VolumeIsForPod fails: the claim is not controlled by this pod."""
+    o = pvc.owner
+    if o is None or o.kind != "Pod" or o.name != pod.name or pvc.namespace != pod.namespace:
+        return True
+    return bool(o.uid and pod.uid and o.uid != pod.uid)
 
 
 def pv_bound_to_claim(pv: m.PersistentVolume, pvc: m.PersistentVolumeClaim) -> bool:
@@ -160,7 +179,8 @@ class _DelayClaim:
     volume: str
     storage_class: m.StorageClass
     pvs_in_class: int = 0
-    prebound_pv: m.PersistentVolume | None = None
+    prebound_pv: m.PersistentVolume | None = None  # the first of prebound_pvs
+    prebound_pvs: list[m.PersistentVolume] = field(default_factory=list)  # claimRef to this claim
     candidates: list[m.PersistentVolume] = field(default_factory=list)  # smallest first
     rejected_sample: dict[str, str] = field(default_factory=dict)  # pv name -> why, first few
     rejected_counts: dict[str, int] = field(default_factory=dict)  # cause -> PVs (node-independent)
@@ -173,6 +193,11 @@ class _DelayClaim:
     @property
     def key(self) -> str:
         return f"{self.pvc.namespace}/{self.pvc.name}"
+
+    def free_prebound(self, chosen: set[str]) -> m.PersistentVolume | None:
+        """The PV pre-bound to the claim FindMatchingVolume returns when `chosen` are excluded (a
+        claim mounted twice can end up with two PVs bound to it: the scheduler binds both)."""
+        return next((pv for pv in self.prebound_pvs if pv.name not in chosen), None)
 
     @property
     def can_provision(self) -> bool:
@@ -229,6 +254,8 @@ class _PodVolumes:
     indexes: dict[str, _CandidateIndex] = field(default_factory=dict)  # claim key -> index
     label_keys: tuple[str, ...] = ()
     uses_node_name: bool = False
+    capacity_drivers: frozenset[str] = frozenset()  # CSIDrivers with storageCapacity: true
+    capacities: tuple[m.CSIStorageCapacity, ...] = ()
 
 
 class VolumeBinding(FilterPlugin):
@@ -295,12 +322,20 @@ class VolumeBinding(FilterPlugin):
             self._find_candidates(snap, out.delay, pv_known)
             for dc in out.delay:
                 out.indexes[dc.key] = _CandidateIndex(dc.candidates)
+        out.capacity_drivers = frozenset(d.name for d in snap.csi_drivers if d.storage_capacity)
+        if out.capacity_drivers and any(dc.storage_class.provisioner in out.capacity_drivers for dc in out.delay):
+            classes = {dc.storage_class.name for dc in out.delay}
+            out.capacities = tuple(c for c in snap.csi_storage_capacities if c.storage_class in classes)
         keys: set[str] = set()
+        for cap in out.capacities:
+            if cap.node_topology is not None:
+                keys |= {k for k, _ in cap.node_topology.match_labels}
+                keys |= {r.key for r in cap.node_topology.match_expressions}
         for _, pv in out.bound:
             keys |= _keys_of(pv.node_affinity if pv else None)
         for dc in out.delay:
             keys |= _keys_of(dc.storage_class.allowed_topologies)
-            for pv in dc.candidates + ([dc.prebound_pv] if dc.prebound_pv else []):
+            for pv in dc.candidates + dc.prebound_pvs:
                 keys |= _keys_of(pv.node_affinity)
             out.uses_node_name = out.uses_node_name or bool(dc.pvc.selected_node)
         out.label_keys = tuple(sorted(keys))
@@ -335,8 +370,17 @@ class VolumeBinding(FilterPlugin):
                         "waits for its finalizers; the pod can never use it",
                 detail={"claim": name, "namespace": ns, "volume": v.name,
                         "deletion_timestamp": pvc.deletion_timestamp}, unresolvable=True)
-        # Simplification: upstream also requires an ephemeral volume's PVC to be owned by the pod
-        # (ephemeral.VolumeIsForPod); owner references of PVCs are not in the snapshot model.
+        if v.kind == "ephemeral" and ephemeral_not_owned(pod, pvc):
+            return Failure(
+                plugin=self.name, code="ephemeral-pvc-not-owned",
+                reason=f"PVC {ns}/{name} was not created for pod {ns}/{pod.name} (pod is not owner)",
+                message=f"generic ephemeral volume {v.name!r} needs PersistentVolumeClaim {ns}/{name}, but a "
+                        "claim of that name already exists and belongs to something else "
+                        f"({pvc.owner.kind + '/' + pvc.owner.name if pvc.owner else 'no controller'}); "
+                        "the ephemeral volume controller will not take it over",
+                detail={"claim": name, "namespace": ns, "volume": v.name,
+                        "owner": f"{pvc.owner.kind}/{pvc.owner.name}" if pvc.owner else ""},
+                unresolvable=True)
         return None
 
     @staticmethod
@@ -396,7 +440,7 @@ class VolumeBinding(FilterPlugin):
             pvc = dc.pvc
             pvs = by_class.get(claim_class(pvc), [])
             dc.pvs_in_class = len(pvs)
-            selector = getattr(pvc, "selector", None)  # not in the model yet
+            selector = pvc.selector
             for pv in pvs:
                 bound_to_us = pv_bound_to_claim(pv, pvc)
                 if pv.claim_ref is not None and not bound_to_us:
@@ -409,10 +453,20 @@ class VolumeBinding(FilterPlugin):
                 if _volume_mode(pv) != _volume_mode(pvc):
                     dc.reject(pv, "volumeMode", f"volumeMode {_volume_mode(pv)} != {_volume_mode(pvc)}")
                     continue
-                # (a PV being deleted is skipped upstream; PV deletionTimestamp is not in the model)
+                if pv.volume_attributes_class != pvc.volume_attributes_class:
+                    dc.reject(pv, "volumeAttributesClass",
+                              f"volumeAttributesClassName {pv.volume_attributes_class or '(none)'} != "
+                              f"{pvc.volume_attributes_class or '(none)'}")
+                    continue
+                if pv.deletion_timestamp:
+                    dc.reject(pv, "deleting", "being deleted")
+                    continue
                 if bound_to_us:
-                    dc.prebound_pv = pv  # wins outright, subject only to its node affinity
-                    break
+                    # wins outright, subject only to its node affinity, unless another claim of the
+                    # pod took it already (the same claim mounted twice): then the others compete
+                    dc.prebound_pvs.append(pv)
+                    dc.prebound_pv = dc.prebound_pv or pv
+                    continue
                 if pv.phase != "Available":
                     dc.reject(pv, "phase", f"phase {pv.phase}")
                     continue
@@ -457,7 +511,6 @@ class VolumeBinding(FilterPlugin):
             conflict = self._unbound(pv, node)
             if conflict is not None:
                 failures.append(conflict)
-        # (ErrReasonNotEnoughSpace, from CSIStorageCapacity, is not modelled: those objects are not read.)
         if missing_pv is not None:
             pvc, pv_name = missing_pv
             failures.append(Failure(
@@ -482,26 +535,26 @@ class VolumeBinding(FilterPlugin):
             unresolvable=True)
 
     def _unbound(self, pv: _PodVolumes, node: NodeInfo) -> Failure | None:
-        """FindPodVolumes for WaitForFirstConsumer claims: static match first, then provisioning."""
+        """FindPodVolumes for WaitForFirstConsumer claims, in upstream order: a claim already being
+        provisioned for another node fails at once; then static matching (smallest claim first, each
+        takes the smallest usable PV); then provisioning (checkVolumeProvisions), which stops at the
+        first claim that cannot be provisioned here (bind conflict) or lacks storage capacity."""
         labels, name = node.node.labels, node.name
-        problems: list[dict[str, Any]] = []
-        chosen: set[str] = set()
-        to_match = [dc for dc in pv.delay if not dc.pvc.selected_node]
-        to_provision: list[_DelayClaim] = []
         for dc in pv.delay:
             if dc.pvc.selected_node and dc.pvc.selected_node != name:
-                problems.append({
+                return self._bind_conflict([{
                     "claim": dc.pvc.name, "namespace": dc.pvc.namespace, "storage_class": dc.storage_class.name,
                     "selected_node": dc.pvc.selected_node,
                     "why": f"is already being provisioned for node {dc.pvc.selected_node} "
-                           "(annotation volume.kubernetes.io/selected-node)"})
-            elif dc.pvc.selected_node:
-                to_provision.append(dc)
-        # findMatchingVolumes: claims smallest first, each takes the smallest usable PV not yet chosen.
+                           "(annotation volume.kubernetes.io/selected-node)"}])
+        to_provision = [dc for dc in pv.delay if dc.pvc.selected_node]
+        chosen: set[str] = set()
+        to_match = [dc for dc in pv.delay if not dc.pvc.selected_node]
         for dc in sorted(to_match, key=lambda d: d.pvc.requested_storage):
             found: m.PersistentVolume | None = None
-            if dc.prebound_pv is not None:
-                found = dc.prebound_pv if pv_affinity_matches(dc.prebound_pv, labels) else None
+            prebound = dc.free_prebound(chosen)
+            if prebound is not None:
+                found = prebound if pv_affinity_matches(prebound, labels) else None
             else:
                 for cand in pv.indexes[dc.key].matching(labels):
                     if cand.name not in chosen:
@@ -511,22 +564,32 @@ class VolumeBinding(FilterPlugin):
                 chosen.add(found.name)
             else:
                 to_provision.append(dc)
-        # checkVolumeProvisions
         for dc in to_provision:
             cls = dc.storage_class
             if not dc.can_provision:
-                problems.append(self._no_match(dc, pv.indexes[dc.key], labels, chosen))
-            elif cls.allowed_topologies and not node_selector_matches(cls.allowed_topologies, labels, ""):
-                problems.append({
+                return self._bind_conflict([self._no_match(dc, pv.indexes[dc.key], labels, chosen)])
+            if cls.allowed_topologies and not node_selector_matches(cls.allowed_topologies, labels, ""):
+                return self._bind_conflict([{
                     "claim": dc.pvc.name, "namespace": dc.pvc.namespace, "storage_class": cls.name,
                     "provisioner": cls.provisioner,
                     "allowed_topologies": affinity_misses(cls.allowed_topologies, labels),
                     "why": f"can be provisioned by {cls.provisioner}, but StorageClass {cls.name}'s "
                            f"allowedTopologies exclude the node: "
-                           f"{describe_misses(affinity_misses(cls.allowed_topologies, labels))}"})
-            # Simplification: CSIStorageCapacity (ErrReasonNotEnoughSpace) is not checked.
-        if not problems:
-            return None
+                           f"{describe_misses(affinity_misses(cls.allowed_topologies, labels))}"}])
+            short = self._capacity_short(pv, dc, labels)
+            if short is not None:
+                return Failure(
+                    plugin=self.name, code="volume-no-space", reason=REASON_NOT_ENOUGH_SPACE,
+                    message=f"PersistentVolumeClaim {dc.pvc.namespace}/{dc.pvc.name} needs "
+                            f"{_qty(dc.pvc.requested_storage)} from {cls.provisioner} (StorageClass {cls.name}), "
+                            f"and no CSIStorageCapacity reachable from the node has that much: {short}",
+                    detail={"claim": dc.pvc.name, "namespace": dc.pvc.namespace, "storage_class": cls.name,
+                            "provisioner": cls.provisioner, "requested": _qty(dc.pvc.requested_storage),
+                            "requested_bytes": dc.pvc.requested_storage, "capacities": short},
+                    unresolvable=True)
+        return None
+
+    def _bind_conflict(self, problems: list[dict[str, Any]]) -> Failure:
         return Failure(
             plugin=self.name, code="volume-bind-conflict", reason=REASON_BIND_CONFLICT,
             message="; ".join(
@@ -536,15 +599,38 @@ class VolumeBinding(FilterPlugin):
             unresolvable=True)
 
     @staticmethod
+    def _capacity_short(pv: _PodVolumes, dc: _DelayClaim, labels: Mapping[str, str]) -> str | None:
+        """hasEnoughCapacity: None when the driver does not publish capacity or some CSIStorageCapacity
+        of the class reachable from the node (nodeTopology) holds the request; else what there is."""
+        if not dc.pvc.has_storage_request or dc.storage_class.provisioner not in pv.capacity_drivers:
+            return None
+        size = dc.pvc.requested_storage
+        seen = []
+        for cap in pv.capacities:
+            if cap.storage_class != dc.storage_class.name:
+                continue
+            limit = cap.maximum_volume_size if cap.maximum_volume_size is not None else cap.capacity
+            reachable = cap.node_topology is not None and label_selector_matches(cap.node_topology, labels)
+            if limit is not None and limit >= size and reachable:
+                return None
+            if reachable:
+                seen.append(f"{cap.namespace}/{cap.name} has {_qty(limit) if limit is not None else 'no capacity'}")
+        return "; ".join(seen[:3]) or "none of the class's CSIStorageCapacity objects covers the node"
+
+    @staticmethod
     def _no_match(dc: _DelayClaim, index: _CandidateIndex, labels: Mapping[str, str],
                   chosen: set[str]) -> dict[str, Any]:
         """Why no PV fits, summarised: counts per cause and a few named examples (no pools x nodes)."""
         cls = dc.storage_class
         counts = dict(dc.rejected_counts)
         rejected = dict(dc.rejected_sample)
-        if dc.prebound_pv is not None:
-            pool: Sequence[m.PersistentVolume] = [dc.prebound_pv]
-            usable = {dc.prebound_pv.name} if pv_affinity_matches(dc.prebound_pv, labels) else set()
+        prebound = dc.free_prebound(chosen)
+        if prebound is not None:
+            pool: Sequence[m.PersistentVolume] = [prebound]
+            usable = {prebound.name} if pv_affinity_matches(prebound, labels) else set()
+        elif dc.prebound_pvs:
+            pool = [*dc.prebound_pvs, *dc.candidates]
+            usable = {pv.name for pv in index.matching(labels)} | {pv.name for pv in dc.prebound_pvs}
         else:
             pool = dc.candidates
             usable = {pv.name for pv in index.matching(labels)}

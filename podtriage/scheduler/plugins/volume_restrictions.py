@@ -11,9 +11,11 @@ ReadWriteOncePod claims (by namespace/name).
 Filter, Unschedulable (preempting the other pod may help):
   - an inline gcePersistentDisk / awsElasticBlockStore / rbd / iscsi volume that a pod on the node
     already uses: "node(s) had no available disk" (GCE PD, RBD and iSCSI are allowed when both
-    mounts are read-only; EBS never);
+    mounts are read-only; EBS never; RBD needs the same pool and image and an overlapping monitor);
   - otherwise, if a ReadWriteOncePod claim is in use by any scheduled pod, on every node:
-    "node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode".
+    "node(s) unavailable due to PersistentVolumeClaim with ReadWriteOncePod access mode already
+    in-use by another pod" (1.37; before: "node has pod using PersistentVolumeClaim with the same
+    name and ReadWriteOncePod access mode").
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from ..framework import CycleState, Failure, FilterPlugin, NodeInfo, uses_volume
 from .volume_binding import claim_volumes, knows
 
 REASON_DISK = "node(s) had no available disk"
-REASON_RWOP = "node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode"
+REASON_RWOP = ("node(s) unavailable due to PersistentVolumeClaim with ReadWriteOncePod access mode already in-use "
+               "by another pod")
+REASON_RWOP_LEGACY = "node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode"
 
 DISK_KINDS = ("gcePersistentDisk", "awsElasticBlockStore", "rbd", "iscsi")
 _DISK_TEXT = {"gcePersistentDisk": "GCE persistent disk", "awsElasticBlockStore": "AWS EBS volume",
@@ -34,17 +38,16 @@ _DISK_TEXT = {"gcePersistentDisk": "GCE persistent disk", "awsElasticBlockStore"
 
 
 def _conflict(want: m.Volume, have: m.Volume) -> bool:
-    """isVolumeConflict for one pair of inline volumes.
-
-    Simplification: RBD images are identified by image name only (upstream also requires an
-    overlapping monitor and the same pool, which the model does not keep).
-    """
-    if want.kind != have.kind or want.kind not in DISK_KINDS or not want.unique_disk:
+    """isVolumeConflict for one pair of inline volumes."""
+    if want.kind != have.kind or want.kind not in DISK_KINDS:
         return False
     if want.unique_disk != have.unique_disk:
         return False
     if want.kind == "awsElasticBlockStore":
         return True
+    if want.kind == "rbd" and (want.rbd_pool != have.rbd_pool
+                               or not set(want.rbd_monitors) & set(have.rbd_monitors)):
+        return False
     return not (want.read_only and have.read_only)
 
 
@@ -73,7 +76,7 @@ class VolumeRestrictions(FilterPlugin):
 
     def _analyse(self, state: CycleState) -> _PodState:
         pod, snap = state.pod, state.snapshot
-        disks = tuple(v for v in pod.volumes if v.kind in DISK_KINDS and v.unique_disk)
+        disks = tuple(v for v in pod.volumes if v.kind in DISK_KINDS)
         rwop: list[str] = []
         if knows(snap, "PersistentVolumeClaim", pod.namespace):
             for v in claim_volumes(pod, include_ephemeral=False):
@@ -142,4 +145,5 @@ class VolumeRestrictions(FilterPlugin):
             message=f"PersistentVolumeClaim {ns}/{claim} has access mode ReadWriteOncePod and is already used "
                     f"(in use: {others}); only one pod in the cluster may use it",
             detail={"claim": claim, "namespace": ns, "holder": pod_key, "holder_node": node_name,
-                    "holders": [{"claim": c, "pod": p, "node": n} for c, p, n in holders]}),)
+                    "holders": [{"claim": c, "pod": p, "node": n} for c, p, n in holders],
+                    "legacy_reason": REASON_RWOP_LEGACY}),)

@@ -47,7 +47,8 @@ def zones_to_set(value: str) -> frozenset[str] | None:
 @dataclass(frozen=True)
 class _PVTopology:
     pv: str
-    claim: str
+    claim: str  # the claim's name (its namespace is the pod's)
+    namespace: str
     key: str
     value: str  # the label as written
     values: frozenset[str]
@@ -109,7 +110,7 @@ class VolumeZone(FilterPlugin):
             values = zones_to_set(value)
             if values is None:
                 continue  # upstream logs and ignores an unparsable label
-            out.append(_PVTopology(pv=pv.name, claim=f"{pvc.namespace}/{pvc.name}", key=key, value=value,
+            out.append(_PVTopology(pv=pv.name, claim=pvc.name, namespace=pvc.namespace, key=key, value=value,
                                    values=values))
         return out
 
@@ -142,9 +143,10 @@ class VolumeZone(FilterPlugin):
             node_text = f"{node_key}={have}" if have is not None else f"no {t.key} label"
             return (Failure(
                 plugin=self.name, code="volume-zone", reason=REASON,
-                message=f"PersistentVolume {t.pv} (claim {t.claim}) is in {t.key}={t.value}; "
+                message=f"PersistentVolume {t.pv} (claim {t.namespace}/{t.claim}) is in {t.key}={t.value}; "
                         f"the node has {node_text}",
-                detail={"pv": t.pv, "claim": t.claim, "label": t.key, "pv_value": t.value,
-                        "pv_values": sorted(t.values), "node_label": node_key, "node_value": have},
+                detail={"pv": t.pv, "claim": t.claim, "namespace": t.namespace, "label": t.key,
+                        "zone": t.value, "pv_value": t.value, "pv_values": sorted(t.values),
+                        "node_label": node_key, "node_value": have},
                 unresolvable=True),)
         return ()

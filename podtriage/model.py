@@ -400,22 +400,10 @@ class DeviceCapacity:
     policy: CapacityPolicy | None = None
 
 
-@dataclass(frozen=True)
-class DeviceTaint:
-    key: str
-    value: str = ""
-    effect: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.key}={self.value}:{self.effect}" if self.value else f"{self.key}:{self.effect}"
-
-
-@dataclass(frozen=True)
-class DeviceToleration:
-    key: str = ""
-    operator: str = "Equal"
-    value: str = ""
-    effect: str = ""
+# A device's taints and a claim request's tolerations have the node ones' fields and matching rule
+# (resourceclaim.ToleratesTaint is v1.Toleration.ToleratesTaint): the same classes.
+DeviceTaint = Taint
+DeviceToleration = Toleration
 
 
 @dataclass(frozen=True)

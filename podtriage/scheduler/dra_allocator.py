@@ -38,7 +38,7 @@ from typing import Any
 from .. import model as m
 from ..quantity import QuantityError, parse_quantity
 from . import dra_cel
-from .selectors import node_selector_matches
+from .selectors import node_selector_matches, tolerates
 
 RESULTS_MAX = 32  # resourceapi.AllocationResultsMaxSize
 DeviceID = tuple[str, str, str]  # (driver, pool, device)
@@ -224,19 +224,6 @@ class Req:
     @property
     def name(self) -> str:
         return f"{self.request}/{self.sub}" if self.sub else self.request
-
-
-def tolerates(tol: m.DeviceToleration, taint: m.DeviceTaint) -> bool:
-    """resourceclaim.ToleratesTaint."""
-    if tol.effect and tol.effect != taint.effect:
-        return False
-    if tol.key and tol.key != taint.key:
-        return False
-    if tol.operator == "Exists":
-        return True
-    if tol.operator in ("", "Equal"):
-        return tol.value == taint.value
-    return False
 
 
 def blocking_taints(device: m.Device, tolerations: Sequence[m.DeviceToleration]) -> list[m.DeviceTaint]:

@@ -90,3 +90,16 @@ def describe_requirement(req: m.Requirement) -> str:
         "Gt": f"{req.key}>{vals}",
         "Lt": f"{req.key}<{vals}",
     }.get(req.operator, f"{req.key} {req.operator} ({vals})")
+
+
+def tolerates(tol: m.Toleration, taint: m.Taint) -> bool:
+    """v1.Toleration.ToleratesTaint (and resourceclaim.ToleratesTaint for device taints: the same rule)."""
+    if tol.effect and tol.effect != taint.effect:
+        return False
+    if tol.key and tol.key != taint.key:
+        return False
+    if tol.operator == "Exists":
+        return True
+    if tol.operator in ("", "Equal"):
+        return tol.value == taint.value
+    return False

@@ -10,21 +10,9 @@ from typing import Sequence
 
 from ... import model as m
 from ..framework import CycleState, Failure, FilterPlugin, NodeInfo
+from ..selectors import tolerates
 
 FILTER_EFFECTS = ("NoSchedule", "NoExecute")
-
-
-def tolerates(tol: m.Toleration, taint: m.Taint) -> bool:
-    """v1.Toleration.ToleratesTaint."""
-    if tol.effect and tol.effect != taint.effect:
-        return False
-    if tol.key and tol.key != taint.key:
-        return False
-    if tol.operator == "Exists":
-        return True
-    if tol.operator in ("", "Equal"):
-        return tol.value == taint.value
-    return False
 
 
 def untolerated(taints: Sequence[m.Taint], tolerations: Sequence[m.Toleration]) -> list[m.Taint]:

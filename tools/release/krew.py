@@ -43,9 +43,10 @@ PLATFORMS = {
     "darwin/amd64": ("darwin", "Darwin", "x86_64"),
     "darwin/arm64": ("darwin", "Darwin", "arm64"),
 }
-# Oldest systems the wheels may need: glibc 2.28 (Debian 10, RHEL 8, Ubuntu 20.04), macOS 11.
+# Oldest systems the wheels may need: glibc 2.28 (Debian 10, RHEL 8, Ubuntu 20.04), macOS 13 (google-re2,
+# which cel-python needs for the DRA CEL selectors, ships macOS wheels for 13 and newer only).
 GLIBC_MINOR = 28
-MACOS = (11, 0)
+MACOS = (13, 0)
 
 HOMEPAGE = "https://github.com/podtriage/podtriage"
 RELEASES = HOMEPAGE + "/releases/download/v{version}"
@@ -63,7 +64,7 @@ grouped by root cause. Read-only: it only lists and gets objects, and reads Secr
 CAVEATS = """\
 This plugin is a Python application: it needs CPython 3.10 to 3.14 on the machine (`python3`,
 or python3.1x on PATH), and unpacks itself once under ~/.cache/pex (PEX_ROOT) on first run.
-On Linux it needs glibc 2.28 or newer; on macOS, macOS 11 or newer.
+On Linux it needs glibc 2.28 or newer; on macOS, macOS 13 or newer.
 Shell completion for `kubectl podtriage <TAB>` (kubectl 1.26+):
   ln -s "$(command -v kubectl-podtriage)" "$(dirname "$(command -v kubectl-podtriage)")/kubectl_complete-podtriage"
 It reads the cluster with your kubeconfig identity; see the README for the RBAC it needs

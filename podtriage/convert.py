@@ -470,6 +470,7 @@ def container_state(x: Any) -> m.ContainerState:
         ready=s.get("ready") is True, started=s.get("started") if isinstance(s.get("started"), bool) else None,
         container_id=_s(s.get("containerID")), image=_si(s.get("image")),
         last_reason=_si(last.get("reason")), last_exit_code=_i(last.get("exitCode")),
+        last_message=_s(last.get("message"))[:500],
         last_finished_at=_s(last.get("finishedAt")), last_started_at=_s(last.get("startedAt")),
     )
 

@@ -186,6 +186,7 @@ class ContainerState:
     image: str = ""
     last_reason: str = ""
     last_exit_code: int | None = None
+    last_message: str = ""  # lastState.terminated.message: what a crash-looping container last said
     last_finished_at: str = ""
     last_started_at: str = ""
 

@@ -40,17 +40,32 @@ from .errors import InputError
 from .waitrefs import container_summary
 
 # Label/taint key domains whose keys (and, for a few, values) the diagnosis names: kept.
-WELL_KNOWN_DOMAINS = ("kubernetes.io", "k8s.io")
+WELL_KNOWN_DOMAINS: tuple[str, ...] = ("kubernetes.io", "k8s.io")
 WELL_KNOWN_UNPREFIXED_KEYS = frozenset({"pod-template-hash", "controller-revision-hash", "job-name",
                                         "controller-uid"})
 # Keys whose values are enumerations or hashes, not names.
 KEPT_VALUE_KEYS = frozenset({"kubernetes.io/os", "kubernetes.io/arch", "beta.kubernetes.io/os",
                              "beta.kubernetes.io/arch", "pod-template-hash", "controller-revision-hash",
                              "controller-uid", "batch.kubernetes.io/controller-uid"})
+# The accelerator stack (diagnose/accelerators.py) reads vendors' node labels and the public names of
+# device plugins and GPU Operator operands: hardware and product names, not the organisation's.
+ACCELERATOR_DOMAINS = ("nvidia.com", "amd.com", "intel.com", "amazon.com", "amazonaws.com", "google.com")
+WELL_KNOWN_DOMAINS += ACCELERATOR_DOMAINS
+ACCELERATOR_VALUE_KEYS = frozenset({
+    "nvidia.com/gpu.present", "nvidia.com/gpu.product", "nvidia.com/gpu.count", "nvidia.com/mig.config",
+    "nvidia.com/mig.config.state", "nvidia.com/mig.strategy", "cloud.google.com/gke-accelerator",
+    "cloud.google.com/gke-tpu-accelerator", "k8s.amazonaws.com/accelerator", "aws.amazon.com/neuron.present",
+    "amd.com/gpu.present", "node.kubernetes.io/instance-type"})
+ACCELERATOR_VALUE_PREFIXES = ("nvidia.com/gpu.deploy.", "feature.node.kubernetes.io/", "intel.feature.node.kubernetes.io/")
+ACCELERATOR_NAMES = frozenset({
+    "nvidia-driver-daemonset", "nvidia-driver", "nvidia-container-toolkit-daemonset", "nvidia-container-toolkit",
+    "nvidia-device-plugin-daemonset", "nvidia-device-plugin", "nvidia-device-plugin-ds", "nvidia-mig-manager",
+    "gpu-operator", "amdgpu-dp-ds", "amdgpu-device-plugin", "amd-gpu-device-plugin", "intel-gpu-plugin",
+    "neuron-device-plugin", "tpu-device-plugin", "k8s-device-plugin"})
 # Names every cluster has: they identify nothing, and some of them the analysis recognises.
 KEPT_NAMES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "default-scheduler",
                         "system-node-critical", "system-cluster-critical", "true", "false", "docker.io",
-                        "index.docker.io", "library", "latest", "localhost"})
+                        "index.docker.io", "library", "latest", "localhost"}) | ACCELERATOR_NAMES
 _INT = re.compile(r"^-?\d+$")
 _PLACEHOLDER = re.compile(r"^[a-z]+(?:-[a-z]+)?-\d+$")
 
@@ -384,7 +399,8 @@ class Redactor:
 
     @staticmethod
     def _keep_value(key: Any, value: Any) -> bool:
-        return key in KEPT_VALUE_KEYS or not isinstance(value, str)
+        return key in KEPT_VALUE_KEYS or not isinstance(value, str) or key in ACCELERATOR_VALUE_KEYS or (
+            isinstance(key, str) and key.startswith(ACCELERATOR_VALUE_PREFIXES))
 
     def image(self, ref: Any) -> Any:
         if not isinstance(ref, str) or not ref:
@@ -442,7 +458,7 @@ class _Claims:
             return
         for k, v in labels.items():
             self.key(k)
-            if k not in KEPT_VALUE_KEYS:
+            if not Redactor._keep_value(k, v):
                 self.add("value", v)
 
     def image(self, ref: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from . import SCHEMA_VERSION, __version__
 from . import model as m
-from .diagnose import accelerators, kubelet, pending, scheduling
+from .diagnose import accelerators, kubelet, pending, queueing, scheduling
 from .diagnose.extra import ExtraEvidence
 from .diagnose.status import age, age_seconds, kubectl_status
 from .errors import ClusterError, InputError, TargetNotFound
@@ -308,7 +308,10 @@ class Explainer:
                 confidence *= CONFIDENCE_NO_NODES
                 if fit is not None:
                     signals += scheduling.signals_from_message(pod, fit, CONFIDENCE_NO_NODES)
-            signals = pending.gate_signals(pod, total) + signals
+            # Kueue's gate: the cause is in its Workload and queues (diagnose/queueing.py), not the gate
+            queued = queueing.pod_signals(pod, snap, total)
+            gates = [] if queued and set(pod.scheduling_gates) == {queueing.GATE} else pending.gate_signals(pod, total)
+            signals = queued + gates + signals
             signals += pending.scheduler_signals(pod, snap, events, total)
             resource_blocked = any(s.name in ("insufficient-resources", "extended-resource-exhausted",
                                               "too-many-pods") for s in signals)
@@ -411,6 +414,7 @@ class Explainer:
         for o in owners:
             evs = snap.events_for(o.kind, o.namespace, o.name, o.uid)
             admission += pending.admission_signals(f"{o.kind}/{o.namespace}/{o.name}", evs, total)
+            admission += queueing.workload_signals(o, snap, total)  # a suspended Job: Kueue, or nobody
         all_signals += admission
         admission_causes = rank(self.rules.apply(admission), total_nodes=max(total, 1), total_attempts=0)
         aggregated = _aggregate([(pr.key, c) for pr in reports for c in pr.root_causes] +

@@ -31,6 +31,7 @@ KNOWN_KINDS = (
     "ConfigMap", "Secret", "RuntimeClass", "CSINode",
     "CSIDriver", "CSIStorageCapacity", "VolumeAttachment",
     "DeviceClass", "ResourceSlice", "ResourceClaim", "ResourceClaimTemplate",
+    "Workload", "LocalQueue", "ClusterQueue", "ResourceFlavor",  # Kueue (ADDON_KINDS)
 )
 WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob")
 
@@ -1055,7 +1056,8 @@ def workload(obj: dict, warnings: list[str] | None = None) -> m.Workload:
         ready_replicas=_i(status.get("readyReplicas"), 0) or _i(status.get("numberReady"), 0) or 0,
         available_replicas=_i(status.get("availableReplicas"), 0) or _i(status.get("numberAvailable"), 0) or 0,
         selector=label_selector(spec.get("selector")), conditions=conditions(status.get("conditions")),
-        template_pod=template,
+        template_pod=template, labels=_str_map(meta.get("labels")),
+        suspended=kind in ("Job", "CronJob") and spec.get("suspend") is True,
     )
 
 
@@ -1309,6 +1311,27 @@ def resource_claim_template(obj: dict, warnings: list[str] | None = None) -> m.R
                                    name=_s(meta.get("name")), requests=requests, constraints=constraints)
 
 
+# Add-on kinds kept as their JSON (model.AddonObject), by kind and the API groups that serve it: a kind
+# of the same name from another group is not taken for it.
+ADDON_KINDS: Mapping[str, tuple[str, ...]] = {
+    "Workload": ("kueue.x-k8s.io",), "LocalQueue": ("kueue.x-k8s.io",), "ClusterQueue": ("kueue.x-k8s.io",),
+    "ResourceFlavor": ("kueue.x-k8s.io",),
+}
+
+
+def addon_object(obj: dict, warnings: list[str] | None = None) -> m.AddonObject:
+    meta = _d(obj.get("metadata"))
+    api_version = _s(obj.get("apiVersion"))
+    kind = _s(obj.get("kind"))
+    if api_version.rpartition("/")[0] not in ADDON_KINDS.get(kind, ()):
+        raise ConversionError(f"{kind} of apiVersion {api_version!r} is not read (expected "
+                              f"{' or '.join(ADDON_KINDS.get(kind, ()))})")
+    body = {k: v for k, v in obj.items() if k not in ("metadata",)}
+    body["metadata"] = {k: v for k, v in meta.items() if k != "managedFields"}
+    return m.AddonObject(api_version=api_version, kind=kind, namespace=_s(meta.get("namespace")),
+                         name=_s(meta.get("name")), uid=_s(meta.get("uid")), body=body)
+
+
 CONVERTERS: Mapping[str, Callable[..., Any]] = {
     "Pod": pod, "Node": node, "Event": event, "PersistentVolumeClaim": pvc, "PersistentVolume": pv,
     "StorageClass": storage_class, "PriorityClass": priority_class, "PodDisruptionBudget": pdb,
@@ -1318,4 +1341,5 @@ CONVERTERS: Mapping[str, Callable[..., Any]] = {
     "DeviceClass": device_class, "ResourceSlice": resource_slice, "ResourceClaim": resource_claim,
     "ResourceClaimTemplate": resource_claim_template,
     **{k: workload for k in WORKLOAD_KINDS},
+    **{k: addon_object for k in ADDON_KINDS},
 }

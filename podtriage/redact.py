@@ -51,6 +51,8 @@ KEPT_VALUE_KEYS = frozenset({"kubernetes.io/os", "kubernetes.io/arch", "beta.kub
 # device plugins and GPU Operator operands: hardware and product names, not the organisation's.
 ACCELERATOR_DOMAINS = ("nvidia.com", "amd.com", "intel.com", "amazon.com", "amazonaws.com", "google.com")
 WELL_KNOWN_DOMAINS += ACCELERATOR_DOMAINS
+# Kueue's label and gate (kueue.x-k8s.io/queue-name, kueue.x-k8s.io/admission): diagnose/queueing.py reads them.
+WELL_KNOWN_DOMAINS += ("kueue.x-k8s.io",)
 ACCELERATOR_VALUE_KEYS = frozenset({
     "nvidia.com/gpu.present", "nvidia.com/gpu.product", "nvidia.com/gpu.count", "nvidia.com/mig.config",
     "nvidia.com/mig.config.state", "nvidia.com/mig.strategy", "cloud.google.com/gke-accelerator",
@@ -80,6 +82,7 @@ PREFIX = {
     "image": "image", "registry": "registry", "object": "name",
     "DeviceClass": "dc", "ResourceClaim": "claim", "ResourceClaimTemplate": "rct", "ResourceSlice": "slice",
     "CSIStorageCapacity": "csisc", "VolumeAttachment": "va", "pool": "pool", "handle": "handle",
+    "LocalQueue": "lq", "ClusterQueue": "cq", "ResourceFlavor": "flavor", "Workload": "wl", "cohort": "cohort",
 }
 # Kinds whose names the analysis compares by similarity (difflib: "did you mean"): their
 # placeholders are letters, so that two unrelated ones never look alike the way `cm-1` and `cm-2` do.
@@ -617,6 +620,8 @@ def _learn_object(obj: Mapping[str, Any], c: _Claims) -> None:
         _learn_pod_spec(_d(tmpl.get("spec")), c, "", ns if isinstance(ns, str) else "")
     elif kind == "PodDisruptionBudget":
         _learn_selector(spec.get("selector"), c)
+    elif kind in _KUEUE_KINDS:
+        _learn_kueue(kind, spec, status, c, ns if isinstance(ns, str) else "")
     elif kind == "ResourceQuota":
         for src in (spec, status):
             for m in (_d(src.get("hard")), _d(src.get("used"))):
@@ -662,6 +667,77 @@ def _learn_object(obj: Mapping[str, Any], c: _Claims) -> None:
         _learn_node_terms(_d(alloc.get("nodeSelector")).get("nodeSelectorTerms"), c)
         for rf in _l(status.get("reservedFor")):
             c.add("Pod", _d(rf).get("name"))
+
+
+_KUEUE_KINDS = ("Workload", "LocalQueue", "ClusterQueue", "ResourceFlavor")
+
+
+def _learn_kueue(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any], c: _Claims, ns: str) -> None:
+    """Kueue's objects name each other: queue -> ClusterQueue -> flavors, cohorts; Workloads carry pod templates."""
+    if kind == "Workload":
+        c.add("LocalQueue", spec.get("queueName"))
+        for ps in _l(spec.get("podSets")):
+            tmpl = _d(_d(ps).get("template"))
+            c.labels(_d(tmpl.get("metadata")).get("labels"))
+            _learn_pod_spec(_d(tmpl.get("spec")), c, "", ns)
+        c.add("ClusterQueue", _d(status.get("admission")).get("clusterQueue"))
+    elif kind == "LocalQueue":
+        c.add("ClusterQueue", spec.get("clusterQueue"))
+    elif kind == "ClusterQueue":
+        c.add("cohort", spec.get("cohortName") or spec.get("cohort"))
+        _learn_selector(spec.get("namespaceSelector"), c)
+        for rg in _l(spec.get("resourceGroups")):
+            for fl in _l(_d(rg).get("flavors")):
+                c.add("ResourceFlavor", _d(fl).get("name"))
+        for key in ("flavorsReservation", "flavorsUsage"):
+            for fu in _l(status.get(key)):
+                c.add("ResourceFlavor", _d(fu).get("name"))
+    elif kind == "ResourceFlavor":
+        c.labels(spec.get("nodeLabels"))
+        for t in _l(spec.get("nodeTaints")) + _l(spec.get("tolerations")):
+            c.key(_d(t).get("key"))
+            c.add("value", _d(t).get("value"))
+
+
+def _redact_kueue(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any], r: Redactor) -> dict[str, Any]:
+    """The fields diagnose/queueing.py reads, every name mapped."""
+    out: dict[str, Any] = {}
+    conds = {"conditions": _conditions(status.get("conditions"), r)} if "conditions" in status else {}
+    if kind == "Workload":
+        podsets = [{**_pick(ps, ("count",)), "name": _d(ps).get("name"), "template": _template(_d(ps).get("template"), r)}
+                   for ps in _l(spec.get("podSets"))]
+        out["spec"] = {**_pick(spec, ("active", "priority")), "queueName": r.name(spec.get("queueName")),
+                       "podSets": podsets}
+        out["status"] = conds
+    elif kind == "LocalQueue":
+        out["spec"] = {"clusterQueue": r.name(spec.get("clusterQueue"))}
+        out["status"] = {**_pick(status, ("pendingWorkloads", "reservingWorkloads", "admittedWorkloads")), **conds}
+    elif kind == "ClusterQueue":
+        s: dict[str, Any] = {"resourceGroups": [
+            {"coveredResources": _l(_d(rg).get("coveredResources")),
+             "flavors": [{"name": r.name(_d(fl).get("name")), "resources": _l(_d(fl).get("resources"))}
+                         for fl in _l(_d(rg).get("flavors"))]} for rg in _l(spec.get("resourceGroups"))]}
+        for key in ("cohortName", "cohort"):
+            if key in spec:
+                s[key] = r.name(spec[key])
+        if "namespaceSelector" in spec:
+            s["namespaceSelector"] = _selector(spec["namespaceSelector"], r)
+        out["spec"] = s
+        st: dict[str, Any] = {**_pick(status, ("pendingWorkloads", "reservingWorkloads", "admittedWorkloads")), **conds}
+        for key in ("flavorsReservation", "flavorsUsage"):
+            if key in status:
+                st[key] = [{"name": r.name(_d(fu).get("name")), "resources": _l(_d(fu).get("resources"))}
+                           for fu in _l(status[key])]
+        out["status"] = st
+    elif kind == "ResourceFlavor":
+        s = {}
+        if "nodeLabels" in spec:
+            s["nodeLabels"] = r.labels(spec["nodeLabels"])
+        for key in ("nodeTaints", "tolerations"):
+            if key in spec:
+                s[key] = [_toleration(t, r) for t in _l(spec[key])]
+        out["spec"] = s
+    return out
 
 
 def _learn_selector(sel: Any, c: _Claims) -> None:
@@ -1176,6 +1252,8 @@ def _redact_object(obj: Mapping[str, Any], r: Redactor) -> dict[str, Any]:
                                          "template": _template(jt.get("template"), r)}}
         out["spec"] = s
         out["status"] = {**_pick(status, _WORKLOAD_STATUS), "conditions": _conditions(status.get("conditions"), r)}
+    elif kind in _KUEUE_KINDS:
+        out.update(_redact_kueue(kind, spec, status, r))
     elif kind == "PriorityClass":
         out.update(_pick(obj, ("value", "preemptionPolicy", "globalDefault")))
     elif kind == "PodDisruptionBudget":

@@ -90,6 +90,20 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
          "other_links": "", "advertised_as": "`nvidia.com/mig-1g.10gb` on gpu-1, gpu-2",
          "suggested_resource": "nvidia.com/mig-1g.10gb", "mig": True, "shared": False},
     ),
+    "queue-admission": (
+        "queue-admission",
+        {"what": "Pod team-a/triton-0", "namespace": "team-a", "queue": "team-a-gpu", "workload": "pod-triton-0-b37c8",
+         "cluster_queue": "team-a", "kueue_message": "couldn't assign flavors to pod set main: insufficient unused "
+         "quota for nvidia.com/gpu in flavor a100, 2 more needed", "quota": "flavor a100: nvidia.com/gpu 8 of 8 "
+         "nominal used (no cohort to borrow from)", "flavors": "a100", "needed": "2", "resource": "nvidia.com/gpu",
+         "local_queues": "team-a-gpu", "queue_state": "waiting", "problem": "its Workload waits in ClusterQueue "
+         "`team-a` (3 pending)"},
+    ),
+    "job-suspended": (
+        "queue-admission",
+        {"job": "nightly-eval", "namespace": "ml", "parallelism": 2, "kueue_read": True,
+         "unmanaged": "no `kueue.x-k8s.io/queue-name` label, no Kueue Workload owns it"},
+    ),
     "extended-resource-exhausted": (
         "insufficient-resources",
         {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "resource": "nvidia.com/gpu", "requested": "2", "total_allocatable": "4",
@@ -470,6 +484,15 @@ def test_messages_name_the_exact_objects(builtin: RuleSet) -> None:
         ("extended-resource-missing", {"accelerator_link": "mig"}, "accelerator-mig-unsettled"),
         ("extended-resource-missing", {"accelerator_link": "absent"}, "accelerator-device-plugin-absent"),
         ("extended-resource-exhausted", {"accelerator_link": "exhausted"}, "accelerator-exhausted-held"),
+        ("queue-admission", {"queue_state": "quota-exhausted"}, "kueue-quota-exhausted"),
+        ("queue-admission", {"queue_state": "exceeds-quota"}, "kueue-request-exceeds-quota"),
+        ("queue-admission", {"queue_state": "localqueue-missing"}, "kueue-queue-missing"),
+        ("queue-admission", {"queue_state": "clusterqueue-inactive"}, "kueue-queue-missing"),
+        ("queue-admission", {"queue_state": "resource-not-covered"}, "kueue-resource-not-covered"),
+        ("queue-admission", {"queue_state": "flavor-no-nodes"}, "kueue-flavor-unusable"),
+        ("queue-admission", {"queue_state": "no-workload"}, "kueue-no-workload"),
+        ("queue-admission", {"queue_state": "deactivated"}, "kueue-workload-inactive"),
+        ("queue-admission", {"queue_state": "waiting"}, "queue-admission-pending"),
         ("host-port-conflict", {"rollout": True}, "host-port-rollout-deadlock"),
         ("host-port-conflict", {"host_network": True}, "host-port-conflict-host-network"),
         ("node-selector-mismatch", {"key_absent": True, "system_label": True}, "node-selector-system-label-absent"),

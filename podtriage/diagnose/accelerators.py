@@ -227,7 +227,9 @@ class Stack:
             ds = self.daemonsets[key][0]
             return ("no-pod", f"DaemonSet {ds.namespace}/{ds.name} selects node {node.name} but has no pod on it "
                     f"({ds.ready_replicas}/{ds.replicas} ready)", f"DaemonSet {ds.namespace}/{ds.name} status")
-        why = "and no DaemonSet of it was found" if self.snapshot.has("DaemonSet") else "(DaemonSets were not read)"
+        # DaemonSets read in a few namespaces only (`-n`) say nothing of kube-system or gpu-operator
+        whole = self.snapshot.has("DaemonSet") and not self.snapshot.meta.namespaces
+        why = "and no DaemonSet of it was found" if whole else "(DaemonSets of every namespace were not read)"
         return ("no-pod", f"no {key} pod on node {node.name} {why}", "Pod list")
 
 

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from . import SCHEMA_VERSION, __version__
 from . import model as m
-from .diagnose import accelerators, kubelet, pending, queueing, scheduling
+from .diagnose import accelerators, autoscaling, kubelet, pending, queueing, scheduling
 from .diagnose.extra import ExtraEvidence
 from .diagnose.status import age, age_seconds, kubectl_status
 from .errors import ClusterError, InputError, TargetNotFound
@@ -262,7 +262,7 @@ class Explainer:
                 feasible = ev.feasible
                 after = self._after_prefilter(pod, ev)
                 diag = scheduling.SchedulingDiagnosis(pod, snap, ev, after=after)
-                signals += accelerators.refine_all(diag.signals(), pod, snap)
+                signals += autoscaling.refine_all(accelerators.refine_all(diag.signals(), pod, snap), pod, snap)
                 ours = _our_counts(ev)
                 # The evaluation skipped the claims it could not read; the scheduler did not.
                 unevaluated = scheduling.signals_from_message(pod, fit, CONFIDENCE_NO_PVCS, codes=VOLUME_CODES) \

@@ -32,6 +32,7 @@ KNOWN_KINDS = (
     "CSIDriver", "CSIStorageCapacity", "VolumeAttachment",
     "DeviceClass", "ResourceSlice", "ResourceClaim", "ResourceClaimTemplate",
     "Workload", "LocalQueue", "ClusterQueue", "ResourceFlavor",  # Kueue (ADDON_KINDS)
+    "VerticalPodAutoscaler",
 )
 WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob")
 
@@ -628,7 +629,7 @@ _POD_DEFAULTS: dict[str, Any] = {
     "active_deadline_seconds": None, "host_network": False, "phase": "Pending", "reason": "", "message": "",
     "nominated_node_name": "", "start_time": "", "conditions": (), "container_statuses": (),
     "init_container_statuses": (), "resource_claims": (), "resource_claim_statuses": EMPTY,
-    "required_features": (),
+    "required_features": (), "vpa_updates": "",
 }
 if list(_POD_DEFAULTS) != [f.name for f in dataclasses.fields(m.Pod)] or [f.name for f in dataclasses.fields(
         m.Container)] != ["name", "image", "requests", "limits", "ports", "config_refs", "restart_policy",
@@ -864,6 +865,9 @@ def pod_from_spec(meta: dict, spec: dict, status: dict, warnings: list[str] | No
     x = mget("deletionTimestamp")
     if x is not None:
         d["deletion_timestamp"] = _s(x)
+    x = mget("annotations")
+    if x and type(x) is dict and "vpaUpdates" in x:  # requests the VPA admission controller set
+        d["vpa_updates"] = _s(x["vpaUpdates"])[:1000]
 
     if spec:
         x = sget("nodeName")
@@ -1315,7 +1319,7 @@ def resource_claim_template(obj: dict, warnings: list[str] | None = None) -> m.R
 # of the same name from another group is not taken for it.
 ADDON_KINDS: Mapping[str, tuple[str, ...]] = {
     "Workload": ("kueue.x-k8s.io",), "LocalQueue": ("kueue.x-k8s.io",), "ClusterQueue": ("kueue.x-k8s.io",),
-    "ResourceFlavor": ("kueue.x-k8s.io",),
+    "ResourceFlavor": ("kueue.x-k8s.io",), "VerticalPodAutoscaler": ("autoscaling.k8s.io",),
 }
 
 

@@ -247,6 +247,8 @@ class Pod:
     resource_claim_statuses: Mapping[str, str] = field(default_factory=dict)
     # NodeDeclaredFeatures the spec requires of a node (inferred like the scheduler does)
     required_features: tuple[str, ...] = ()
+    # the vpaUpdates annotation: "Pod resources updated by <vpa>: container 0: cpu request, ..." (VPA admission)
+    vpa_updates: str = ""
 
     @property
     def key(self) -> str:

@@ -669,7 +669,7 @@ def _learn_object(obj: Mapping[str, Any], c: _Claims) -> None:
             c.add("Pod", _d(rf).get("name"))
 
 
-_KUEUE_KINDS = ("Workload", "LocalQueue", "ClusterQueue", "ResourceFlavor")
+_KUEUE_KINDS = ("Workload", "LocalQueue", "ClusterQueue", "ResourceFlavor", "VerticalPodAutoscaler")
 
 
 def _learn_kueue(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any], c: _Claims, ns: str) -> None:
@@ -692,6 +692,11 @@ def _learn_kueue(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any], 
         for key in ("flavorsReservation", "flavorsUsage"):
             for fu in _l(status.get(key)):
                 c.add("ResourceFlavor", _d(fu).get("name"))
+    elif kind == "VerticalPodAutoscaler":
+        ref = _d(spec.get("targetRef"))
+        c.add(str(ref.get("kind")) if ref.get("kind") in PREFIX else "object", ref.get("name"))
+        for p in _l(_d(spec.get("resourcePolicy")).get("containerPolicies")):
+            c.add("container", _d(p).get("containerName"))
     elif kind == "ResourceFlavor":
         c.labels(spec.get("nodeLabels"))
         for t in _l(spec.get("nodeTaints")) + _l(spec.get("tolerations")):
@@ -729,6 +734,17 @@ def _redact_kueue(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any],
                 st[key] = [{"name": r.name(_d(fu).get("name")), "resources": _l(_d(fu).get("resources"))}
                            for fu in _l(status[key])]
         out["status"] = st
+    elif kind == "VerticalPodAutoscaler":
+        ref = _d(spec.get("targetRef"))
+        policies = [{**_pick(p, ("mode", "minAllowed", "maxAllowed", "controlledResources", "controlledValues")),
+                     "containerName": r.name(_d(p).get("containerName"))}
+                    for p in _l(_d(spec.get("resourcePolicy")).get("containerPolicies"))]
+        out["spec"] = {"targetRef": {**_pick(ref, ("apiVersion", "kind")), "name": r.name(ref.get("name"))},
+                       **_pick(spec, ("updatePolicy",)), "resourcePolicy": {"containerPolicies": policies}}
+        recs = [{**_pick(x, ("target", "lowerBound", "upperBound", "uncappedTarget")),
+                 "containerName": r.name(_d(x).get("containerName"))}
+                for x in _l(_d(status.get("recommendation")).get("containerRecommendations"))]
+        out["status"] = {"recommendation": {"containerRecommendations": recs}, **conds}
     elif kind == "ResourceFlavor":
         s = {}
         if "nodeLabels" in spec:
@@ -911,6 +927,8 @@ def _meta(meta: Any, r: Redactor, *, name_fn: Callable[[Any], Any] | None = None
             kept[k] = ann[k]
     if "volume.beta.kubernetes.io/storage-class" in ann:
         kept["volume.beta.kubernetes.io/storage-class"] = r.name(ann["volume.beta.kubernetes.io/storage-class"])
+    if isinstance(ann.get("vpaUpdates"), str):  # names the VPA that set the requests (diagnose/autoscaling.py)
+        kept["vpaUpdates"] = r.text(ann["vpaUpdates"])
     if kept:
         out["annotations"] = kept
     return out

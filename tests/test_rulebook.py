@@ -74,6 +74,8 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
             "fragmented": False,
             "too_large": False,
             "total_free": "3",
+            # diagnose/autoscaling.py: the VPA that set the request
+            "vpa": "", "vpa_container": "app", "template_request": "500m", "max_allowed": "not set", "vpa_target": "4",
         },
     ),
     "too-many-pods": ("too-many-pods", {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "max_pods": 110}),
@@ -493,6 +495,8 @@ def test_messages_name_the_exact_objects(builtin: RuleSet) -> None:
         ("queue-admission", {"queue_state": "no-workload"}, "kueue-no-workload"),
         ("queue-admission", {"queue_state": "deactivated"}, "kueue-workload-inactive"),
         ("queue-admission", {"queue_state": "waiting"}, "queue-admission-pending"),
+        ("insufficient-resources", {"too_large": True, "vpa": "api-vpa"}, "vpa-request-beyond-nodes"),
+        ("insufficient-resources", {"too_large": True}, "pod-larger-than-any-node"),
         ("host-port-conflict", {"rollout": True}, "host-port-rollout-deadlock"),
         ("host-port-conflict", {"host_network": True}, "host-port-conflict-host-network"),
         ("node-selector-mismatch", {"key_absent": True, "system_label": True}, "node-selector-system-label-absent"),

@@ -110,6 +110,8 @@ NAMESPACED_RESOURCES = (
              True),
     Resource("Workload", "workloads", ("kueue.x-k8s.io/v1beta2", "kueue.x-k8s.io/v1beta1"), True, addon=True),
     Resource("LocalQueue", "localqueues", ("kueue.x-k8s.io/v1beta2", "kueue.x-k8s.io/v1beta1"), True, addon=True),
+    # the VPA that set a pod's requests (diagnose/autoscaling.py): its maxAllowed is the fix
+    Resource("VerticalPodAutoscaler", "verticalpodautoscalers", ("autoscaling.k8s.io/v1",), True, addon=True),
 )
 # Claims are read in every namespace: a device allocated to another namespace's claim is taken.
 CLUSTER_WIDE_NAMESPACED = (

@@ -413,7 +413,8 @@ class Explainer:
         admission: list[Signal] = []
         for o in owners:
             evs = snap.events_for(o.kind, o.namespace, o.name, o.uid)
-            admission += pending.admission_signals(f"{o.kind}/{o.namespace}/{o.name}", evs, total)
+            admission += [accelerators.refine_quota(s, snap, o.namespace)  # who holds a GPU quota
+                          for s in pending.admission_signals(f"{o.kind}/{o.namespace}/{o.name}", evs, total)]
             admission += queueing.workload_signals(o, snap, total)  # a suspended Job: Kueue, or nobody
         all_signals += admission
         admission_causes = rank(self.rules.apply(admission), total_nodes=max(total, 1), total_attempts=0)

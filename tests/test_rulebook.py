@@ -304,6 +304,8 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
             "quota": "compute",
             "resources": "requests.cpu: requested 2, used 9, limited 10",
             "owner": "shop/web-7d4b9",
+            # diagnose/accelerators.py: who holds an accelerator quota
+            "accelerator": "nvidia.com/gpu", "quota_holders": "", "quota_holder_count": 0,
         },
     ),
     "quota-missing-limits": (
@@ -452,6 +454,7 @@ def test_messages_name_the_exact_objects(builtin: RuleSet) -> None:
     [
         ("insufficient-resources", {}, "insufficient-resources"),
         ("insufficient-resources", {"too_large": True}, "pod-larger-than-any-node"),
+        ("quota-exceeded", {"quota_holders": "deployment/llm-train (4)"}, "accelerator-quota-exhausted"),
         ("insufficient-resources", {"fragmented": True}, "resources-fragmented"),
         ("insufficient-resources", {"requested": "?"}, "insufficient-resources-no-node-data"),
         ("node-selector-mismatch", {}, "node-selector-mismatch"),
@@ -497,6 +500,7 @@ def test_messages_name_the_exact_objects(builtin: RuleSet) -> None:
         ("queue-admission", {"queue_state": "waiting"}, "queue-admission-pending"),
         ("insufficient-resources", {"too_large": True, "vpa": "api-vpa"}, "vpa-request-beyond-nodes"),
         ("insufficient-resources", {"too_large": True}, "pod-larger-than-any-node"),
+        ("quota-exceeded", {"quota_holders": "deployment/llm-train (4)"}, "accelerator-quota-exhausted"),
         ("host-port-conflict", {"rollout": True}, "host-port-rollout-deadlock"),
         ("host-port-conflict", {"host_network": True}, "host-port-conflict-host-network"),
         ("node-selector-mismatch", {"key_absent": True, "system_label": True}, "node-selector-system-label-absent"),

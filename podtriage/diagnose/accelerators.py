@@ -17,6 +17,7 @@ runtime, device health), and that is what is said.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from typing import Iterable, Mapping, Sequence
@@ -417,8 +418,35 @@ def _exhausted(signal: Signal, snapshot: Snapshot, nodes: Sequence[m.Node], reso
     return replace(signal, params=params, evidence=signal.evidence + (ev,))
 
 
+def refine_quota(signal: Signal, snapshot: Snapshot, namespace: str) -> Signal:
+    """A ResourceQuota on an accelerator (`requests.nvidia.com/gpu`) that refuses new pods: which pods
+    of the namespace hold the quota, so that the answer names them, not only the numbers."""
+    if signal.name != "quota-exceeded":
+        return signal
+    text = str(signal.params.get("resources", ""))
+    res = next((r for r in re.findall(r"(?:requests\.|limits\.)?([a-z0-9.-]+\.[a-z]+/[A-Za-z0-9._-]+)", text)
+                if is_accelerator(r)), "")
+    if not res:
+        return signal
+    holders = sorted(((p, effective_requests(p).get(res, 0)) for p in snapshot.pods
+                      if p.namespace == namespace and not p.is_terminal and not p.deletion_timestamp),
+                     key=lambda x: (-x[1], x[0].name))
+    holders = [(p, a) for p, a in holders if a > 0]
+    if not holders:
+        return signal
+    owners: Counter[str] = Counter()
+    for p, a in holders:
+        owners[f"{p.owner.kind.lower()}/{p.owner.name}" if p.owner else f"pod/{p.name}"] += a
+    shown = [f"{k} ({v})" for k, v in owners.most_common()]
+    ev = EvidenceItem(kind="object", summary=f"{len(holders)} pod(s) in namespace {namespace} hold {sum(a for _, a in holders)} "
+                      f"{res}: " + _list(shown, 6), source=f"Pod list (namespace {namespace}): resources.requests",
+                      data={"holders": [{"pod": p.name, "amount": a} for p, a in holders[:50]]})
+    params = {**signal.params, "accelerator": res, "quota_holders": _list(shown, 5), "quota_holder_count": len(holders)}
+    return replace(signal, params=params, evidence=signal.evidence + (ev,))
+
+
 def refine_all(signals: Sequence[Signal], pod: m.Pod, snapshot: Snapshot) -> list[Signal]:
     return [refine(s, pod, snapshot) for s in signals]
 
 
-__all__ = ["VENDORS", "hardware_label", "is_accelerator", "refine", "refine_all", "vendor_of"]
+__all__ = ["VENDORS", "hardware_label", "is_accelerator", "refine", "refine_all", "refine_quota", "vendor_of"]

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from . import SCHEMA_VERSION, __version__
 from . import model as m
-from .diagnose import accelerators, autoscaling, kubelet, pending, queueing, scheduling
+from .diagnose import accelerators, autoscaling, kubelet, pending, queueing, scheduling, serving
 from .diagnose.extra import ExtraEvidence
 from .diagnose.status import age, age_seconds, kubectl_status
 from .errors import ClusterError, InputError, TargetNotFound
@@ -37,6 +37,8 @@ KIND_ALIASES = {
     "daemonset": "DaemonSet", "daemonsets": "DaemonSet", "ds": "DaemonSet",
     "replicaset": "ReplicaSet", "replicasets": "ReplicaSet", "rs": "ReplicaSet",
     "job": "Job", "jobs": "Job", "cronjob": "CronJob", "cronjobs": "CronJob", "cj": "CronJob",
+    # KServe (diagnose/serving.py): the predictor's workloads and pods
+    "inferenceservice": "InferenceService", "inferenceservices": "InferenceService", "isvc": "InferenceService",
 }
 
 # How much each missing piece of evidence lowers confidence.
@@ -71,7 +73,7 @@ def parse_target(target: str) -> tuple[str, str]:
         if canonical is None:
             raise InputError(f"unknown resource type {kind!r} in {target!r}",
                              hint="use pod/NAME, deployment/NAME, statefulset/NAME, daemonset/NAME, "
-                                  "replicaset/NAME, job/NAME or cronjob/NAME")
+                                  "replicaset/NAME, job/NAME, cronjob/NAME or inferenceservice/NAME")
         if not name:
             raise InputError(f"missing name in {target!r}")
         return canonical, name
@@ -110,6 +112,8 @@ class Explainer:
         if kind == "Pod":
             candidates = [p for p in snap.pods_by_name.get(name, ())
                           if namespace is None or p.namespace == namespace]
+        elif kind == serving.KIND:
+            candidates = serving.find(snap, name, namespace)
         else:
             candidates = [w for w in snap.workloads
                           if w.kind == kind and w.name == name and (namespace is None or w.namespace == namespace)]
@@ -385,12 +389,19 @@ class Explainer:
             owners += snap.workloads_by_owner.get(("Deployment", w.namespace, w.name), [])
         elif w.kind == "CronJob":
             owners += snap.workloads_by_owner.get(("CronJob", w.namespace, w.name), [])
+        elif w.kind == serving.KIND:  # the predictor's Deployments and their ReplicaSets
+            for d in serving.predictor_workloads(snap, w.namespace, w.name):
+                owners += [d, *snap.workloads_by_owner.get(("Deployment", d.namespace, d.name), [])]
         pods: list[m.Pod] = []
         for o in owners:
             pods += snap.pods_by_owner.get((o.kind, o.namespace, o.name), [])
+        if w.kind == serving.KIND:
+            seen_keys = {p.key for p in pods}
+            pods += [p for p in serving.labelled_pods(snap, w.namespace, w.name) if p.key not in seen_keys]
         # The controller, or the ReplicaSets/Jobs between it and its pods, could not be read: find the
         # pods by their own owner references, and say so.
-        unread = [k for k in dict.fromkeys((w.kind, POD_OWNER_OF.get(w.kind, w.kind))) if not snap.has(k)]
+        unread = [k for k in dict.fromkeys((w.kind, POD_OWNER_OF.get(w.kind, w.kind))) if not snap.has(k)] \
+            if w.kind != serving.KIND else []
         workload_missing: list[str] = []
         if unread:
             seen = {p.uid or p.key for p in pods}
@@ -416,6 +427,7 @@ class Explainer:
             admission += [accelerators.refine_quota(s, snap, o.namespace)  # who holds a GPU quota
                           for s in pending.admission_signals(f"{o.kind}/{o.namespace}/{o.name}", evs, total)]
             admission += queueing.workload_signals(o, snap, total)  # a suspended Job: Kueue, or nobody
+        admission += serving.signals(w, snap, pods, total)  # KServe made no predictor: its status says why
         all_signals += admission
         admission_causes = rank(self.rules.apply(admission), total_nodes=max(total, 1), total_attempts=0)
         aggregated = _aggregate([(pr.key, c) for pr in reports for c in pr.root_causes] +

@@ -53,6 +53,8 @@ ACCELERATOR_DOMAINS = ("nvidia.com", "amd.com", "intel.com", "amazon.com", "amaz
 WELL_KNOWN_DOMAINS += ACCELERATOR_DOMAINS
 # Kueue's label and gate (kueue.x-k8s.io/queue-name, kueue.x-k8s.io/admission): diagnose/queueing.py reads them.
 WELL_KNOWN_DOMAINS += ("kueue.x-k8s.io",)
+# KServe's labels on the predictor's workloads (serving.kserve.io/inferenceservice): diagnose/serving.py
+WELL_KNOWN_DOMAINS += ("serving.kserve.io",)
 ACCELERATOR_VALUE_KEYS = frozenset({
     "nvidia.com/gpu.present", "nvidia.com/gpu.product", "nvidia.com/gpu.count", "nvidia.com/mig.config",
     "nvidia.com/mig.config.state", "nvidia.com/mig.strategy", "cloud.google.com/gke-accelerator",
@@ -669,7 +671,8 @@ def _learn_object(obj: Mapping[str, Any], c: _Claims) -> None:
             c.add("Pod", _d(rf).get("name"))
 
 
-_KUEUE_KINDS = ("Workload", "LocalQueue", "ClusterQueue", "ResourceFlavor", "VerticalPodAutoscaler")
+_KUEUE_KINDS = ("Workload", "LocalQueue", "ClusterQueue", "ResourceFlavor", "VerticalPodAutoscaler",
+                "InferenceService")  # the add-on kinds (model.AddonObject)
 
 
 def _learn_kueue(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any], c: _Claims, ns: str) -> None:
@@ -692,6 +695,8 @@ def _learn_kueue(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any], 
         for key in ("flavorsReservation", "flavorsUsage"):
             for fu in _l(status.get(key)):
                 c.add("ResourceFlavor", _d(fu).get("name"))
+    elif kind == "InferenceService":
+        c.add("object", _d(_d(spec.get("predictor")).get("model")).get("runtime"))
     elif kind == "VerticalPodAutoscaler":
         ref = _d(spec.get("targetRef"))
         c.add(str(ref.get("kind")) if ref.get("kind") in PREFIX else "object", ref.get("name"))
@@ -734,6 +739,21 @@ def _redact_kueue(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any],
                 st[key] = [{"name": r.name(_d(fu).get("name")), "resources": _l(_d(fu).get("resources"))}
                            for fu in _l(status[key])]
         out["status"] = st
+    elif kind == "InferenceService":
+        pred = _d(spec.get("predictor"))
+        model = _d(pred.get("model"))
+        m_out: dict[str, Any] = _pick(model, ("modelFormat", "protocolVersion"))
+        if "runtime" in model:
+            m_out["runtime"] = r.name(model["runtime"])
+        out["spec"] = {"predictor": {**_pick(pred, ("minReplicas", "maxReplicas")), "model": m_out}}
+        ms = _d(status.get("modelStatus"))
+        fail = _d(ms.get("lastFailureInfo"))
+        st_out: dict[str, Any] = dict(conds)
+        if ms:
+            st_out["modelStatus"] = {**_pick(ms, ("transitionStatus",)),
+                                     **({"lastFailureInfo": {"reason": fail.get("reason"),
+                                                             "message": r.text(fail.get("message"))}} if fail else {})}
+        out["status"] = st_out
     elif kind == "VerticalPodAutoscaler":
         ref = _d(spec.get("targetRef"))
         policies = [{**_pick(p, ("mode", "minAllowed", "maxAllowed", "controlledResources", "controlledValues")),

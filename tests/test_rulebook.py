@@ -101,6 +101,12 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
          "local_queues": "team-a-gpu", "queue_state": "waiting", "problem": "its Workload waits in ClusterQueue "
          "`team-a` (3 pending)"},
     ),
+    "inference-service-no-predictor": (
+        "other",
+        {"isvc": "llama3", "namespace": "ml", "reason": "NoSupportingRuntime",
+         "message": "No runtime found to support specified framework/version", "model_format": "huggingface",
+         "runtime": "(chosen by KServe)"},
+    ),
     "job-suspended": (
         "queue-admission",
         {"job": "nightly-eval", "namespace": "ml", "parallelism": 2, "kueue_read": True,

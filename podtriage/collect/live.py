@@ -112,6 +112,8 @@ NAMESPACED_RESOURCES = (
     Resource("LocalQueue", "localqueues", ("kueue.x-k8s.io/v1beta2", "kueue.x-k8s.io/v1beta1"), True, addon=True),
     # the VPA that set a pod's requests (diagnose/autoscaling.py): its maxAllowed is the fix
     Resource("VerticalPodAutoscaler", "verticalpodautoscalers", ("autoscaling.k8s.io/v1",), True, addon=True),
+    # KServe (diagnose/serving.py): `explain inferenceservice/NAME`
+    Resource("InferenceService", "inferenceservices", ("serving.kserve.io/v1beta1",), True, addon=True),
 )
 # Claims are read in every namespace: a device allocated to another namespace's claim is taken.
 CLUSTER_WIDE_NAMESPACED = (

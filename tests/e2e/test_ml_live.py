@@ -1,5 +1,5 @@
-"""GPU and ML workloads live: Kueue's real CRDs (sigs.k8s.io/kueue v0.17.0, vendored in crds/) in the
-real kube-apiserver, objects written as Kueue's controller would leave them, and a GPU pool whose
+"""GPU and ML workloads live: Kueue's and KServe's real CRDs (sigs.k8s.io/kueue v0.17.0,
+github.com/kserve/kserve v0.15.2, vendored in crds/) in the real kube-apiserver, objects written as Kueue's controller would leave them, and a GPU pool whose
 device plugin runs and advertises 0 GPUs, refused by the real kube-scheduler.
 
 The objects are those of the offline fixture cases (tools/fixtures/make_issue16_cases.py builds
@@ -34,7 +34,7 @@ KUEUE = "/apis/kueue.x-k8s.io/v1beta2"
 
 def _install_crds(api: Api) -> None:
     names = []
-    for path in sorted(CRDS.glob("kueue.x-k8s.io_*.yaml.gz")):
+    for path in sorted(CRDS.glob("*.yaml.gz")):
         crd = yaml.safe_load(gzip.decompress(path.read_bytes()))
         names.append(crd["metadata"]["name"])
         try:
@@ -50,15 +50,16 @@ def _install_crds(api: Api) -> None:
                 break
             assert time.monotonic() < deadline, f"CRD {name} not established: {crd.get('status')}"
             time.sleep(0.2)
-    # the discovery cache of the API server serves the new group after a moment
+    # the discovery cache of the API server serves the new groups after a moment
     deadline = time.monotonic() + 30
-    while True:
-        try:
-            api.req("GET", f"{KUEUE}/clusterqueues")
-            return
-        except ApiError:
-            assert time.monotonic() < deadline
-            time.sleep(0.3)
+    for path in (f"{KUEUE}/clusterqueues", "/apis/serving.kserve.io/v1beta1/inferenceservices"):
+        while True:
+            try:
+                api.req("GET", path)
+                break
+            except ApiError:
+                assert time.monotonic() < deadline
+                time.sleep(0.3)
 
 
 def _clean(obj: dict) -> dict:
@@ -231,3 +232,27 @@ def test_gpu_plugin_running_but_no_devices(clean_nodes, control_plane, podtriage
             api.delete(f"/apis/apps/v1/namespaces/{ops}/daemonsets/nvidia-device-plugin-daemonset")
         except ApiError:
             pass
+
+
+def test_inference_service_without_a_runtime(control_plane, podtriage_cli):
+    """An InferenceService KServe could not find a runtime for: no Deployment, no pod, and the answer
+    is KServe's own failure from the object's status (written through the real CRD's status subresource)."""
+    if isinstance(control_plane, ExternalCluster):
+        pytest.skip("installs CRDs: not on an external cluster")
+    api = Api(control_plane.api_client())
+    _install_crds(api)
+    ns = control_plane.ensure_namespace(f"e2e-kserve-{uuid.uuid4().hex[:6]}")
+    docs = [d for d in mk.CASES["kserve-no-runtime"] if d.get("kind") == "InferenceService"]
+    path = f"/apis/serving.kserve.io/v1beta1/namespaces/{ns}/inferenceservices"
+    isvc = copy.deepcopy(docs[0])
+    isvc["metadata"]["namespace"] = ns
+    _create(api, path, isvc)
+    try:
+        res = podtriage_cli.run("explain", "isvc/llama3", "-n", ns, "-o", "json")
+        assert res.returncode == 1, res.describe()
+        top = top_cause(res.json())
+        assert top["rule"] == "inference-service-no-predictor", res.describe()
+        assert "NoSupportingRuntime" in top["message"] and "huggingface" in top["message"]
+        assert res.json()["target"] == {"kind": "InferenceService", "namespace": ns, "name": "llama3"}
+    finally:
+        api.delete(f"{path}/llama3")

@@ -14,8 +14,14 @@ sum=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Sum"])' <<<"$json
 for kind in workloads localqueues clusterqueues resourceflavors; do
   gzip -9n <"$dir/config/components/crd/bases/kueue.x-k8s.io_$kind.yaml" >"$OUT/kueue.x-k8s.io_$kind.yaml.gz"
 done
+KSERVE=github.com/kserve/kserve@v0.15.2
+kjson=$(go mod download -json "$KSERVE")
+kdir=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])' <<<"$kjson")
+ksum=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Sum"])' <<<"$kjson")
+gzip -9n <"$kdir/config/crd/full/serving.kserve.io_inferenceservices.yaml" >"$OUT/serving.kserve.io_inferenceservices.yaml.gz"
 cat >"$OUT/VERSIONS" <<TXT
-# module@version  module sum (go.sum h1:)  files (from config/components/crd/bases)
-$KUEUE  $sum  kueue.x-k8s.io_{workloads,localqueues,clusterqueues,resourceflavors}.yaml
+# module@version  module sum (go.sum h1:)  files
+$KUEUE  $sum  config/components/crd/bases/kueue.x-k8s.io_{workloads,localqueues,clusterqueues,resourceflavors}.yaml
+$KSERVE  $ksum  config/crd/full/serving.kserve.io_inferenceservices.yaml
 TXT
-echo "vendored $KUEUE CRDs into $OUT"
+echo "vendored $KUEUE and $KSERVE CRDs into $OUT"

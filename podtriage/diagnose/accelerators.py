@@ -327,6 +327,8 @@ def refine(signal: Signal, pod: m.Pod, snapshot: Snapshot) -> Signal:
     vendor = vendor_of(resource)
     if vendor is None:
         return signal
+    if any(c.extended_resource_name == resource for c in snapshot.device_classes):
+        return signal  # backed by DRA (a DeviceClass's extendedResourceName): no device plugin involved
     by_name = snapshot.node_by_name
     nodes = [by_name[n] for n in signal.nodes if n in by_name]
     if signal.name == "extended-resource-exhausted":

@@ -133,3 +133,12 @@ def test_refine_leaves_other_resources_alone() -> None:
     s = Signal(name="extended-resource-missing", params={"resource": "example.com/dongle"}, nodes=("a",))
     b = SnapshotBuilder("t")
     assert accelerators.refine(s, m.Pod(namespace="x", name="y"), b.build()) is s
+
+
+def test_a_dra_backed_extended_resource_is_not_blamed_on_a_device_plugin(rules) -> None:
+    docs = _docs("gpu-plugin-running-no-devices") + [{
+        "apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass", "metadata": {"name": "gpu.nvidia.com"},
+        "spec": {"selectors": [{"cel": {"expression": 'device.driver == "gpu.nvidia.com"'}}],
+                 "extendedResourceName": "nvidia.com/gpu"}}]
+    rules_seen = [c.rule for c in _explain(docs, "triton-0", rules).root_causes]
+    assert not [r for r in rules_seen if r.startswith("accelerator-")], rules_seen

@@ -306,6 +306,11 @@ class Explainer:
                     signals += known + ([refused] if not known or len(known) < len(named) else [])
                 elif fit is not None:
                     signals += _unmodelled_reasons(pod, fit, total)
+                if fit is not None and not feasible and tried and not pod.scheduling_gates and \
+                        not any(s_.blocking for s_ in signals):
+                    # The scheduler refuses the pod and no node is feasible, yet no cause came out of
+                    # the diagnosis: never "nothing blocks it"; the scheduler's word is the cause.
+                    signals += _unmodelled_reasons(pod, fit, total, every_reason=True)
             else:
                 missing.append(_no_objects_note(snap, "nodes", "Node", "no per-node verdicts; causes come from "
                                                 "the scheduler's own message"))
@@ -562,11 +567,11 @@ def _feasible_or_refused(pod: m.Pod, snap: Snapshot, feasible: Sequence[str], to
                   effects=("the scheduler rejects the pod for a reason podtriage does not reproduce",))
 
 
-def _unmodelled_reasons(pod: m.Pod, fit: Any, total: int) -> list[Signal]:
-    """Reasons in the scheduler's message that no emulated plugin produces: quoted as a blocking
-    cause of lower confidence (what blocks besides what podtriage explains)."""
-    unknown = [r for r in fit.reasons if r.code == "other"]
-    if fit.prefilter is not None and fit.prefilter.code == "other":
+def _unmodelled_reasons(pod: m.Pod, fit: Any, total: int, every_reason: bool = False) -> list[Signal]:
+    """Reasons in the scheduler's message that no emulated plugin produces (`every_reason`: all of
+    them, when the diagnosis named no cause): quoted as a blocking cause of lower confidence."""
+    unknown = [r for r in fit.reasons if every_reason or r.code == "other"]
+    if fit.prefilter is not None and (every_reason or fit.prefilter.code == "other"):
         unknown.insert(0, fit.prefilter)
     if not unknown:
         return []
@@ -576,9 +581,10 @@ def _unmodelled_reasons(pod: m.Pod, fit: Any, total: int) -> list[Signal]:
                       data={"message": quoted})
     count = sum(r.count or 0 for r in unknown) or total
     return [Signal(name="scheduler-refuses", blocking=True, confidence=0.6, scope="",
-                   params={"pod": pod.key, "total_nodes": total, "nodes_count": count, "node_examples": "",
+                   params={"pod": pod.key, "total_nodes": total, "nodes_count": count,
+                           "node_examples": "none named by podtriage" if every_reason else "",
                            "node_example": "NODE", "last_attempt": "", "scheduler_message": quoted,
-                           "unknown_reasons": listed, "mode": "unmodelled"},
+                           "unknown_reasons": listed, "mode": "refuses" if every_reason else "unmodelled"},
                    evidence=(ev,), subject=f"Pod/{pod.key}",
                    effects=("the scheduler rejects the pod for a reason podtriage does not reproduce",))]
 

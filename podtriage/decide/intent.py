@@ -23,6 +23,7 @@ from .. import model as m
 from ..diagnose.accelerators import hardware_label
 from ..diagnose.labels import CONTROL_PLANE_TAINTS
 from ..scheduler.framework import Evaluation, Failure
+from ..scheduler.plugins.dynamic_resources import extended_resource_classes
 from ..scheduler.plugins.taint_toleration import tolerates
 from ..scheduler.selectors import describe_requirement, node_selector_matches
 from ..snapshot import Snapshot
@@ -170,7 +171,10 @@ def find_intent(pod: m.Pod, snapshot: Snapshot, ev: Evaluation) -> Intent:
                                                   "IgnoredDuringExecution",
                           text="required pod affinity " + "; ".join(
                               f"`{_affinity_text(t)}`" for t in pod.pod_affinity), nodes=ok))
-    terms += _device_terms(ev.requests, nodes)
+    # A DRA-backed extended resource (a DeviceClass provides it) is allocated from devices on nodes
+    # that do not advertise it: no node list follows from its name (diagnose/dra.py judges it).
+    dra_backed = extended_resource_classes(snapshot) if snapshot.device_classes else {}
+    terms += _device_terms({r: v for r, v in ev.requests.items() if r not in dra_backed}, nodes)
     allocated = _allocated_claims_term(ev)
     if allocated is not None:
         terms.append(allocated)

@@ -343,6 +343,8 @@ class Explainer:
         signals += [replace(s, scope="pod") if s in log_explains else s for s in log_signals]
         missing += self.extra.missing_notes(pod)
         for x in snap.meta.missing:
+            if not _addon_relevant(pod, x.resource):
+                continue  # an add-on's API this pod has nothing to do with (no Kueue gate, no VPA)
             missing.append(f"{x.resource}{' in ' + x.namespace if x.namespace else ''} could not be read: {x.reason}")
         signals = [replace(s, confidence=round(min(s.confidence, 1.0) * confidence, 3),
                            attempts=timeline.total_attempts) for s in signals]
@@ -478,6 +480,23 @@ class Explainer:
             root_causes=tuple(causes), pods=tuple(pods), workload=workload, missing=tuple(missing),
             warnings=tuple(meta.warnings[:50]), confidence=round(confidence, 3), graph=to_node_link(graph),
         )
+
+
+# Add-on APIs (collect/live.py Resource.addon) and which pods they matter to: an identity without
+# access to Kueue's or the VPA's objects is told so only where they would have explained something.
+_ADDON_RESOURCES = {"workloads": "kueue", "localqueues": "kueue", "clusterqueues": "kueue",
+                    "resourceflavors": "kueue", "verticalpodautoscalers": "vpa", "inferenceservices": "kserve"}
+
+
+def _addon_relevant(pod: m.Pod, resource: str) -> bool:
+    which = _ADDON_RESOURCES.get(resource)
+    if which is None:
+        return True
+    if which == "kueue":
+        return queueing.GATE in pod.scheduling_gates or queueing.QUEUE_LABEL in pod.labels
+    if which == "vpa":
+        return bool(pod.vpa_updates)
+    return serving.LABEL in pod.labels
 
 
 def _no_objects_note(snap: Snapshot, resource: str, kind: str, consequence: str) -> str:

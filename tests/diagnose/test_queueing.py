@@ -134,3 +134,21 @@ def test_addon_kind_of_another_api_is_not_taken_for_kueue() -> None:
     assert not b.add({"apiVersion": "scheduling.k8s.io/v1alpha1", "kind": "Workload",
                       "metadata": {"name": "gang", "namespace": "ml"}, "spec": {}})
     assert b.build().addons("Workload") == []
+
+
+def test_unreadable_kueue_objects_are_noted_only_where_kueue_holds_the_pod(rules) -> None:
+    docs = [d for d in _docs("kueue-quota-exhausted") if d["kind"] not in ("Workload", "LocalQueue", "ClusterQueue",
+                                                                            "ResourceFlavor")]
+    plain = copy.deepcopy(next(d for d in docs if d["kind"] == "Pod"))
+    plain["metadata"].update(name="plain-0", uid="uid-plain-0", labels={"app": "plain"})
+    del plain["spec"]["schedulingGates"]
+    b = SnapshotBuilder("test")
+    b.add_all(copy.deepcopy(docs + [plain]))
+    for kind in ("Node", "Pod", "Event"):
+        b.mark_collected(kind)
+    b.mark_missing("workloads", "team-a", 'forbidden: User "dev" cannot list resource "workloads"')
+    ex = Explainer(b.build(), rules)
+    gated = ex.explain("triton-0", "team-a").to_dict()["missing"]
+    other = ex.explain("plain-0", "team-a").to_dict()["missing"]
+    assert any(m.startswith("workloads in team-a could not be read: forbidden") for m in gated), gated
+    assert not any("workloads" in m for m in other), other

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from . import SCHEMA_VERSION, __version__
 from . import model as m
-from .diagnose import accelerators, autoscaling, kubelet, pending, queueing, scheduling, serving
+from .diagnose import accelerators, autoscaling, gang, kubelet, pending, queueing, scheduling, serving
 from .diagnose.extra import ExtraEvidence
 from .diagnose.status import age, age_seconds, kubectl_status
 from .errors import ClusterError, InputError, TargetNotFound
@@ -435,6 +435,7 @@ class Explainer:
                           for s in pending.admission_signals(f"{o.kind}/{o.namespace}/{o.name}", evs, total)]
             admission += queueing.workload_signals(o, snap, total)  # a suspended Job: Kueue, or nobody
         admission += serving.signals(w, snap, pods, total)  # KServe made no predictor: its status says why
+        admission += gang.signals(w, pods, snap, total)  # a training gang partly placed: one unit
         all_signals += admission
         admission_causes = rank(self.rules.apply(admission), total_nodes=max(total, 1), total_attempts=0)
         aggregated = _aggregate([(pr.key, c) for pr in reports for c in pr.root_causes] +

@@ -54,7 +54,7 @@ WELL_KNOWN_DOMAINS += ACCELERATOR_DOMAINS
 # Kueue's label and gate (kueue.x-k8s.io/queue-name, kueue.x-k8s.io/admission): diagnose/queueing.py reads them.
 WELL_KNOWN_DOMAINS += ("kueue.x-k8s.io",)
 # KServe's labels on the predictor's workloads (serving.kserve.io/inferenceservice): diagnose/serving.py
-WELL_KNOWN_DOMAINS += ("serving.kserve.io",)
+WELL_KNOWN_DOMAINS += ("serving.kserve.io", "scheduling.x-k8s.io")  # and coscheduling PodGroup labels (gang.py)
 ACCELERATOR_VALUE_KEYS = frozenset({
     "nvidia.com/gpu.present", "nvidia.com/gpu.product", "nvidia.com/gpu.count", "nvidia.com/mig.config",
     "nvidia.com/mig.config.state", "nvidia.com/mig.strategy", "cloud.google.com/gke-accelerator",

@@ -107,6 +107,12 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
          "message": "No runtime found to support specified framework/version", "model_format": "huggingface",
          "runtime": "(chosen by KServe)"},
     ),
+    "gang-partially-placed": (
+        "other",
+        {"workload": "job/llm-train", "namespace": "ml", "gang": "an Indexed Job of 4 workers that run together",
+         "placed": 3, "waiting": 1, "size": 4, "held": "12 nvidia.com/gpu", "waiting_pods": "llm-train-3-h5n3w",
+         "placed_nodes": "gpu-1, gpu-2, gpu-3"},
+    ),
     "job-suspended": (
         "queue-admission",
         {"job": "nightly-eval", "namespace": "ml", "parallelism": 2, "kueue_read": True,
@@ -115,6 +121,7 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
     "extended-resource-exhausted": (
         "insufficient-resources",
         {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "resource": "nvidia.com/gpu", "requested": "2", "total_allocatable": "4",
+         "total_free": "0", "largest_free": "0",
          "accelerator_link": "", "holders": "research/llm-0 (4 on gpu-1)", "holder_count": 1,
          "holder_namespaces": "research (4)", "top_holder": "research/llm-0"},
     ),

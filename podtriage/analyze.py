@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from . import SCHEMA_VERSION, __version__
 from . import model as m
-from .diagnose import kubelet, pending, scheduling
+from .diagnose import accelerators, autoscaling, gang, kubelet, pending, queueing, scheduling, serving
 from .diagnose.extra import ExtraEvidence
 from .diagnose.status import age, age_seconds, kubectl_status
 from .errors import ClusterError, InputError, TargetNotFound
@@ -37,6 +37,8 @@ KIND_ALIASES = {
     "daemonset": "DaemonSet", "daemonsets": "DaemonSet", "ds": "DaemonSet",
     "replicaset": "ReplicaSet", "replicasets": "ReplicaSet", "rs": "ReplicaSet",
     "job": "Job", "jobs": "Job", "cronjob": "CronJob", "cronjobs": "CronJob", "cj": "CronJob",
+    # KServe (diagnose/serving.py): the predictor's workloads and pods
+    "inferenceservice": "InferenceService", "inferenceservices": "InferenceService", "isvc": "InferenceService",
 }
 
 # How much each missing piece of evidence lowers confidence.
@@ -71,7 +73,7 @@ def parse_target(target: str) -> tuple[str, str]:
         if canonical is None:
             raise InputError(f"unknown resource type {kind!r} in {target!r}",
                              hint="use pod/NAME, deployment/NAME, statefulset/NAME, daemonset/NAME, "
-                                  "replicaset/NAME, job/NAME or cronjob/NAME")
+                                  "replicaset/NAME, job/NAME, cronjob/NAME or inferenceservice/NAME")
         if not name:
             raise InputError(f"missing name in {target!r}")
         return canonical, name
@@ -110,6 +112,8 @@ class Explainer:
         if kind == "Pod":
             candidates = [p for p in snap.pods_by_name.get(name, ())
                           if namespace is None or p.namespace == namespace]
+        elif kind == serving.KIND:
+            candidates = serving.find(snap, name, namespace)
         else:
             candidates = [w for w in snap.workloads
                           if w.kind == kind and w.name == name and (namespace is None or w.namespace == namespace)]
@@ -262,7 +266,7 @@ class Explainer:
                 feasible = ev.feasible
                 after = self._after_prefilter(pod, ev)
                 diag = scheduling.SchedulingDiagnosis(pod, snap, ev, after=after)
-                signals += diag.signals()
+                signals += autoscaling.refine_all(accelerators.refine_all(diag.signals(), pod, snap), pod, snap)
                 ours = _our_counts(ev)
                 # The evaluation skipped the claims it could not read; the scheduler did not.
                 unevaluated = scheduling.signals_from_message(pod, fit, CONFIDENCE_NO_PVCS, codes=VOLUME_CODES) \
@@ -313,7 +317,10 @@ class Explainer:
                 confidence *= CONFIDENCE_NO_NODES
                 if fit is not None:
                     signals += scheduling.signals_from_message(pod, fit, CONFIDENCE_NO_NODES)
-            signals = pending.gate_signals(pod, total) + signals
+            # Kueue's gate: the cause is in its Workload and queues (diagnose/queueing.py), not the gate
+            queued = queueing.pod_signals(pod, snap, total)
+            gates = [] if queued and set(pod.scheduling_gates) == {queueing.GATE} else pending.gate_signals(pod, total)
+            signals = queued + gates + signals
             signals += pending.scheduler_signals(pod, snap, events, total)
             resource_blocked = any(s.name in ("insufficient-resources", "extended-resource-exhausted",
                                               "too-many-pods") for s in signals)
@@ -336,6 +343,8 @@ class Explainer:
         signals += [replace(s, scope="pod") if s in log_explains else s for s in log_signals]
         missing += self.extra.missing_notes(pod)
         for x in snap.meta.missing:
+            if not _addon_relevant(pod, x.resource):
+                continue  # an add-on's API this pod has nothing to do with (no Kueue gate, no VPA)
             missing.append(f"{x.resource}{' in ' + x.namespace if x.namespace else ''} could not be read: {x.reason}")
         signals = [replace(s, confidence=round(min(s.confidence, 1.0) * confidence, 3),
                            attempts=timeline.total_attempts) for s in signals]
@@ -387,12 +396,19 @@ class Explainer:
             owners += snap.workloads_by_owner.get(("Deployment", w.namespace, w.name), [])
         elif w.kind == "CronJob":
             owners += snap.workloads_by_owner.get(("CronJob", w.namespace, w.name), [])
+        elif w.kind == serving.KIND:  # the predictor's Deployments and their ReplicaSets
+            for d in serving.predictor_workloads(snap, w.namespace, w.name):
+                owners += [d, *snap.workloads_by_owner.get(("Deployment", d.namespace, d.name), [])]
         pods: list[m.Pod] = []
         for o in owners:
             pods += snap.pods_by_owner.get((o.kind, o.namespace, o.name), [])
+        if w.kind == serving.KIND:
+            seen_keys = {p.key for p in pods}
+            pods += [p for p in serving.labelled_pods(snap, w.namespace, w.name) if p.key not in seen_keys]
         # The controller, or the ReplicaSets/Jobs between it and its pods, could not be read: find the
         # pods by their own owner references, and say so.
-        unread = [k for k in dict.fromkeys((w.kind, POD_OWNER_OF.get(w.kind, w.kind))) if not snap.has(k)]
+        unread = [k for k in dict.fromkeys((w.kind, POD_OWNER_OF.get(w.kind, w.kind))) if not snap.has(k)] \
+            if w.kind != serving.KIND else []
         workload_missing: list[str] = []
         if unread:
             seen = {p.uid or p.key for p in pods}
@@ -415,7 +431,11 @@ class Explainer:
         admission: list[Signal] = []
         for o in owners:
             evs = snap.events_for(o.kind, o.namespace, o.name, o.uid)
-            admission += pending.admission_signals(f"{o.kind}/{o.namespace}/{o.name}", evs, total)
+            admission += [accelerators.refine_quota(s, snap, o.namespace)  # who holds a GPU quota
+                          for s in pending.admission_signals(f"{o.kind}/{o.namespace}/{o.name}", evs, total)]
+            admission += queueing.workload_signals(o, snap, total)  # a suspended Job: Kueue, or nobody
+        admission += serving.signals(w, snap, pods, total)  # KServe made no predictor: its status says why
+        admission += gang.signals(w, pods, snap, total)  # a training gang partly placed: one unit
         all_signals += admission
         admission_causes = rank(self.rules.apply(admission), total_nodes=max(total, 1), total_attempts=0)
         aggregated = _aggregate([(pr.key, c) for pr in reports for c in pr.root_causes] +
@@ -461,6 +481,23 @@ class Explainer:
             root_causes=tuple(causes), pods=tuple(pods), workload=workload, missing=tuple(missing),
             warnings=tuple(meta.warnings[:50]), confidence=round(confidence, 3), graph=to_node_link(graph),
         )
+
+
+# Add-on APIs (collect/live.py Resource.addon) and which pods they matter to: an identity without
+# access to Kueue's or the VPA's objects is told so only where they would have explained something.
+_ADDON_RESOURCES = {"workloads": "kueue", "localqueues": "kueue", "clusterqueues": "kueue",
+                    "resourceflavors": "kueue", "verticalpodautoscalers": "vpa", "inferenceservices": "kserve"}
+
+
+def _addon_relevant(pod: m.Pod, resource: str) -> bool:
+    which = _ADDON_RESOURCES.get(resource)
+    if which is None:
+        return True
+    if which == "kueue":
+        return queueing.GATE in pod.scheduling_gates or queueing.QUEUE_LABEL in pod.labels
+    if which == "vpa":
+        return bool(pod.vpa_updates)
+    return serving.LABEL in pod.labels
 
 
 def _no_objects_note(snap: Snapshot, resource: str, kind: str, consequence: str) -> str:

@@ -31,6 +31,8 @@ KNOWN_KINDS = (
     "ConfigMap", "Secret", "RuntimeClass", "CSINode",
     "CSIDriver", "CSIStorageCapacity", "VolumeAttachment",
     "DeviceClass", "ResourceSlice", "ResourceClaim", "ResourceClaimTemplate",
+    "Workload", "LocalQueue", "ClusterQueue", "ResourceFlavor",  # Kueue (ADDON_KINDS)
+    "VerticalPodAutoscaler", "InferenceService",
 )
 WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob")
 
@@ -470,6 +472,7 @@ def container_state(x: Any) -> m.ContainerState:
         ready=s.get("ready") is True, started=s.get("started") if isinstance(s.get("started"), bool) else None,
         container_id=_s(s.get("containerID")), image=_si(s.get("image")),
         last_reason=_si(last.get("reason")), last_exit_code=_i(last.get("exitCode")),
+        last_message=_s(last.get("message"))[:500],
         last_finished_at=_s(last.get("finishedAt")), last_started_at=_s(last.get("startedAt")),
     )
 
@@ -626,7 +629,7 @@ _POD_DEFAULTS: dict[str, Any] = {
     "active_deadline_seconds": None, "host_network": False, "phase": "Pending", "reason": "", "message": "",
     "nominated_node_name": "", "start_time": "", "conditions": (), "container_statuses": (),
     "init_container_statuses": (), "resource_claims": (), "resource_claim_statuses": EMPTY,
-    "required_features": (),
+    "required_features": (), "vpa_updates": "",
 }
 if list(_POD_DEFAULTS) != [f.name for f in dataclasses.fields(m.Pod)] or [f.name for f in dataclasses.fields(
         m.Container)] != ["name", "image", "requests", "limits", "ports", "config_refs", "restart_policy",
@@ -862,6 +865,9 @@ def pod_from_spec(meta: dict, spec: dict, status: dict, warnings: list[str] | No
     x = mget("deletionTimestamp")
     if x is not None:
         d["deletion_timestamp"] = _s(x)
+    x = mget("annotations")
+    if x and type(x) is dict and "vpaUpdates" in x:  # requests the VPA admission controller set
+        d["vpa_updates"] = _s(x["vpaUpdates"])[:1000]
 
     if spec:
         x = sget("nodeName")
@@ -1054,7 +1060,8 @@ def workload(obj: dict, warnings: list[str] | None = None) -> m.Workload:
         ready_replicas=_i(status.get("readyReplicas"), 0) or _i(status.get("numberReady"), 0) or 0,
         available_replicas=_i(status.get("availableReplicas"), 0) or _i(status.get("numberAvailable"), 0) or 0,
         selector=label_selector(spec.get("selector")), conditions=conditions(status.get("conditions")),
-        template_pod=template,
+        template_pod=template, labels=_str_map(meta.get("labels")),
+        suspended=kind in ("Job", "CronJob") and spec.get("suspend") is True,
     )
 
 
@@ -1308,6 +1315,28 @@ def resource_claim_template(obj: dict, warnings: list[str] | None = None) -> m.R
                                    name=_s(meta.get("name")), requests=requests, constraints=constraints)
 
 
+# Add-on kinds kept as their JSON (model.AddonObject), by kind and the API groups that serve it: a kind
+# of the same name from another group is not taken for it.
+ADDON_KINDS: Mapping[str, tuple[str, ...]] = {
+    "Workload": ("kueue.x-k8s.io",), "LocalQueue": ("kueue.x-k8s.io",), "ClusterQueue": ("kueue.x-k8s.io",),
+    "ResourceFlavor": ("kueue.x-k8s.io",), "VerticalPodAutoscaler": ("autoscaling.k8s.io",),
+    "InferenceService": ("serving.kserve.io",),
+}
+
+
+def addon_object(obj: dict, warnings: list[str] | None = None) -> m.AddonObject:
+    meta = _d(obj.get("metadata"))
+    api_version = _s(obj.get("apiVersion"))
+    kind = _s(obj.get("kind"))
+    if api_version.rpartition("/")[0] not in ADDON_KINDS.get(kind, ()):
+        raise ConversionError(f"{kind} of apiVersion {api_version!r} is not read (expected "
+                              f"{' or '.join(ADDON_KINDS.get(kind, ()))})")
+    body = {k: v for k, v in obj.items() if k not in ("metadata",)}
+    body["metadata"] = {k: v for k, v in meta.items() if k != "managedFields"}
+    return m.AddonObject(api_version=api_version, kind=kind, namespace=_s(meta.get("namespace")),
+                         name=_s(meta.get("name")), uid=_s(meta.get("uid")), body=body)
+
+
 CONVERTERS: Mapping[str, Callable[..., Any]] = {
     "Pod": pod, "Node": node, "Event": event, "PersistentVolumeClaim": pvc, "PersistentVolume": pv,
     "StorageClass": storage_class, "PriorityClass": priority_class, "PodDisruptionBudget": pdb,
@@ -1317,4 +1346,5 @@ CONVERTERS: Mapping[str, Callable[..., Any]] = {
     "DeviceClass": device_class, "ResourceSlice": resource_slice, "ResourceClaim": resource_claim,
     "ResourceClaimTemplate": resource_claim_template,
     **{k: workload for k in WORKLOAD_KINDS},
+    **{k: addon_object for k in ADDON_KINDS},
 }

@@ -33,7 +33,7 @@ CATEGORIES = (
     "admission-rejected", "image-pull", "missing-config-object", "container-config-error",
     "init-container-failure", "init-container-oom", "mount-failure", "sandbox-failure",
     "runtime-class-missing", "node-lost", "placement-conflict", "scheduler-unreproduced", "dra-devices",
-    "node-features", "csi-driver-missing", "other",
+    "node-features", "csi-driver-missing", "queue-admission", "other",
 )
 
 

@@ -186,6 +186,7 @@ class ContainerState:
     image: str = ""
     last_reason: str = ""
     last_exit_code: int | None = None
+    last_message: str = ""  # lastState.terminated.message: what a crash-looping container last said
     last_finished_at: str = ""
     last_started_at: str = ""
 
@@ -246,6 +247,8 @@ class Pod:
     resource_claim_statuses: Mapping[str, str] = field(default_factory=dict)
     # NodeDeclaredFeatures the spec requires of a node (inferred like the scheduler does)
     required_features: tuple[str, ...] = ()
+    # the vpaUpdates annotation: "Pod resources updated by <vpa>: container 0: cpu request, ..." (VPA admission)
+    vpa_updates: str = ""
 
     @property
     def key(self) -> str:
@@ -542,6 +545,26 @@ class Workload:
     selector: LabelSelector | None = None
     conditions: tuple[Condition, ...] = ()
     template_pod: Pod | None = None  # the pod template, converted like a pod
+    labels: Mapping[str, str] = field(default_factory=dict)
+    suspended: bool = False  # a Job's spec.suspend: no pods until something (a queue controller) resumes it
+
+
+@dataclass(frozen=True)
+class AddonObject:
+    """An object of an add-on's API the diagnosis reads for context (Kueue's queues and Workloads,
+    the GPU Operator's ClusterPolicy): its JSON as read (managedFields dropped), parsed by the one
+    module that reads it (diagnose/queueing.py, diagnose/accelerators.py)."""
+
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    uid: str = ""
+    body: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
 
 
 @dataclass(frozen=True)

@@ -40,17 +40,36 @@ from .errors import InputError
 from .waitrefs import container_summary
 
 # Label/taint key domains whose keys (and, for a few, values) the diagnosis names: kept.
-WELL_KNOWN_DOMAINS = ("kubernetes.io", "k8s.io")
+WELL_KNOWN_DOMAINS: tuple[str, ...] = ("kubernetes.io", "k8s.io")
 WELL_KNOWN_UNPREFIXED_KEYS = frozenset({"pod-template-hash", "controller-revision-hash", "job-name",
                                         "controller-uid"})
 # Keys whose values are enumerations or hashes, not names.
 KEPT_VALUE_KEYS = frozenset({"kubernetes.io/os", "kubernetes.io/arch", "beta.kubernetes.io/os",
                              "beta.kubernetes.io/arch", "pod-template-hash", "controller-revision-hash",
                              "controller-uid", "batch.kubernetes.io/controller-uid"})
+# The accelerator stack (diagnose/accelerators.py) reads vendors' node labels and the public names of
+# device plugins and GPU Operator operands: hardware and product names, not the organisation's.
+ACCELERATOR_DOMAINS = ("nvidia.com", "amd.com", "intel.com", "amazon.com", "amazonaws.com", "google.com")
+WELL_KNOWN_DOMAINS += ACCELERATOR_DOMAINS
+# Kueue's label and gate (kueue.x-k8s.io/queue-name, kueue.x-k8s.io/admission): diagnose/queueing.py reads them.
+WELL_KNOWN_DOMAINS += ("kueue.x-k8s.io",)
+# KServe's labels on the predictor's workloads (serving.kserve.io/inferenceservice): diagnose/serving.py
+WELL_KNOWN_DOMAINS += ("serving.kserve.io", "scheduling.x-k8s.io")  # and coscheduling PodGroup labels (gang.py)
+ACCELERATOR_VALUE_KEYS = frozenset({
+    "nvidia.com/gpu.present", "nvidia.com/gpu.product", "nvidia.com/gpu.count", "nvidia.com/mig.config",
+    "nvidia.com/mig.config.state", "nvidia.com/mig.strategy", "cloud.google.com/gke-accelerator",
+    "cloud.google.com/gke-tpu-accelerator", "k8s.amazonaws.com/accelerator", "aws.amazon.com/neuron.present",
+    "amd.com/gpu.present", "node.kubernetes.io/instance-type"})
+ACCELERATOR_VALUE_PREFIXES = ("nvidia.com/gpu.deploy.", "feature.node.kubernetes.io/", "intel.feature.node.kubernetes.io/")
+ACCELERATOR_NAMES = frozenset({
+    "nvidia-driver-daemonset", "nvidia-driver", "nvidia-container-toolkit-daemonset", "nvidia-container-toolkit",
+    "nvidia-device-plugin-daemonset", "nvidia-device-plugin", "nvidia-device-plugin-ds", "nvidia-mig-manager",
+    "gpu-operator", "amdgpu-dp-ds", "amdgpu-device-plugin", "amd-gpu-device-plugin", "intel-gpu-plugin",
+    "neuron-device-plugin", "tpu-device-plugin", "k8s-device-plugin"})
 # Names every cluster has: they identify nothing, and some of them the analysis recognises.
 KEPT_NAMES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "default-scheduler",
                         "system-node-critical", "system-cluster-critical", "true", "false", "docker.io",
-                        "index.docker.io", "library", "latest", "localhost"})
+                        "index.docker.io", "library", "latest", "localhost"}) | ACCELERATOR_NAMES
 _INT = re.compile(r"^-?\d+$")
 _PLACEHOLDER = re.compile(r"^[a-z]+(?:-[a-z]+)?-\d+$")
 
@@ -65,6 +84,7 @@ PREFIX = {
     "image": "image", "registry": "registry", "object": "name",
     "DeviceClass": "dc", "ResourceClaim": "claim", "ResourceClaimTemplate": "rct", "ResourceSlice": "slice",
     "CSIStorageCapacity": "csisc", "VolumeAttachment": "va", "pool": "pool", "handle": "handle",
+    "LocalQueue": "lq", "ClusterQueue": "cq", "ResourceFlavor": "flavor", "Workload": "wl", "cohort": "cohort",
 }
 # Kinds whose names the analysis compares by similarity (difflib: "did you mean"): their
 # placeholders are letters, so that two unrelated ones never look alike the way `cm-1` and `cm-2` do.
@@ -384,7 +404,8 @@ class Redactor:
 
     @staticmethod
     def _keep_value(key: Any, value: Any) -> bool:
-        return key in KEPT_VALUE_KEYS or not isinstance(value, str)
+        return key in KEPT_VALUE_KEYS or not isinstance(value, str) or key in ACCELERATOR_VALUE_KEYS or (
+            isinstance(key, str) and key.startswith(ACCELERATOR_VALUE_PREFIXES))
 
     def image(self, ref: Any) -> Any:
         if not isinstance(ref, str) or not ref:
@@ -442,7 +463,7 @@ class _Claims:
             return
         for k, v in labels.items():
             self.key(k)
-            if k not in KEPT_VALUE_KEYS:
+            if not Redactor._keep_value(k, v):
                 self.add("value", v)
 
     def image(self, ref: str) -> None:
@@ -601,6 +622,8 @@ def _learn_object(obj: Mapping[str, Any], c: _Claims) -> None:
         _learn_pod_spec(_d(tmpl.get("spec")), c, "", ns if isinstance(ns, str) else "")
     elif kind == "PodDisruptionBudget":
         _learn_selector(spec.get("selector"), c)
+    elif kind in _KUEUE_KINDS:
+        _learn_kueue(kind, spec, status, c, ns if isinstance(ns, str) else "")
     elif kind == "ResourceQuota":
         for src in (spec, status):
             for m in (_d(src.get("hard")), _d(src.get("used"))):
@@ -646,6 +669,111 @@ def _learn_object(obj: Mapping[str, Any], c: _Claims) -> None:
         _learn_node_terms(_d(alloc.get("nodeSelector")).get("nodeSelectorTerms"), c)
         for rf in _l(status.get("reservedFor")):
             c.add("Pod", _d(rf).get("name"))
+
+
+_KUEUE_KINDS = ("Workload", "LocalQueue", "ClusterQueue", "ResourceFlavor", "VerticalPodAutoscaler",
+                "InferenceService")  # the add-on kinds (model.AddonObject)
+
+
+def _learn_kueue(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any], c: _Claims, ns: str) -> None:
+    """Kueue's objects name each other: queue -> ClusterQueue -> flavors, cohorts; Workloads carry pod templates."""
+    if kind == "Workload":
+        c.add("LocalQueue", spec.get("queueName"))
+        for ps in _l(spec.get("podSets")):
+            tmpl = _d(_d(ps).get("template"))
+            c.labels(_d(tmpl.get("metadata")).get("labels"))
+            _learn_pod_spec(_d(tmpl.get("spec")), c, "", ns)
+        c.add("ClusterQueue", _d(status.get("admission")).get("clusterQueue"))
+    elif kind == "LocalQueue":
+        c.add("ClusterQueue", spec.get("clusterQueue"))
+    elif kind == "ClusterQueue":
+        c.add("cohort", spec.get("cohortName") or spec.get("cohort"))
+        _learn_selector(spec.get("namespaceSelector"), c)
+        for rg in _l(spec.get("resourceGroups")):
+            for fl in _l(_d(rg).get("flavors")):
+                c.add("ResourceFlavor", _d(fl).get("name"))
+        for key in ("flavorsReservation", "flavorsUsage"):
+            for fu in _l(status.get(key)):
+                c.add("ResourceFlavor", _d(fu).get("name"))
+    elif kind == "InferenceService":
+        c.add("object", _d(_d(spec.get("predictor")).get("model")).get("runtime"))
+    elif kind == "VerticalPodAutoscaler":
+        ref = _d(spec.get("targetRef"))
+        c.add(str(ref.get("kind")) if ref.get("kind") in PREFIX else "object", ref.get("name"))
+        for p in _l(_d(spec.get("resourcePolicy")).get("containerPolicies")):
+            c.add("container", _d(p).get("containerName"))
+    elif kind == "ResourceFlavor":
+        c.labels(spec.get("nodeLabels"))
+        for t in _l(spec.get("nodeTaints")) + _l(spec.get("tolerations")):
+            c.key(_d(t).get("key"))
+            c.add("value", _d(t).get("value"))
+
+
+def _redact_kueue(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any], r: Redactor) -> dict[str, Any]:
+    """The fields diagnose/queueing.py reads, every name mapped."""
+    out: dict[str, Any] = {}
+    conds = {"conditions": _conditions(status.get("conditions"), r)} if "conditions" in status else {}
+    if kind == "Workload":
+        podsets = [{**_pick(ps, ("count",)), "name": _d(ps).get("name"), "template": _template(_d(ps).get("template"), r)}
+                   for ps in _l(spec.get("podSets"))]
+        out["spec"] = {**_pick(spec, ("active", "priority")), "queueName": r.name(spec.get("queueName")),
+                       "podSets": podsets}
+        out["status"] = conds
+    elif kind == "LocalQueue":
+        out["spec"] = {"clusterQueue": r.name(spec.get("clusterQueue"))}
+        out["status"] = {**_pick(status, ("pendingWorkloads", "reservingWorkloads", "admittedWorkloads")), **conds}
+    elif kind == "ClusterQueue":
+        s: dict[str, Any] = {"resourceGroups": [
+            {"coveredResources": _l(_d(rg).get("coveredResources")),
+             "flavors": [{"name": r.name(_d(fl).get("name")), "resources": _l(_d(fl).get("resources"))}
+                         for fl in _l(_d(rg).get("flavors"))]} for rg in _l(spec.get("resourceGroups"))]}
+        for key in ("cohortName", "cohort"):
+            if key in spec:
+                s[key] = r.name(spec[key])
+        if "namespaceSelector" in spec:
+            s["namespaceSelector"] = _selector(spec["namespaceSelector"], r)
+        out["spec"] = s
+        st: dict[str, Any] = {**_pick(status, ("pendingWorkloads", "reservingWorkloads", "admittedWorkloads")), **conds}
+        for key in ("flavorsReservation", "flavorsUsage"):
+            if key in status:
+                st[key] = [{"name": r.name(_d(fu).get("name")), "resources": _l(_d(fu).get("resources"))}
+                           for fu in _l(status[key])]
+        out["status"] = st
+    elif kind == "InferenceService":
+        pred = _d(spec.get("predictor"))
+        model = _d(pred.get("model"))
+        m_out: dict[str, Any] = _pick(model, ("modelFormat", "protocolVersion"))
+        if "runtime" in model:
+            m_out["runtime"] = r.name(model["runtime"])
+        out["spec"] = {"predictor": {**_pick(pred, ("minReplicas", "maxReplicas")), "model": m_out}}
+        ms = _d(status.get("modelStatus"))
+        fail = _d(ms.get("lastFailureInfo"))
+        st_out: dict[str, Any] = dict(conds)
+        if ms:
+            st_out["modelStatus"] = {**_pick(ms, ("transitionStatus",)),
+                                     **({"lastFailureInfo": {"reason": fail.get("reason"),
+                                                             "message": r.text(fail.get("message"))}} if fail else {})}
+        out["status"] = st_out
+    elif kind == "VerticalPodAutoscaler":
+        ref = _d(spec.get("targetRef"))
+        policies = [{**_pick(p, ("mode", "minAllowed", "maxAllowed", "controlledResources", "controlledValues")),
+                     "containerName": r.name(_d(p).get("containerName"))}
+                    for p in _l(_d(spec.get("resourcePolicy")).get("containerPolicies"))]
+        out["spec"] = {"targetRef": {**_pick(ref, ("apiVersion", "kind")), "name": r.name(ref.get("name"))},
+                       **_pick(spec, ("updatePolicy",)), "resourcePolicy": {"containerPolicies": policies}}
+        recs = [{**_pick(x, ("target", "lowerBound", "upperBound", "uncappedTarget")),
+                 "containerName": r.name(_d(x).get("containerName"))}
+                for x in _l(_d(status.get("recommendation")).get("containerRecommendations"))]
+        out["status"] = {"recommendation": {"containerRecommendations": recs}, **conds}
+    elif kind == "ResourceFlavor":
+        s = {}
+        if "nodeLabels" in spec:
+            s["nodeLabels"] = r.labels(spec["nodeLabels"])
+        for key in ("nodeTaints", "tolerations"):
+            if key in spec:
+                s[key] = [_toleration(t, r) for t in _l(spec[key])]
+        out["spec"] = s
+    return out
 
 
 def _learn_selector(sel: Any, c: _Claims) -> None:
@@ -819,6 +947,8 @@ def _meta(meta: Any, r: Redactor, *, name_fn: Callable[[Any], Any] | None = None
             kept[k] = ann[k]
     if "volume.beta.kubernetes.io/storage-class" in ann:
         kept["volume.beta.kubernetes.io/storage-class"] = r.name(ann["volume.beta.kubernetes.io/storage-class"])
+    if isinstance(ann.get("vpaUpdates"), str):  # names the VPA that set the requests (diagnose/autoscaling.py)
+        kept["vpaUpdates"] = r.text(ann["vpaUpdates"])
     if kept:
         out["annotations"] = kept
     return out
@@ -1160,6 +1290,8 @@ def _redact_object(obj: Mapping[str, Any], r: Redactor) -> dict[str, Any]:
                                          "template": _template(jt.get("template"), r)}}
         out["spec"] = s
         out["status"] = {**_pick(status, _WORKLOAD_STATUS), "conditions": _conditions(status.get("conditions"), r)}
+    elif kind in _KUEUE_KINDS:
+        out.update(_redact_kueue(kind, spec, status, r))
     elif kind == "PriorityClass":
         out.update(_pick(obj, ("value", "preemptionPolicy", "globalDefault")))
     elif kind == "PodDisruptionBudget":

@@ -55,6 +55,18 @@ class Snapshot:
     resource_slices: tuple[m.ResourceSlice, ...] = ()
     resource_claims: tuple[m.ResourceClaim, ...] = ()
     resource_claim_templates: tuple[m.ResourceClaimTemplate, ...] = ()
+    addon_objects: tuple[m.AddonObject, ...] = ()
+
+    def addons(self, kind: str, namespace: str | None = None) -> list[m.AddonObject]:
+        """Add-on objects of one kind (Kueue's LocalQueue, ...), in one namespace or all."""
+        return [o for o in self.addons_by_kind.get(kind, ()) if namespace is None or o.namespace == namespace]
+
+    @cached_property
+    def addons_by_kind(self) -> dict[str, list[m.AddonObject]]:
+        out: dict[str, list[m.AddonObject]] = {}
+        for o in self.addon_objects:
+            out.setdefault(o.kind, []).append(o)
+        return out
 
     # --- what was read -------------------------------------------------------------------
     def has(self, kind: str) -> bool:
@@ -187,6 +199,7 @@ _FIELD_OF_KIND = {
     "VolumeAttachment": "volume_attachments", "DeviceClass": "device_classes", "ResourceSlice": "resource_slices",
     "ResourceClaim": "resource_claims", "ResourceClaimTemplate": "resource_claim_templates",
     **{k: "workloads" for k in convert.WORKLOAD_KINDS},
+    **{k: "addon_objects" for k in convert.ADDON_KINDS},
 }
 
 
@@ -234,6 +247,9 @@ class SnapshotBuilder:
         field_name = _FIELD_OF_KIND.get(kind) if isinstance(kind, str) else None
         if field_name is None:
             return False
+        if field_name == "addon_objects" and str(obj.get("apiVersion", "")).rpartition("/")[0] \
+                not in convert.ADDON_KINDS[kind]:
+            return False  # a kind of the same name from another API (scheduling.k8s.io's Workload)
         try:
             if kind == "Secret":
                 # Never keep Secret data, even transiently in a converted object.
@@ -243,7 +259,7 @@ class SnapshotBuilder:
             return self._skipped(obj, kind, origin, exc)
         ns = getattr(converted, "namespace", "") or ""
         name = getattr(converted, "name", "") or ""
-        key = (kind if field_name in ("workloads", "config_objects") else "", ns, name)
+        key = (kind if field_name in ("workloads", "config_objects", "addon_objects") else "", ns, name)
         store = self._items[field_name]
         if field_name == "events":
             uid = getattr(converted, "uid", "")

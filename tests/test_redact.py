@@ -155,8 +155,11 @@ def test_well_known_keys_are_kept() -> None:
                 "node-role.kubernetes.io/control-plane", "failure-domain.beta.kubernetes.io/zone",
                 "storage.k8s.io/x", "pod-template-hash"):
         assert well_known_key(key), key
-    for key in ("dedicated", "example.com/team", "nvidia.com/gpu.present", "notkubernetes.io/x"):
+    for key in ("dedicated", "example.com/team", "example.com/gpu.present", "notkubernetes.io/x"):
         assert not well_known_key(key), key
+    # accelerator vendors' node labels are hardware facts the diagnosis reads (diagnose/accelerators.py)
+    for key in ("nvidia.com/gpu.present", "nvidia.com/gpu.deploy.device-plugin", "cloud.google.com/gke-accelerator"):
+        assert well_known_key(key), key
 
 
 def test_the_safety_net_can_fail() -> None:

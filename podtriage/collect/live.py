@@ -60,6 +60,9 @@ class Resource:
     versions: tuple[str, ...]  # group/version to try in order ("v1" = core); later ones are fallbacks
     namespaced: bool
     metadata_only: bool = False
+    # An add-on's API (a CRD): a cluster that does not serve it has none of its objects, which is
+    # normal and no gap in the evidence (diagnose/queueing.py then says the add-on is not installed).
+    addon: bool = False
 
     def path(self, version: str, namespace: str | None = None, name: str | None = None) -> str:
         base = "/api/v1" if version == "v1" else f"/apis/{version}"
@@ -84,6 +87,10 @@ CLUSTER_RESOURCES = (
     # DynamicResources (DRA): what the allocator reads
     Resource("DeviceClass", "deviceclasses", ("resource.k8s.io/v1", "resource.k8s.io/v1beta2"), False),
     Resource("ResourceSlice", "resourceslices", ("resource.k8s.io/v1", "resource.k8s.io/v1beta2"), False),
+    # Kueue (diagnose/queueing.py): the queues and flavors a gated pod or suspended Job waits on
+    Resource("ClusterQueue", "clusterqueues", ("kueue.x-k8s.io/v1beta2", "kueue.x-k8s.io/v1beta1"), False, addon=True),
+    Resource("ResourceFlavor", "resourceflavors", ("kueue.x-k8s.io/v1beta2", "kueue.x-k8s.io/v1beta1"), False,
+             addon=True),
 )
 NAMESPACED_RESOURCES = (
     Resource("PersistentVolumeClaim", "persistentvolumeclaims", ("v1",), True),
@@ -101,6 +108,12 @@ NAMESPACED_RESOURCES = (
     Resource("CSIStorageCapacity", "csistoragecapacities", ("storage.k8s.io/v1",), True),
     Resource("ResourceClaimTemplate", "resourceclaimtemplates", ("resource.k8s.io/v1", "resource.k8s.io/v1beta2"),
              True),
+    Resource("Workload", "workloads", ("kueue.x-k8s.io/v1beta2", "kueue.x-k8s.io/v1beta1"), True, addon=True),
+    Resource("LocalQueue", "localqueues", ("kueue.x-k8s.io/v1beta2", "kueue.x-k8s.io/v1beta1"), True, addon=True),
+    # the VPA that set a pod's requests (diagnose/autoscaling.py): its maxAllowed is the fix
+    Resource("VerticalPodAutoscaler", "verticalpodautoscalers", ("autoscaling.k8s.io/v1",), True, addon=True),
+    # KServe (diagnose/serving.py): `explain inferenceservice/NAME`
+    Resource("InferenceService", "inferenceservices", ("serving.kserve.io/v1beta1",), True, addon=True),
 )
 # Claims are read in every namespace: a device allocated to another namespace's claim is taken.
 CLUSTER_WIDE_NAMESPACED = (
@@ -595,6 +608,8 @@ class _Collector:
                 missing(res.plural, scope, str(exc))
                 return False
         self._outcome(True)
+        if res.addon:
+            return True  # not installed: read completely, and there are none
         missing(res.plural, scope, "not served by this cluster (404 for "
                                   + ", ".join(not_served) + ")")
         return False

@@ -251,6 +251,8 @@ def _uncordon(s: Signal, ctx: Context) -> list[Fix]:
 def _resources(s: Signal, ctx: Context) -> list[Fix]:
     """Lower the request of the container that dominates it to what the roomiest target node has."""
     p = s.params
+    if p.get("vpa"):
+        return _vpa_cap(s, ctx)  # the template is not the origin: the VPA would raise it again
     res = str(p.get("resource", ""))
     fit = p.get("fit_amount")
     if not res or not isinstance(fit, int) or fit <= 0:
@@ -283,6 +285,20 @@ def _resources(s: Signal, ctx: Context) -> list[Fix]:
     was = c.requests_text.get(res) or format_amount(res, c.requests[res])
     return [ctx.patch_fix(f"lower container {c.name}'s {res} request from {was} to {value}, which fits node "
                           f"{p.get('fit_node', '')}", ops)]
+
+
+def _vpa_cap(s: Signal, ctx: Context) -> list[Fix]:
+    """Cap the VerticalPodAutoscaler's recommendation for the container (diagnose/autoscaling.py)."""
+    patch = s.params.get("vpa_patch")
+    if not patch:
+        return []
+    name, ns = str(s.params["vpa"]), ctx.pod.namespace
+    text = shlex.quote(json.dumps(patch, separators=(",", ":")))
+    return [Fix(description=f"cap VerticalPodAutoscaler {name}'s {s.params.get('resource')} for container "
+                            f"{s.params.get('vpa_container')} at {s.params.get('largest_allocatable')} (maxAllowed)",
+                object={"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler", "namespace": ns,
+                        "name": name}, patch_type="merge", patch=patch,
+                command=f"kubectl patch vpa {name} -n {ns} --type merge -p {text}", applied_by="owner")]
 
 
 def _host_port(s: Signal, ctx: Context) -> list[Fix]:

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .. import model as m
+from ..diagnose.accelerators import hardware_label
 from ..diagnose.labels import CONTROL_PLANE_TAINTS
 from ..scheduler.framework import Evaluation, Failure
 from ..scheduler.plugins.dynamic_resources import extended_resource_classes
@@ -96,13 +97,15 @@ def _selector_terms(pod: m.Pod, nodes: Sequence[m.Node]) -> list[Term]:
 
 def _device_terms(requests: Mapping[str, int], nodes: Sequence[m.Node]) -> list[Term]:
     """Extended resources (vendor-domain names such as nvidia.com/gpu): nodes that have none are no
-    place for the pod, whatever else is true of them."""
+    place for the pod, whatever else is true of them; but a node whose labels say it has the
+    accelerator is one, whose broken device stack (diagnose/accelerators.py) is then the cause."""
     out = []
     for res, amount in sorted(requests.items()):
         if "/" not in res or amount <= 0:
             continue
         out.append(Term(id=f"resource:{res}", field="resources.requests", text=f"a request for `{res}`",
-                        nodes=frozenset(n.name for n in nodes if n.allocatable.get(res, 0) > 0), key=res))
+                        nodes=frozenset(n.name for n in nodes if n.allocatable.get(res, 0) > 0
+                                        or hardware_label(res, n)), key=res))
     return out
 
 

@@ -45,6 +45,7 @@ KEPT_ANNOTATIONS = frozenset({
     "volume.beta.kubernetes.io/storage-class",
     "resource.kubernetes.io/extended-resource-claim",
     "cluster-autoscaler.kubernetes.io/safe-to-evict",
+    "vpaUpdates",  # the VerticalPodAutoscaler that set a pod's requests (diagnose/autoscaling.py)
 })
 
 _META_KEYS = ("name", "generateName", "namespace", "uid", "labels", "ownerReferences",

@@ -212,6 +212,26 @@ def test_forbidden_and_unserved_resources_degrade(api_server: Any, tmp_path: Pat
     assert snap.has("Node") and len(snap.pods) == 4  # and the rest is there
 
 
+def test_an_addon_api_not_served_is_no_gap(api_server: Any, tmp_path: Path) -> None:
+    """Kueue not installed (404 for every version of its API): its kinds are read, there are none, and
+    no report carries a "could not be read" note for them; a 403 on them is still a gap."""
+    fake = api_server()
+    for plural in ("workloads", "localqueues", "clusterqueues"):
+        for version in ("v1beta2", "v1beta1"):
+            fake.routes.insert(0, {"path": f"/apis/kueue.x-k8s.io/{version}/{plural}",
+                                   "responses": [{"status": 404, "body": "status-404.json"}]})
+    fake.routes.insert(0, {"path": "/apis/kueue.x-k8s.io/v1beta2/resourceflavors",
+                           "responses": [{"status": 403, "body": "status-403-pdb.json"}]})
+    snap = collect_live(kubeconfig=kubeconfig(tmp_path, fake.url), context=None, namespaces=None, scope="all",
+                        timeout=5).snapshot
+    assert {"/apis/kueue.x-k8s.io/v1beta2/workloads", "/apis/kueue.x-k8s.io/v1beta1/workloads"} <= \
+        {x.path for x in fake.seen}
+    assert snap.has("Workload") and snap.has("LocalQueue") and snap.has("ClusterQueue")
+    assert not [m for m in snap.meta.missing if m.resource in ("workloads", "localqueues", "clusterqueues")]
+    assert [m.resource for m in snap.meta.missing if m.resource == "resourceflavors"] == ["resourceflavors"]
+    assert not snap.has("ResourceFlavor")
+
+
 def test_expired_continue_token_restarts_the_list_once(api_server: Any, tmp_path: Path) -> None:
     fake = api_server("routes-expired-continue.json")
     snap = collect_live(kubeconfig=kubeconfig(tmp_path, fake.url), context=None, namespaces=None, scope="all",

@@ -46,6 +46,10 @@ FULL_READ: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("policy", "poddisruptionbudgets", ("get", "list", "watch")),
     ("node.k8s.io", "runtimeclasses", ("get", "list", "watch")),
     ("coordination.k8s.io", "leases", ("get",)),
+    # add-on APIs (Kueue, VPA, KServe): listed when served, granted by both install routes
+    *(("kueue.x-k8s.io", r, ("list",)) for r in ("clusterqueues", "resourceflavors", "workloads", "localqueues")),
+    ("autoscaling.k8s.io", "verticalpodautoscalers", ("list",)),
+    ("serving.kserve.io", "inferenceservices", ("list",)),
 )
 # What the namespace-only identity cannot read: every cluster-scoped kind podtriage lists.
 CLUSTER_SCOPED = ("nodes", "namespaces", "persistentvolumes", "storageclasses", "priorityclasses",

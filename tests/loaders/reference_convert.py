@@ -358,6 +358,7 @@ def container_state(x: Any) -> m.ContainerState:
         ready=s.get("ready") is True, started=s.get("started") if isinstance(s.get("started"), bool) else None,
         container_id=_s(s.get("containerID")), image=_si(s.get("image")),
         last_reason=_si(last.get("reason")), last_exit_code=_i(last.get("exitCode")),
+        last_message=_s(last.get("message"))[:500],  # issue 16
         last_finished_at=_s(last.get("finishedAt")), last_started_at=_s(last.get("startedAt")),
     )
 
@@ -489,6 +490,8 @@ def pod_from_spec(meta: dict, spec: dict, status: dict, warnings: list[str] | No
                                  for c in _l(stget("resourceClaimStatuses")) if isinstance(c, dict)} or EMPTY,
         required_features=_new.required_node_features(sget("containers"), sget("initContainers"),
                                                       sget("hostNetwork"), sget("hostUsers")),
+        # issue 16: the VPA admission controller's annotation
+        vpa_updates=_s(_d(mget("annotations")).get("vpaUpdates"))[:1000],
     )
 
 
@@ -630,7 +633,8 @@ def workload(obj: dict, warnings: list[str] | None = None) -> m.Workload:
         ready_replicas=_i(status.get("readyReplicas"), 0) or _i(status.get("numberReady"), 0) or 0,
         available_replicas=_i(status.get("availableReplicas"), 0) or _i(status.get("numberAvailable"), 0) or 0,
         selector=label_selector(spec.get("selector")), conditions=conditions(status.get("conditions")),
-        template_pod=template,
+        template_pod=template, labels=_str_map(meta.get("labels")),  # issue 16: labels, suspend
+        suspended=kind in ("Job", "CronJob") and spec.get("suspend") is True,
     )
 
 

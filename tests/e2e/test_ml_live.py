@@ -1,0 +1,258 @@
+"""GPU and ML workloads live: Kueue's and KServe's real CRDs (sigs.k8s.io/kueue v0.17.0,
+github.com/kserve/kserve v0.15.2, vendored in crds/) in the real kube-apiserver, objects written as Kueue's controller would leave them, and a GPU pool whose
+device plugin runs and advertises 0 GPUs, refused by the real kube-scheduler.
+
+The objects are those of the offline fixture cases (tools/fixtures/make_issue16_cases.py builds
+both), so the CRDs' schemas also check that the fixtures are objects Kueue would accept.
+"""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .controlplane import ExternalCluster
+from .differential import Api, ApiError
+from .scenarios import top_cause
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "fixtures"))
+import make_issue16_cases as mk  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+CRDS = Path(__file__).parent / "crds"
+KUEUE = "/apis/kueue.x-k8s.io/v1beta2"
+
+
+def _install_crds(api: Api) -> None:
+    names = []
+    for path in sorted(CRDS.glob("*.yaml.gz")):
+        crd = yaml.safe_load(gzip.decompress(path.read_bytes()))
+        names.append(crd["metadata"]["name"])
+        try:
+            api.req("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+        except ApiError as e:
+            if "409" not in str(e):
+                raise
+    deadline = time.monotonic() + 60
+    for name in names:
+        while True:
+            crd = api.req("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
+            if any(c["type"] == "Established" and c["status"] == "True" for c in (crd.get("status") or {}).get("conditions") or []):
+                break
+            assert time.monotonic() < deadline, f"CRD {name} not established: {crd.get('status')}"
+            time.sleep(0.2)
+    # the discovery cache of the API server serves the new groups after a moment
+    deadline = time.monotonic() + 30
+    for path in (f"{KUEUE}/clusterqueues", "/apis/serving.kserve.io/v1beta1/inferenceservices"):
+        while True:
+            try:
+                api.req("GET", path)
+                break
+            except ApiError:
+                assert time.monotonic() < deadline
+                time.sleep(0.3)
+
+
+def _clean(obj: dict) -> dict:
+    """What a client sends: no uid, timestamps, finalizers (no Kueue controller would remove them) or status."""
+    obj = copy.deepcopy(obj)
+    meta = obj["metadata"]
+    for k in ("uid", "creationTimestamp", "finalizers", "generation", "resourceVersion"):
+        meta.pop(k, None)
+    obj.pop("status", None)
+    return obj
+
+
+def _create(api: Api, path: str, obj: dict) -> dict:
+    """POST the object, then its status (as its controller writes it), returns what the server holds."""
+    created = api.req("POST", path, _clean(obj))
+    if obj.get("status"):
+        name = created["metadata"]["name"]
+        created = api.req("PATCH", f"{path}/{name}/status", {"status": obj["status"]},
+                          content_type="application/merge-patch+json")
+    return created
+
+
+@pytest.fixture(scope="module")
+def kueue_cluster(control_plane):
+    if isinstance(control_plane, ExternalCluster):
+        pytest.skip("installs CRDs: not on an external cluster")
+    api = Api(control_plane.api_client())
+    _install_crds(api)
+    sfx = uuid.uuid4().hex[:6]
+    ns = control_plane.ensure_namespace(f"e2e-kueue-{sfx}")
+    flavor, cq = f"a100-{sfx}", f"team-{sfx}"
+    cleanup = [f"{KUEUE}/resourceflavors/{flavor}", f"{KUEUE}/clusterqueues/{cq}"]
+    for i in (1, 2):  # a GPU pool with room: what holds the pods back is the queue, not the nodes
+        _gpu_node(api, f"kueue-{sfx}-{i}", gpus=8)
+        cleanup.insert(0, f"/api/v1/nodes/kueue-{sfx}-{i}")
+    _create(api, f"{KUEUE}/resourceflavors", mk.flavor(flavor, {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB"}))
+    _create(api, f"{KUEUE}/clusterqueues", mk.cluster_queue(
+        cq, {flavor: {"cpu": "256", "memory": "2Ti", "nvidia.com/gpu": "8"}},
+        {flavor: {"cpu": "64", "memory": "512Gi", "nvidia.com/gpu": "8"}}, pending=2, admitted=1))
+    _create(api, f"{KUEUE}/namespaces/{ns}/localqueues", mk.local_queue("team-a-gpu", ns, cq, pending=2))
+    # A Job of 4 x 4 GPUs (never fits a quota of 8), created suspended with its queue label.
+    job = mk.job("llm-pretrain", ns, parallelism=4, gpus=4, queue="team-a-gpu")
+    del job["spec"]["selector"], job["spec"]["manualSelector"]
+    job["spec"]["template"]["metadata"]["labels"] = {}
+    created = api.req("POST", f"/apis/batch/v1/namespaces/{ns}/jobs", _clean(job))
+    msg = (f"couldn't assign flavors to pod set main: insufficient quota for nvidia.com/gpu in flavor {flavor}, "
+           "previously considered podsets requests (0) + current podset request (16) > maximum capacity (8)")
+    wl = mk.workload_for_job(created, "team-a-gpu", ("Pending", msg, ""))
+    wl["spec"]["podSets"][0]["template"]["metadata"] = {}
+    _create(api, f"{KUEUE}/namespaces/{ns}/workloads", wl)
+    # A serving pod gated by Kueue, whose Workload waits for quota (8 of 8 reserved).
+    pod = mk.gated_pod("triton-0", ns, "team-a-gpu", gpus=2)
+    made = api.req("POST", f"/api/v1/namespaces/{ns}/pods", _clean(pod))
+    msg = f"couldn't assign flavors to pod set main: insufficient unused quota for nvidia.com/gpu in flavor {flavor}, 2 more needed"
+    _create(api, f"{KUEUE}/namespaces/{ns}/workloads", mk.workload_for_pod(made, "team-a-gpu", ("Pending", msg, "")))
+    # A pod gated by Kueue's webhook with no Workload at all: Kueue's controller is not running.
+    api.req("POST", f"/api/v1/namespaces/{ns}/pods", _clean(mk.gated_pod("embedder-0", ns, "team-a-gpu")))
+    try:
+        yield ns, cq, flavor
+    finally:
+        control_plane.force_delete_pods(ns)
+        for path in [f"{KUEUE}/namespaces/{ns}/workloads", f"/apis/batch/v1/namespaces/{ns}/jobs/llm-pretrain"]:
+            try:
+                if path.endswith("workloads"):
+                    for w in api.req("GET", path)["items"]:
+                        api.delete(f"{path}/{w['metadata']['name']}")
+                else:
+                    api.delete(path)
+            except ApiError:
+                pass
+        for path in reversed(cleanup):
+            try:
+                api.delete(path)
+            except ApiError:
+                pass
+
+
+@pytest.mark.parametrize(("target", "rule", "mentions"), [
+    ("job/llm-pretrain", "kueue-request-exceeds-quota", ["needs 16 `nvidia.com/gpu`", "at most 8"]),
+    ("triton-0", "kueue-quota-exhausted", ["nvidia.com/gpu 8 of 8 nominal used", "insufficient unused quota"]),
+    ("embedder-0", "kueue-no-workload", ["no Kueue Workload exists"]),
+])
+def test_explain_follows_kueue_queues(kueue_cluster, podtriage_cli, target, rule, mentions):
+    ns, cq, flavor = kueue_cluster
+    res = podtriage_cli.run("explain", target, "-n", ns, "-o", "json")
+    assert res.returncode == 1, res.describe()
+    top = top_cause(res.json())
+    assert top["rule"] == rule, res.describe()
+    assert top["category"] == "queue-admission"
+    for text in mentions:
+        assert text in top["message"], top["message"]
+    if rule != "kueue-no-workload":
+        assert f"ClusterQueue `{cq}`" in top["message"] and flavor in top["message"]
+    # Kueue's objects were read, so nothing about them is reported missing
+    assert not [m for m in res.json()["missing"] if "kueue" in m or "workloads" in m], res.json()["missing"]
+
+
+# --------------------------------------------------------------------------------------------
+# A GPU pool whose device plugin runs and finds no GPU
+
+
+def _gpu_node(api: Api, name: str, gpus: int = 0) -> None:
+    doc = mk.gpu_node(name, gpus=gpus)
+    api.req("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node",
+                                      "metadata": {"name": name, "labels": doc["metadata"]["labels"]},
+                                      "spec": {"taints": doc["spec"]["taints"]}})
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    status: dict[str, Any] = {"capacity": doc["status"]["capacity"], "allocatable": doc["status"]["allocatable"],
+                              "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                                              "message": "ok", "lastHeartbeatTime": now, "lastTransitionTime": now}]}
+    api.req("PATCH", f"/api/v1/nodes/{name}/status", {"status": status}, content_type="application/merge-patch+json")
+
+
+def test_gpu_plugin_running_but_no_devices(clean_nodes, control_plane, podtriage_cli):
+    """Two GPU nodes advertise nvidia.com/gpu: 0 while the device plugin's pods run on them: the
+    answer is what is below the plugin, never "install the device plugin"."""
+    api = Api(control_plane.api_client())
+    sfx = uuid.uuid4().hex[:6]
+    ops = control_plane.ensure_namespace(f"e2e-gpu-operator-{sfx}")
+    ns = control_plane.ensure_namespace(f"e2e-ml-{sfx}")
+    nodes = [f"gpu-{sfx}-1", f"gpu-{sfx}-2"]
+    for n in nodes:
+        _gpu_node(api, n)
+    ds = mk.daemonset("nvidia-device-plugin-daemonset", ops, "nvidia-device-plugin-daemonset",
+                      image="nvcr.io/nvidia/k8s-device-plugin:v0.17.4",
+                      node_selector={"nvidia.com/gpu.deploy.device-plugin": "true"},
+                      tolerations=[mk.GPU_TOLERATION], desired=2, ready=2)
+    ds["spec"]["template"]["spec"]["priorityClassName"] = "system-node-critical"
+    api.req("POST", f"/apis/apps/v1/namespaces/{ops}/daemonsets", _clean(ds))
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    try:
+        for i, n in enumerate(nodes):
+            p = mk.operand(ds, n, f"x{i}q7z")
+            body = _clean(p)
+            del body["metadata"]["ownerReferences"]  # no DaemonSet controller here to own it
+            made = api.req("POST", f"/api/v1/namespaces/{ops}/pods", body)
+            c = made["spec"]["containers"][0]
+            api.req("PATCH", f"/api/v1/namespaces/{ops}/pods/{made['metadata']['name']}/status", {"status": {
+                "phase": "Running", "startTime": now,
+                "conditions": [{"type": t, "status": "True", "lastTransitionTime": now}
+                               for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
+                "containerStatuses": [{"name": c["name"], "image": c["image"], "imageID": "", "ready": True,
+                                       "restartCount": 0, "started": True, "state": {"running": {"startedAt": now}}}]}},
+                content_type="application/merge-patch+json")
+        target = _clean(mk.gpu_pod("triton-0", ns))
+        target["spec"]["containers"][0]["resources"]["requests"].update(cpu="1", memory="1Gi")
+        target["spec"]["terminationGracePeriodSeconds"] = 0
+        api.req("POST", f"/api/v1/namespaces/{ns}/pods", target)
+        deadline = time.monotonic() + 45
+        while True:
+            p = api.req("GET", f"/api/v1/namespaces/{ns}/pods/triton-0")
+            cond = next((c for c in p["status"].get("conditions", []) if c["type"] == "PodScheduled"), None)
+            if cond and cond.get("message"):
+                break
+            assert time.monotonic() < deadline, p["status"]
+            time.sleep(0.2)
+        assert "Insufficient nvidia.com/gpu" in cond["message"], cond
+        res = podtriage_cli.run("explain", "triton-0", "-n", ns, "-o", "json")
+        assert res.returncode == 1, res.describe()
+        doc = res.json()
+        top = top_cause(doc)
+        assert top["rule"] == "accelerator-plugin-sees-no-devices", res.describe()
+        assert "Running and ready" in top["message"] and nodes[0] in top["message"]
+        assert "missing or not running" not in " ".join(c["message"] for c in doc["rootCauses"])
+        assert cond["message"].startswith(doc["pods"][0]["scheduler"]["ours"]["message"].rstrip("."))
+    finally:
+        control_plane.force_delete_pods(ns)
+        control_plane.force_delete_pods(ops)
+        try:
+            api.delete(f"/apis/apps/v1/namespaces/{ops}/daemonsets/nvidia-device-plugin-daemonset")
+        except ApiError:
+            pass
+
+
+def test_inference_service_without_a_runtime(control_plane, podtriage_cli):
+    """An InferenceService KServe could not find a runtime for: no Deployment, no pod, and the answer
+    is KServe's own failure from the object's status (written through the real CRD's status subresource)."""
+    if isinstance(control_plane, ExternalCluster):
+        pytest.skip("installs CRDs: not on an external cluster")
+    api = Api(control_plane.api_client())
+    _install_crds(api)
+    ns = control_plane.ensure_namespace(f"e2e-kserve-{uuid.uuid4().hex[:6]}")
+    docs = [d for d in mk.CASES["kserve-no-runtime"] if d.get("kind") == "InferenceService"]
+    path = f"/apis/serving.kserve.io/v1beta1/namespaces/{ns}/inferenceservices"
+    isvc = copy.deepcopy(docs[0])
+    isvc["metadata"]["namespace"] = ns
+    _create(api, path, isvc)
+    try:
+        res = podtriage_cli.run("explain", "isvc/llama3", "-n", ns, "-o", "json")
+        assert res.returncode == 1, res.describe()
+        top = top_cause(res.json())
+        assert top["rule"] == "inference-service-no-predictor", res.describe()
+        assert "NoSupportingRuntime" in top["message"] and "huggingface" in top["message"]
+        assert res.json()["target"] == {"kind": "InferenceService", "namespace": ns, "name": "llama3"}
+    finally:
+        api.delete(f"{path}/llama3")

@@ -12,10 +12,9 @@ names contradict each other reject the pod outright: "pod affinity terms conflic
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
-from ..framework import CycleState, Failure, FilterPlugin, NodeInfo
+from ..framework import CycleState, Failure, FilterPlugin, NodeInfo, with_message
 from ..selectors import (
     describe_requirement,
     field_requirement_matches,
@@ -58,7 +57,21 @@ class NodeAffinity(FilterPlugin):
         if result is None:
             result = memo[memo_key] = self._evaluate(state, node)
         # Memoised per label values: name the node at hand, not the first one with those values.
-        return tuple(replace(f, message=f"node {node.name}: {f.message}") for f in result)
+        return tuple(with_message(f, f"node {node.name}: {f.message}") for f in result)
+
+    def filter_nodes(self, state: CycleState) -> Sequence[Sequence[Failure]] | None:
+        pod = state.pod
+        if not pod.node_selector and pod.required_node_affinity is None:
+            return None
+        if self._keys(state)[1]:
+            return None  # matchFields name nodes: every pod has its own answer (a DaemonSet's pods)
+        # Reads only the nodes' labels and the pod's selector terms: pods with the same terms share.
+        key = (self.name, tuple(sorted(pod.node_selector.items())), pod.required_node_affinity)
+
+        def compute() -> list[Sequence[Failure]]:
+            return [self.filter(state, info) for info in state.cluster.infos]
+
+        return state.cluster.column(key, compute)
 
     # --- PreFilter ---------------------------------------------------------------------------
     def pre_filter(self, state: CycleState) -> Sequence[Failure]:
@@ -99,7 +112,9 @@ class NodeAffinity(FilterPlugin):
         fs = self.filter(state, node)
         if not fs:
             return super().absent_node_failure(state, node, reason)
-        return replace(fs[0], reason=reason, detail={**fs[0].detail, "outside_prefilter_result": True})
+        f = fs[0]
+        return Failure(f.plugin, f.code, reason, f.message, {**f.detail, "outside_prefilter_result": True},
+                       f.unresolvable)
 
     def _evaluate(self, state: CycleState, node: NodeInfo) -> tuple[Failure, ...]:
         pod, labels, name = state.pod, node.node.labels, node.name

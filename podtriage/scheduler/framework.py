@@ -20,10 +20,13 @@ from bisect import bisect_left
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from .. import model as m
 from ..snapshot import Snapshot
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -178,16 +181,16 @@ class ClusterState:
         self.node_infos = infos
         # Per-node answers of plugins that read only node attributes, keyed by the plugin and the
         # part of the pod's spec it reads; the most recently used few (each holds a node's worth).
-        self._columns: dict[Hashable, Sequence[Sequence[Failure]]] = {}
+        self._columns: dict[Hashable, Any] = {}
         self._free: dict[str, tuple[list[int], list[int]]] = {}
 
-    COLUMN_CACHE = 48
+    COLUMN_CACHE = 64
 
-    def column(self, key: Hashable, compute: Callable[[], Sequence[Sequence[Failure]]]) -> Sequence[Sequence[Failure]]:
+    def column(self, key: Hashable, compute: Callable[[], T]) -> T:
         """A plugin's per-node results (in node_infos order) for pods whose relevant spec part is
         `key`: computed once, reused by every pod that shares that part."""
         cols = self._columns
-        got = cols.pop(key, None)
+        got: T | None = cols.pop(key, None)
         if got is None:
             got = compute()
             while len(cols) >= self.COLUMN_CACHE:

@@ -63,18 +63,30 @@ class NodeResourcesFit(FilterPlugin):
         failing: dict[int, list[Failure]] = {}
         for i in _full_nodes(cluster):
             failing[i] = [_too_many(infos[i])]
-        dra = cluster.dra_extended_classes
         for res, want in self._wanted(state):
-            for i in cluster.short_of(res, want):
-                node = infos[i]
-                if dra and node.node.allocatable.get(res, 0) <= 0 and res in dra:
-                    continue
-                failing.setdefault(i, []).append(_insufficient(node, res, want))
+            for i, f in _short(cluster, res, want):
+                failing.setdefault(i, []).append(f)
         empty: tuple[Failure, ...] = ()
         column: list[Sequence[Failure]] = [empty] * len(infos)
         for i, fs in failing.items():
             column[i] = tuple(fs)
         return column
+
+
+def _short(cluster: ClusterState, res: str, want: int) -> Sequence[tuple[int, Failure]]:
+    """(position, failure) of the nodes with less than `want` of `res` free: depends on the request
+    alone, so pods asking the same amount (every 1-GPU pod) share it."""
+    def compute() -> list[tuple[int, Failure]]:
+        infos, dra = cluster.infos, cluster.dra_extended_classes
+        out = []
+        for i in cluster.short_of(res, want):
+            node = infos[i]
+            if dra and node.node.allocatable.get(res, 0) <= 0 and res in dra:
+                continue
+            out.append((i, _insufficient(node, res, want)))
+        return out
+
+    return cluster.column((NodeResourcesFit.name, res, want), compute)
 
 
 def _full_nodes(cluster: ClusterState) -> list[int]:

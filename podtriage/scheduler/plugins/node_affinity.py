@@ -18,7 +18,6 @@ from ..framework import CycleState, Failure, FilterPlugin, NodeInfo, with_messag
 from ..selectors import (
     describe_requirement,
     field_requirement_matches,
-    node_selector_term_matches,
     requirement_matches,
 )
 
@@ -64,7 +63,11 @@ class NodeAffinity(FilterPlugin):
         if not pod.node_selector and pod.required_node_affinity is None:
             return None
         if self._keys(state)[1]:
-            return None  # matchFields name nodes: every pod has its own answer (a DaemonSet's pods)
+            # matchFields name nodes: every pod has its own answer (a DaemonSet's pods). Kept for
+            # absent_node_failure, which explains the nodes outside the names with the same verdict.
+            col = [self.filter(state, info) for info in state.cluster.infos]
+            state.scratch[self.name + ".column"] = dict(zip(state.cluster.node_names, col))
+            return col
         # Reads only the nodes' labels and the pod's selector terms: pods with the same terms share.
         key = (self.name, tuple(sorted(pod.node_selector.items())), pod.required_node_affinity)
 
@@ -109,48 +112,68 @@ class NodeAffinity(FilterPlugin):
     def absent_node_failure(self, state: CycleState, node: NodeInfo, reason: str) -> Failure:
         """A node outside the matchFields names: the scheduler never filters it and prints `reason`
         ("didn't satisfy plugin(s) [NodeAffinity]"); we explain it with the Filter's own verdict."""
-        fs = self.filter(state, node)
+        known = state.scratch.get(self.name + ".column")
+        fs = known[node.name] if known is not None and node.name in known else self.filter(state, node)
         if not fs:
             return super().absent_node_failure(state, node, reason)
         f = fs[0]
         return Failure(f.plugin, f.code, reason, f.message, {**f.detail, "outside_prefilter_result": True},
                        f.unresolvable)
 
-    def _evaluate(self, state: CycleState, node: NodeInfo) -> tuple[Failure, ...]:
-        pod, labels, name = state.pod, node.node.labels, node.name
+    def _label_part(self, state: CycleState, labels: Any) -> tuple[list[dict[str, Any]], list[str], list[Any]]:
+        """What the verdict takes from the node's labels alone (memoised per projected label values):
+        the nodeSelector misses and their texts, and per required term whether its expressions
+        match, their failed entries and texts. matchFields (the node's name) is added per node."""
+        keys = self._keys(state)[0]
+        memo = state.scratch.setdefault(self.name + ".labels", {})
+        mk = tuple(labels.get(k) for k in keys)
+        got = memo.get(mk)
+        if got is not None:
+            return got  # type: ignore[no-any-return]
+        pod = state.pod
         selector_misses: list[dict[str, Any]] = [
             {"key": k, "want": v, "have": labels.get(k)} for k, v in sorted(pod.node_selector.items())
             if labels.get(k) != v
         ]
-        term_misses: list[dict[str, Any]] = []
-        terms = pod.required_node_affinity
-        affinity_ok = True
-        if terms is not None:
-            affinity_ok = any(node_selector_term_matches(t, labels, name) for t in terms)
-            if not affinity_ok:
-                for i, t in enumerate(terms):
-                    failed = [r for r in t.match_expressions if not requirement_matches(r, labels)]
-                    failed_fields = [r for r in t.match_fields if not field_requirement_matches(r, name)]
-                    term_misses.append({
-                        "term": i,
-                        "empty": not t.match_expressions and not t.match_fields,
-                        "failed": [{"key": r.key, "operator": r.operator, "values": list(r.values),
-                                    "have": labels.get(r.key), "text": describe_requirement(r)} for r in failed]
-                        + [{"key": r.key, "operator": r.operator, "values": list(r.values), "have": name,
-                            "text": f"field {describe_requirement(r)}"} for r in failed_fields],
-                    })
-        if not selector_misses and affinity_ok:
-            return ()
-        parts = []
+        selector_parts = []
         for miss in selector_misses:
             have = "no such label" if miss["have"] is None else f"{miss['key']}={miss['have']}"
-            parts.append(f"nodeSelector {miss['key']}={miss['want']} (node has {have})")
-        for tm in term_misses:
-            if tm["empty"]:
-                parts.append(f"affinity term {tm['term']} is empty and matches no node")
-            for f in tm["failed"]:
-                have = "no such label" if f["have"] is None else f"{f['key']}={f['have']}"
-                parts.append(f"affinity {f['text']} (node has {have})")
+            selector_parts.append(f"nodeSelector {miss['key']}={miss['want']} (node has {have})")
+        terms = []
+        for t in pod.required_node_affinity or ():
+            failed = [r for r in t.match_expressions if not requirement_matches(r, labels)]
+            entries = [{"key": r.key, "operator": r.operator, "values": list(r.values),
+                        "have": labels.get(r.key), "text": describe_requirement(r)} for r in failed]
+            texts = [f"affinity {e['text']} (node has "
+                     f"{'no such label' if e['have'] is None else e['key'] + '=' + str(e['have'])})" for e in entries]
+            terms.append((t, not failed, entries, texts))
+        got = memo[mk] = (selector_misses, selector_parts, terms)
+        return got
+
+    def _evaluate(self, state: CycleState, node: NodeInfo) -> tuple[Failure, ...]:
+        pod, labels, name = state.pod, node.node.labels, node.name
+        selector_misses, selector_parts, terms_info = self._label_part(state, labels)
+        term_misses: list[dict[str, Any]] = []
+        parts = list(selector_parts)
+        affinity_ok = True
+        if pod.required_node_affinity is not None:
+            # node_selector_term_matches: an empty term matches nothing; expressions and fields ANDed
+            affinity_ok = any((t.match_expressions or t.match_fields) and exprs_ok
+                              and all(field_requirement_matches(r, name) for r in t.match_fields)
+                              for t, exprs_ok, _, _ in terms_info)
+            if not affinity_ok:
+                for i, (t, _, entries, texts) in enumerate(terms_info):
+                    failed_fields = [r for r in t.match_fields if not field_requirement_matches(r, name)]
+                    empty = not t.match_expressions and not t.match_fields
+                    field_entries = [{"key": r.key, "operator": r.operator, "values": list(r.values), "have": name,
+                                      "text": f"field {describe_requirement(r)}"} for r in failed_fields]
+                    term_misses.append({"term": i, "empty": empty, "failed": entries + field_entries})
+                    if empty:
+                        parts.append(f"affinity term {i} is empty and matches no node")
+                    parts += texts
+                    parts += [f"affinity {e['text']} (node has {e['key']}={name})" for e in field_entries]
+        if not selector_misses and affinity_ok:
+            return ()
         return (Failure(
             plugin=self.name, code="node-affinity", reason=REASON,
             message="; ".join(parts),

@@ -65,7 +65,7 @@ class NodeAffinity(FilterPlugin):
         if self._keys(state)[1]:
             # matchFields name nodes: every pod has its own answer (a DaemonSet's pods). Kept for
             # absent_node_failure, which explains the nodes outside the names with the same verdict.
-            col = [self.filter(state, info) for info in state.cluster.infos]
+            col = [self._evaluate(state, info, named=True) for info in state.cluster.infos]
             state.scratch[self.name + ".column"] = dict(zip(state.cluster.node_names, col))
             return col
         # Reads only the nodes' labels and the pod's selector terms: pods with the same terms share.
@@ -150,7 +150,9 @@ class NodeAffinity(FilterPlugin):
         got = memo[mk] = (selector_misses, selector_parts, terms)
         return got
 
-    def _evaluate(self, state: CycleState, node: NodeInfo) -> tuple[Failure, ...]:
+    def _evaluate(self, state: CycleState, node: NodeInfo, named: bool = False) -> tuple[Failure, ...]:
+        """The verdict on `node`; `named`: its message starts with the node's name as filter() says
+        it (otherwise the verdict may be shared by nodes with the same label values)."""
         pod, labels, name = state.pod, node.node.labels, node.name
         selector_misses, selector_parts, terms_info = self._label_part(state, labels)
         term_misses: list[dict[str, Any]] = []
@@ -176,7 +178,7 @@ class NodeAffinity(FilterPlugin):
             return ()
         return (Failure(
             plugin=self.name, code="node-affinity", reason=REASON,
-            message="; ".join(parts),
+            message=f"node {name}: {'; '.join(parts)}" if named else "; ".join(parts),
             detail={"selector": selector_misses, "terms": term_misses},
             unresolvable=True,
         ),)

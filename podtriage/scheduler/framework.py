@@ -453,7 +453,7 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
     # Plugins with nothing to check for this pod (no ports, no volumes, no selectors...) are
     # skipped per node: at 5,000 nodes the call overhead is most of an evaluation.
     active = [p for p in plist if p.applies(state)]
-    infos = cluster.infos
+    infos, node_names = cluster.infos, cluster.node_names
     # Each plugin's answers for every node (a column), then each node's verdict from them.
     columns: list[Sequence[Sequence[Failure]]] = []
     for p in active:
@@ -463,13 +463,14 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
     verdicts = []
     empty: tuple[Failure, ...] = ()
     for i, info in enumerate(infos):
+        name = node_names[i]
         failures: list[Failure] = []
         first: tuple[Failure, ...] = ()
-        if allowed is not None and info.name not in allowed:
+        if allowed is not None and name not in allowed:
             first = (narrowing[0].absent_node_failure(state, info, absent_reason),)
         # RunFilterPluginsWithNominatedPods: pods nominated to the node with a priority >= this pod's
         # count as running there (first pass); a node that passes is filtered again without them.
-        noms = [q for q in nominated.get(info.name, ()) if q.priority >= pod.priority and q.key != pod.key] \
+        noms = [q for q in nominated.get(name, ()) if q.priority >= pod.priority and q.key != pod.key] \
             if nominated else None
         if noms:
             for use in (cluster.with_pods(info, noms), info):
@@ -488,7 +489,7 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
                     if not first:
                         first = tuple(fs)
                     failures.extend(fs)
-        verdicts.append(NodeVerdict(info.name, first, tuple(failures) if failures else empty))
+        verdicts.append(NodeVerdict(name, first, tuple(failures) if failures else empty))
     # A Filter error on any node the scheduler reaches it on aborts the whole attempt.
     error = next((v.first[0] for v in verdicts if v.first and v.first[0].detail.get("error")), None)
     return Evaluation(pod=pod, requests=state.requests, prefilter=tuple(prefilter), verdicts=tuple(verdicts),

@@ -146,7 +146,8 @@ class NodeAffinity(FilterPlugin):
                         "have": labels.get(r.key), "text": describe_requirement(r)} for r in failed]
             texts = [f"affinity {e['text']} (node has "
                      f"{'no such label' if e['have'] is None else e['key'] + '=' + str(e['have'])})" for e in entries]
-            terms.append((t, not failed, entries, texts))
+            fields = [(r, f"field {describe_requirement(r)}") for r in t.match_fields]
+            terms.append((t, not failed, entries, texts, fields))
         got = memo[mk] = (selector_misses, selector_parts, terms)
         return got
 
@@ -159,21 +160,26 @@ class NodeAffinity(FilterPlugin):
         parts = list(selector_parts)
         affinity_ok = True
         if pod.required_node_affinity is not None:
-            # node_selector_term_matches: an empty term matches nothing; expressions and fields ANDed
-            affinity_ok = any((t.match_expressions or t.match_fields) and exprs_ok
-                              and all(field_requirement_matches(r, name) for r in t.match_fields)
-                              for t, exprs_ok, _, _ in terms_info)
+            # node_selector_term_matches per term: an empty term matches nothing; expressions (known
+            # from the labels) and fields (the node's name) ANDed; terms ORed.
+            affinity_ok = False
+            per_term = []
+            for t, exprs_ok, entries, texts, fields in terms_info:
+                failed_fields = [(r, text) for r, text in fields if not field_requirement_matches(r, name)]
+                if exprs_ok and not failed_fields and (t.match_expressions or t.match_fields):
+                    affinity_ok = True
+                    break
+                per_term.append((t, entries, texts, failed_fields))
             if not affinity_ok:
-                for i, (t, _, entries, texts) in enumerate(terms_info):
-                    failed_fields = [r for r in t.match_fields if not field_requirement_matches(r, name)]
+                for i, (t, entries, texts, failed_fields) in enumerate(per_term):
                     empty = not t.match_expressions and not t.match_fields
                     field_entries = [{"key": r.key, "operator": r.operator, "values": list(r.values), "have": name,
-                                      "text": f"field {describe_requirement(r)}"} for r in failed_fields]
+                                      "text": text} for r, text in failed_fields]
                     term_misses.append({"term": i, "empty": empty, "failed": entries + field_entries})
                     if empty:
                         parts.append(f"affinity term {i} is empty and matches no node")
                     parts += texts
-                    parts += [f"affinity {e['text']} (node has {e['key']}={name})" for e in field_entries]
+                    parts += [f"affinity {text} (node has {r.key}={name})" for r, text in failed_fields]
         if not selector_misses and affinity_ok:
             return ()
         return (Failure(

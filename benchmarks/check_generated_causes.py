@@ -34,6 +34,10 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
     "pvc-missing": ({"pvc-not-found"}, "data-pending-pvc-missing-"),
     "deprecated-zone": ({"deprecated-label"}, "failure-domain.beta.kubernetes.io/zone"),
     "infra-taint": ({"taint-untolerated"}, "dedicated=infra:NoSchedule"),
+    # generate_cluster.py --distinct-pending
+    "daemonset-no-room": ({"insufficient-resources"}, "cpu"),
+    "job-queue-selector": ({"node-selector-key-absent"}, "batch.example.com/queue"),
+    "job-gpu-too-large": ({"pod-larger-than-any-node"}, "nvidia.com/gpu"),
 }
 
 

@@ -13,6 +13,12 @@ service account, the projected token volume, an env reference to a ConfigMap, po
 running pods the conditions and container statuses, roughly what `podtriage snapshot` keeps of
 a real pod (kubectl's own output adds managedFields and the like, several times the size).
 
+With --distinct-pending, no two Pending pods share a scheduling shape, as in batch and ML clusters:
+bare pods with their own cpu and memory requests (the six causes above), the pods of an agent
+DaemonSet rolled out with a request that does not fit on the busiest nodes (each pinned to its
+node by `matchFields`, as the DaemonSet controller does), and Jobs with their own node selector,
+tolerations and requests (a queue label no node has, or more GPUs than any node holds).
+
     python benchmarks/generate_cluster.py --nodes 5000 --pods 150000 --pending 10000 --seed 1 -o FILE
 
 150k pods take a few seconds: the objects are plain dicts, garbage collection is paused while
@@ -23,6 +29,7 @@ pure-Python encoder and is several times slower).
 from __future__ import annotations
 
 import argparse
+import bisect
 import gc
 import json
 import random
@@ -58,6 +65,10 @@ DEFAULT_TOLERATIONS = [
 ]
 
 CAUSES = ["gpu-taint", "selector-absent", "too-large", "pvc-missing", "deprecated-zone", "infra-taint"]
+# --distinct-pending adds these: an agent DaemonSet's pods on nodes too full for them, and Jobs
+# with a queue selector no node matches or more GPUs than any node has.
+DISTINCT_CAUSES = ["daemonset-no-room", "job-queue-selector", "job-gpu-too-large"]
+AGENT_DS = ("security-agent", "kube-system", 1000, 256)  # name, namespace, cpu millicores, memory MiB
 # Why the generator made a pod Pending, on the pod itself, so an audit can be checked against it
 # (benchmarks/check_generated_causes.py).
 CAUSE_ANNOTATION = "benchmarks.podtriage.dev/pending-cause"
@@ -102,6 +113,77 @@ def fit_message(nodes: list[dict[str, Any]], free: dict[str, list[int]], cpu_m: 
             hist[r] = hist.get(r, 0) + 1
     items = sorted(f"{c} {r}" for r, c in hist.items())
     return f"0/{n} nodes are available: {', '.join(items)}." if items else f"0/{n} nodes are available."
+
+
+def tolerates(tolerations: list[dict[str, Any]], taint: dict[str, Any]) -> bool:
+    for t in tolerations:
+        if t.get("effect") and t["effect"] != taint["effect"]:
+            continue
+        if t.get("operator") == "Exists":
+            if not t.get("key") or t["key"] == taint["key"]:
+                return True
+        elif t.get("key") == taint["key"] and t.get("value", "") == taint.get("value", ""):
+            return True
+    return False
+
+
+class FitMessages:
+    """fit_message for thousands of distinct pod shapes: the taint and selector stage is computed
+    once per (selector, tolerations), and the resource stage counts nodes short of each resource
+    with a binary search over their sorted free amounts (same text as fit_message)."""
+
+    def __init__(self, nodes: list[dict[str, Any]], free: dict[str, list[int]]) -> None:
+        self.nodes, self.free = nodes, free
+        self._stage1: dict[Any, tuple[dict[str, int], list[list[int]], int]] = {}
+
+    def _first_stage(self, selector: dict[str, str], tolerations: list[dict[str, Any]]) -> \
+            tuple[dict[str, int], list[list[int]], int]:
+        key = (tuple(sorted(selector.items())), json.dumps(tolerations, sort_keys=True))
+        got = self._stage1.get(key)
+        if got is not None:
+            return got
+        hist: dict[str, int] = {}
+        cpu, mem, gpu = [], [], []
+        full = 0
+        for node in self.nodes:
+            name, spec = node["metadata"]["name"], node["spec"]
+            labels = node["metadata"]["labels"]
+            untolerated = [t for t in spec.get("taints", ()) if t["effect"] in ("NoSchedule", "NoExecute")
+                           and not tolerates(tolerations, t)]
+            unschedulable = spec.get("unschedulable") and not tolerates(
+                tolerations, {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"})
+            reason = ""
+            if unschedulable:
+                reason = "node(s) were unschedulable"
+            elif untolerated:
+                t = untolerated[0]
+                reason = f"node(s) had untolerated taint {{{t['key']}: {t.get('value', '')}}}"
+            elif any(labels.get(k) != v for k, v in selector.items()):
+                reason = "node(s) didn't match Pod's node affinity/selector"
+            if reason:
+                hist[reason] = hist.get(reason, 0) + 1
+                continue
+            f = self.free[name]
+            cpu.append(f[0])
+            mem.append(f[1])
+            gpu.append(int(node["status"]["allocatable"].get("nvidia.com/gpu", "0")))
+            full += f[2] <= 0
+        got = self._stage1[key] = (hist, [sorted(cpu), sorted(mem), sorted(gpu)], full)
+        return got
+
+    def message(self, cpu_m: int, mem_mi: int, gpu: int, selector: dict[str, str],
+                tolerations: list[dict[str, Any]]) -> str:
+        hist, (cpu, mem, gpus), full = self._first_stage(selector, tolerations)
+        hist = dict(hist)
+        # nodes short of a resource: those whose free amount is below the request
+        for reason, count in (("Too many pods", full), ("Insufficient cpu", bisect.bisect_left(cpu, cpu_m)),
+                              ("Insufficient memory", bisect.bisect_left(mem, mem_mi)),
+                              ("Insufficient nvidia.com/gpu", bisect.bisect_left(gpus, gpu))):
+            if count:
+                hist[reason] = count
+        items = sorted(f"{c} {r}" for r, c in hist.items())
+        n = len(self.nodes)
+        return f"0/{n} nodes are available: {', '.join(items)}." if items else f"0/{n} nodes are available."
 
 
 def rid(rng: random.Random) -> str:
@@ -250,10 +332,12 @@ class _Placer:
         return None
 
 
-def generate(n_nodes: int, n_pods: int, n_pending: int, seed: int, full: bool = False) -> dict[str, Any]:
+def generate(n_nodes: int, n_pods: int, n_pending: int, seed: int, full: bool = False,
+             distinct: bool = False) -> dict[str, Any]:
     """The cluster as one List. `full` adds what real pods also carry (status conditions and
     container statuses, the service-account token volume, ports, env references): about 2.5x
-    the bytes; the default keeps the fields the scheduler filters read."""
+    the bytes; the default keeps the fields the scheduler filters read. `distinct`: no two
+    Pending pods share a scheduling shape (see the module docstring)."""
     rng = random.Random(seed)
     nodes = make_nodes(n_nodes, rng)
     placer = _Placer(nodes, rng)
@@ -297,7 +381,10 @@ def generate(n_nodes: int, n_pods: int, n_pending: int, seed: int, full: bool = 
     counts = {c: 0 for c in CAUSES}
     app_namespace: dict[str, str] = {}
     messages: dict[str, str] = {}
-    for i in range(n_pending):
+    if distinct:
+        counts.update({c: 0 for c in DISTINCT_CAUSES})
+        items += distinct_pending(nodes, placer, namespaces, n_pending, rng, full, counts)
+    for i in range(0 if distinct else n_pending):
         cause = CAUSES[i % len(CAUSES)]
         counts[cause] += 1
         app = f"pending-{cause}-{i % 97:02d}"
@@ -366,6 +453,104 @@ def generate(n_nodes: int, n_pods: int, n_pending: int, seed: int, full: bool = 
                                                              "pendingByCause": counts}, "items": items}
 
 
+def _pending(p: dict[str, Any], cause: str, message: str, rng: random.Random) -> list[dict[str, Any]]:
+    """The Pending pod, marked with its cause and the scheduler's condition, and its event."""
+    meta = p["metadata"]
+    meta["annotations"] = {CAUSE_ANNOTATION: cause}
+    p["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                  "message": message, "lastTransitionTime": T}]
+    event = {"apiVersion": "v1", "kind": "Event",
+             "metadata": {"name": f"{meta['name']}.1", "namespace": meta["namespace"], "uid": rid(rng)},
+             "involvedObject": {"kind": "Pod", "name": meta["name"], "namespace": meta["namespace"],
+                                "uid": meta["uid"]},
+             "reason": "FailedScheduling", "type": "Warning", "count": 3, "message": message,
+             "firstTimestamp": T, "lastTimestamp": T, "source": {"component": "default-scheduler"}}
+    return [p, event]
+
+
+def distinct_pending(nodes: list[dict[str, Any]], placer: _Placer, namespaces: list[str], n_pending: int,
+                     rng: random.Random, full: bool, counts: dict[str, int]) -> list[dict[str, Any]]:
+    """`n_pending` Pending pods of which no two share a scheduling shape: a fifth are an agent
+    DaemonSet's pods on nodes too full for it, two fifths the pods of Jobs (1-4 each) with their own
+    selector, tolerations and requests, the rest bare pods with their own requests."""
+    out: list[dict[str, Any]] = []
+    fits = FitMessages(nodes, placer.free)
+    n = len(nodes)
+    # The DaemonSet: its pods on the untainted nodes with less free cpu than it asks for (its pods
+    # on the other nodes would be Running; they are left out to keep the pod count).
+    ds, ds_ns, ds_cpu, ds_mem = AGENT_DS
+    ds_uid = rid(rng)
+    full_nodes = [name for name in placer.schedulable
+                  if placer.free[name][0] < ds_cpu and placer.free[name][1] >= ds_mem and placer.free[name][2] > 0]
+    n_ds = min(n_pending // 5, len(full_nodes))
+    ds_tolerations = [{"operator": "Exists"}]
+    for name in full_nodes[:n_ds]:
+        affinity = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [name]}]}]}}}
+        p = pod_obj(ds_ns, f"{ds}-{rng.getrandbits(25):07x}", ("DaemonSet", ds, ds_uid), {"k8s-app": ds},
+                    ds_cpu, ds_mem, rng, "", {"affinity": affinity}, tolerations=ds_tolerations, full=full)
+        # NodeAffinity's PreFilter keeps only the pinned node: the others are not filtered
+        items = sorted(["1 Insufficient cpu", f"{n - 1} node(s) didn't satisfy plugin(s) [NodeAffinity]"]) \
+            if n > 1 else ["1 Insufficient cpu"]
+        out += _pending(p, "daemonset-no-room", f"0/{n} nodes are available: {', '.join(items)}.", rng)
+        counts["daemonset-no-room"] += 1
+    # Jobs: each its own queue (a label no node has) or the GPU pool with more GPUs than a node holds.
+    n_job_pods = (n_pending * 2) // 5
+    made, j = 0, 0
+    while made < n_job_pods:
+        ns = namespaces[j % len(namespaces)]
+        job = f"train-{j:05d}"
+        job_uid = rid(rng)
+        cpu_m, mem = 500 + j, 1024 + (j % 7) * 512
+        gpu = 0
+        tolerations = DEFAULT_TOLERATIONS + [{"key": f"batch.example.com/team-{j % 50:02d}", "operator": "Exists",
+                                              "effect": "NoSchedule"}]
+        if j % 2:
+            cause, selector = "job-queue-selector", {"batch.example.com/queue": f"queue-{j:05d}"}
+        else:
+            cause, selector = "job-gpu-too-large", {"accelerator": "a100"}
+            gpu = 9 + j % 8
+            tolerations = tolerations + [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+        message = fits.message(cpu_m, mem, gpu, selector, tolerations)
+        for r in range(min(1 + j % 4, n_job_pods - made)):
+            p = pod_obj(ns, f"{job}-{rng.getrandbits(25):07x}", ("Job", job, job_uid),
+                        {"batch.kubernetes.io/job-name": job, "app": job}, cpu_m, mem, rng, "",
+                        {"nodeSelector": selector, "restartPolicy": "Never"}, gpu, tolerations, full=full)
+            p["metadata"]["ownerReferences"][0]["apiVersion"] = "batch/v1"
+            out += _pending(p, cause, message, rng)
+            counts[cause] += 1
+            made += 1
+        j += 1
+    # Bare pods, each with its own cpu and memory request, for the six causes of the default mix.
+    for i in range(n_pending - n_ds - made):
+        cause = CAUSES[i % len(CAUSES)]
+        ns = namespaces[i % len(namespaces)]
+        name = f"adhoc-{cause}-{i:05d}"
+        cpu_m, mem = 100 + i % 400, 128 + i // 400
+        extra: dict[str, Any] = {}
+        gpu, claim = 0, ""
+        if cause == "gpu-taint":
+            gpu = 1
+        elif cause == "selector-absent":
+            extra["nodeSelector"] = {"gpu-node": "true"}
+        elif cause == "too-large":
+            cpu_m = 64000 + i
+        elif cause == "pvc-missing":
+            claim = f"data-pending-pvc-missing-{i:05d}"
+            extra["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}]
+        elif cause == "deprecated-zone":
+            extra["nodeSelector"] = {"failure-domain.beta.kubernetes.io/zone": "us-east-1a"}
+        elif cause == "infra-taint":
+            extra["nodeSelector"] = {"node-role.kubernetes.io/infra": ""}
+        p = pod_obj(ns, name, ("", "", ""), {"app": name}, cpu_m, mem, rng, "", extra, gpu, full=full)
+        del p["metadata"]["ownerReferences"]
+        message = f'0/{n} nodes are available: persistentvolumeclaim "{claim}" not found.' if claim else \
+            fits.message(cpu_m, mem, gpu, extra.get("nodeSelector", {}), DEFAULT_TOLERATIONS)
+        out += _pending(p, cause, message, rng)
+        counts[cause] += 1
+    return out
+
+
 def write(doc: dict[str, Any], path: str) -> None:
     text = json.dumps(doc, separators=(",", ":"))
     with open(path, "w") as f:
@@ -381,12 +566,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--full", action="store_true",
                     help="pods as a `podtriage snapshot` of a real cluster holds them (status, token volume, "
                          "env refs, ports): ~2.5x larger")
+    ap.add_argument("--distinct-pending", action="store_true",
+                    help="no two Pending pods alike: bare pods with their own requests, an agent DaemonSet that does "
+                         "not fit on full nodes, Jobs with their own selectors and tolerations")
     ap.add_argument("-o", "--output", required=True)
     a = ap.parse_args(argv)
     if a.pending > a.pods:
         ap.error("--pending cannot exceed --pods")
     gc.disable()  # millions of dicts, no cycles: collections would only rescan them
-    write(generate(a.nodes, a.pods, a.pending, a.seed, a.full), a.output)
+    write(generate(a.nodes, a.pods, a.pending, a.seed, a.full, a.distinct_pending), a.output)
     print(f"wrote {a.output}: {a.nodes} nodes, {a.pods} pods ({a.pending} pending)", file=sys.stderr)
     return 0
 

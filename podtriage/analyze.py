@@ -6,7 +6,10 @@ snapshot -> evidence (per-node evaluation, timeline) -> signals -> rules -> grap
 from __future__ import annotations
 
 import difflib
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Sequence
@@ -63,6 +66,24 @@ _LOG_CORROBORATION = frozenset({"scheduler-log-no-fit"})
 # A controller whose pods are found through another controller: Deployment -> ReplicaSet, CronJob -> Job.
 POD_OWNER_OF = {"Deployment": "ReplicaSet", "CronJob": "Job"}
 POD_TEMPLATE_HASH_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # rand.SafeEncodeString: no vowels, no 0/1/3
+
+
+@contextmanager
+def fewer_full_collections(every: int = 1000) -> Iterator[None]:
+    """Full garbage collections `every` 1/100th as often while many pods are explained.
+
+    Each evaluation makes a Failure and a NodeVerdict per node, kept while its pods are explained
+    (and in the evaluation cache) and then dropped: that churn of long-lived objects triggers a
+    full collection every few hundred thousand objects, each traversing everything not frozen
+    after loading. Measured on 1,000 distinct Pending pods at 1,000 nodes: a third of the audit's
+    CPU time. The objects hold no reference cycles to speak of, so collecting them rarely costs no
+    memory (same peak RSS); the thresholds are restored afterwards."""
+    old = gc.get_threshold()
+    gc.set_threshold(old[0], old[1], max(old[2], every))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def parse_target(target: str) -> tuple[str, str]:

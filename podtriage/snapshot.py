@@ -100,6 +100,23 @@ class Snapshot:
         return {n.name: n for n in self.nodes}
 
     @cached_property
+    def nodes_by_label(self) -> dict[tuple[str, str], frozenset[str]]:
+        """(label key, value) -> the names of the nodes carrying it."""
+        out: dict[tuple[str, str], set[str]] = {}
+        for n in self.nodes:
+            for kv in n.labels.items():
+                out.setdefault(kv, set()).add(n.name)
+        return {kv: frozenset(names) for kv, names in out.items()}
+
+    @cached_property
+    def node_label_values(self) -> dict[str, dict[str, int]]:
+        """label key -> value -> how many nodes carry it (in the order the nodes first show them)."""
+        out: dict[str, dict[str, int]] = {}
+        for (k, v), names in self.nodes_by_label.items():
+            out.setdefault(k, {})[v] = len(names)
+        return out
+
+    @cached_property
     def pvc_by_key(self) -> dict[str, m.PersistentVolumeClaim]:
         return {f"{c.namespace}/{c.name}": c for c in self.pvcs}
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import SCHEMA_VERSION, __version__
 from .. import model as m
-from ..analyze import Explainer
+from ..analyze import Explainer, fewer_full_collections
 from ..rulebook import RuleSet
 from ..snapshot import Snapshot
 from .delta import compute_delta
@@ -42,7 +42,8 @@ def run_audit(snapshot: Snapshot, rules: RuleSet, options: AuditOptions, *, now:
     snap = snapshot
     ex = Explainer(snap, rules, now)  # ages measured to the snapshot's own time unless `now` is given
     now = ex.now
-    result = scan(snap, rules, options.scope, now=now, progress=progress, explainer=ex)
+    with fewer_full_collections():
+        result = scan(snap, rules, options.scope, now=now, progress=progress, explainer=ex)
     findings: list[Finding] = list(result.findings)
     if options.risks:
         # Not forked like the loader: after loading, a fork makes both processes copy every page

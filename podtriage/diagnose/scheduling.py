@@ -167,8 +167,7 @@ class SchedulingDiagnosis:
         for k, v in sorted(first.labels.items()) if first is not None else ():
             if k == "kubernetes.io/hostname":
                 continue
-            carriers = {n.name for n in self.snapshot.nodes if n.labels.get(k) == v}
-            if carriers == wanted:
+            if self.snapshot.nodes_by_label.get((k, v)) == wanted:
                 return f"-l {k}={v}" if v else f"-l {k}"
         return " ".join(nodes)
 
@@ -451,11 +450,8 @@ class SchedulingDiagnosis:
     # --- NodeAffinity: a term that matches no node ----------------------------------------------
     @cached_property
     def _label_values(self) -> dict[str, Counter]:
-        values: dict[str, Counter] = defaultdict(Counter)
-        for n in self.snapshot.nodes:
-            for k, val in n.labels.items():
-                values[k][val] += 1
-        return values
+        # From the snapshot's index, counted once per snapshot rather than over every node per pod.
+        return defaultdict(Counter, {k: Counter(vals) for k, vals in self.snapshot.node_label_values.items()})
 
     def _otherwise_feasible(self) -> list[str]:
         """Nodes whose only failures are the pod's own placement terms (control plane left aside):

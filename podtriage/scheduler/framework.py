@@ -7,18 +7,26 @@ would still block a node once that is fixed (`NodeVerdict.failures`).
 
 Scale: the per-snapshot `ClusterState` sums pods' requests per node once; plugins memoise on
 the node attributes they depend on (taints, the projected labels, ...), so identical nodes cost
-one evaluation and nothing here loops pods x nodes x pods.
+one evaluation and nothing here loops pods x nodes x pods. Plugins may also answer for every
+node at once (`FilterPlugin.filter_nodes`): those that read only node attributes keep that
+column in the ClusterState, keyed by the part of the pod's spec they read (its tolerations, its
+selector terms), so pods that differ elsewhere (their requests, their names) reuse it; resource
+fit answers from the nodes' free capacity sorted once per snapshot instead of node by node.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from .. import model as m
 from ..snapshot import Snapshot
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,12 @@ class Failure:
     message: str
     detail: Mapping[str, Any] = field(default_factory=dict)
     unresolvable: bool = False
+
+
+def with_message(f: Failure, message: str) -> Failure:
+    """`f` with another message (dataclasses.replace, without its per-call introspection: this
+    runs once per failing node)."""
+    return Failure(f.plugin, f.code, f.reason, message, f.detail, f.unresolvable)
 
 
 @dataclass(frozen=True)
@@ -165,10 +179,51 @@ class ClusterState:
                 if ports:
                     info.used_ports.update(ports)
         self.node_infos = infos
+        # Per-node answers of plugins that read only node attributes, keyed by the plugin and the
+        # part of the pod's spec it reads; the most recently used few (each holds a node's worth).
+        self._columns: dict[Hashable, Any] = {}
+        self._free: dict[str, tuple[list[int], list[int]]] = {}
+
+    COLUMN_CACHE = 64
+
+    def column(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """A plugin's per-node results (in node_infos order) for pods whose relevant spec part is
+        `key`: computed once, reused by every pod that shares that part."""
+        cols = self._columns
+        got: T | None = cols.pop(key, None)
+        if got is None:
+            got = compute()
+            while len(cols) >= self.COLUMN_CACHE:
+                del cols[next(iter(cols))]
+        cols[key] = got
+        return got
+
+    @cached_property
+    def infos(self) -> tuple[NodeInfo, ...]:
+        return tuple(self.node_infos.values())
 
     @cached_property
     def node_names(self) -> tuple[str, ...]:
         return tuple(self.node_infos)
+
+    @cached_property
+    def pod_counts(self) -> tuple[int, ...]:
+        return tuple(len(i.pods) for i in self.infos)
+
+    def free_index(self, resource: str) -> tuple[list[int], list[int]]:
+        """(free amounts sorted ascending, node positions in that order) of `resource`
+        (allocatable minus requested): the nodes short of a request are a prefix of it."""
+        idx = self._free.get(resource)
+        if idx is None:
+            free = [i.node.allocatable.get(resource, 0) - i.requested.get(resource, 0) for i in self.infos]
+            order = sorted(range(len(free)), key=free.__getitem__)
+            idx = self._free[resource] = ([free[k] for k in order], order)
+        return idx
+
+    def short_of(self, resource: str, want: int) -> list[int]:
+        """Positions (in node order) of the nodes with less than `want` of `resource` free."""
+        free, order = self.free_index(resource)
+        return sorted(order[:bisect_left(free, want)])
 
     @cached_property
     def pods_with_affinity(self) -> list[m.Pod]:
@@ -255,6 +310,11 @@ class FilterPlugin:
     def filter(self, state: CycleState, node: NodeInfo) -> Sequence[Failure]:
         """Reasons this node cannot take the pod; empty when it can."""
         return ()
+
+    def filter_nodes(self, state: CycleState) -> Sequence[Sequence[Failure]] | None:
+        """filter() for every node of the cluster at once (in node_infos order), or None to be
+        asked node by node. Same answers; for plugins that can share work across nodes or pods."""
+        return None
 
     def applies(self, state: CycleState) -> bool:
         """False when filter() cannot fail any node for this pod (it is then not called)."""
@@ -393,28 +453,43 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
     # Plugins with nothing to check for this pod (no ports, no volumes, no selectors...) are
     # skipped per node: at 5,000 nodes the call overhead is most of an evaluation.
     active = [p for p in plist if p.applies(state)]
-    verdicts = []
+    infos, node_names = cluster.infos, cluster.node_names
+    # Each plugin's answers for every node (a column), then each node's verdict from them.
+    columns: list[Sequence[Sequence[Failure]]] = []
+    for p in active:
+        col = p.filter_nodes(state)
+        columns.append(col if col is not None else [p.filter(state, info) for info in infos])
     nominated = cluster.nominated_by_node if cluster.nominated_by_node else None
-    for info in cluster.node_infos.values():
+    verdicts = []
+    empty: tuple[Failure, ...] = ()
+    for i, info in enumerate(infos):
+        name = node_names[i]
         failures: list[Failure] = []
         first: tuple[Failure, ...] = ()
-        if allowed is not None and info.name not in allowed:
+        if allowed is not None and name not in allowed:
             first = (narrowing[0].absent_node_failure(state, info, absent_reason),)
         # RunFilterPluginsWithNominatedPods: pods nominated to the node with a priority >= this pod's
         # count as running there (first pass); a node that passes is filtered again without them.
-        noms = [q for q in nominated.get(info.name, ()) if q.priority >= pod.priority and q.key != pod.key] \
-            if nominated else []
-        passes = [cluster.with_pods(info, noms), info] if noms else [info]
-        for i, use in enumerate(passes):
-            for p in active:
-                fs = p.filter(state, use)
+        noms = [q for q in nominated.get(name, ()) if q.priority >= pod.priority and q.key != pod.key] \
+            if nominated else None
+        if noms:
+            for use in (cluster.with_pods(info, noms), info):
+                for p in active:
+                    fs = p.filter(state, use)
+                    if fs:
+                        if not first:
+                            first = tuple(fs)
+                        failures.extend(fs)
+                if failures:
+                    break
+        else:
+            for col in columns:
+                fs = col[i]
                 if fs:
                     if not first:
                         first = tuple(fs)
                     failures.extend(fs)
-            if failures:
-                break
-        verdicts.append(NodeVerdict(node=info.name, first=first, failures=tuple(failures)))
+        verdicts.append(NodeVerdict(name, first, tuple(failures) if failures else empty))
     # A Filter error on any node the scheduler reaches it on aborts the whole attempt.
     error = next((v.first[0] for v in verdicts if v.first and v.first[0].detail.get("error")), None)
     return Evaluation(pod=pod, requests=state.requests, prefilter=tuple(prefilter), verdicts=tuple(verdicts),

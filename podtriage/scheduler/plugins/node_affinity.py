@@ -12,14 +12,12 @@ names contradict each other reject the pod outright: "pod affinity terms conflic
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
-from ..framework import CycleState, Failure, FilterPlugin, NodeInfo
+from ..framework import CycleState, Failure, FilterPlugin, NodeInfo, with_message
 from ..selectors import (
     describe_requirement,
     field_requirement_matches,
-    node_selector_term_matches,
     requirement_matches,
 )
 
@@ -58,7 +56,25 @@ class NodeAffinity(FilterPlugin):
         if result is None:
             result = memo[memo_key] = self._evaluate(state, node)
         # Memoised per label values: name the node at hand, not the first one with those values.
-        return tuple(replace(f, message=f"node {node.name}: {f.message}") for f in result)
+        return tuple(with_message(f, f"node {node.name}: {f.message}") for f in result)
+
+    def filter_nodes(self, state: CycleState) -> Sequence[Sequence[Failure]] | None:
+        pod = state.pod
+        if not pod.node_selector and pod.required_node_affinity is None:
+            return None
+        if self._keys(state)[1]:
+            # matchFields name nodes: every pod has its own answer (a DaemonSet's pods). Kept for
+            # absent_node_failure, which explains the nodes outside the names with the same verdict.
+            col = [self._evaluate(state, info, named=True) for info in state.cluster.infos]
+            state.scratch[self.name + ".column"] = dict(zip(state.cluster.node_names, col))
+            return col
+        # Reads only the nodes' labels and the pod's selector terms: pods with the same terms share.
+        key = (self.name, tuple(sorted(pod.node_selector.items())), pod.required_node_affinity)
+
+        def compute() -> list[Sequence[Failure]]:
+            return [self.filter(state, info) for info in state.cluster.infos]
+
+        return state.cluster.column(key, compute)
 
     # --- PreFilter ---------------------------------------------------------------------------
     def pre_filter(self, state: CycleState) -> Sequence[Failure]:
@@ -96,49 +112,79 @@ class NodeAffinity(FilterPlugin):
     def absent_node_failure(self, state: CycleState, node: NodeInfo, reason: str) -> Failure:
         """A node outside the matchFields names: the scheduler never filters it and prints `reason`
         ("didn't satisfy plugin(s) [NodeAffinity]"); we explain it with the Filter's own verdict."""
-        fs = self.filter(state, node)
+        known = state.scratch.get(self.name + ".column")
+        fs = known[node.name] if known is not None and node.name in known else self.filter(state, node)
         if not fs:
             return super().absent_node_failure(state, node, reason)
-        return replace(fs[0], reason=reason, detail={**fs[0].detail, "outside_prefilter_result": True})
+        f = fs[0]
+        return Failure(f.plugin, f.code, reason, f.message, {**f.detail, "outside_prefilter_result": True},
+                       f.unresolvable)
 
-    def _evaluate(self, state: CycleState, node: NodeInfo) -> tuple[Failure, ...]:
-        pod, labels, name = state.pod, node.node.labels, node.name
+    def _label_part(self, state: CycleState, labels: Any) -> tuple[list[dict[str, Any]], list[str], list[Any]]:
+        """What the verdict takes from the node's labels alone (memoised per projected label values):
+        the nodeSelector misses and their texts, and per required term whether its expressions
+        match, their failed entries and texts. matchFields (the node's name) is added per node."""
+        keys = self._keys(state)[0]
+        memo = state.scratch.setdefault(self.name + ".labels", {})
+        mk = tuple(labels.get(k) for k in keys)
+        got = memo.get(mk)
+        if got is not None:
+            return got  # type: ignore[no-any-return]
+        pod = state.pod
         selector_misses: list[dict[str, Any]] = [
             {"key": k, "want": v, "have": labels.get(k)} for k, v in sorted(pod.node_selector.items())
             if labels.get(k) != v
         ]
-        term_misses: list[dict[str, Any]] = []
-        terms = pod.required_node_affinity
-        affinity_ok = True
-        if terms is not None:
-            affinity_ok = any(node_selector_term_matches(t, labels, name) for t in terms)
-            if not affinity_ok:
-                for i, t in enumerate(terms):
-                    failed = [r for r in t.match_expressions if not requirement_matches(r, labels)]
-                    failed_fields = [r for r in t.match_fields if not field_requirement_matches(r, name)]
-                    term_misses.append({
-                        "term": i,
-                        "empty": not t.match_expressions and not t.match_fields,
-                        "failed": [{"key": r.key, "operator": r.operator, "values": list(r.values),
-                                    "have": labels.get(r.key), "text": describe_requirement(r)} for r in failed]
-                        + [{"key": r.key, "operator": r.operator, "values": list(r.values), "have": name,
-                            "text": f"field {describe_requirement(r)}"} for r in failed_fields],
-                    })
-        if not selector_misses and affinity_ok:
-            return ()
-        parts = []
+        selector_parts = []
         for miss in selector_misses:
             have = "no such label" if miss["have"] is None else f"{miss['key']}={miss['have']}"
-            parts.append(f"nodeSelector {miss['key']}={miss['want']} (node has {have})")
-        for tm in term_misses:
-            if tm["empty"]:
-                parts.append(f"affinity term {tm['term']} is empty and matches no node")
-            for f in tm["failed"]:
-                have = "no such label" if f["have"] is None else f"{f['key']}={f['have']}"
-                parts.append(f"affinity {f['text']} (node has {have})")
+            selector_parts.append(f"nodeSelector {miss['key']}={miss['want']} (node has {have})")
+        terms = []
+        for t in pod.required_node_affinity or ():
+            failed = [r for r in t.match_expressions if not requirement_matches(r, labels)]
+            entries = [{"key": r.key, "operator": r.operator, "values": list(r.values),
+                        "have": labels.get(r.key), "text": describe_requirement(r)} for r in failed]
+            texts = [f"affinity {e['text']} (node has "
+                     f"{'no such label' if e['have'] is None else e['key'] + '=' + str(e['have'])})" for e in entries]
+            fields = [(r, f"field {describe_requirement(r)}") for r in t.match_fields]
+            terms.append((t, not failed, entries, texts, fields))
+        got = memo[mk] = (selector_misses, selector_parts, terms)
+        return got
+
+    def _evaluate(self, state: CycleState, node: NodeInfo, named: bool = False) -> tuple[Failure, ...]:
+        """The verdict on `node`; `named`: its message starts with the node's name as filter() says
+        it (otherwise the verdict may be shared by nodes with the same label values)."""
+        pod, labels, name = state.pod, node.node.labels, node.name
+        selector_misses, selector_parts, terms_info = self._label_part(state, labels)
+        term_misses: list[dict[str, Any]] = []
+        parts = list(selector_parts)
+        affinity_ok = True
+        if pod.required_node_affinity is not None:
+            # node_selector_term_matches per term: an empty term matches nothing; expressions (known
+            # from the labels) and fields (the node's name) ANDed; terms ORed.
+            affinity_ok = False
+            per_term = []
+            for t, exprs_ok, entries, texts, fields in terms_info:
+                failed_fields = [(r, text) for r, text in fields if not field_requirement_matches(r, name)]
+                if exprs_ok and not failed_fields and (t.match_expressions or t.match_fields):
+                    affinity_ok = True
+                    break
+                per_term.append((t, entries, texts, failed_fields))
+            if not affinity_ok:
+                for i, (t, entries, texts, failed_fields) in enumerate(per_term):
+                    empty = not t.match_expressions and not t.match_fields
+                    field_entries = [{"key": r.key, "operator": r.operator, "values": list(r.values), "have": name,
+                                      "text": text} for r, text in failed_fields]
+                    term_misses.append({"term": i, "empty": empty, "failed": entries + field_entries})
+                    if empty:
+                        parts.append(f"affinity term {i} is empty and matches no node")
+                    parts += texts
+                    parts += [f"affinity {text} (node has {r.key}={name})" for r, text in failed_fields]
+        if not selector_misses and affinity_ok:
+            return ()
         return (Failure(
             plugin=self.name, code="node-affinity", reason=REASON,
-            message="; ".join(parts),
+            message=f"node {name}: {'; '.join(parts)}" if named else "; ".join(parts),
             detail={"selector": selector_misses, "terms": term_misses},
             unresolvable=True,
         ),)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ...quantity import format_amount
-from ..framework import CycleState, Failure, FilterPlugin, NodeInfo
+from ..framework import ClusterState, CycleState, Failure, FilterPlugin, NodeInfo
 
 _NATIVE = ("cpu", "memory", "ephemeral-storage")
 
@@ -29,37 +29,94 @@ def is_scalar_resource(name: str) -> bool:
 class NodeResourcesFit(FilterPlugin):
     name = "NodeResourcesFit"
 
-    def filter(self, state: CycleState, node: NodeInfo) -> Sequence[Failure]:
-        alloc = node.node.allocatable
-        used = node.requested
-        out: list[Failure] = []
-        max_pods = alloc.get("pods", 0)
-        if len(node.pods) + 1 > max_pods:
-            out.append(Failure(
-                plugin=self.name, code="too-many-pods", reason="Too many pods",
-                message=f"node {node.name} already runs {len(node.pods)} pods; allocatable pods is {max_pods}",
-                detail={"resource": "pods", "running": len(node.pods), "allocatable": max_pods},
-            ))
+    def _wanted(self, state: CycleState) -> list[tuple[str, int]]:
         wanted = state.scratch.get(self.name)
         if wanted is None:
             # The pod's non-zero requests in the order upstream checks them, computed once per pod.
             req = state.requests
             order = list(_NATIVE) + sorted(r for r in req if is_scalar_resource(r))
             wanted = state.scratch[self.name] = [(r, req[r]) for r in order if req.get(r, 0) > 0]
+        return wanted
+
+    def filter(self, state: CycleState, node: NodeInfo) -> Sequence[Failure]:
+        alloc = node.node.allocatable
+        used = node.requested
+        out: list[Failure] = []
+        max_pods = alloc.get("pods", 0)
+        if len(node.pods) + 1 > max_pods:
+            out.append(_too_many(node))
         dra = state.cluster.dra_extended_classes
-        for res, want in wanted:
+        for res, want in self._wanted(state):
             have = alloc.get(res, 0)
             if dra and have <= 0 and res in dra:
                 continue
-            free = have - used.get(res, 0)
-            if want > free:
-                out.append(Failure(
-                    plugin=self.name, code="insufficient", reason=f"Insufficient {res}",
-                    message=(f"{res}: pod requests {format_amount(res, want)}, node {node.name} has "
-                             f"{format_amount(res, max(free, 0))} free of {format_amount(res, have)} allocatable"),
-                    detail={"resource": res, "requested": want, "free": free, "allocatable": have,
-                            "used": used.get(res, 0), "capacity": node.node.capacity.get(res, 0)},
-                    # More than the whole node: evicting pods cannot help.
-                    unresolvable=want > have,
-                ))
+            if want > have - used.get(res, 0):
+                out.append(_insufficient(node, res, want))
         return tuple(out)
+
+    def filter_nodes(self, state: CycleState) -> Sequence[Sequence[Failure]] | None:
+        """Every node at once: the nodes short of each requested resource are a prefix of the
+        nodes sorted by what they have free of it (ClusterState.free_index), so only the nodes
+        that fail are visited."""
+        cluster = state.cluster
+        infos = cluster.infos
+        failing: dict[int, list[Failure]] = {}
+        for i in _full_nodes(cluster):
+            failing[i] = [_too_many(infos[i])]
+        for res, want in self._wanted(state):
+            for i, f in _short(cluster, res, want):
+                failing.setdefault(i, []).append(f)
+        empty: tuple[Failure, ...] = ()
+        column: list[Sequence[Failure]] = [empty] * len(infos)
+        for i, fs in failing.items():
+            column[i] = tuple(fs)
+        return column
+
+
+def _short(cluster: ClusterState, res: str, want: int) -> Sequence[tuple[int, Failure]]:
+    """(position, failure) of the nodes with less than `want` of `res` free: depends on the request
+    alone, so pods asking the same amount (every 1-GPU pod) share it."""
+    def compute() -> list[tuple[int, Failure]]:
+        infos, dra = cluster.infos, cluster.dra_extended_classes
+        out = []
+        for i in cluster.short_of(res, want):
+            node = infos[i]
+            if dra and node.node.allocatable.get(res, 0) <= 0 and res in dra:
+                continue
+            out.append((i, _insufficient(node, res, want)))
+        return out
+
+    return cluster.column((NodeResourcesFit.name, res, want), compute)
+
+
+def _full_nodes(cluster: ClusterState) -> list[int]:
+    """Positions of the nodes whose pod slots are all taken (computed once per snapshot)."""
+    got = cluster.__dict__.get("_full_nodes")
+    if got is None:
+        got = cluster.__dict__["_full_nodes"] = [
+            i for i, info in enumerate(cluster.infos) if len(info.pods) + 1 > info.node.allocatable.get("pods", 0)]
+    return got
+
+
+def _too_many(node: NodeInfo) -> Failure:
+    max_pods = node.node.allocatable.get("pods", 0)
+    return Failure(
+        plugin=NodeResourcesFit.name, code="too-many-pods", reason="Too many pods",
+        message=f"node {node.name} already runs {len(node.pods)} pods; allocatable pods is {max_pods}",
+        detail={"resource": "pods", "running": len(node.pods), "allocatable": max_pods},
+    )
+
+
+def _insufficient(node: NodeInfo, res: str, want: int) -> Failure:
+    have = node.node.allocatable.get(res, 0)
+    used = node.requested.get(res, 0)
+    free = have - used
+    return Failure(
+        plugin=NodeResourcesFit.name, code="insufficient", reason=f"Insufficient {res}",
+        message=(f"{res}: pod requests {format_amount(res, want)}, node {node.name} has "
+                 f"{format_amount(res, max(free, 0))} free of {format_amount(res, have)} allocatable"),
+        detail={"resource": res, "requested": want, "free": free, "allocatable": have,
+                "used": used, "capacity": node.node.capacity.get(res, 0)},
+        # More than the whole node: evicting pods cannot help.
+        unresolvable=want > have,
+    )

@@ -15,6 +15,15 @@ UNSCHEDULABLE_TAINT = m.Taint(key="node.kubernetes.io/unschedulable", effect="No
 class NodeUnschedulable(FilterPlugin):
     name = "NodeUnschedulable"
 
+    def filter_nodes(self, state: CycleState) -> Sequence[Sequence[Failure]] | None:
+        # Reads only spec.unschedulable and whether the pod tolerates the cordon: two columns at most.
+        tolerated = any(tolerates(t, UNSCHEDULABLE_TAINT) for t in state.pod.tolerations)
+
+        def compute() -> list[Sequence[Failure]]:
+            return [self.filter(state, info) for info in state.cluster.infos]
+
+        return state.cluster.column((self.name, tolerated), compute)
+
     def filter(self, state: CycleState, node: NodeInfo) -> Sequence[Failure]:
         if not node.node.unschedulable:
             return ()

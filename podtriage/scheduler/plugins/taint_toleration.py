@@ -28,6 +28,13 @@ def taint_reason(t: m.Taint) -> str:
 class TaintToleration(FilterPlugin):
     name = "TaintToleration"
 
+    def filter_nodes(self, state: CycleState) -> Sequence[Sequence[Failure]] | None:
+        # Reads only the nodes' taints and the pod's tolerations: one column per set of tolerations.
+        def compute() -> list[Sequence[Failure]]:
+            return [self.filter(state, info) for info in state.cluster.infos]
+
+        return state.cluster.column((self.name, state.pod.tolerations), compute)
+
     def filter(self, state: CycleState, node: NodeInfo) -> Sequence[Failure]:
         taints = node.node.taints
         if not taints:

@@ -568,6 +568,10 @@ class SchedulingDiagnosis:
                 # No node has the device at all (no device plugin, or no such node type), or every
                 # unit of it on the nodes the pod wants is taken.
                 name = "extended-resource-exhausted" if advertised_here else "extended-resource-missing"
+                if advertised_here and requested > max_alloc > 0:
+                    # More than any node advertises (12 GPUs where nodes have 8): no unit is taken
+                    # that matters; the pod is larger than any node (pod-larger-than-any-node)
+                    name = "insufficient-resources"
                 # Advertised as 0 is not absent: a device plugin registered the resource on these
                 # nodes and found no usable device (driver, container runtime, device health).
                 zero = [n.name for n in self.snapshot.nodes if n.allocatable.get(res, -1) == 0]

@@ -201,7 +201,10 @@ def postfilter_preemption(ev: Evaluation, cluster: ClusterState) -> PostFilter:
                                     priority_sum=sum(q.priority for q in victims)))
     if candidates:
         def rank(c: Candidate) -> tuple[int, int, int, int]:
-            return (c.pdb_violations, c.highest_priority, c.priority_sum, len(c.victims))
+            # pickOneNodeForPreemption sums priority + MaxInt32 + 1 per victim (so that negative
+            # priorities rank right): with that offset, fewer victims win before a lower plain sum
+            return (c.pdb_violations, c.highest_priority, c.priority_sum + len(c.victims) * (2**31),
+                    len(c.victims))
         best_rank = min(rank(c) for c in candidates)
         best = tuple(sorted(c.node for c in candidates if rank(c) == best_rank))
         chosen = next(c for c in candidates if c.node == best[0])

@@ -293,6 +293,14 @@ class CycleState:
     def snapshot(self) -> Snapshot:
         return self.cluster.snapshot
 
+    def once(self, key: str, compute: Callable[[CycleState], T]) -> T:
+        """What `compute` derives from this pod alone, computed on first use and kept in scratch
+        (PreFilter state that every node's Filter reads)."""
+        got = self.scratch.get(key)
+        if got is None:
+            got = self.scratch[key] = compute(self)
+        return got
+
 
 class FilterPlugin:
     """One kube-scheduler Filter plugin. Subclasses set `name` and override what they implement."""

@@ -195,10 +195,7 @@ class DynamicResources(FilterPlugin):
     name = NAME
 
     def _state(self, state: CycleState) -> DraState:
-        cached = state.scratch.get(self.name)
-        if cached is None:
-            cached = state.scratch[self.name] = self._analyse(state)
-        return cached
+        return state.once(self.name, self._analyse)
 
     def _analyse(self, state: CycleState) -> DraState:
         pod, snap = state.pod, state.snapshot

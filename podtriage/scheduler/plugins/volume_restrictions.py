@@ -69,10 +69,7 @@ class VolumeRestrictions(FilterPlugin):
         return self._pod(state).prefilter
 
     def _pod(self, state: CycleState) -> _PodState:
-        cached = state.scratch.get(self.name)
-        if cached is None:
-            cached = state.scratch[self.name] = self._analyse(state)
-        return cached
+        return state.once(self.name, self._analyse)
 
     def _analyse(self, state: CycleState) -> _PodState:
         pod, snap = state.pod, state.snapshot

@@ -64,10 +64,7 @@ class VolumeZone(FilterPlugin):
         return self._topologies(state)[1]
 
     def _topologies(self, state: CycleState) -> tuple[tuple[_PVTopology, ...], tuple[Failure, ...]]:
-        cached = state.scratch.get(self.name)
-        if cached is None:
-            cached = state.scratch[self.name] = self._collect(state)
-        return cached
+        return state.once(self.name, self._collect)
 
     def _collect(self, state: CycleState) -> tuple[tuple[_PVTopology, ...], tuple[Failure, ...]]:
         pod, snap = state.pod, state.snapshot

@@ -4,29 +4,16 @@ variations of them (another vendor, pods that could not be read, a plugin that r
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
-import yaml
 
 from podtriage import model as m
 from podtriage.analyze import Explainer
 from podtriage.diagnose import accelerators
 from podtriage.findings import Signal
-from podtriage.rulebook import load_rules
 from podtriage.snapshot import SnapshotBuilder
 
-CASES = Path(__file__).parents[2] / "fixtures" / "cases"
-
-
-@pytest.fixture(scope="module")
-def rules():
-    return load_rules()
-
-
-def _docs(name: str) -> list[dict]:
-    return [d for d in yaml.safe_load_all((CASES / f"{name}.yaml").read_text())
-            if isinstance(d, dict) and d.get("kind") != "PodtriageExpectation"]
+from fixture_cases import case_docs
 
 
 def _explain(docs: list[dict], target: str, rules, *, missing: tuple[m.Missing, ...] = ()):
@@ -57,7 +44,7 @@ def test_neuron_nodes_are_known_by_instance_type() -> None:
 
 def test_never_missing_when_the_plugin_runs(rules) -> None:
     """The field report: plugin pods Running on the GPU nodes; the answer must not be 'install it'."""
-    report = _explain(_docs("gpu-plugin-running-no-devices"), "triton-0", rules)
+    report = _explain(case_docs("gpu-plugin-running-no-devices"), "triton-0", rules)
     top = report.root_causes[0]
     assert top.rule == "accelerator-plugin-sees-no-devices"
     assert "missing or not running" not in " ".join(c.message for c in report.root_causes)
@@ -67,7 +54,7 @@ def test_never_missing_when_the_plugin_runs(rules) -> None:
 def test_plugin_pods_unread_never_named_absent(rules) -> None:
     """Without the pods of other namespaces, an absent plugin pod may just be unread: no link is named
     from absence; the generic cause stays."""
-    docs = [d for d in _docs("gpu-plugin-not-tolerated")
+    docs = [d for d in case_docs("gpu-plugin-not-tolerated")
             if not (d["kind"] in ("Pod", "DaemonSet") and d["metadata"]["namespace"] == "kube-system")]
     report = _explain(docs, "finetune-0", rules,
                       missing=(m.Missing("pods", "", "forbidden: cannot list pods at the cluster scope"),))
@@ -78,7 +65,7 @@ def test_plugin_pods_unread_never_named_absent(rules) -> None:
 
 
 def test_plugin_absent_when_all_pods_were_read(rules) -> None:
-    docs = [d for d in _docs("gpu-plugin-not-tolerated")
+    docs = [d for d in case_docs("gpu-plugin-not-tolerated")
             if not (d["kind"] in ("Pod", "DaemonSet") and d["metadata"]["namespace"] == "kube-system")]
     report = _explain(docs, "finetune-0", rules)
     assert report.root_causes[0].rule == "accelerator-device-plugin-absent"
@@ -87,7 +74,7 @@ def test_plugin_absent_when_all_pods_were_read(rules) -> None:
 def test_toleration_added_moves_to_the_next_link(rules) -> None:
     """Give the DaemonSet the pool's toleration and a Running pod there: the link is no longer the
     DaemonSet, it is what is below the plugin."""
-    docs = _docs("gpu-plugin-not-tolerated")
+    docs = case_docs("gpu-plugin-not-tolerated")
     for d in docs:
         if d["kind"] == "DaemonSet":
             d["spec"]["template"]["spec"]["tolerations"].append(
@@ -108,7 +95,7 @@ def test_toleration_added_moves_to_the_next_link(rules) -> None:
 
 def test_amd_plugin_crashloop(rules) -> None:
     """Another vendor's plugin, crash-looping on the node: named with its last words."""
-    docs = _docs("gpu-driver-crashloop")
+    docs = case_docs("gpu-driver-crashloop")
     keep = [d for d in docs if d["kind"] in ("Node", "Pod", "Event") and not d["metadata"].get("namespace") == "gpu-operator"]
     for d in keep:
         if d["kind"] == "Node" and d["metadata"]["name"] in ("gpu-3", "gpu-4"):
@@ -136,7 +123,7 @@ def test_refine_leaves_other_resources_alone() -> None:
 
 
 def test_a_dra_backed_extended_resource_is_not_blamed_on_a_device_plugin(rules) -> None:
-    docs = _docs("gpu-plugin-running-no-devices") + [{
+    docs = case_docs("gpu-plugin-running-no-devices") + [{
         "apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass", "metadata": {"name": "gpu.nvidia.com"},
         "spec": {"selectors": [{"cel": {"expression": 'device.driver == "gpu.nvidia.com"'}}],
                  "extendedResourceName": "nvidia.com/gpu"}}]

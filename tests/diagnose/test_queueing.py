@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
-
-import pytest
-import yaml
 
 from podtriage.analyze import Explainer
 from podtriage.convert import addon_object
 from podtriage.diagnose import queueing
-from podtriage.rulebook import load_rules
 from podtriage.snapshot import SnapshotBuilder
 
-CASES = Path(__file__).parents[2] / "fixtures" / "cases"
-
-
-@pytest.fixture(scope="module")
-def rules():
-    return load_rules()
-
-
-def _docs(name: str) -> list[dict]:
-    return [d for d in yaml.safe_load_all((CASES / f"{name}.yaml").read_text())
-            if isinstance(d, dict) and d.get("kind") != "PodtriageExpectation"]
+from fixture_cases import case_docs
 
 
 def _explain(docs: list[dict], target: str, ns: str, rules, collected=("Workload", "LocalQueue", "ClusterQueue",
@@ -42,7 +27,7 @@ def _of(docs: list[dict], kind: str) -> dict:
 
 
 def test_quota_rows_from_a_cluster_queue() -> None:
-    cq = addon_object(_of(_docs("kueue-quota-exhausted"), "ClusterQueue"))
+    cq = addon_object(_of(case_docs("kueue-quota-exhausted"), "ClusterQueue"))
     quotas, cohort = queueing.cluster_queue_quotas(cq)
     assert not cohort
     [gpu] = quotas["nvidia.com/gpu"]
@@ -51,7 +36,7 @@ def test_quota_rows_from_a_cluster_queue() -> None:
 
 
 def test_v1beta1_cohort_and_borrowing_limit() -> None:
-    obj = _of(_docs("kueue-quota-exhausted"), "ClusterQueue")
+    obj = _of(case_docs("kueue-quota-exhausted"), "ClusterQueue")
     obj["apiVersion"] = "kueue.x-k8s.io/v1beta1"
     obj["spec"]["cohort"] = "research"
     res = obj["spec"]["resourceGroups"][0]["flavors"][0]["resources"]
@@ -64,14 +49,14 @@ def test_v1beta1_cohort_and_borrowing_limit() -> None:
 
 
 def test_workload_request_is_count_times_pod() -> None:
-    wl = addon_object(_of(_docs("kueue-request-exceeds-quota"), "Workload"))
+    wl = addon_object(_of(case_docs("kueue-request-exceeds-quota"), "Workload"))
     assert queueing.workload_requests(wl, "team-a")["nvidia.com/gpu"] == 16
 
 
 def test_room_in_a_cohort_is_not_exhaustion(rules) -> None:
     """The same ClusterQueue, in a cohort that may lend 4: the quota is not the cause; the Workload
     waits (Kueue's message still quoted)."""
-    docs = _docs("kueue-quota-exhausted")
+    docs = case_docs("kueue-quota-exhausted")
     cq = _of(docs, "ClusterQueue")
     cq["spec"]["cohortName"] = "research"
     report = _explain(docs, "triton-0", "team-a", rules)
@@ -81,7 +66,7 @@ def test_room_in_a_cohort_is_not_exhaustion(rules) -> None:
 
 
 def test_cluster_queue_missing(rules) -> None:
-    docs = [d for d in _docs("kueue-quota-exhausted") if d["kind"] != "ClusterQueue"]
+    docs = [d for d in case_docs("kueue-quota-exhausted") if d["kind"] != "ClusterQueue"]
     top = _explain(docs, "triton-0", "team-a", rules).root_causes[0]
     assert top.rule == "kueue-queue-missing"
     assert "points to ClusterQueue `team-a`, which does not exist" in top.message
@@ -90,7 +75,7 @@ def test_cluster_queue_missing(rules) -> None:
 
 def test_flavor_selecting_no_node(rules) -> None:
     """Quota free, but the flavor's node labels match no node."""
-    docs = _docs("kueue-quota-exhausted")
+    docs = case_docs("kueue-quota-exhausted")
     cq = _of(docs, "ClusterQueue")
     for fu in cq["status"]["flavorsReservation"]:
         for r in fu["resources"]:
@@ -104,7 +89,7 @@ def test_flavor_selecting_no_node(rules) -> None:
 
 
 def test_kueue_objects_not_read_is_said_with_less_confidence(rules) -> None:
-    docs = [d for d in _docs("kueue-quota-exhausted") if d["kind"] not in ("Workload", "LocalQueue", "ClusterQueue",
+    docs = [d for d in case_docs("kueue-quota-exhausted") if d["kind"] not in ("Workload", "LocalQueue", "ClusterQueue",
                                                                             "ResourceFlavor")]
     report = _explain(docs, "triton-0", "team-a", rules, collected=())
     top = report.root_causes[0]
@@ -113,7 +98,7 @@ def test_kueue_objects_not_read_is_said_with_less_confidence(rules) -> None:
 
 
 def test_other_gates_are_still_reported(rules) -> None:
-    docs = _docs("kueue-quota-exhausted")
+    docs = case_docs("kueue-quota-exhausted")
     pod = next(d for d in docs if d["kind"] == "Pod" and d["metadata"]["name"] == "triton-0")
     pod["spec"]["schedulingGates"].append({"name": "example.com/preflight"})
     rules_seen = [c.rule for c in _explain(docs, "triton-0", "team-a", rules).root_causes]
@@ -121,7 +106,7 @@ def test_other_gates_are_still_reported(rules) -> None:
 
 
 def test_a_job_with_a_queue_label_and_no_kueue_is_not_called_unmanaged(rules) -> None:
-    docs = [d for d in _docs("kueue-request-exceeds-quota") if d["kind"] not in ("Workload", "LocalQueue",
+    docs = [d for d in case_docs("kueue-request-exceeds-quota") if d["kind"] not in ("Workload", "LocalQueue",
                                                                                   "ClusterQueue", "ResourceFlavor")]
     top = _explain(docs, "job/llm-pretrain", "team-a", rules, collected=("Workload", "LocalQueue", "ClusterQueue",
                                                                          "ResourceFlavor")).root_causes[0]
@@ -137,7 +122,7 @@ def test_addon_kind_of_another_api_is_not_taken_for_kueue() -> None:
 
 
 def test_unreadable_kueue_objects_are_noted_only_where_kueue_holds_the_pod(rules) -> None:
-    docs = [d for d in _docs("kueue-quota-exhausted") if d["kind"] not in ("Workload", "LocalQueue", "ClusterQueue",
+    docs = [d for d in case_docs("kueue-quota-exhausted") if d["kind"] not in ("Workload", "LocalQueue", "ClusterQueue",
                                                                             "ResourceFlavor")]
     plain = copy.deepcopy(next(d for d in docs if d["kind"] == "Pod"))
     plain["metadata"].update(name="plain-0", uid="uid-plain-0", labels={"app": "plain"})

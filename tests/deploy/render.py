@@ -25,13 +25,16 @@ def helm_template(helm: Path, *args: str, release: str = "pt", namespace: str = 
     return [d for d in yaml.safe_load_all(p.stdout) if d]
 
 
-def kustomize(kubectl: Path, tmp_path: Path, *, secrets: bool = False) -> list[dict]:
-    if secrets:
+def kustomize(kubectl: Path, tmp_path: Path, *, secrets: bool = False, components: tuple[str, ...] = ()) -> list[dict]:
+    """The base, through an overlay with these components (secret-metadata, watch, service-monitor,
+    prometheus-rule) when any is asked for."""
+    wanted = tuple(components) + (("secret-metadata",) if secrets else ())  # watch first: secret-metadata patches it
+    if wanted:
         overlay = tmp_path / "overlay"
-        overlay.mkdir()
+        overlay.mkdir(exist_ok=True)
         base = os.path.relpath(KUSTOMIZE, overlay)
-        (overlay / "kustomization.yaml").write_text(
-            f"resources: [{base}]\ncomponents: [{base}/components/secret-metadata]\n")
+        listed = ", ".join(f"{base}/components/{c}" for c in wanted)
+        (overlay / "kustomization.yaml").write_text(f"resources: [{base}]\ncomponents: [{listed}]\n")
         target = overlay
     else:
         target = KUSTOMIZE
@@ -54,3 +57,8 @@ def container(docs: list[dict]) -> dict:
 
 def env_of(c: dict) -> dict[str, str]:
     return {e["name"]: e.get("value", "") for e in c.get("env") or ()}
+
+
+def watch_container(docs: list[dict]) -> dict:
+    [c] = one(docs, "Deployment", "-watch")["spec"]["template"]["spec"]["containers"]
+    return c

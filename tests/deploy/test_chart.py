@@ -14,7 +14,7 @@ import yaml
 
 from podtriage.audit.suppress import load_config
 
-from .render import CHART, container, env_of, helm_template, one, run
+from .render import CHART, container, env_of, helm_template, kustomize, one, run, watch_container
 
 SUPPRESSIONS = [{"category": "autoscaler-no-scale-up", "namespace": "ml-sandbox",
                  "reason": "sandbox GPUs are scaled by hand (INFRA-1234)", "expires": "2027-03-31"},
@@ -168,3 +168,109 @@ def test_every_value_is_checked_by_the_schema() -> None:
 
     keys(values, schema)
     assert schema.get("additionalProperties") is False  # a misspelt value is an error, not ignored
+
+
+# The watch Deployment (watch.enabled), its Service, ServiceMonitor and the PrometheusRule.
+
+WATCH_KINDS = ("Deployment", "Service", "ServiceMonitor", "PrometheusRule")
+
+
+def test_watch_and_monitoring_objects_are_off_by_default(helm) -> None:
+    docs = helm_template(helm)
+    assert not [d["kind"] for d in docs if d["kind"] in WATCH_KINDS]
+    assert [d["metadata"]["name"] for d in docs if d["kind"] == "ServiceAccount"] == ["pt-podtriage"]
+    # The ServiceMonitor needs the watch: without it there is nothing to scrape.
+    docs = helm_template(helm, "--set", "watch.serviceMonitor.enabled=true")
+    assert not [d["kind"] for d in docs if d["kind"] in WATCH_KINDS]
+
+
+def test_helm_lint_passes_with_the_watch_and_monitoring(helm, tmp_path) -> None:
+    values = {"watch": {"enabled": True, "namespaces": ["ml"], "selector": "team=ml", "port": 9500,
+                        "perPodMetrics": True, "serviceMonitor": {"enabled": True, "interval": "15s",
+                                                                  "labels": {"release": "kps"}}},
+              "prometheusRule": {"enabled": True, "labels": {"release": "kps"}}, "clusterName": "prod-eu-1"}
+    p = run([helm, "lint", CHART, "--strict", "-f", values_file(tmp_path, values)])
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("values,complaint", [
+    ({"watch": {"port": 0}}, "/watch/port"),
+    ({"watch": {"enabled": "yes"}}, "/watch/enabled"),
+    ({"watch": {"serviceMonitor": {"interval": "often"}}}, "/watch/serviceMonitor/interval"),
+    ({"watch": {"replicas": 2}}, "replicas"),
+    ({"prometheusRule": {"enable": True}}, "enable"),
+])
+def test_bad_watch_values_are_refused(helm, tmp_path, values, complaint) -> None:
+    p = run([helm, "template", "pt", CHART, "-f", values_file(tmp_path, values)])
+    assert p.returncode != 0 and complaint in p.stderr, p.stderr
+
+
+def test_watch_defaults_serve_every_namespace_on_9417(helm) -> None:
+    docs = helm_template(helm, "--set", "watch.enabled=true")
+    dep = one(docs, "Deployment", "-watch")
+    assert dep["spec"]["replicas"] == 1 and dep["spec"]["strategy"] == {"type": "Recreate"}
+    c = watch_container(docs)
+    assert c["command"] == ["podtriage"]
+    assert c["args"] == ["watch", "-A", "--listen", ":9417", "--config", "/config/audit.yaml"]
+    assert c["ports"] == [{"name": "metrics", "containerPort": 9417, "protocol": "TCP"}]
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+    assert c["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    # The audit config (suppressions, failOn) is the same ConfigMap the CronJob reads.
+    [cfg] = [v for v in dep["spec"]["template"]["spec"]["volumes"] if v["name"] == "config"]
+    assert cfg["configMap"]["name"] == one(docs, "ConfigMap")["metadata"]["name"]
+    svc = one(docs, "Service", "-watch")
+    assert svc["spec"]["ports"] == [{"name": "metrics", "port": 9417, "targetPort": "metrics", "protocol": "TCP"}]
+    pod_labels = dep["spec"]["template"]["metadata"]["labels"]
+    assert svc["spec"]["selector"].items() <= pod_labels.items()
+    assert dep["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+    # The audit's Job pods are not behind the Service.
+    job_labels = one(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert not svc["spec"]["selector"].items() <= job_labels.items()
+
+
+def test_watch_values_reach_the_deployment_and_service_monitor(helm) -> None:
+    docs = helm_template(helm, "--set", "watch.enabled=true", "--set", "watch.namespaces={ml,shop}",
+                         "--set", "watch.selector=team=ml", "--set", "watch.port=9500",
+                         "--set", "watch.perPodMetrics=true", "--set", "watch.extraArgs={--rules,/extra}",
+                         "--set", "watch.serviceMonitor.enabled=true", "--set", "watch.serviceMonitor.interval=15s",
+                         "--set", "watch.serviceMonitor.labels.release=kps", "--set", "clusterName=prod-eu-1",
+                         "--set", "watch.resources.limits.memory=3Gi")
+    c = watch_container(docs)
+    assert c["args"] == ["watch", "-n", "ml", "-n", "shop", "-l", "team=ml", "--listen", ":9500",
+                         "--per-pod-metrics", "--config", "/config/audit.yaml", "--rules", "/extra"]
+    assert c["ports"][0]["containerPort"] == 9500 and c["resources"]["limits"]["memory"] == "3Gi"
+    svc = one(docs, "Service", "-watch")
+    assert svc["spec"]["ports"][0]["port"] == 9500
+    sm = one(docs, "ServiceMonitor", "-watch")
+    assert sm["apiVersion"] == "monitoring.coreos.com/v1" and sm["metadata"]["labels"]["release"] == "kps"
+    assert sm["spec"]["selector"]["matchLabels"].items() <= svc["metadata"]["labels"].items()
+    assert sm["spec"]["namespaceSelector"] == {"matchNames": ["podtriage"]}
+    [ep] = sm["spec"]["endpoints"]
+    assert ep["port"] == svc["spec"]["ports"][0]["name"] and ep["path"] == "/metrics" and ep["interval"] == "15s"
+    assert ep["relabelings"] == [{"action": "replace", "targetLabel": "cluster", "replacement": "prod-eu-1"}]
+
+
+def test_helm_and_kustomize_install_the_same_watch(helm, kubectl, tmp_path) -> None:
+    h = helm_template(helm, "--set", "watch.enabled=true", "--set", "watch.serviceMonitor.enabled=true")
+    k = kustomize(kubectl, tmp_path, components=("watch", "service-monitor"))
+    for kind in ("ClusterRole", "Role"):
+        assert one(h, kind, "-watch" if kind == "ClusterRole" else "-watch-scheduler-lease")["rules"] == \
+            one(k, kind, "-watch" if kind == "ClusterRole" else "-watch-scheduler-lease")["rules"], kind
+    hc, kc = watch_container(h), watch_container(k)
+    for key in ("command", "args", "ports", "securityContext", "resources", "livenessProbe", "readinessProbe",
+                "startupProbe", "volumeMounts"):
+        assert hc[key] == kc[key], key
+    assert env_of(hc) == env_of(kc)
+    hd, kd = (one(d, "Deployment", "-watch")["spec"] for d in (h, k))
+    assert hd["replicas"] == kd["replicas"] and hd["strategy"] == kd["strategy"]
+    assert hd["template"]["spec"]["securityContext"] == kd["template"]["spec"]["securityContext"]
+    assert one(h, "Service", "-watch")["spec"]["ports"] == one(k, "Service", "-watch")["spec"]["ports"]
+    assert one(h, "ServiceMonitor")["spec"]["endpoints"] == one(k, "ServiceMonitor")["spec"]["endpoints"]
+    # kustomize's Service and ServiceMonitor select the watch pod and only it.
+    k_pod = kd["template"]["metadata"]["labels"]
+    assert one(k, "Service", "-watch")["spec"]["selector"].items() <= k_pod.items()
+    assert one(k, "ServiceMonitor")["spec"]["selector"]["matchLabels"].items() <= \
+        one(k, "Service", "-watch")["metadata"]["labels"].items()
+    k_job = one(k, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert not one(k, "Service", "-watch")["spec"]["selector"].items() <= k_job.items()

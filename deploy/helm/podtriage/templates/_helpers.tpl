@@ -67,3 +67,100 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 --pushgateway {{ required "pushgateway.url is required when pushgateway.enabled" .Values.pushgateway.url | quote }}
 {{- end -}}
 {{- end -}}
+
+{{/* The watch Deployment's names: its own ServiceAccount (and ClusterRole), apart from the audit's. */}}
+{{- define "podtriage.watchName" -}}
+{{- printf "%s-watch" (include "podtriage.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "podtriage.watchServiceAccountName" -}}
+{{- if .Values.watch.serviceAccount.create -}}
+{{- default (include "podtriage.watchName" .) .Values.watch.serviceAccount.name -}}
+{{- else -}}
+{{- required "watch.serviceAccount.name is required when watch.serviceAccount.create is false" .Values.watch.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "podtriage.watchSelectorLabels" -}}
+{{ include "podtriage.selectorLabels" . }}
+app.kubernetes.io/component: watch
+{{- end -}}
+
+{{/* The resources podtriage reads (podtriage/collect/live.py), as RBAC rules with the given verbs. */}}
+{{- define "podtriage.readRules" -}}
+{{- $verbs := .verbs -}}
+- apiGroups: [""]
+  resources: [nodes, namespaces, pods, events, persistentvolumes, persistentvolumeclaims, configmaps,
+              resourcequotas, limitranges]
+  verbs: {{ $verbs }}
+{{- if .secrets }}
+# Opted in (rbac.secretMetadata): podtriage lists Secrets as PartialObjectMetadata, names only. RBAC
+# cannot enforce that: this token could read Secret data.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: {{ $verbs }}
+{{- end }}
+- apiGroups: [apps]
+  resources: [deployments, replicasets, statefulsets, daemonsets]
+  verbs: {{ $verbs }}
+- apiGroups: [batch]
+  resources: [jobs, cronjobs]
+  verbs: {{ $verbs }}
+- apiGroups: [policy]
+  resources: [poddisruptionbudgets]
+  verbs: {{ $verbs }}
+- apiGroups: [storage.k8s.io]
+  resources: [storageclasses, csinodes, csidrivers, csistoragecapacities, volumeattachments]
+  verbs: {{ $verbs }}
+# Dynamic Resource Allocation (resource.k8s.io/v1): device classes, the devices drivers publish and
+# the claims on them. A cluster without DRA serves these empty (or not at all: podtriage says so).
+- apiGroups: [resource.k8s.io]
+  resources: [deviceclasses, resourceslices, resourceclaims, resourceclaimtemplates]
+  verbs: {{ $verbs }}
+- apiGroups: [scheduling.k8s.io]
+  resources: [priorityclasses]
+  verbs: {{ $verbs }}
+- apiGroups: [node.k8s.io]
+  resources: [runtimeclasses]
+  verbs: {{ $verbs }}
+# Kueue (kueue.x-k8s.io): the queues, quotas and flavors a gated pod or suspended Job waits on. A
+# cluster without Kueue does not serve them: podtriage then says Kueue is not installed.
+- apiGroups: [kueue.x-k8s.io]
+  resources: [clusterqueues, resourceflavors, workloads, localqueues]
+  verbs: {{ $verbs }}
+# The VerticalPodAutoscaler that set a pod's requests: its maxAllowed is the fix when they outgrow every node.
+- apiGroups: [autoscaling.k8s.io]
+  resources: [verticalpodautoscalers]
+  verbs: {{ $verbs }}
+# KServe: `explain inferenceservice/NAME` finds the predictor's workloads.
+- apiGroups: [serving.kserve.io]
+  resources: [inferenceservices]
+  verbs: {{ $verbs }}
+{{- end -}}
+
+{{/* `podtriage watch` arguments (shell-free: one list item each). */}}
+{{- define "podtriage.watchArgs" -}}
+- watch
+{{- if .Values.watch.namespaces }}
+{{- range .Values.watch.namespaces }}
+- -n
+- {{ . | quote }}
+{{- end }}
+{{- else }}
+- -A
+{{- end }}
+{{- with .Values.watch.selector }}
+- -l
+- {{ . | quote }}
+{{- end }}
+- --listen
+- {{ printf ":%d" (int .Values.watch.port) | quote }}
+{{- if .Values.watch.perPodMetrics }}
+- --per-pod-metrics
+{{- end }}
+- --config
+- /config/audit.yaml
+{{- range .Values.watch.extraArgs }}
+- {{ . | quote }}
+{{- end }}
+{{- end -}}

@@ -192,3 +192,179 @@ def test_kustomize_base_applies_and_its_job_audits_the_cluster(cluster, image, p
     report = read_report(state.claims["podtriage-reports"])
     check_rbac_sufficed(cluster, "podtriage", "podtriage", since, report, secrets=False)
     assert any(p_["namespace"] == pending for f in report["findings"] for p_ in f["pods"])
+
+
+# The watch Deployment and the prometheus-operator objects, installed into the real kube-apiserver:
+# the ServiceMonitor and PrometheusRule against the real CRD schemas (prometheus-operator v0.85.0,
+# vendored in crds/prometheus-operator/), the watch's RBAC asked of the real authorizer.
+
+PROMETHEUS_OPERATOR_CRDS = Path(__file__).parent / "crds" / "prometheus-operator"
+RULES_FILE = REPO / "deploy" / "prometheus" / "podtriage-rules.yaml"
+MONITORING = ("monitoring.coreos.com", "v1")
+
+
+def install_prometheus_operator_crds(cluster) -> None:
+    import gzip
+
+    import yaml
+    from kubernetes import client
+    from kubernetes.client.rest import ApiException
+
+    ext = client.ApiextensionsV1Api(cluster.api_client())
+    names = []
+    for path in sorted(PROMETHEUS_OPERATOR_CRDS.glob("*.yaml.gz")):
+        crd = yaml.safe_load(gzip.decompress(path.read_bytes()))
+        names.append(crd["metadata"]["name"])
+        try:
+            ext.create_custom_resource_definition(crd)
+        except ApiException as e:
+            if e.status != 409:
+                raise
+    assert sorted(names) == ["prometheusrules.monitoring.coreos.com", "servicemonitors.monitoring.coreos.com"]
+    deadline = time.monotonic() + 60
+    objects = client.CustomObjectsApi(cluster.api_client())
+    for name in names:
+        while True:
+            status = ext.read_custom_resource_definition(name).status
+            if any(c.type == "Established" and c.status == "True" for c in (status.conditions or [])):
+                try:  # served, not only established: discovery catches up a moment later
+                    objects.list_cluster_custom_object(*MONITORING, name.split(".")[0])
+                    break
+                except ApiException:
+                    pass
+            assert time.monotonic() < deadline, f"CRD {name} not served: {status}"
+            time.sleep(0.2)
+
+
+def can(cluster, sa_user: str, verb: str, resource: str, group: str = "", namespace: str = "",
+        name: str = "") -> bool:
+    from kubernetes import client
+
+    attrs = {"verb": verb, "resource": resource, "group": group}
+    if namespace:
+        attrs["namespace"] = namespace
+    if name:
+        attrs["name"] = name
+    ns = sa_user.split(":")[2]
+    review = client.AuthorizationV1Api(cluster.api_client()).create_subject_access_review({
+        "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+        "spec": {"user": sa_user, "groups": ["system:serviceaccounts", f"system:serviceaccounts:{ns}",
+                                             "system:authenticated"],
+                 "resourceAttributes": attrs}})
+    return bool(review.status.allowed)
+
+
+def collected_resources() -> set[tuple[str, str]]:
+    from podtriage.collect import live
+
+    def group(r) -> str:
+        return "" if r.versions[0] == "v1" else r.versions[0].split("/")[0]
+
+    return {(group(r), r.plural) for r in (live.NODES, live.NAMESPACES, live.PODS, live.EVENTS,
+                                           *live.CLUSTER_RESOURCES, *live.NAMESPACED_RESOURCES,
+                                           *live.CLUSTER_WIDE_NAMESPACED)}
+
+
+def test_helm_watch_service_monitor_and_rules_install_into_the_real_apiserver(cluster) -> None:
+    import yaml
+    from kubernetes import client
+    from kubernetes.client.rest import ApiException
+
+    install_prometheus_operator_crds(cluster)
+    release, ns = f"pt{uuid.uuid4().hex[:6]}", f"podtriage-{uuid.uuid4().hex[:6]}"
+    tool("helm", cluster, "install", release, str(CHART), "-n", ns, "--create-namespace", "--wait=false",
+         "--set", "watch.enabled=true", "--set", "watch.serviceMonitor.enabled=true",
+         "--set", "watch.serviceMonitor.labels.release=kps", "--set", "prometheusRule.enabled=true",
+         "--set", "clusterName=e2e-east")
+    try:
+        full = f"{release}-podtriage"
+        objects = client.CustomObjectsApi(cluster.api_client())
+        # Stored as rendered: a field the CRD's structural schema does not know would be pruned.
+        rule = objects.get_namespaced_custom_object(*MONITORING, ns, "prometheusrules", full)
+        assert rule["spec"]["groups"] == yaml.safe_load(RULES_FILE.read_text())["groups"]
+        sm = objects.get_namespaced_custom_object(*MONITORING, ns, "servicemonitors", f"{full}-watch")
+        assert sm["metadata"]["labels"]["release"] == "kps"
+        assert sm["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s",
+                                            "relabelings": [{"action": "replace", "targetLabel": "cluster",
+                                                             "replacement": "e2e-east"}]}]
+        svc = client.CoreV1Api(cluster.api_client()).read_namespaced_service(f"{full}-watch", ns)
+        assert [(p.name, p.port) for p in svc.spec.ports] == [("metrics", 9417)]
+        assert sm["spec"]["selector"]["matchLabels"].items() <= (svc.metadata.labels or {}).items()
+        dep = client.AppsV1Api(cluster.api_client()).read_namespaced_deployment(f"{full}-watch", ns)
+        [c] = dep.spec.template.spec.containers
+        assert c.args[:4] == ["watch", "-A", "--listen", ":9417"]
+        assert c.security_context.read_only_root_filesystem and not c.security_context.allow_privilege_escalation
+        assert dep.spec.template.spec.service_account_name == f"{full}-watch"
+
+        # The schemas are enforced, so the objects above passed them: a bad duration is refused.
+        bad = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+               "metadata": {"name": "bad", "namespace": ns},
+               "spec": {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "vector(1)",
+                                                            "for": "fifteen minutes"}]}]}}
+        with pytest.raises(ApiException) as refused:
+            objects.create_namespaced_custom_object(*MONITORING, ns, "prometheusrules", bad)
+        assert refused.value.status == 422 and "for" in refused.value.body
+
+        # The watch's ServiceAccount, asked of the real authorizer: list+watch on every kind podtriage
+        # reads, cluster-wide and in a namespace; get, writes and Secrets refused.
+        watch_sa = f"system:serviceaccount:{ns}:{full}-watch"
+        audit_sa = f"system:serviceaccount:{ns}:{full}"
+        kinds = collected_resources() - {("", "secrets")}
+        deadline = time.monotonic() + 10  # the RBAC authorizer's cache follows the new bindings
+        while not can(cluster, watch_sa, "watch", "pods") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        wrong = []
+        for group, res in sorted(kinds):
+            for verb in ("list", "watch"):
+                for where in ("", "default"):
+                    if not can(cluster, watch_sa, verb, res, group, where):
+                        wrong.append(f"{verb} {group}/{res} in {where or 'all namespaces'} refused")
+            if can(cluster, watch_sa, "get", res, group, "default", "x"):
+                wrong.append(f"get {group}/{res} allowed")
+            if can(cluster, audit_sa, "watch", res, group):
+                wrong.append(f"the audit's account may watch {group}/{res}")
+            if not can(cluster, audit_sa, "list", res, group):
+                wrong.append(f"the audit's account may not list {group}/{res}")
+        for verb in ("create", "update", "patch", "delete", "deletecollection"):
+            for group, res in (("", "pods"), ("", "nodes"), ("apps", "deployments"), ("", "configmaps")):
+                if can(cluster, watch_sa, verb, res, group, "default"):
+                    wrong.append(f"{verb} {group}/{res} allowed")
+        for verb in ("get", "list", "watch"):
+            if can(cluster, watch_sa, verb, "secrets", "", "default"):
+                wrong.append(f"{verb} secrets allowed without rbac.secretMetadata")
+        # The scheduler's lease: that one object only, followed with a metadata.name field selector.
+        for verb in ("list", "watch"):
+            if not can(cluster, watch_sa, verb, "leases", "coordination.k8s.io", "kube-system", "kube-scheduler"):
+                wrong.append(f"{verb} the kube-scheduler lease refused")
+            if can(cluster, watch_sa, verb, "leases", "coordination.k8s.io", "kube-system"):
+                wrong.append(f"{verb} every lease in kube-system allowed")
+        if can(cluster, watch_sa, "get", "leases", "coordination.k8s.io", "kube-system", "kube-scheduler"):
+            wrong.append("get the kube-scheduler lease allowed")
+        assert not wrong, wrong
+
+        # Opted in to Secret metadata: the watch may then list and watch Secrets (never get them).
+        tool("helm", cluster, "upgrade", release, str(CHART), "-n", ns, "--reuse-values", "--wait=false",
+             "--set", "rbac.secretMetadata=true")
+        deadline = time.monotonic() + 10
+        while not can(cluster, watch_sa, "watch", "secrets") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert can(cluster, watch_sa, "list", "secrets") and can(cluster, watch_sa, "watch", "secrets")
+        assert not can(cluster, watch_sa, "get", "secrets", "", "default", "x")
+    finally:
+        tool("helm", cluster, "uninstall", release, "-n", ns, check=False)
+
+
+def test_kustomize_watch_components_pass_the_real_apiserver(cluster, tmp_path) -> None:
+    install_prometheus_operator_crds(cluster)
+    cluster.ensure_namespace("podtriage")
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    base = os.path.relpath(KUSTOMIZE, overlay)
+    (overlay / "kustomization.yaml").write_text(
+        f"resources: [{base}]\ncomponents: [{base}/components/watch, {base}/components/service-monitor, "
+        f"{base}/components/prometheus-rule]\n")
+    # Server-side dry run: every object through admission and the CRD schemas, nothing stored.
+    p = tool("kubectl", cluster, "apply", "-k", str(overlay), "--dry-run=server")
+    for obj in ("deployment.apps/podtriage-watch", "service/podtriage-watch", "clusterrole.rbac.authorization.k8s.io/podtriage-watch",
+                "servicemonitor.monitoring.coreos.com/podtriage-watch", "prometheusrule.monitoring.coreos.com/podtriage"):
+        assert obj in p.stdout, p.stdout

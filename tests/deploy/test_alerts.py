@@ -117,10 +117,17 @@ def test_alerts_use_only_the_watch_metrics_and_document_themselves() -> None:
     assert names == ALERTS
 
 
-def test_categories_in_the_unit_tests_are_podtriage_categories() -> None:
+def test_unit_tests_use_podtriage_categories_and_rules_and_link_their_pages() -> None:
+    repo = CHART.parents[2]
+    rules_md = (repo / "docs" / "rules.md").read_text()
     for unit in UNIT_TESTS:
-        for cat in re.findall(r'category="([^"]+)"', unit.read_text()):
+        text = unit.read_text()
+        for cat in re.findall(r'category="([^"]+)"', text):
             assert cat in CATEGORIES, (unit.name, cat)
+        for rule in re.findall(r'rule="([^"]+)"', text):
+            assert (repo / "rules" / f"{rule}.yaml").is_file(), (unit.name, rule)
+        for anchor in re.findall(r"docs/rules\.md#([a-z0-9-]+)", text):
+            assert f"\n## {anchor}\n" in rules_md, (unit.name, anchor)  # the link lands on the rule's page
 
 
 def test_chart_and_kustomize_carry_the_same_rules(helm, kubectl, tmp_path) -> None:

@@ -274,3 +274,13 @@ def test_helm_and_kustomize_install_the_same_watch(helm, kubectl, tmp_path) -> N
         one(k, "Service", "-watch")["metadata"]["labels"].items()
     k_job = one(k, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
     assert not one(k, "Service", "-watch")["spec"]["selector"].items() <= k_job.items()
+
+
+def test_notes_say_where_the_watch_serves(helm) -> None:
+    notes = run([helm, "install", "pt", CHART, "--dry-run=client", "-n", "podtriage", "--set", "watch.enabled=true",
+                 "--set", "prometheusRule.enabled=true"])
+    assert notes.returncode == 0, notes.stderr
+    assert "kubectl -n podtriage port-forward service/pt-podtriage-watch 9417" in notes.stdout
+    assert "Alerts: PrometheusRule pt-podtriage" in notes.stdout
+    off = run([helm, "install", "pt", CHART, "--dry-run=client", "-n", "podtriage"])
+    assert "port-forward" not in off.stdout and "PrometheusRule" not in off.stdout

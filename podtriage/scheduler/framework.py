@@ -20,6 +20,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain, repeat
 from typing import Any, ClassVar, TypeVar
 
 from .. import model as m
@@ -52,7 +53,17 @@ class Failure:
 def with_message(f: Failure, message: str) -> Failure:
     """`f` with another message (dataclasses.replace, without its per-call introspection: this
     runs once per failing node)."""
-    return Failure(f.plugin, f.code, f.reason, message, f.detail, f.unresolvable)
+    return make_failure(f.plugin, f.code, f.reason, message, f.detail, f.unresolvable)
+
+
+def make_failure(plugin: str, code: str, reason: str, message: str, detail: Mapping[str, Any],
+                 unresolvable: bool) -> Failure:
+    """Failure(...) without the frozen dataclass's per-field object.__setattr__ (hot paths that
+    make one per node)."""
+    f = object.__new__(Failure)
+    f.__dict__.update(plugin=plugin, code=code, reason=reason, message=message, detail=detail,
+                      unresolvable=unresolvable)
+    return f
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,20 @@ class NodeVerdict:
     @property
     def first_plugin(self) -> str:
         return self.first[0].plugin if self.first else ""
+
+
+_new = object.__new__
+
+
+def make_verdict(node: str, first: tuple[Failure, ...], failures: tuple[Failure, ...]) -> NodeVerdict:
+    """NodeVerdict(node, first, failures) without the frozen dataclass's per-field
+    object.__setattr__ (one per node per evaluation: most of building a verdict)."""
+    v = _new(NodeVerdict)
+    d = v.__dict__
+    d["node"] = node
+    d["first"] = first
+    d["failures"] = failures
+    return v
 
 
 POD_LEVEL_RESOURCES = frozenset({"cpu", "memory"})
@@ -306,6 +331,8 @@ class FilterPlugin:
     """One kube-scheduler Filter plugin. Subclasses set `name` and override what they implement."""
 
     name: ClassVar[str] = ""
+    # Whether its failures can be Filter errors (detail["error"]): the attempt then aborts.
+    may_error: ClassVar[bool] = False
 
     def pre_enqueue(self, state: CycleState) -> Sequence[Failure]:
         """PreEnqueue: a reason the scheduler does not even try the pod (no event, no condition)."""
@@ -371,13 +398,49 @@ class Evaluation:
             return ()
         return tuple(v.node for v in self.verdicts if v.passed)
 
+    def first_pass(self) -> tuple[dict[tuple[str, str, str], tuple[list[str], Failure]], dict[str, int],
+                                  dict[str, int], dict[str, int]]:
+        """One walk over the nodes' first failing plugin (the scheduler's view), kept with the
+        evaluation: ((plugin, code, reason) -> (the nodes in node order, one per failure, and the
+        first failure), reason -> nodes, code -> nodes, code with `insufficient:X` -> nodes)."""
+        got = self.memo.get("first_pass")
+        if got is not None:
+            return got  # type: ignore[no-any-return]
+        groups: dict[tuple[str, str, str], tuple[list[str], Failure]] = {}
+        hist: dict[str, int] = {}
+        codes: dict[str, int] = {}
+        by_res: dict[str, int] = {}
+        for v in self.verdicts:
+            first = v.first
+            if not first:
+                continue
+            for f in first:
+                key = (f.plugin, f.code, f.reason)
+                g = groups.get(key)
+                if g is None:
+                    groups[key] = ([v.node], f)
+                else:
+                    g[0].append(v.node)
+            if len(first) == 1:
+                f = first[0]
+                hist[f.reason] = hist.get(f.reason, 0) + 1
+                codes[f.code] = codes.get(f.code, 0) + 1
+                c = f"insufficient:{f.detail.get('resource', '')}" if f.code == "insufficient" else f.code
+                by_res[c] = by_res.get(c, 0) + 1
+                continue
+            for r in {f.reason for f in first}:
+                hist[r] = hist.get(r, 0) + 1
+            for c in {f.code for f in first}:
+                codes[c] = codes.get(c, 0) + 1
+            for c in {f"insufficient:{f.detail.get('resource', '')}" if f.code == "insufficient" else f.code
+                      for f in first}:
+                by_res[c] = by_res.get(c, 0) + 1
+        got = self.memo["first_pass"] = (groups, hist, codes, by_res)
+        return got
+
     def histogram(self) -> dict[str, int]:
         """reason text -> node count, from the first failing plugin per node (the scheduler's view)."""
-        out: dict[str, int] = {}
-        for v in self.verdicts:
-            for r in {f.reason for f in v.first}:
-                out[r] = out.get(r, 0) + 1
-        return out
+        return dict(self.first_pass()[1])
 
     def code_counts(self, *, by_resource: bool = False) -> dict[str, int]:
         """code -> node count, first failing plugin per node (for comparison with the scheduler).
@@ -388,13 +451,8 @@ class Evaluation:
         """
         if self.prefilter:
             return {self.prefilter[0].code: self.total_nodes}
-        out: dict[str, int] = {}
-        for v in self.verdicts:
-            keys = {f"insufficient:{f.detail.get('resource', '')}" if by_resource and f.code == "insufficient"
-                    else f.code for f in v.first}
-            for c in keys:
-                out[c] = out.get(c, 0) + 1
-        return out
+        _, _, codes, by_res = self.first_pass()
+        return dict(by_res if by_resource else codes)
 
     def fit_error(self) -> str:
         """The FitError text the current scheduler would print for this evaluation (no PostFilter part)."""
@@ -468,11 +526,11 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
         col = p.filter_nodes(state)
         columns.append(col if col is not None else [p.filter(state, info) for info in infos])
     nominated = cluster.nominated_by_node if cluster.nominated_by_node else None
-    verdicts = []
+    verdicts: list[NodeVerdict] = []
+    add = verdicts.append
     empty: tuple[Failure, ...] = ()
-    for i, info in enumerate(infos):
-        name = node_names[i]
-        failures: list[Failure] = []
+    rows: Iterable[tuple[Sequence[Failure], ...]] = zip(*columns) if columns else repeat((), len(infos))
+    for info, name, row in zip(infos, node_names, rows):
         first: tuple[Failure, ...] = ()
         if allowed is not None and name not in allowed:
             first = (narrowing[0].absent_node_failure(state, info, absent_reason),)
@@ -481,6 +539,7 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
         noms = [q for q in nominated.get(name, ()) if q.priority >= pod.priority and q.key != pod.key] \
             if nominated else None
         if noms:
+            failures: list[Failure] = []
             for use in (cluster.with_pods(info, noms), info):
                 for p in active:
                     fs = p.filter(state, use)
@@ -490,15 +549,19 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
                         failures.extend(fs)
                 if failures:
                     break
+            add(make_verdict(name, first, tuple(failures) if failures else empty))
+            continue
+        # From the columns: the first plugin with reasons is the scheduler's, all of them ours.
+        hit = [fs for fs in row if fs]
+        if not hit:
+            add(make_verdict(name, first, empty))
+        elif len(hit) == 1:
+            only = hit[0] if type(hit[0]) is tuple else tuple(hit[0])
+            add(make_verdict(name, first or only, only))
         else:
-            for col in columns:
-                fs = col[i]
-                if fs:
-                    if not first:
-                        first = tuple(fs)
-                    failures.extend(fs)
-        verdicts.append(NodeVerdict(name, first, tuple(failures) if failures else empty))
+            add(make_verdict(name, first or tuple(hit[0]), tuple(chain.from_iterable(hit))))
     # A Filter error on any node the scheduler reaches it on aborts the whole attempt.
-    error = next((v.first[0] for v in verdicts if v.first and v.first[0].detail.get("error")), None)
+    error = next((v.first[0] for v in verdicts if v.first and v.first[0].detail.get("error")), None) \
+        if any(p.may_error for p in active) else None
     return Evaluation(pod=pod, requests=state.requests, prefilter=tuple(prefilter), verdicts=tuple(verdicts),
                       error=error)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..framework import CycleState, Failure, FilterPlugin, NodeInfo, with_message
+from ..framework import CycleState, Failure, FilterPlugin, NodeInfo, make_failure, with_message
 from ..selectors import (
     describe_requirement,
     field_requirement_matches,
@@ -65,7 +65,7 @@ class NodeAffinity(FilterPlugin):
         if self._keys(state)[1]:
             # matchFields name nodes: every pod has its own answer (a DaemonSet's pods). Kept for
             # absent_node_failure, which explains the nodes outside the names with the same verdict.
-            col = [self._evaluate(state, info, named=True) for info in state.cluster.infos]
+            col = self._named_column(state)
             state.scratch[self.name + ".column"] = dict(zip(state.cluster.node_names, col))
             return col
         # Reads only the nodes' labels and the pod's selector terms: pods with the same terms share.
@@ -75,6 +75,35 @@ class NodeAffinity(FilterPlugin):
             return [self.filter(state, info) for info in state.cluster.infos]
 
         return state.cluster.column(key, compute)
+
+    _NAME = "\x00node\x00"  # stands for the node's name in a verdict shared by a class of nodes
+
+    def _named_column(self, state: CycleState) -> list[Sequence[Failure]]:
+        """_evaluate(named=True) on every node, computed once per class of nodes with the same
+        projected label values and the same matchFields outcomes, then named per node (a
+        DaemonSet pod's 4,999 nodes other than its own differ only in their names)."""
+        keys = self._keys(state)[0]
+        fields = [r for t in state.pod.required_node_affinity or () for r in t.match_fields]
+        classes: dict[tuple[Any, ...], Failure | None] = {}
+        out: list[Sequence[Failure]] = []
+        ph = self._NAME
+        for info in state.cluster.infos:
+            name, labels = info.name, info.node.labels
+            ck = (tuple(labels.get(k) for k in keys), tuple(field_requirement_matches(r, name) for r in fields))
+            if ck in classes:
+                tpl = classes[ck]
+            else:
+                got = self._evaluate(state, info, named=True, as_name=ph)
+                tpl = classes[ck] = got[0] if got else None
+            if tpl is None:
+                out.append(())
+                continue
+            d = tpl.detail
+            terms = [{**t, "failed": [{**e, "have": name} if e["have"] is ph else e for e in t["failed"]]}
+                     for t in d["terms"]]
+            out.append((make_failure(tpl.plugin, tpl.code, tpl.reason, tpl.message.replace(ph, name),
+                                {"selector": d["selector"], "terms": terms}, tpl.unresolvable),))
+        return out
 
     # --- PreFilter ---------------------------------------------------------------------------
     def pre_filter(self, state: CycleState) -> Sequence[Failure]:
@@ -117,8 +146,8 @@ class NodeAffinity(FilterPlugin):
         if not fs:
             return super().absent_node_failure(state, node, reason)
         f = fs[0]
-        return Failure(f.plugin, f.code, reason, f.message, {**f.detail, "outside_prefilter_result": True},
-                       f.unresolvable)
+        return make_failure(f.plugin, f.code, reason, f.message, {**f.detail, "outside_prefilter_result": True},
+                            f.unresolvable)
 
     def _label_part(self, state: CycleState, labels: Any) -> tuple[list[dict[str, Any]], list[str], list[Any]]:
         """What the verdict takes from the node's labels alone (memoised per projected label values):
@@ -151,10 +180,13 @@ class NodeAffinity(FilterPlugin):
         got = memo[mk] = (selector_misses, selector_parts, terms)
         return got
 
-    def _evaluate(self, state: CycleState, node: NodeInfo, named: bool = False) -> tuple[Failure, ...]:
+    def _evaluate(self, state: CycleState, node: NodeInfo, named: bool = False,
+                  as_name: str | None = None) -> tuple[Failure, ...]:
         """The verdict on `node`; `named`: its message starts with the node's name as filter() says
-        it (otherwise the verdict may be shared by nodes with the same label values)."""
+        it (otherwise the verdict may be shared by nodes with the same label values). `as_name`:
+        written in the texts and field entries in place of the node's name (a class template)."""
         pod, labels, name = state.pod, node.node.labels, node.name
+        shown = name if as_name is None else as_name
         selector_misses, selector_parts, terms_info = self._label_part(state, labels)
         term_misses: list[dict[str, Any]] = []
         parts = list(selector_parts)
@@ -173,18 +205,18 @@ class NodeAffinity(FilterPlugin):
             if not affinity_ok:
                 for i, (t, entries, texts, failed_fields) in enumerate(per_term):
                     empty = not t.match_expressions and not t.match_fields
-                    field_entries = [{"key": r.key, "operator": r.operator, "values": list(r.values), "have": name,
+                    field_entries = [{"key": r.key, "operator": r.operator, "values": list(r.values), "have": shown,
                                       "text": text} for r, text in failed_fields]
                     term_misses.append({"term": i, "empty": empty, "failed": entries + field_entries})
                     if empty:
                         parts.append(f"affinity term {i} is empty and matches no node")
                     parts += texts
-                    parts += [f"affinity {text} (node has {r.key}={name})" for r, text in failed_fields]
+                    parts += [f"affinity {text} (node has {r.key}={shown})" for r, text in failed_fields]
         if not selector_misses and affinity_ok:
             return ()
         return (Failure(
             plugin=self.name, code="node-affinity", reason=REASON,
-            message=f"node {name}: {'; '.join(parts)}" if named else "; ".join(parts),
+            message=f"node {shown}: {'; '.join(parts)}" if named else "; ".join(parts),
             detail={"selector": selector_misses, "terms": term_misses},
             unresolvable=True,
         ),)

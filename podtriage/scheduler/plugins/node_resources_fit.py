@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ...quantity import format_amount
-from ..framework import ClusterState, CycleState, Failure, FilterPlugin, NodeInfo
+from ..framework import ClusterState, CycleState, Failure, FilterPlugin, NodeInfo, make_failure
 
 _NATIVE = ("cpu", "memory", "ephemeral-storage")
 
@@ -77,16 +77,39 @@ def _short(cluster: ClusterState, res: str, want: int) -> Sequence[tuple[int, Fa
     """(position, failure) of the nodes with less than `want` of `res` free: depends on the request
     alone, so pods asking the same amount (every 1-GPU pod) share it."""
     def compute() -> list[tuple[int, Failure]]:
-        infos, dra = cluster.infos, cluster.dra_extended_classes
+        dra = cluster.dra_extended_classes
+        facts = _node_facts(cluster, res)
+        # _insufficient(node, res, want) on each node short of `want`, from the per-node texts.
+        head = f"{res}: pod requests {format_amount(res, want)}, node "
+        reason = f"Insufficient {res}"
         out = []
         for i in cluster.short_of(res, want):
-            node = infos[i]
-            if dra and node.node.allocatable.get(res, 0) <= 0 and res in dra:
+            tail, free, have, used, cap = facts[i]
+            if dra and have <= 0 and res in dra:
                 continue
-            out.append((i, _insufficient(node, res, want)))
+            out.append((i, make_failure(
+                NodeResourcesFit.name, "insufficient", reason, head + tail,
+                {"resource": res, "requested": want, "free": free, "allocatable": have, "used": used,
+                 "capacity": cap}, want > have)))
         return out
 
     return cluster.column((NodeResourcesFit.name, res, want), compute)
+
+
+def _node_facts(cluster: ClusterState, res: str) -> list[tuple[str, int, int, int, int]]:
+    """Per node (in node order), what an Insufficient `res` verdict says of it whatever the request:
+    (its part of the message, free, allocatable, used, capacity); once per snapshot and resource."""
+    facts: dict[str, list[tuple[str, int, int, int, int]]] = cluster.__dict__.setdefault("_fit_facts", {})
+    got = facts.get(res)
+    if got is None:
+        got = facts[res] = []
+        for info in cluster.infos:
+            have = info.node.allocatable.get(res, 0)
+            used = info.requested.get(res, 0)
+            free = have - used
+            got.append((f"{info.name} has {format_amount(res, max(free, 0))} free of {format_amount(res, have)} "
+                        "allocatable", free, have, used, info.node.capacity.get(res, 0)))
+    return got
 
 
 def _full_nodes(cluster: ClusterState) -> list[int]:

@@ -232,6 +232,11 @@ class ClusterState:
         return tuple(self.node_infos)
 
     @cached_property
+    def passed_verdicts(self) -> tuple[NodeVerdict, ...]:
+        """Each node's verdict when every filter passes it (the same for every pod): shared."""
+        return tuple(make_verdict(name, (), ()) for name in self.node_names)
+
+    @cached_property
     def pod_counts(self) -> tuple[int, ...]:
         return tuple(len(i.pods) for i in self.infos)
 
@@ -530,7 +535,8 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
     add = verdicts.append
     empty: tuple[Failure, ...] = ()
     rows: Iterable[tuple[Sequence[Failure], ...]] = zip(*columns) if columns else repeat((), len(infos))
-    for info, name, row in zip(infos, node_names, rows):
+    passed = cluster.passed_verdicts
+    for i, (info, name, row) in enumerate(zip(infos, node_names, rows)):
         first: tuple[Failure, ...] = ()
         if allowed is not None and name not in allowed:
             first = (narrowing[0].absent_node_failure(state, info, absent_reason),)
@@ -554,7 +560,7 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
         # From the columns: the first plugin with reasons is the scheduler's, all of them ours.
         hit = [fs for fs in row if fs]
         if not hit:
-            add(make_verdict(name, first, empty))
+            add(make_verdict(name, first, empty) if first else passed[i])
         elif len(hit) == 1:
             only = hit[0] if type(hit[0]) is tuple else tuple(hit[0])
             add(make_verdict(name, first or only, only))

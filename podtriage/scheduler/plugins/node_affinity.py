@@ -65,9 +65,7 @@ class NodeAffinity(FilterPlugin):
         if self._keys(state)[1]:
             # matchFields name nodes: every pod has its own answer (a DaemonSet's pods). Kept for
             # absent_node_failure, which explains the nodes outside the names with the same verdict.
-            col = self._named_column(state)
-            state.scratch[self.name + ".column"] = dict(zip(state.cluster.node_names, col))
-            return col
+            return self._named_column(state)
         # Reads only the nodes' labels and the pod's selector terms: pods with the same terms share.
         key = (self.name, tuple(sorted(pod.node_selector.items())), pod.required_node_affinity)
 
@@ -86,9 +84,14 @@ class NodeAffinity(FilterPlugin):
         fields = [r for t in state.pod.required_node_affinity or () for r in t.match_fields]
         classes: dict[tuple[Any, ...], Failure | None] = {}
         out: list[Sequence[Failure]] = []
+        # Kept for absent_node_failure, which explains the nodes outside the PreFilterResult with
+        # the same verdict (and its detail marked as such, made here with the verdict's).
+        named = self._node_names(state) or frozenset()
+        known: dict[str, tuple[Sequence[Failure], dict[str, Any] | None]] = {}
+        state.scratch[self.name + ".column"] = known
         ph = self._NAME
-        for info in state.cluster.infos:
-            name, labels = info.name, info.node.labels
+        for info, name in zip(state.cluster.infos, state.cluster.node_names):
+            labels = info.node.labels
             ck = (tuple(labels.get(k) for k in keys), tuple(field_requirement_matches(r, name) for r in fields))
             if ck in classes:
                 tpl = classes[ck]
@@ -97,12 +100,17 @@ class NodeAffinity(FilterPlugin):
                 tpl = classes[ck] = got[0] if got else None
             if tpl is None:
                 out.append(())
+                known[name] = ((), None)
                 continue
             d = tpl.detail
+            sel = d["selector"]
             terms = [{**t, "failed": [{**e, "have": name} if e["have"] is ph else e for e in t["failed"]]}
                      for t in d["terms"]]
-            out.append((make_failure(tpl.plugin, tpl.code, tpl.reason, tpl.message.replace(ph, name),
-                                {"selector": d["selector"], "terms": terms}, tpl.unresolvable),))
+            fs = (make_failure(tpl.plugin, tpl.code, tpl.reason, tpl.message.replace(ph, name),
+                               {"selector": sel, "terms": terms}, tpl.unresolvable),)
+            out.append(fs)
+            known[name] = (fs, None if name in named else
+                           {"selector": sel, "terms": terms, "outside_prefilter_result": True})
         return out
 
     # --- PreFilter ---------------------------------------------------------------------------
@@ -142,11 +150,13 @@ class NodeAffinity(FilterPlugin):
         """A node outside the matchFields names: the scheduler never filters it and prints `reason`
         ("didn't satisfy plugin(s) [NodeAffinity]"); we explain it with the Filter's own verdict."""
         known = state.scratch.get(self.name + ".column")
-        fs = known[node.name] if known is not None and node.name in known else self.filter(state, node)
+        got = known.get(node.name) if known is not None else None
+        fs, detail = got if got is not None else (self.filter(state, node), None)
         if not fs:
             return super().absent_node_failure(state, node, reason)
         f = fs[0]
-        return make_failure(f.plugin, f.code, reason, f.message, {**f.detail, "outside_prefilter_result": True},
+        return make_failure(f.plugin, f.code, reason, f.message,
+                            detail if detail is not None else {**f.detail, "outside_prefilter_result": True},
                             f.unresolvable)
 
     def _label_part(self, state: CycleState, labels: Any) -> tuple[list[dict[str, Any]], list[str], list[Any]]:

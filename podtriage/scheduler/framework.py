@@ -401,51 +401,58 @@ class Evaluation:
     def feasible(self) -> tuple[str, ...]:
         if self.prefilter or self.error is not None:
             return ()
-        return tuple(v.node for v in self.verdicts if v.passed)
+        got = self.memo.get("feasible")
+        if got is None:
+            got = self.memo["feasible"] = tuple(v.node for v in self.verdicts if not v.first)
+        return got  # type: ignore[no-any-return]
 
-    def first_pass(self) -> tuple[dict[tuple[str, str, str], tuple[list[str], Failure]], dict[str, int],
-                                  dict[str, int], dict[str, int]]:
+    def first_pass(self) -> tuple[dict[tuple[str, str, str], tuple[list[str], Failure]], list[tuple[Failure, ...]]]:
         """One walk over the nodes' first failing plugin (the scheduler's view), kept with the
-        evaluation: ((plugin, code, reason) -> (the nodes in node order, one per failure, and the
-        first failure), reason -> nodes, code -> nodes, code with `insufficient:X` -> nodes)."""
+        evaluation: (plugin, code, reason) -> (the nodes in node order, once per failure, and the
+        first of those failures); and the first reasons of the nodes that have more than one."""
         got = self.memo.get("first_pass")
         if got is not None:
             return got  # type: ignore[no-any-return]
         groups: dict[tuple[str, str, str], tuple[list[str], Failure]] = {}
-        hist: dict[str, int] = {}
-        codes: dict[str, int] = {}
-        by_res: dict[str, int] = {}
+        multi: list[tuple[Failure, ...]] = []
+        # Neighbouring nodes mostly fail the same way (the same plugin, code and reason objects):
+        # compared by identity before a key is built.
+        plugin = code = reason = None
+        names: list[str] = []
         for v in self.verdicts:
             first = v.first
             if not first:
                 continue
+            if len(first) > 1:
+                multi.append(first)
             for f in first:
-                key = (f.plugin, f.code, f.reason)
-                g = groups.get(key)
-                if g is None:
-                    groups[key] = ([v.node], f)
-                else:
-                    g[0].append(v.node)
-            if len(first) == 1:
-                f = first[0]
-                hist[f.reason] = hist.get(f.reason, 0) + 1
-                codes[f.code] = codes.get(f.code, 0) + 1
-                c = f"insufficient:{f.detail.get('resource', '')}" if f.code == "insufficient" else f.code
-                by_res[c] = by_res.get(c, 0) + 1
-                continue
-            for r in {f.reason for f in first}:
-                hist[r] = hist.get(r, 0) + 1
-            for c in {f.code for f in first}:
-                codes[c] = codes.get(c, 0) + 1
-            for c in {f"insufficient:{f.detail.get('resource', '')}" if f.code == "insufficient" else f.code
-                      for f in first}:
-                by_res[c] = by_res.get(c, 0) + 1
-        got = self.memo["first_pass"] = (groups, hist, codes, by_res)
+                if f.reason is not reason or f.code is not code or f.plugin is not plugin:
+                    plugin, code, reason = f.plugin, f.code, f.reason
+                    key = (plugin, code, reason)
+                    g = groups.get(key)
+                    if g is None:
+                        g = groups[key] = ([], f)
+                    names = g[0]
+                names.append(v.node)
+        got = self.memo["first_pass"] = (groups, multi)
         return got
+
+    def _first_counts(self, field: Callable[[Failure], str]) -> dict[str, int]:
+        """field(failure) -> nodes whose first failing plugin gives it (each node once)."""
+        groups, multi = self.first_pass()
+        out: dict[str, int] = {}
+        for nodes, f in groups.values():
+            k = field(f)
+            out[k] = out.get(k, 0) + len(nodes)
+        for first in multi:  # counted once per failure above, once per node here
+            ks = [field(f) for f in first]
+            for k in set(ks):
+                out[k] -= ks.count(k) - 1
+        return out
 
     def histogram(self) -> dict[str, int]:
         """reason text -> node count, from the first failing plugin per node (the scheduler's view)."""
-        return dict(self.first_pass()[1])
+        return self._first_counts(_reason_of)
 
     def code_counts(self, *, by_resource: bool = False) -> dict[str, int]:
         """code -> node count, first failing plugin per node (for comparison with the scheduler).
@@ -456,8 +463,7 @@ class Evaluation:
         """
         if self.prefilter:
             return {self.prefilter[0].code: self.total_nodes}
-        _, _, codes, by_res = self.first_pass()
-        return dict(by_res if by_resource else codes)
+        return self._first_counts(_code_by_resource if by_resource else _code_of)
 
     def fit_error(self) -> str:
         """The FitError text the current scheduler would print for this evaluation (no PostFilter part)."""
@@ -474,6 +480,18 @@ class Evaluation:
         if not items:
             return f"{len(self.feasible)}/{n} nodes are available."
         return f"0/{n} nodes are available: {', '.join(items)}."
+
+
+def _reason_of(f: Failure) -> str:
+    return f.reason
+
+
+def _code_of(f: Failure) -> str:
+    return f.code
+
+
+def _code_by_resource(f: Failure) -> str:
+    return f"insufficient:{f.detail.get('resource', '')}" if f.code == "insufficient" else f.code
 
 
 def _plugins() -> list[FilterPlugin]:
@@ -536,6 +554,21 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
     empty: tuple[Failure, ...] = ()
     rows: Iterable[tuple[Sequence[Failure], ...]] = zip(*columns) if columns else repeat((), len(infos))
     passed = cluster.passed_verdicts
+    if allowed is None and nominated is None:
+        # Every node's verdict comes from the columns alone: start from the shared verdicts of
+        # nodes every filter passes and build only those some column rejects (as the loop below).
+        verdicts[:] = passed
+        bad: set[int] = set()
+        for col in columns:
+            bad.update([i for i, fs in enumerate(col) if fs])
+        for i in sorted(bad):
+            hit = [fs for col in columns if (fs := col[i])]
+            if len(hit) == 1:
+                only = hit[0] if type(hit[0]) is tuple else tuple(hit[0])
+                verdicts[i] = make_verdict(node_names[i], only, only)
+            else:
+                verdicts[i] = make_verdict(node_names[i], tuple(hit[0]), tuple(chain.from_iterable(hit)))
+        rows = ()
     for i, (info, name, row) in enumerate(zip(infos, node_names, rows)):
         first: tuple[Failure, ...] = ()
         if allowed is not None and name not in allowed:

@@ -368,6 +368,11 @@ class FilterPlugin:
         """
         return None
 
+    def absent_node_failures(self, state: CycleState, positions: Sequence[int], reason: str) -> dict[int, Failure]:
+        """absent_node_failure for the nodes at `positions` (in node_infos order), by position."""
+        infos = state.cluster.infos
+        return {i: self.absent_node_failure(state, infos[i], reason) for i in positions}
+
     def absent_node_failure(self, state: CycleState, node: NodeInfo, reason: str) -> Failure:
         """The verdict for a node left out of this plugin's PreFilterResult (`reason` is the
         scheduler's text for it)."""
@@ -554,20 +559,30 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
     empty: tuple[Failure, ...] = ()
     rows: Iterable[tuple[Sequence[Failure], ...]] = zip(*columns) if columns else repeat((), len(infos))
     passed = cluster.passed_verdicts
-    if allowed is None and nominated is None:
-        # Every node's verdict comes from the columns alone: start from the shared verdicts of
-        # nodes every filter passes and build only those some column rejects (as the loop below).
+    if nominated is None:
+        # Every node's verdict comes from the columns (and the PreFilterResult) alone: start from
+        # the shared verdicts of nodes every filter passes and build only the others (as the loop
+        # below does).
         verdicts[:] = passed
         bad: set[int] = set()
         for col in columns:
             bad.update([i for i, fs in enumerate(col) if fs])
+        absent: dict[int, Failure] = {}
+        if allowed is not None:
+            absent = narrowing[0].absent_node_failures(
+                state, [i for i, n in enumerate(node_names) if n not in allowed], absent_reason)
+            bad.update(absent)
         for i in sorted(bad):
             hit = [fs for col in columns if (fs := col[i])]
-            if len(hit) == 1:
+            out = absent.get(i)
+            if not hit:
+                verdicts[i] = make_verdict(node_names[i], (out,) if out is not None else empty, empty)
+            elif len(hit) == 1:
                 only = hit[0] if type(hit[0]) is tuple else tuple(hit[0])
-                verdicts[i] = make_verdict(node_names[i], only, only)
+                verdicts[i] = make_verdict(node_names[i], (out,) if out is not None else only, only)
             else:
-                verdicts[i] = make_verdict(node_names[i], tuple(hit[0]), tuple(chain.from_iterable(hit)))
+                verdicts[i] = make_verdict(node_names[i], (out,) if out is not None else tuple(hit[0]),
+                                           tuple(chain.from_iterable(hit)))
         rows = ()
     for i, (info, name, row) in enumerate(zip(infos, node_names, rows)):
         first: tuple[Failure, ...] = ()

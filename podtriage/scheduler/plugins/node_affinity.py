@@ -90,9 +90,12 @@ class NodeAffinity(FilterPlugin):
         known: dict[str, tuple[Sequence[Failure], dict[str, Any] | None]] = {}
         state.scratch[self.name + ".column"] = known
         ph = self._NAME
+        one = len(fields) == 1
         for info, name in zip(state.cluster.infos, state.cluster.node_names):
             labels = info.node.labels
-            ck = (tuple(labels.get(k) for k in keys), tuple(field_requirement_matches(r, name) for r in fields))
+            ck = (tuple([labels.get(k) for k in keys]) if keys else (),
+                  (field_requirement_matches(fields[0], name),) if one else
+                  tuple([field_requirement_matches(r, name) for r in fields]))
             if ck in classes:
                 tpl = classes[ck]
             else:
@@ -145,6 +148,23 @@ class NodeAffinity(FilterPlugin):
                 return None
             out |= term_names
         return frozenset(out)
+
+    def absent_node_failures(self, state: CycleState, positions: Sequence[int], reason: str) -> dict[int, Failure]:
+        known = state.scratch.get(self.name + ".column")
+        if known is None:
+            return super().absent_node_failures(state, positions, reason)
+        # The nodes outside a DaemonSet pod's one node: their verdicts (and marked details) are
+        # already made by _named_column.
+        names, infos = state.cluster.node_names, state.cluster.infos
+        out: dict[int, Failure] = {}
+        for i in positions:
+            got = known.get(names[i])
+            if got is None or not got[0] or got[1] is None:
+                out[i] = self.absent_node_failure(state, infos[i], reason)
+                continue
+            f = got[0][0]
+            out[i] = make_failure(f.plugin, f.code, reason, f.message, got[1], f.unresolvable)
+        return out
 
     def absent_node_failure(self, state: CycleState, node: NodeInfo, reason: str) -> Failure:
         """A node outside the matchFields names: the scheduler never filters it and prints `reason`

@@ -50,6 +50,9 @@ class Failure:
     unresolvable: bool = False
 
 
+_new = object.__new__
+
+
 def with_message(f: Failure, message: str) -> Failure:
     """`f` with another message (dataclasses.replace, without its per-call introspection: this
     runs once per failing node)."""
@@ -60,10 +63,28 @@ def make_failure(plugin: str, code: str, reason: str, message: str, detail: Mapp
                  unresolvable: bool) -> Failure:
     """Failure(...) without the frozen dataclass's per-field object.__setattr__ (hot paths that
     make one per node)."""
-    f = object.__new__(Failure)
-    f.__dict__.update(plugin=plugin, code=code, reason=reason, message=message, detail=detail,
-                      unresolvable=unresolvable)
+    f = _new(Failure)
+    d = f.__dict__
+    d["plugin"] = plugin
+    d["code"] = code
+    d["reason"] = reason
+    d["message"] = message
+    d["detail"] = detail
+    d["unresolvable"] = unresolvable
     return f
+
+
+class Column(list):  # type: ignore[type-arg]
+    """A plugin's answers for every node (in node_infos order) that also knows which positions hold
+    a rejection, so a pod's verdicts are built for those nodes only."""
+
+    rejected: list[int]
+
+    @classmethod
+    def of(cls, answers: Iterable[Sequence[Failure]], rejected: list[int] | None = None) -> Column:
+        col = cls(answers)
+        col.rejected = rejected if rejected is not None else [i for i, fs in enumerate(col) if fs]
+        return col
 
 
 @dataclass(frozen=True)
@@ -80,8 +101,6 @@ class NodeVerdict:
     def first_plugin(self) -> str:
         return self.first[0].plugin if self.first else ""
 
-
-_new = object.__new__
 
 
 def make_verdict(node: str, first: tuple[Failure, ...], failures: tuple[Failure, ...]) -> NodeVerdict:
@@ -566,7 +585,7 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
         verdicts[:] = passed
         bad: set[int] = set()
         for col in columns:
-            bad.update([i for i, fs in enumerate(col) if fs])
+            bad.update(col.rejected if type(col) is Column else [i for i, fs in enumerate(col) if fs])
         absent: dict[int, Failure] = {}
         if allowed is not None:
             absent = narrowing[0].absent_node_failures(

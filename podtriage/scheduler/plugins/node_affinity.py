@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..framework import CycleState, Failure, FilterPlugin, NodeInfo, make_failure, with_message
+from ..framework import Column, CycleState, Failure, FilterPlugin, NodeInfo, make_failure, with_message
 from ..selectors import (
     describe_requirement,
     field_requirement_matches,
@@ -69,8 +69,8 @@ class NodeAffinity(FilterPlugin):
         # Reads only the nodes' labels and the pod's selector terms: pods with the same terms share.
         key = (self.name, tuple(sorted(pod.node_selector.items())), pod.required_node_affinity)
 
-        def compute() -> list[Sequence[Failure]]:
-            return [self.filter(state, info) for info in state.cluster.infos]
+        def compute() -> Column:
+            return Column.of([self.filter(state, info) for info in state.cluster.infos])
 
         return state.cluster.column(key, compute)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ...quantity import format_amount
-from ..framework import ClusterState, CycleState, Failure, FilterPlugin, NodeInfo, make_failure
+from ..framework import ClusterState, Column, CycleState, Failure, FilterPlugin, NodeInfo, make_failure
 
 _NATIVE = ("cpu", "memory", "ephemeral-storage")
 
@@ -70,7 +70,7 @@ class NodeResourcesFit(FilterPlugin):
         column: list[Sequence[Failure]] = [empty] * len(infos)
         for i, fs in failing.items():
             column[i] = tuple(fs)
-        return column
+        return Column.of(column, list(failing))
 
 
 def _short(cluster: ClusterState, res: str, want: int) -> Sequence[tuple[int, Failure]]:

@@ -83,7 +83,11 @@ class NodeAffinity(FilterPlugin):
         keys = self._keys(state)[0]
         fields = [r for t in state.pod.required_node_affinity or () for r in t.match_fields]
         classes: dict[tuple[Any, ...], Failure | None] = {}
-        out: list[Sequence[Failure]] = []
+        # A class whose verdict names the node in one field entry of one term (a DaemonSet pod:
+        # `metadata.name In [its node]`): that entry's parts, to build it without copying dicts.
+        quick: dict[int, tuple[Any, ...] | None] = {}
+        out = Column()
+        out.rejected = rejected = []
         # Kept for absent_node_failure, which explains the nodes outside the PreFilterResult with
         # the same verdict (and its detail marked as such, made here with the verdict's).
         named = self._node_names(state) or frozenset()
@@ -105,16 +109,39 @@ class NodeAffinity(FilterPlugin):
                 out.append(())
                 known[name] = ((), None)
                 continue
+            rejected.append(len(out))
             d = tpl.detail
             sel = d["selector"]
-            terms = [{**t, "failed": [{**e, "have": name} if e["have"] is ph else e for e in t["failed"]]}
-                     for t in d["terms"]]
+            if id(tpl) in quick:
+                q = quick[id(tpl)]
+            else:
+                q = quick[id(tpl)] = self._quick_spec(d["terms"], ph)
+            if q is not None:
+                ti, empty, before, k, op, vals, text = q
+                terms = [{"term": ti, "empty": empty,
+                          "failed": [*before, {"key": k, "operator": op, "values": vals, "have": name, "text": text}]}]
+            else:
+                terms = [{**t, "failed": [{**e, "have": name} if e["have"] is ph else e for e in t["failed"]]}
+                         for t in d["terms"]]
             fs = (make_failure(tpl.plugin, tpl.code, tpl.reason, tpl.message.replace(ph, name),
                                {"selector": sel, "terms": terms}, tpl.unresolvable),)
             out.append(fs)
             known[name] = (fs, None if name in named else
                            {"selector": sel, "terms": terms, "outside_prefilter_result": True})
         return out
+
+    @staticmethod
+    def _quick_spec(terms: list[dict[str, Any]], ph: str) -> tuple[Any, ...] | None:
+        """(term, empty, the entries before, key, operator, values, text) when `terms` is one term
+        of keys term/empty/failed whose last failed entry alone names the node; else None."""
+        if len(terms) != 1 or list(terms[0]) != ["term", "empty", "failed"] or not terms[0]["failed"]:
+            return None
+        t = terms[0]
+        *before, e = t["failed"]
+        if list(e) != ["key", "operator", "values", "have", "text"] or e["have"] is not ph or \
+                any(x.get("have") is ph for x in before):
+            return None
+        return t["term"], t["empty"], before, e["key"], e["operator"], e["values"], e["text"]
 
     # --- PreFilter ---------------------------------------------------------------------------
     def pre_filter(self, state: CycleState) -> Sequence[Failure]:

@@ -59,18 +59,22 @@ class NodeResourcesFit(FilterPlugin):
         nodes sorted by what they have free of it (ClusterState.free_index), so only the nodes
         that fail are visited."""
         cluster = state.cluster
-        infos = cluster.infos
-        failing: dict[int, list[Failure]] = {}
-        for i in _full_nodes(cluster):
-            failing[i] = [_too_many(infos[i])]
+        empty: tuple[Failure, ...] = ()
+        column: list[Sequence[Failure]] = [empty] * len(cluster.infos)
+        rejected: list[int] = []
+        # "Too many pods" first, then each requested resource in order (as filter() lists them).
+        for i, f in _full_node_failures(cluster):
+            column[i] = (f,)
+            rejected.append(i)
         for res, want in self._wanted(state):
             for i, f in _short(cluster, res, want):
-                failing.setdefault(i, []).append(f)
-        empty: tuple[Failure, ...] = ()
-        column: list[Sequence[Failure]] = [empty] * len(infos)
-        for i, fs in failing.items():
-            column[i] = tuple(fs)
-        return Column.of(column, list(failing))
+                have = column[i]
+                if have:
+                    column[i] = (*have, f)
+                else:
+                    column[i] = (f,)
+                    rejected.append(i)
+        return Column.of(column, rejected)
 
 
 def _short(cluster: ClusterState, res: str, want: int) -> Sequence[tuple[int, Failure]]:
@@ -119,6 +123,14 @@ def _full_nodes(cluster: ClusterState) -> list[int]:
         got = cluster.__dict__["_full_nodes"] = [
             i for i, info in enumerate(cluster.infos) if len(info.pods) + 1 > info.node.allocatable.get("pods", 0)]
     return got
+
+
+def _full_node_failures(cluster: ClusterState) -> list[tuple[int, Failure]]:
+    """(position, "Too many pods") of the full nodes: the same for every pod, made once per snapshot."""
+    got = cluster.__dict__.get("_full_node_failures")
+    if got is None:
+        got = cluster.__dict__["_full_node_failures"] = [(i, _too_many(cluster.infos[i])) for i in _full_nodes(cluster)]
+    return got  # type: ignore[no-any-return]
 
 
 def _too_many(node: NodeInfo) -> Failure:

@@ -583,25 +583,20 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
         # the shared verdicts of nodes every filter passes and build only the others (as the loop
         # below does).
         verdicts[:] = passed
-        bad: set[int] = set()
+        # Column by column, in plugin order: a node's first rejecting column is its `first`, and
+        # every column's reasons are appended to its failures.
         for col in columns:
-            bad.update(col.rejected if type(col) is Column else [i for i, fs in enumerate(col) if fs])
-        absent: dict[int, Failure] = {}
+            for i in (col.rejected if type(col) is Column else [i for i, fs in enumerate(col) if fs]):
+                fs = col[i]
+                if type(fs) is not tuple:
+                    fs = tuple(fs)
+                v = verdicts[i]
+                verdicts[i] = make_verdict(node_names[i], fs, fs) if not v.first else \
+                    make_verdict(node_names[i], v.first, v.failures + fs)
         if allowed is not None:
-            absent = narrowing[0].absent_node_failures(
-                state, [i for i, n in enumerate(node_names) if n not in allowed], absent_reason)
-            bad.update(absent)
-        for i in sorted(bad):
-            hit = [fs for col in columns if (fs := col[i])]
-            out = absent.get(i)
-            if not hit:
-                verdicts[i] = make_verdict(node_names[i], (out,) if out is not None else empty, empty)
-            elif len(hit) == 1:
-                only = hit[0] if type(hit[0]) is tuple else tuple(hit[0])
-                verdicts[i] = make_verdict(node_names[i], (out,) if out is not None else only, only)
-            else:
-                verdicts[i] = make_verdict(node_names[i], (out,) if out is not None else tuple(hit[0]),
-                                           tuple(chain.from_iterable(hit)))
+            for i, out in narrowing[0].absent_node_failures(
+                    state, [i for i, n in enumerate(node_names) if n not in allowed], absent_reason).items():
+                verdicts[i] = make_verdict(node_names[i], (out,), verdicts[i].failures)
         rows = ()
     for i, (info, name, row) in enumerate(zip(infos, node_names, rows)):
         first: tuple[Failure, ...] = ()

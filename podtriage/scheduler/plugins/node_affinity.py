@@ -82,10 +82,10 @@ class NodeAffinity(FilterPlugin):
         DaemonSet pod's 4,999 nodes other than its own differ only in their names)."""
         keys = self._keys(state)[0]
         fields = [r for t in state.pod.required_node_affinity or () for r in t.match_fields]
-        classes: dict[tuple[Any, ...], Failure | None] = {}
-        # A class whose verdict names the node in one field entry of one term (a DaemonSet pod:
-        # `metadata.name In [its node]`): that entry's parts, to build it without copying dicts.
-        quick: dict[int, tuple[Any, ...] | None] = {}
+        # class -> (its verdict with a placeholder name, and when the verdict names the node in one
+        # field entry of one term (a DaemonSet pod: `metadata.name In [its node]`), that entry's
+        # parts to build it without copying dicts), or None when the class passes.
+        classes: dict[Any, tuple[Failure, tuple[Any, ...] | None] | None] = {}
         out = Column()
         out.rejected = rejected = []
         # Kept for absent_node_failure, which explains the nodes outside the PreFilterResult with
@@ -95,27 +95,32 @@ class NodeAffinity(FilterPlugin):
         state.scratch[self.name + ".column"] = known
         ph = self._NAME
         one = len(fields) == 1
+        # The usual DaemonSet pod: no label keys and one `metadata.name In` field; its class is
+        # whether the node is named (field_requirement_matches without a call per node).
+        only_in = not keys and one and fields[0].key == "metadata.name" and fields[0].operator == "In"
+        in_values = frozenset(fields[0].values) if only_in else frozenset()
+        ck: Any
         for info, name in zip(state.cluster.infos, state.cluster.node_names):
-            labels = info.node.labels
-            ck = (tuple([labels.get(k) for k in keys]) if keys else (),
-                  (field_requirement_matches(fields[0], name),) if one else
-                  tuple([field_requirement_matches(r, name) for r in fields]))
+            if only_in:
+                ck = name in in_values
+            else:
+                labels = info.node.labels
+                ck = (tuple([labels.get(k) for k in keys]) if keys else (),
+                      (field_requirement_matches(fields[0], name),) if one else
+                      tuple([field_requirement_matches(r, name) for r in fields]))
             if ck in classes:
-                tpl = classes[ck]
+                cls = classes[ck]
             else:
                 got = self._evaluate(state, info, named=True, as_name=ph)
-                tpl = classes[ck] = got[0] if got else None
-            if tpl is None:
+                cls = classes[ck] = (got[0], self._quick_spec(got[0].detail["terms"], ph)) if got else None
+            if cls is None:
                 out.append(())
                 known[name] = ((), None)
                 continue
             rejected.append(len(out))
+            tpl, q = cls
             d = tpl.detail
             sel = d["selector"]
-            if id(tpl) in quick:
-                q = quick[id(tpl)]
-            else:
-                q = quick[id(tpl)] = self._quick_spec(d["terms"], ph)
             if q is not None:
                 ti, empty, before, k, op, vals, text = q
                 terms = [{"term": ti, "empty": empty,

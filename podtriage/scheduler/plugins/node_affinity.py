@@ -50,7 +50,7 @@ class NodeAffinity(FilterPlugin):
             return ()
         keys, uses_fields = self._keys(state)
         labels = node.node.labels
-        memo_key = (tuple(labels.get(k) for k in keys), node.name if uses_fields else "")
+        memo_key = (tuple([labels.get(k) for k in keys]), node.name if uses_fields else "")
         memo = state.scratch.setdefault(self.name, {})
         result = memo.get(memo_key)
         if result is None:
@@ -217,7 +217,7 @@ class NodeAffinity(FilterPlugin):
         match, their failed entries and texts. matchFields (the node's name) is added per node."""
         keys = self._keys(state)[0]
         memo = state.scratch.setdefault(self.name + ".labels", {})
-        mk = tuple(labels.get(k) for k in keys)
+        mk = tuple([labels.get(k) for k in keys])
         got = memo.get(mk)
         if got is not None:
             return got  # type: ignore[no-any-return]

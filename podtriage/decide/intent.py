@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .. import model as m
 from ..diagnose.accelerators import hardware_label
 from ..diagnose.labels import CONTROL_PLANE_TAINTS
 from ..scheduler.framework import Evaluation, Failure
-from ..scheduler.plugins.dynamic_resources import extended_resource_classes
+from ..scheduler.plugins.dynamic_resources import extended_resource_classes, is_dra_extended_name
 from ..scheduler.plugins.taint_toleration import tolerates
 from ..scheduler.selectors import describe_requirement, node_selector_matches
 from ..snapshot import Snapshot
@@ -79,11 +80,47 @@ class Intent:
         return [t for t in self.terms if not t.nodes]
 
 
-def _selector_terms(pod: m.Pod, nodes: Sequence[m.Node]) -> list[Term]:
+def _snapshot_cache(snapshot: Snapshot) -> dict[Any, Any]:
+    """Per-snapshot memo of node sets that depend only on the nodes and a part of a pod's spec
+    (kept beside the snapshot's own cached indexes, so it lives and dies with it)."""
+    return snapshot.__dict__.setdefault("_intent_node_sets", {})  # type: ignore[no-any-return]
+
+
+def _names_only(terms: Sequence[m.NodeSelectorTerm]) -> bool:
+    """Every term names its nodes with matchFields metadata.name In only (a DaemonSet's pod)."""
+    return all(not t.match_expressions and t.match_fields
+               and all(r.key == "metadata.name" and r.operator == "In" for r in t.match_fields) for t in terms)
+
+
+def _affinity_nodes(terms: Sequence[m.NodeSelectorTerm], snapshot: Snapshot) -> frozenset[str]:
+    """The nodes the required node affinity `terms` select (node_selector_matches on every node)."""
+    by_name = snapshot.node_by_name
+    if _names_only(terms):
+        # node_selector_matches of a names-only term is `name in values` for every field: no node scan.
+        out: set[str] = set()
+        for t in terms:
+            names = set(t.match_fields[0].values)
+            for r in t.match_fields[1:]:
+                names &= set(r.values)
+            out |= names
+        return frozenset(n for n in out if n in by_name)
+    if any(t.match_fields for t in terms):
+        return frozenset(n.name for n in snapshot.nodes if node_selector_matches(terms, n.labels, n.name))
+    cache = _snapshot_cache(snapshot)
+    key = ("affinity", tuple(terms))
+    got = cache.get(key)
+    if got is None:
+        got = cache[key] = frozenset(n.name for n in snapshot.nodes if node_selector_matches(terms, n.labels, n.name))
+    return got  # type: ignore[no-any-return]
+
+
+def _selector_terms(pod: m.Pod, snapshot: Snapshot) -> list[Term]:
     out = []
+    by_label = snapshot.nodes_by_label
     for key, want in sorted(pod.node_selector.items()):
+        # Node names carrying key=want: the snapshot's label index (no scan of every node per pod).
         out.append(Term(id=f"nodeSelector:{key}", field="spec.nodeSelector", text=f"nodeSelector `{key}={want}`",
-                        nodes=frozenset(n.name for n in nodes if n.labels.get(key) == want), key=key, value=want))
+                        nodes=frozenset(by_label.get((key, want), ())), key=key, value=want))
     terms = pod.required_node_affinity
     if terms is not None:
         text = " OR ".join(" AND ".join([describe_requirement(r) for r in t.match_expressions]
@@ -91,21 +128,25 @@ def _selector_terms(pod: m.Pod, nodes: Sequence[m.Node]) -> list[Term]:
                                            for r in t.match_fields]) or "<empty term>" for t in terms)
         out.append(Term(id="nodeAffinity", field="spec.affinity.nodeAffinity.requiredDuringSchedulingIgnored"
                                                  "DuringExecution", text=f"required node affinity `{text}`",
-                        nodes=frozenset(n.name for n in nodes if node_selector_matches(terms, n.labels, n.name))))
+                        nodes=_affinity_nodes(terms, snapshot)))
     return out
 
 
-def _device_terms(requests: Mapping[str, int], nodes: Sequence[m.Node]) -> list[Term]:
+def _device_terms(requests: Mapping[str, int], snapshot: Snapshot) -> list[Term]:
     """Extended resources (vendor-domain names such as nvidia.com/gpu): nodes that have none are no
     place for the pod, whatever else is true of them; but a node whose labels say it has the
     accelerator is one, whose broken device stack (diagnose/accelerators.py) is then the cause."""
     out = []
+    cache = _snapshot_cache(snapshot)
     for res, amount in sorted(requests.items()):
         if "/" not in res or amount <= 0:
             continue
+        nodes = cache.get(("device", res))
+        if nodes is None:  # depends on the nodes alone: once per snapshot and resource
+            nodes = cache[("device", res)] = frozenset(
+                n.name for n in snapshot.nodes if n.allocatable.get(res, 0) > 0 or hardware_label(res, n))
         out.append(Term(id=f"resource:{res}", field="resources.requests", text=f"a request for `{res}`",
-                        nodes=frozenset(n.name for n in nodes if n.allocatable.get(res, 0) > 0
-                                        or hardware_label(res, n)), key=res))
+                        nodes=nodes, key=res))
     return out
 
 
@@ -119,6 +160,9 @@ def _allocated_claims_term(ev: Evaluation) -> Term | None:
     """The nodes an already-allocated ResourceClaim of the pod can reach, when some can: the pod
     runs there or nowhere (as a nodeName would say). None when no claim pins it, or when no node can
     reach the allocation (then the allocation itself is the blocker, diagnose/dra.py says so)."""
+    pod = ev.pod
+    if not pod.resource_claims and not any(is_dra_extended_name(r) for r, v in ev.requests.items() if v > 0):
+        return None  # DynamicResources does not apply to the pod (its `applies`): no verdict of it
     pinned = [f for v in ev.verdicts for f in v.failures if f.plugin == "DynamicResources"
               and f.detail.get("allocated") is True]
     if not pinned:
@@ -158,7 +202,7 @@ def explicitly_named(pod: m.Pod, node: m.Node) -> bool:
 def find_intent(pod: m.Pod, snapshot: Snapshot, ev: Evaluation) -> Intent:
     """The target nodes of `pod`: those satisfying every positive constraint it carries."""
     nodes = snapshot.nodes
-    terms = _selector_terms(pod, nodes)
+    terms = _selector_terms(pod, snapshot)
     if pod.node_name:
         terms.append(Term(id="nodeName", field="spec.nodeName", text=f"nodeName `{pod.node_name}`",
                           nodes=frozenset(n.name for n in nodes if n.name == pod.node_name)))
@@ -174,15 +218,27 @@ def find_intent(pod: m.Pod, snapshot: Snapshot, ev: Evaluation) -> Intent:
     # A DRA-backed extended resource (a DeviceClass provides it) is allocated from devices on nodes
     # that do not advertise it: no node list follows from its name (diagnose/dra.py judges it).
     dra_backed = extended_resource_classes(snapshot) if snapshot.device_classes else {}
-    terms += _device_terms({r: v for r, v in ev.requests.items() if r not in dra_backed}, nodes)
+    terms += _device_terms({r: v for r, v in ev.requests.items() if r not in dra_backed}, snapshot)
     allocated = _allocated_claims_term(ev)
     if allocated is not None:
         terms.append(allocated)
-    names = [n.name for n in nodes]
-    targets = [n for n in names if all(n in t.nodes for t in terms)]
+    cache = _snapshot_cache(snapshot)
+    names: list[str] = cache.get("names") or cache.setdefault("names", [n.name for n in nodes])
+    if terms:
+        # The smallest term's nodes first: a DaemonSet pod's one node, not every node per term.
+        common = frozenset.intersection(*sorted((t.nodes for t in terms), key=len))
+        pos: dict[str, int] = cache.get("positions") or cache.setdefault("positions", {n: i for i, n in enumerate(names)})
+        if len(common) * 8 < len(names) and len(pos) == len(names) and all(n in pos for n in common):
+            # Few targets (every term's nodes are node names): in node order without a walk over all.
+            targets = sorted(common, key=pos.__getitem__)
+        else:
+            targets = [n for n in names if n in common]
+    else:
+        targets = list(names)
     excluded: list[str] = []
     by_name = snapshot.node_by_name
-    plane = [n for n in targets if is_control_plane(by_name[n], pod) and not explicitly_named(pod, by_name[n])]
+    plane = [n for n in targets if by_name[n].taints and is_control_plane(by_name[n], pod)
+             and not explicitly_named(pod, by_name[n])]
     if plane and len(plane) < len(targets):
         # Control-plane nodes are background like nodes the pod excludes itself; when they are all
         # there is (a single-node cluster, or the pod asks for them), they stay the question.

@@ -127,8 +127,16 @@ def blockers(signals: Sequence[Signal], blocking: Sequence[bool],
                     extra.setdefault(n, []).append(i)
     sets: dict[tuple[int, ...], frozenset[int]] = {(): everywhere}
     out: dict[frozenset[int], list[str]] = {}
+    get = extra.get
+    alone: list[str] | None = None  # the nodes with no blocker of their own (most): one list
     for n in candidates:
-        key = tuple(extra.get(n, ()))
+        mine = get(n)
+        if mine is None:
+            if alone is None:
+                alone = out.setdefault(everywhere, [])
+            alone.append(n)
+            continue
+        key = tuple(mine)
         b = sets.get(key)
         if b is None:
             b = sets[key] = everywhere | frozenset(key)

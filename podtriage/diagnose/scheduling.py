@@ -20,6 +20,7 @@ from ..findings import EvidenceItem, Signal, VerdictGroup, jsonable
 from ..owners import owner_chain
 from ..quantity import format_amount
 from ..scheduler.framework import Evaluation, Failure, NodeVerdict
+from ..scheduler.plugins.dynamic_resources import NAME as DRA_PLUGIN, is_dra_extended_name
 from ..scheduler.plugins.taint_toleration import tolerates
 from ..scheduler.selectors import describe_requirement, requirement_matches
 from ..snapshot import Snapshot
@@ -54,15 +55,12 @@ def _verdict_evidence(summary: str, nodes: Sequence[str], failure: Failure) -> E
 
 def node_groups(evaluation: Evaluation) -> list[VerdictGroup]:
     """Nodes grouped by the scheduler-visible reason (first failing filter), biggest first."""
-    groups: dict[tuple[str, str, str], list[tuple[str, Failure]]] = defaultdict(list)
-    for v in evaluation.verdicts:
-        for f in v.first:
-            groups[(f.plugin, f.code, f.reason)].append((v.node, f))
     out = []
-    for (plugin, code, reason), items in groups.items():
-        out.append(VerdictGroup(plugin=plugin, code=code, reason=reason, count=len(items),
-                                examples=tuple(n for n, _ in items[:MAX_EXAMPLES]), message=items[0][1].message,
-                                detail=jsonable(items[0][1].detail)))
+    # The walk over every node's first failing plugin is shared with the counts (Evaluation.first_pass).
+    for (plugin, code, reason), (nodes, first) in evaluation.first_pass()[0].items():
+        out.append(VerdictGroup(plugin=plugin, code=code, reason=reason, count=len(nodes),
+                                examples=tuple(nodes[:MAX_EXAMPLES]), message=first.message,
+                                detail=jsonable(first.detail)))
     out.sort(key=lambda g: (-g.count, g.plugin, g.reason))
     return out
 
@@ -143,7 +141,14 @@ class SchedulingDiagnosis:
             if intent is None:
                 intent = self.memo["intent"] = find_intent(pod, snapshot, nodes_ev or evaluation)
         self.intent = intent
-        self.verdicts = {v.node: v for v in nodes_ev.verdicts} if nodes_ev is not None else {}
+        if nodes_ev is not None:
+            # Kept with the evaluation: every pod of its shape (and every diagnosis of it) reads it.
+            by_node = nodes_ev.memo.get("verdicts_by_node")
+            if by_node is None:
+                by_node = nodes_ev.memo["verdicts_by_node"] = {v.node: v for v in nodes_ev.verdicts}
+            self.verdicts: dict[str, NodeVerdict] = by_node
+        else:
+            self.verdicts = {}
         self.requests = (nodes_ev or evaluation).requests
         # Nothing is known of the nodes past a PreFilter rejection without `after`.
         self.nodes_known = nodes_ev is not None
@@ -197,7 +202,7 @@ class SchedulingDiagnosis:
         # DynamicResources, its PreEnqueue and PreFilter rejections included (self.ev keeps them): a
         # claim or class that is missing blocks everywhere (pod); the rest is what blocks nodes
         targets = set(self.candidates)
-        for s_ in dra_signals(self.pod, self.snapshot, self.ev):
+        for s_ in dra_signals(self.pod, self.snapshot, self.ev) if self._dra_applies() else ():
             if not s_.nodes:
                 out.append(replace(s_, scope=s_.scope or "pod"))
             elif not targets or targets & set(s_.nodes):
@@ -205,6 +210,14 @@ class SchedulingDiagnosis:
             else:  # only nodes the pod excludes itself (an allocated claim pins it): background
                 out.append(replace(s_, blocking=False))
         return out
+
+    def _dra_applies(self) -> bool:
+        """Whether DynamicResources can have said anything about the pod: a PreEnqueue/PreFilter
+        reason of it, or the pod has claims or DRA-backed extended requests (its `applies`, without
+        which it filters no node). Spares dra_signals its scan of every node's verdict."""
+        pod = self.pod
+        return bool(pod.resource_claims) or any(f.plugin == DRA_PLUGIN for f in self.ev.prefilter) or any(
+            is_dra_extended_name(r) for r, v in self.ev.requests.items() if v > 0)
 
     def _failures_on(self, nodes: Sequence[str]) -> dict[str, list[tuple[NodeVerdict, Failure]]]:
         """Every failure that is not the pod's own placement choice, on `nodes`, by code (kept with
@@ -450,18 +463,30 @@ class SchedulingDiagnosis:
     # --- NodeAffinity: a term that matches no node ----------------------------------------------
     @cached_property
     def _label_values(self) -> dict[str, Counter]:
-        # From the snapshot's index, counted once per snapshot rather than over every node per pod.
-        return defaultdict(Counter, {k: Counter(vals) for k, vals in self.snapshot.node_label_values.items()})
+        # From the snapshot's index, counted once per snapshot rather than over every node per pod
+        # (kept beside the snapshot's own indexes; read only: .get, `in`, iteration).
+        cache = self.snapshot.__dict__
+        got = cache.get("_label_value_counters")
+        if got is None:
+            got = cache["_label_value_counters"] = defaultdict(
+                Counter, {k: Counter(vals) for k, vals in self.snapshot.node_label_values.items()})
+        return got  # type: ignore[no-any-return]
 
     def _otherwise_feasible(self) -> list[str]:
         """Nodes whose only failures are the pod's own placement terms (control plane left aside):
         where the pod would run if its placement allowed it."""
         out = []
+        verdicts, pod = self.verdicts, self.pod
         for n in self.snapshot.nodes:
-            v = self.verdicts.get(n.name)
-            if v is not None and not any(not is_intent_failure(f) for f in v.failures) \
-                    and not is_control_plane(n, self.pod):
-                out.append(n.name)
+            v = verdicts.get(n.name)
+            if v is None:
+                continue
+            fs = v.failures
+            if fs and not all(map(is_intent_failure, fs)):
+                continue
+            if n.taints and is_control_plane(n, pod):
+                continue
+            out.append(n.name)
         return out
 
     def _label_signal(self, field: str, key: str, want: str, expression: str, nodes: list[str], ev0: EvidenceItem,

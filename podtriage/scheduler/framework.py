@@ -20,6 +20,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain, repeat
 from typing import Any, ClassVar, TypeVar
 
 from .. import model as m
@@ -49,10 +50,41 @@ class Failure:
     unresolvable: bool = False
 
 
+_new = object.__new__
+
+
 def with_message(f: Failure, message: str) -> Failure:
     """`f` with another message (dataclasses.replace, without its per-call introspection: this
     runs once per failing node)."""
-    return Failure(f.plugin, f.code, f.reason, message, f.detail, f.unresolvable)
+    return make_failure(f.plugin, f.code, f.reason, message, f.detail, f.unresolvable)
+
+
+def make_failure(plugin: str, code: str, reason: str, message: str, detail: Mapping[str, Any],
+                 unresolvable: bool) -> Failure:
+    """Failure(...) without the frozen dataclass's per-field object.__setattr__ (hot paths that
+    make one per node)."""
+    f = _new(Failure)
+    d = f.__dict__
+    d["plugin"] = plugin
+    d["code"] = code
+    d["reason"] = reason
+    d["message"] = message
+    d["detail"] = detail
+    d["unresolvable"] = unresolvable
+    return f
+
+
+class Column(list):  # type: ignore[type-arg]
+    """A plugin's answers for every node (in node_infos order) that also knows which positions hold
+    a rejection, so a pod's verdicts are built for those nodes only."""
+
+    rejected: list[int]
+
+    @classmethod
+    def of(cls, answers: Iterable[Sequence[Failure]], rejected: list[int] | None = None) -> Column:
+        col = cls(answers)
+        col.rejected = rejected if rejected is not None else [i for i, fs in enumerate(col) if fs]
+        return col
 
 
 @dataclass(frozen=True)
@@ -68,6 +100,18 @@ class NodeVerdict:
     @property
     def first_plugin(self) -> str:
         return self.first[0].plugin if self.first else ""
+
+
+
+def make_verdict(node: str, first: tuple[Failure, ...], failures: tuple[Failure, ...]) -> NodeVerdict:
+    """NodeVerdict(node, first, failures) without the frozen dataclass's per-field
+    object.__setattr__ (one per node per evaluation: most of building a verdict)."""
+    v = _new(NodeVerdict)
+    d = v.__dict__
+    d["node"] = node
+    d["first"] = first
+    d["failures"] = failures
+    return v
 
 
 POD_LEVEL_RESOURCES = frozenset({"cpu", "memory"})
@@ -207,6 +251,11 @@ class ClusterState:
         return tuple(self.node_infos)
 
     @cached_property
+    def passed_verdicts(self) -> tuple[NodeVerdict, ...]:
+        """Each node's verdict when every filter passes it (the same for every pod): shared."""
+        return tuple(make_verdict(name, (), ()) for name in self.node_names)
+
+    @cached_property
     def pod_counts(self) -> tuple[int, ...]:
         return tuple(len(i.pods) for i in self.infos)
 
@@ -306,6 +355,8 @@ class FilterPlugin:
     """One kube-scheduler Filter plugin. Subclasses set `name` and override what they implement."""
 
     name: ClassVar[str] = ""
+    # Whether its failures can be Filter errors (detail["error"]): the attempt then aborts.
+    may_error: ClassVar[bool] = False
 
     def pre_enqueue(self, state: CycleState) -> Sequence[Failure]:
         """PreEnqueue: a reason the scheduler does not even try the pod (no event, no condition)."""
@@ -335,6 +386,11 @@ class FilterPlugin:
         "node(s) didn't satisfy plugin(s) [<plugins>]" (see `absent_node_failure`).
         """
         return None
+
+    def absent_node_failures(self, state: CycleState, positions: Sequence[int], reason: str) -> dict[int, Failure]:
+        """absent_node_failure for the nodes at `positions` (in node_infos order), by position."""
+        infos = state.cluster.infos
+        return {i: self.absent_node_failure(state, infos[i], reason) for i in positions}
 
     def absent_node_failure(self, state: CycleState, node: NodeInfo, reason: str) -> Failure:
         """The verdict for a node left out of this plugin's PreFilterResult (`reason` is the
@@ -369,15 +425,58 @@ class Evaluation:
     def feasible(self) -> tuple[str, ...]:
         if self.prefilter or self.error is not None:
             return ()
-        return tuple(v.node for v in self.verdicts if v.passed)
+        got = self.memo.get("feasible")
+        if got is None:
+            got = self.memo["feasible"] = tuple(v.node for v in self.verdicts if not v.first)
+        return got  # type: ignore[no-any-return]
+
+    def first_pass(self) -> tuple[dict[tuple[str, str, str], tuple[list[str], Failure]], list[tuple[Failure, ...]]]:
+        """One walk over the nodes' first failing plugin (the scheduler's view), kept with the
+        evaluation: (plugin, code, reason) -> (the nodes in node order, once per failure, and the
+        first of those failures); and the first reasons of the nodes that have more than one."""
+        got = self.memo.get("first_pass")
+        if got is not None:
+            return got  # type: ignore[no-any-return]
+        groups: dict[tuple[str, str, str], tuple[list[str], Failure]] = {}
+        multi: list[tuple[Failure, ...]] = []
+        # Neighbouring nodes mostly fail the same way (the same plugin, code and reason objects):
+        # compared by identity before a key is built.
+        plugin = code = reason = None
+        names: list[str] = []
+        for v in self.verdicts:
+            first = v.first
+            if not first:
+                continue
+            if len(first) > 1:
+                multi.append(first)
+            for f in first:
+                if f.reason is not reason or f.code is not code or f.plugin is not plugin:
+                    plugin, code, reason = f.plugin, f.code, f.reason
+                    key = (plugin, code, reason)
+                    g = groups.get(key)
+                    if g is None:
+                        g = groups[key] = ([], f)
+                    names = g[0]
+                names.append(v.node)
+        got = self.memo["first_pass"] = (groups, multi)
+        return got
+
+    def _first_counts(self, field: Callable[[Failure], str]) -> dict[str, int]:
+        """field(failure) -> nodes whose first failing plugin gives it (each node once)."""
+        groups, multi = self.first_pass()
+        out: dict[str, int] = {}
+        for nodes, f in groups.values():
+            k = field(f)
+            out[k] = out.get(k, 0) + len(nodes)
+        for first in multi:  # counted once per failure above, once per node here
+            ks = [field(f) for f in first]
+            for k in set(ks):
+                out[k] -= ks.count(k) - 1
+        return out
 
     def histogram(self) -> dict[str, int]:
         """reason text -> node count, from the first failing plugin per node (the scheduler's view)."""
-        out: dict[str, int] = {}
-        for v in self.verdicts:
-            for r in {f.reason for f in v.first}:
-                out[r] = out.get(r, 0) + 1
-        return out
+        return self._first_counts(_reason_of)
 
     def code_counts(self, *, by_resource: bool = False) -> dict[str, int]:
         """code -> node count, first failing plugin per node (for comparison with the scheduler).
@@ -388,13 +487,7 @@ class Evaluation:
         """
         if self.prefilter:
             return {self.prefilter[0].code: self.total_nodes}
-        out: dict[str, int] = {}
-        for v in self.verdicts:
-            keys = {f"insufficient:{f.detail.get('resource', '')}" if by_resource and f.code == "insufficient"
-                    else f.code for f in v.first}
-            for c in keys:
-                out[c] = out.get(c, 0) + 1
-        return out
+        return self._first_counts(_code_by_resource if by_resource else _code_of)
 
     def fit_error(self) -> str:
         """The FitError text the current scheduler would print for this evaluation (no PostFilter part)."""
@@ -411,6 +504,18 @@ class Evaluation:
         if not items:
             return f"{len(self.feasible)}/{n} nodes are available."
         return f"0/{n} nodes are available: {', '.join(items)}."
+
+
+def _reason_of(f: Failure) -> str:
+    return f.reason
+
+
+def _code_of(f: Failure) -> str:
+    return f.code
+
+
+def _code_by_resource(f: Failure) -> str:
+    return f"insufficient:{f.detail.get('resource', '')}" if f.code == "insufficient" else f.code
 
 
 def _plugins() -> list[FilterPlugin]:
@@ -468,11 +573,32 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
         col = p.filter_nodes(state)
         columns.append(col if col is not None else [p.filter(state, info) for info in infos])
     nominated = cluster.nominated_by_node if cluster.nominated_by_node else None
-    verdicts = []
+    verdicts: list[NodeVerdict] = []
+    add = verdicts.append
     empty: tuple[Failure, ...] = ()
-    for i, info in enumerate(infos):
-        name = node_names[i]
-        failures: list[Failure] = []
+    rows: Iterable[tuple[Sequence[Failure], ...]] = zip(*columns) if columns else repeat((), len(infos))
+    passed = cluster.passed_verdicts
+    if nominated is None:
+        # Every node's verdict comes from the columns (and the PreFilterResult) alone: start from
+        # the shared verdicts of nodes every filter passes and build only the others (as the loop
+        # below does).
+        verdicts[:] = passed
+        # Column by column, in plugin order: a node's first rejecting column is its `first`, and
+        # every column's reasons are appended to its failures.
+        for col in columns:
+            for i in (col.rejected if type(col) is Column else [i for i, fs in enumerate(col) if fs]):
+                fs = col[i]
+                if type(fs) is not tuple:
+                    fs = tuple(fs)
+                v = verdicts[i]
+                verdicts[i] = make_verdict(node_names[i], fs, fs) if not v.first else \
+                    make_verdict(node_names[i], v.first, v.failures + fs)
+        if allowed is not None:
+            for i, out in narrowing[0].absent_node_failures(
+                    state, [i for i, n in enumerate(node_names) if n not in allowed], absent_reason).items():
+                verdicts[i] = make_verdict(node_names[i], (out,), verdicts[i].failures)
+        rows = ()
+    for i, (info, name, row) in enumerate(zip(infos, node_names, rows)):
         first: tuple[Failure, ...] = ()
         if allowed is not None and name not in allowed:
             first = (narrowing[0].absent_node_failure(state, info, absent_reason),)
@@ -481,6 +607,7 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
         noms = [q for q in nominated.get(name, ()) if q.priority >= pod.priority and q.key != pod.key] \
             if nominated else None
         if noms:
+            failures: list[Failure] = []
             for use in (cluster.with_pods(info, noms), info):
                 for p in active:
                     fs = p.filter(state, use)
@@ -490,15 +617,19 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
                         failures.extend(fs)
                 if failures:
                     break
+            add(make_verdict(name, first, tuple(failures) if failures else empty))
+            continue
+        # From the columns: the first plugin with reasons is the scheduler's, all of them ours.
+        hit = [fs for fs in row if fs]
+        if not hit:
+            add(make_verdict(name, first, empty) if first else passed[i])
+        elif len(hit) == 1:
+            only = hit[0] if type(hit[0]) is tuple else tuple(hit[0])
+            add(make_verdict(name, first or only, only))
         else:
-            for col in columns:
-                fs = col[i]
-                if fs:
-                    if not first:
-                        first = tuple(fs)
-                    failures.extend(fs)
-        verdicts.append(NodeVerdict(name, first, tuple(failures) if failures else empty))
+            add(make_verdict(name, first or tuple(hit[0]), tuple(chain.from_iterable(hit))))
     # A Filter error on any node the scheduler reaches it on aborts the whole attempt.
-    error = next((v.first[0] for v in verdicts if v.first and v.first[0].detail.get("error")), None)
+    error = next((v.first[0] for v in verdicts if v.first and v.first[0].detail.get("error")), None) \
+        if any(p.may_error for p in active) else None
     return Evaluation(pod=pod, requests=state.requests, prefilter=tuple(prefilter), verdicts=tuple(verdicts),
                       error=error)

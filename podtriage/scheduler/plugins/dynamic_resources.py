@@ -193,6 +193,7 @@ def _ext_request(index: int, ridx: int, cls: str, count: int) -> m.DeviceRequest
 
 class DynamicResources(FilterPlugin):
     name = NAME
+    may_error = True  # a failed allocation attempt is a Filter error (detail['error'])
 
     def _state(self, state: CycleState) -> DraState:
         return state.once(self.name, self._analyse)

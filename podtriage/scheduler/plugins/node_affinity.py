@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..framework import CycleState, Failure, FilterPlugin, NodeInfo, with_message
+from ..framework import Column, CycleState, Failure, FilterPlugin, NodeInfo, make_failure, with_message
 from ..selectors import (
     describe_requirement,
     field_requirement_matches,
@@ -50,7 +50,7 @@ class NodeAffinity(FilterPlugin):
             return ()
         keys, uses_fields = self._keys(state)
         labels = node.node.labels
-        memo_key = (tuple(labels.get(k) for k in keys), node.name if uses_fields else "")
+        memo_key = (tuple([labels.get(k) for k in keys]), node.name if uses_fields else "")
         memo = state.scratch.setdefault(self.name, {})
         result = memo.get(memo_key)
         if result is None:
@@ -65,16 +65,88 @@ class NodeAffinity(FilterPlugin):
         if self._keys(state)[1]:
             # matchFields name nodes: every pod has its own answer (a DaemonSet's pods). Kept for
             # absent_node_failure, which explains the nodes outside the names with the same verdict.
-            col = [self._evaluate(state, info, named=True) for info in state.cluster.infos]
-            state.scratch[self.name + ".column"] = dict(zip(state.cluster.node_names, col))
-            return col
+            return self._named_column(state)
         # Reads only the nodes' labels and the pod's selector terms: pods with the same terms share.
         key = (self.name, tuple(sorted(pod.node_selector.items())), pod.required_node_affinity)
 
-        def compute() -> list[Sequence[Failure]]:
-            return [self.filter(state, info) for info in state.cluster.infos]
+        def compute() -> Column:
+            return Column.of([self.filter(state, info) for info in state.cluster.infos])
 
         return state.cluster.column(key, compute)
+
+    _NAME = "\x00node\x00"  # stands for the node's name in a verdict shared by a class of nodes
+
+    def _named_column(self, state: CycleState) -> list[Sequence[Failure]]:
+        """_evaluate(named=True) on every node, computed once per class of nodes with the same
+        projected label values and the same matchFields outcomes, then named per node (a
+        DaemonSet pod's 4,999 nodes other than its own differ only in their names)."""
+        keys = self._keys(state)[0]
+        fields = [r for t in state.pod.required_node_affinity or () for r in t.match_fields]
+        # class -> (its verdict with a placeholder name, and when the verdict names the node in one
+        # field entry of one term (a DaemonSet pod: `metadata.name In [its node]`), that entry's
+        # parts to build it without copying dicts), or None when the class passes.
+        classes: dict[Any, tuple[Failure, tuple[Any, ...] | None] | None] = {}
+        out = Column()
+        out.rejected = rejected = []
+        # Kept for absent_node_failure, which explains the nodes outside the PreFilterResult with
+        # the same verdict (and its detail marked as such, made here with the verdict's).
+        named = self._node_names(state) or frozenset()
+        known: dict[str, tuple[Sequence[Failure], dict[str, Any] | None]] = {}
+        state.scratch[self.name + ".column"] = known
+        ph = self._NAME
+        one = len(fields) == 1
+        # The usual DaemonSet pod: no label keys and one `metadata.name In` field; its class is
+        # whether the node is named (field_requirement_matches without a call per node).
+        only_in = not keys and one and fields[0].key == "metadata.name" and fields[0].operator == "In"
+        in_values = frozenset(fields[0].values) if only_in else frozenset()
+        ck: Any
+        for info, name in zip(state.cluster.infos, state.cluster.node_names):
+            if only_in:
+                ck = name in in_values
+            else:
+                labels = info.node.labels
+                ck = (tuple([labels.get(k) for k in keys]) if keys else (),
+                      (field_requirement_matches(fields[0], name),) if one else
+                      tuple([field_requirement_matches(r, name) for r in fields]))
+            if ck in classes:
+                cls = classes[ck]
+            else:
+                got = self._evaluate(state, info, named=True, as_name=ph)
+                cls = classes[ck] = (got[0], self._quick_spec(got[0].detail["terms"], ph)) if got else None
+            if cls is None:
+                out.append(())
+                known[name] = ((), None)
+                continue
+            rejected.append(len(out))
+            tpl, q = cls
+            d = tpl.detail
+            sel = d["selector"]
+            if q is not None:
+                ti, empty, before, k, op, vals, text = q
+                terms = [{"term": ti, "empty": empty,
+                          "failed": [*before, {"key": k, "operator": op, "values": vals, "have": name, "text": text}]}]
+            else:
+                terms = [{**t, "failed": [{**e, "have": name} if e["have"] is ph else e for e in t["failed"]]}
+                         for t in d["terms"]]
+            fs = (make_failure(tpl.plugin, tpl.code, tpl.reason, tpl.message.replace(ph, name),
+                               {"selector": sel, "terms": terms}, tpl.unresolvable),)
+            out.append(fs)
+            known[name] = (fs, None if name in named else
+                           {"selector": sel, "terms": terms, "outside_prefilter_result": True})
+        return out
+
+    @staticmethod
+    def _quick_spec(terms: list[dict[str, Any]], ph: str) -> tuple[Any, ...] | None:
+        """(term, empty, the entries before, key, operator, values, text) when `terms` is one term
+        of keys term/empty/failed whose last failed entry alone names the node; else None."""
+        if len(terms) != 1 or list(terms[0]) != ["term", "empty", "failed"] or not terms[0]["failed"]:
+            return None
+        t = terms[0]
+        *before, e = t["failed"]
+        if list(e) != ["key", "operator", "values", "have", "text"] or e["have"] is not ph or \
+                any(x.get("have") is ph for x in before):
+            return None
+        return t["term"], t["empty"], before, e["key"], e["operator"], e["values"], e["text"]
 
     # --- PreFilter ---------------------------------------------------------------------------
     def pre_filter(self, state: CycleState) -> Sequence[Failure]:
@@ -109,16 +181,35 @@ class NodeAffinity(FilterPlugin):
             out |= term_names
         return frozenset(out)
 
+    def absent_node_failures(self, state: CycleState, positions: Sequence[int], reason: str) -> dict[int, Failure]:
+        known = state.scratch.get(self.name + ".column")
+        if known is None:
+            return super().absent_node_failures(state, positions, reason)
+        # The nodes outside a DaemonSet pod's one node: their verdicts (and marked details) are
+        # already made by _named_column.
+        names, infos = state.cluster.node_names, state.cluster.infos
+        out: dict[int, Failure] = {}
+        for i in positions:
+            got = known.get(names[i])
+            if got is None or not got[0] or got[1] is None:
+                out[i] = self.absent_node_failure(state, infos[i], reason)
+                continue
+            f = got[0][0]
+            out[i] = make_failure(f.plugin, f.code, reason, f.message, got[1], f.unresolvable)
+        return out
+
     def absent_node_failure(self, state: CycleState, node: NodeInfo, reason: str) -> Failure:
         """A node outside the matchFields names: the scheduler never filters it and prints `reason`
         ("didn't satisfy plugin(s) [NodeAffinity]"); we explain it with the Filter's own verdict."""
         known = state.scratch.get(self.name + ".column")
-        fs = known[node.name] if known is not None and node.name in known else self.filter(state, node)
+        got = known.get(node.name) if known is not None else None
+        fs, detail = got if got is not None else (self.filter(state, node), None)
         if not fs:
             return super().absent_node_failure(state, node, reason)
         f = fs[0]
-        return Failure(f.plugin, f.code, reason, f.message, {**f.detail, "outside_prefilter_result": True},
-                       f.unresolvable)
+        return make_failure(f.plugin, f.code, reason, f.message,
+                            detail if detail is not None else {**f.detail, "outside_prefilter_result": True},
+                            f.unresolvable)
 
     def _label_part(self, state: CycleState, labels: Any) -> tuple[list[dict[str, Any]], list[str], list[Any]]:
         """What the verdict takes from the node's labels alone (memoised per projected label values):
@@ -126,7 +217,7 @@ class NodeAffinity(FilterPlugin):
         match, their failed entries and texts. matchFields (the node's name) is added per node."""
         keys = self._keys(state)[0]
         memo = state.scratch.setdefault(self.name + ".labels", {})
-        mk = tuple(labels.get(k) for k in keys)
+        mk = tuple([labels.get(k) for k in keys])
         got = memo.get(mk)
         if got is not None:
             return got  # type: ignore[no-any-return]
@@ -151,10 +242,13 @@ class NodeAffinity(FilterPlugin):
         got = memo[mk] = (selector_misses, selector_parts, terms)
         return got
 
-    def _evaluate(self, state: CycleState, node: NodeInfo, named: bool = False) -> tuple[Failure, ...]:
+    def _evaluate(self, state: CycleState, node: NodeInfo, named: bool = False,
+                  as_name: str | None = None) -> tuple[Failure, ...]:
         """The verdict on `node`; `named`: its message starts with the node's name as filter() says
-        it (otherwise the verdict may be shared by nodes with the same label values)."""
+        it (otherwise the verdict may be shared by nodes with the same label values). `as_name`:
+        written in the texts and field entries in place of the node's name (a class template)."""
         pod, labels, name = state.pod, node.node.labels, node.name
+        shown = name if as_name is None else as_name
         selector_misses, selector_parts, terms_info = self._label_part(state, labels)
         term_misses: list[dict[str, Any]] = []
         parts = list(selector_parts)
@@ -173,18 +267,18 @@ class NodeAffinity(FilterPlugin):
             if not affinity_ok:
                 for i, (t, entries, texts, failed_fields) in enumerate(per_term):
                     empty = not t.match_expressions and not t.match_fields
-                    field_entries = [{"key": r.key, "operator": r.operator, "values": list(r.values), "have": name,
+                    field_entries = [{"key": r.key, "operator": r.operator, "values": list(r.values), "have": shown,
                                       "text": text} for r, text in failed_fields]
                     term_misses.append({"term": i, "empty": empty, "failed": entries + field_entries})
                     if empty:
                         parts.append(f"affinity term {i} is empty and matches no node")
                     parts += texts
-                    parts += [f"affinity {text} (node has {r.key}={name})" for r, text in failed_fields]
+                    parts += [f"affinity {text} (node has {r.key}={shown})" for r, text in failed_fields]
         if not selector_misses and affinity_ok:
             return ()
         return (Failure(
             plugin=self.name, code="node-affinity", reason=REASON,
-            message=f"node {name}: {'; '.join(parts)}" if named else "; ".join(parts),
+            message=f"node {shown}: {'; '.join(parts)}" if named else "; ".join(parts),
             detail={"selector": selector_misses, "terms": term_misses},
             unresolvable=True,
         ),)

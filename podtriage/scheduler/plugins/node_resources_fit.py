@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ...quantity import format_amount
-from ..framework import ClusterState, CycleState, Failure, FilterPlugin, NodeInfo
+from ..framework import ClusterState, Column, CycleState, Failure, FilterPlugin, NodeInfo, make_failure
 
 _NATIVE = ("cpu", "memory", "ephemeral-storage")
 
@@ -59,34 +59,61 @@ class NodeResourcesFit(FilterPlugin):
         nodes sorted by what they have free of it (ClusterState.free_index), so only the nodes
         that fail are visited."""
         cluster = state.cluster
-        infos = cluster.infos
-        failing: dict[int, list[Failure]] = {}
-        for i in _full_nodes(cluster):
-            failing[i] = [_too_many(infos[i])]
+        empty: tuple[Failure, ...] = ()
+        column: list[Sequence[Failure]] = [empty] * len(cluster.infos)
+        rejected: list[int] = []
+        # "Too many pods" first, then each requested resource in order (as filter() lists them).
+        for i, f in _full_node_failures(cluster):
+            column[i] = (f,)
+            rejected.append(i)
         for res, want in self._wanted(state):
             for i, f in _short(cluster, res, want):
-                failing.setdefault(i, []).append(f)
-        empty: tuple[Failure, ...] = ()
-        column: list[Sequence[Failure]] = [empty] * len(infos)
-        for i, fs in failing.items():
-            column[i] = tuple(fs)
-        return column
+                have = column[i]
+                if have:
+                    column[i] = (*have, f)
+                else:
+                    column[i] = (f,)
+                    rejected.append(i)
+        return Column.of(column, rejected)
 
 
 def _short(cluster: ClusterState, res: str, want: int) -> Sequence[tuple[int, Failure]]:
     """(position, failure) of the nodes with less than `want` of `res` free: depends on the request
     alone, so pods asking the same amount (every 1-GPU pod) share it."""
     def compute() -> list[tuple[int, Failure]]:
-        infos, dra = cluster.infos, cluster.dra_extended_classes
+        dra = cluster.dra_extended_classes
+        facts = _node_facts(cluster, res)
+        # _insufficient(node, res, want) on each node short of `want`, from the per-node texts.
+        head = f"{res}: pod requests {format_amount(res, want)}, node "
+        reason = f"Insufficient {res}"
         out = []
         for i in cluster.short_of(res, want):
-            node = infos[i]
-            if dra and node.node.allocatable.get(res, 0) <= 0 and res in dra:
+            tail, free, have, used, cap = facts[i]
+            if dra and have <= 0 and res in dra:
                 continue
-            out.append((i, _insufficient(node, res, want)))
+            out.append((i, make_failure(
+                NodeResourcesFit.name, "insufficient", reason, head + tail,
+                {"resource": res, "requested": want, "free": free, "allocatable": have, "used": used,
+                 "capacity": cap}, want > have)))
         return out
 
     return cluster.column((NodeResourcesFit.name, res, want), compute)
+
+
+def _node_facts(cluster: ClusterState, res: str) -> list[tuple[str, int, int, int, int]]:
+    """Per node (in node order), what an Insufficient `res` verdict says of it whatever the request:
+    (its part of the message, free, allocatable, used, capacity); once per snapshot and resource."""
+    facts: dict[str, list[tuple[str, int, int, int, int]]] = cluster.__dict__.setdefault("_fit_facts", {})
+    got = facts.get(res)
+    if got is None:
+        got = facts[res] = []
+        for info in cluster.infos:
+            have = info.node.allocatable.get(res, 0)
+            used = info.requested.get(res, 0)
+            free = have - used
+            got.append((f"{info.name} has {format_amount(res, max(free, 0))} free of {format_amount(res, have)} "
+                        "allocatable", free, have, used, info.node.capacity.get(res, 0)))
+    return got
 
 
 def _full_nodes(cluster: ClusterState) -> list[int]:
@@ -96,6 +123,14 @@ def _full_nodes(cluster: ClusterState) -> list[int]:
         got = cluster.__dict__["_full_nodes"] = [
             i for i, info in enumerate(cluster.infos) if len(info.pods) + 1 > info.node.allocatable.get("pods", 0)]
     return got
+
+
+def _full_node_failures(cluster: ClusterState) -> list[tuple[int, Failure]]:
+    """(position, "Too many pods") of the full nodes: the same for every pod, made once per snapshot."""
+    got = cluster.__dict__.get("_full_node_failures")
+    if got is None:
+        got = cluster.__dict__["_full_node_failures"] = [(i, _too_many(cluster.infos[i])) for i in _full_nodes(cluster)]
+    return got  # type: ignore[no-any-return]
 
 
 def _too_many(node: NodeInfo) -> Failure:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ... import model as m
-from ..framework import CycleState, Failure, FilterPlugin, NodeInfo
+from ..framework import Column, CycleState, Failure, FilterPlugin, NodeInfo
 from .taint_toleration import tolerates
 
 UNSCHEDULABLE_TAINT = m.Taint(key="node.kubernetes.io/unschedulable", effect="NoSchedule")
@@ -19,8 +19,8 @@ class NodeUnschedulable(FilterPlugin):
         # Reads only spec.unschedulable and whether the pod tolerates the cordon: two columns at most.
         tolerated = any(tolerates(t, UNSCHEDULABLE_TAINT) for t in state.pod.tolerations)
 
-        def compute() -> list[Sequence[Failure]]:
-            return [self.filter(state, info) for info in state.cluster.infos]
+        def compute() -> Column:
+            return Column.of([self.filter(state, info) for info in state.cluster.infos])
 
         return state.cluster.column((self.name, tolerated), compute)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ... import model as m
-from ..framework import CycleState, Failure, FilterPlugin, NodeInfo
+from ..framework import Column, CycleState, Failure, FilterPlugin, NodeInfo
 from ..selectors import tolerates
 
 FILTER_EFFECTS = ("NoSchedule", "NoExecute")
@@ -30,8 +30,8 @@ class TaintToleration(FilterPlugin):
 
     def filter_nodes(self, state: CycleState) -> Sequence[Sequence[Failure]] | None:
         # Reads only the nodes' taints and the pod's tolerations: one column per set of tolerations.
-        def compute() -> list[Sequence[Failure]]:
-            return [self.filter(state, info) for info in state.cluster.infos]
+        def compute() -> Column:
+            return Column.of([self.filter(state, info) for info in state.cluster.infos])
 
         return state.cluster.column((self.name, state.pod.tolerations), compute)
 

@@ -231,8 +231,13 @@ class Watcher:
             if self.latest is not None:
                 first = self.store.pending_since()
                 if first is None:
-                    self.store.wait(1.0)
-                    continue
+                    if self.last_good_sync < self.latest.made_at and not self.stale():
+                        # Every stream recovered after the last answer was made: make it again, so
+                        # that it counts as a good sync (no object needs to change for that).
+                        first = time.monotonic()
+                    else:
+                        self.store.wait(0.2)
+                        continue
                 # Debounce: wait for a quiet moment, bounded since the first change.
                 gen = self.store.generation
                 while not self.stop.is_set():

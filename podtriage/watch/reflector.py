@@ -39,6 +39,7 @@ WATCH_ACCEPT_METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io
 RECHECK_UNREADABLE = 60.0  # seconds between attempts at a forbidden or not-served resource
 BACKOFF_START = 0.5
 BACKOFF_CAP = 10.0
+ESTABLISHED_AFTER = 1.0  # a watch open this long (or that delivered an event) resets the backoff
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ class Reflector:
         self.missing: str | None = None  # the Missing reason while the resource cannot be read
         self.not_served = False
         self.rng = random.Random()
+        self.established = False  # the current watch delivered an event or lasted a while
         if spec.quiet:
             store.set_quiet(spec.name)
 
@@ -138,10 +140,12 @@ class Reflector:
     def run(self) -> None:
         failures = 0
         while not self.stop.is_set():
+            if self.established:
+                failures = 0  # a watch that worked for a while: its end is a first failure, not one more
+                self.established = False
             try:
                 if not self.rv:
                     self._list()
-                    failures = 0
                     if not self.rv:  # forbidden / not served: look again later
                         self.synced.set()
                         self._sleep(RECHECK_UNREADABLE)
@@ -152,6 +156,9 @@ class Reflector:
             except Gone:
                 self.health.restart(self.resource, "410")
                 self.rv = ""
+                failures += 1
+                if failures > 1:  # 410 again right after a fresh LIST: do not relist in a tight loop
+                    self._sleep(self._backoff(failures - 1))
             except Cut as exc:
                 self.health.restart(self.resource, "cut")
                 failures += 1
@@ -296,7 +303,12 @@ class Reflector:
                     raise Refused(403, msg, RECHECK_UNREADABLE)
                 raise Refused(r.status, msg, L._retry_after(r.headers))
             self.health.ok(self.spec.name)
-            self._consume(r, self._apply)
+            opened = time.monotonic()
+            try:
+                self._consume(r, self._apply)
+            finally:
+                if time.monotonic() - opened >= ESTABLISHED_AFTER:
+                    self.established = True
         finally:
             r.close()
 
@@ -342,6 +354,7 @@ class Reflector:
             if rv:
                 self.rv = str(rv)
             return
+        self.established = True
         obj["kind"] = self.spec.res.kind
         obj["apiVersion"] = self.version
         if kind in ("ADDED", "MODIFIED"):

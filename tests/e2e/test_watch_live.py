@@ -358,6 +358,12 @@ def test_watch_converges_after_every_step(control_plane, watch_all, e2e_namespac
     assert status == 200 and res.returncode in (0, 1), res.describe()
     assert normalize(doc) == normalize(res.json())
     assert doc["stale"] is False and doc["lastSync"]
+    from podtriage.audit.render_machine import validate_audit
+    from podtriage.render.structured import validate_report
+
+    assert validate_audit(doc) == []  # the shipped schema documents stale and lastSync
+    status, ex = w.json(f"/api/v1/explain/{ns}/wants-gpu")
+    assert status == 200 and ex["stale"] is False and validate_report(ex) == []
     status, missing = w.json(f"/api/v1/explain/{ns}/no-such-pod")
     assert status == 404 and "no-such-pod" in missing["error"]
     m = w.metrics()

@@ -184,8 +184,7 @@ class Watcher:
         lease_r = next(r for r in self.reflectors if r.spec.name == LEASE_STREAM)
         lease = None
         if lease_r.listed and not lease_r.not_served:
-            found = self.store.items(LEASE_STREAM)
-            lease = found[0] if found else None
+            lease = next(self.store.items(LEASE_STREAM), None)
         now = self.server_now()
         names, sched_warnings = L.scheduler_verdict(scheduler_pods, lease, now)
         if self.insecure:

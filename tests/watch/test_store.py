@@ -19,9 +19,9 @@ def test_objects_are_trimmed_and_secrets_keep_no_data() -> None:
     s.put("pods", _pod("a", "p"))
     s.put("secrets", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "a"},
                       "data": {"password": "c2VjcmV0"}, "stringData": {"x": "y"}})
-    (pod,) = s.items("pods")
+    (pod,) = list(s.items("pods"))
     assert "managedFields" not in pod["metadata"]
-    (secret,) = s.items("secrets")
+    (secret,) = list(s.items("secrets"))
     assert secret == {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "a"}}
 
 
@@ -30,7 +30,7 @@ def test_items_come_in_etcd_key_order_not_arrival_order() -> None:
     s = Store()
     for ns, name in (("a", "x"), ("a-b", "x"), ("a", "w"), ("b", "a")):
         s.put("pods", _pod(ns, name))
-    assert [object_key(p) for p in s.items("pods")] == ["a-b/x", "a/w", "a/x", "b/a"]
+    assert [object_key(p) for p in list(s.items("pods"))] == ["a-b/x", "a/w", "a/x", "b/a"]
 
 
 def test_a_repeat_of_the_same_object_is_no_change() -> None:
@@ -51,17 +51,17 @@ def test_replace_reports_what_a_relist_changed() -> None:
     s.replace("pods", [_pod("a", "keep"), _pod("a", "gone"), _pod("a", "moved")])
     added, changed, deleted = s.replace("pods", [_pod("a", "keep"), _pod("a", "moved", node="n"), _pod("a", "new")])
     assert (added, changed, deleted) == (1, 1, 1)
-    assert [object_key(p) for p in s.items("pods")] == ["a/keep", "a/moved", "a/new"]
+    assert [object_key(p) for p in list(s.items("pods"))] == ["a/keep", "a/moved", "a/new"]
 
 
 def test_delete_and_drop() -> None:
     s = Store()
     s.put("pods", _pod("a", "p"))
     s.delete("pods", _pod("a", "p"))
-    assert s.items("pods") == [] and s.count("pods") == 0
+    assert list(s.items("pods")) == [] and s.count("pods") == 0
     s.put("nodes", {"kind": "Node", "metadata": {"name": "n"}})
     s.drop("nodes")
-    assert s.items("nodes") == []
+    assert list(s.items("nodes")) == []
 
 
 def test_quiet_streams_alone_ask_for_no_diagnosis() -> None:

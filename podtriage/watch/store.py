@@ -119,6 +119,16 @@ class Store:
             packed = [objs[k] for k in keys]
         return map(marshal.loads, packed)
 
+    def packed(self, stream: str) -> list[tuple[str, bytes]]:
+        """(key, marshal bytes) in etcd key order. The bytes object of a key stays the same one until
+        the object changes, so `is` tells a changed object from an unchanged one."""
+        with self._lock:
+            objs = self._streams.get(stream, {})
+            keys = self._sorted.get(stream)
+            if keys is None:
+                keys = self._sorted[stream] = sorted(objs)
+            return [(k, objs[k]) for k in keys]
+
     def count(self, stream: str) -> int:
         with self._lock:
             return len(self._streams.get(stream, {}))

@@ -14,6 +14,7 @@ a time.
 
 from __future__ import annotations
 
+import marshal
 import threading
 import time
 from collections.abc import Callable
@@ -104,6 +105,10 @@ class Watcher:
     last_good_sync: float = 0.0  # time.time() of the last diagnosis with every stream healthy
     first_diagnosis: threading.Event = field(default_factory=threading.Event)
     first_sync_deadline: float = L.DEFAULT_DEADLINE  # --timeout: bounds GET /version at start
+    # Conversions kept between diagnoses: stream -> key -> (the bytes converted, entries, warnings)
+    _converted: dict[str, dict[str, tuple[bytes, list[tuple[str, Any, Any]], list[str]]]] = \
+        field(default_factory=dict)
+    _converter: SnapshotBuilder = field(default_factory=lambda: SnapshotBuilder(source="live"))
 
     # --- start ---------------------------------------------------------------------------------
     def connect(self) -> None:
@@ -172,10 +177,7 @@ class Watcher:
             if r.listed:
                 collected[spec.res.kind] = True
                 origin = f"GET {spec.res.path(r.version or spec.res.versions[0], spec.namespace)}"
-                for obj in self.store.items(spec.name):
-                    b.add(obj, origin=origin)
-                    if spec.res is L.PODS and L._is_scheduler_pod(obj):
-                        scheduler_pods.append(obj)
+                self._add_stream(b, spec.name, origin, scheduler_pods if spec.res is L.PODS else None)
             elif r.missing is not None:
                 b.mark_missing(spec.res.plural, spec.namespace or "", r.missing)
         for kind, ok in collected.items():
@@ -195,6 +197,30 @@ class Watcher:
         return b.build(source="live", created=L._rfc3339(now), cluster_server=self.server, context=self.context,
                        server_version=self.server_version, namespaces=tuple(ns_list or ()),
                        scheduler_names=names)
+
+    def _add_stream(self, b: SnapshotBuilder, stream: str, origin: str, scheduler_pods: list[dict] | None) -> None:
+        """Put a stream's objects into `b`, in the store's order, converting only the objects that
+        changed since the last diagnosis (the conversion of the others is kept: the same objects,
+        so the same Snapshot as converting everything again)."""
+        conv = self._converter
+        old = self._converted.get(stream, {})
+        fresh: dict[str, tuple[bytes, list[tuple[str, Any, Any]], list[str]]] = {}
+        for key, packed in self.store.packed(stream):
+            hit = old.get(key)
+            if hit is None or hit[0] is not packed:
+                conv.add(marshal.loads(packed), origin=origin)
+                entries, warnings = conv.take()
+                hit = (packed, entries, warnings)
+            fresh[key] = hit
+            for field_name, k, obj in hit[1]:
+                b.put(field_name, k, obj)
+            if hit[2]:
+                b.warnings.extend(hit[2])
+            if scheduler_pods is not None and key.startswith("kube-system/"):
+                raw = marshal.loads(packed)
+                if L._is_scheduler_pod(raw):
+                    scheduler_pods.append(raw)
+        self._converted[stream] = fresh
 
     def server_now(self) -> datetime:
         return datetime.fromtimestamp(time.time() + self.health.server_offset, timezone.utc)

@@ -483,9 +483,13 @@ def test_watch_survives_faults(control_plane, podtriage_cli, e2e_namespace, clea
             proxy.cut_streams(mid_event=False)
             _wait(lambda: _restarts(w, "pods", "410") >= 1 and _restarts(w, "nodes", "410") >= 1,
                   "410 relists of pods and nodes")
-            relists = [r for r in proxy.records if r.path in ("/api/v1/pods", "/api/v1/nodes")
-                       and "watch=" not in r.query]
-            assert {r.path for r in relists} == {"/api/v1/pods", "/api/v1/nodes"}, proxy.records
+
+            def relisted() -> set[str]:
+                return {r.path for r in list(proxy.records)
+                        if r.path in ("/api/v1/pods", "/api/v1/nodes") and "watch=" not in r.query}
+
+            # the restart is counted before the LIST goes out: wait for both LISTs
+            _wait(lambda: relisted() == {"/api/v1/pods", "/api/v1/nodes"}, "the LISTs after the 410s")
             _node_patch(cp, "fault-node", {"metadata": {"labels": {"after": "gone"}}})
             core.create_namespaced_pod(ns, pod_body("f-3", requests={"cpu": "16"}))
             pods.append((ns, "f-3"))

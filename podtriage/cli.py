@@ -605,8 +605,8 @@ def watch(namespaces: tuple[str, ...], all_namespaces: bool, selector: str, list
     """Keep diagnosing Pending pods from watches, and serve the answers over HTTP (docs/watch.md).
 
     \b
-    The same answers as `podtriage audit -o json` and `explain -o json`, re-diagnosed within a
-    second of a change, and Prometheus metrics for alerting. Runs until SIGTERM (exit 0) or
+    The same answers as `podtriage audit -o json` and `explain -o json`, re-diagnosed after each
+    change, and Prometheus metrics for alerting. Runs until SIGTERM (exit 0) or
     Ctrl-C (130). Exit codes at start: 2 usage error or --listen address in use, 3 cluster error.
     """
     from .watch.command import WatchArgs, run

@@ -52,6 +52,12 @@ class StreamSpec:
     field_selector: str | None = None
     quiet: bool = False  # changes alone do not call for a new diagnosis (the scheduler lease)
     best_effort: bool = False  # never Missing (the lease: collect_live reads it quietly too)
+    # When the LIST is forbidden, GET these objects one by one (a namespace-scoped identity may
+    # still GET its own namespaces, whose labels namespaceSelectors match), as collect_live does.
+    get_names: tuple[str, ...] = ()
+    # Only when this stream cannot be read: e.g. ResourceClaims per namespace when the cluster-wide
+    # LIST is refused (collect_live's fallback). Set to the other stream's name.
+    fallback_of: str = ""
 
 
 class Health:
@@ -129,6 +135,8 @@ class Reflector:
         self.not_served = False
         self.rng = random.Random()
         self.established = False  # the current watch delivered an event or lasted a while
+        self.primary: Reflector | None = None  # the stream this one stands in for (spec.fallback_of)
+        self.standing_by = False  # a fallback whose primary reads fine: no requests, no objects
         if spec.quiet:
             store.set_quiet(spec.name)
 
@@ -140,6 +148,18 @@ class Reflector:
     def run(self) -> None:
         failures = 0
         while not self.stop.is_set():
+            primary = self.primary
+            if primary is not None:
+                if not primary.synced.is_set():
+                    self._sleep(0.05)
+                    continue
+                if primary.listed:  # the cluster-wide stream works: nothing to stand in for
+                    self.standing_by, self.rv, self.listed, self.missing = True, "", False, None
+                    self.store.drop(self.spec.name)
+                    self.synced.set()
+                    self._sleep(RECHECK_UNREADABLE)
+                    continue
+                self.standing_by = False
             if self.established:
                 failures = 0  # a watch that worked for a while: its end is a first failure, not one more
                 self.established = False
@@ -239,10 +259,10 @@ class Reflector:
                 return "not-served"
             if resp.status == 403:
                 where = f"in namespace {ns}" if ns else "at the cluster scope"
-                self.store.drop(self.spec.name)
                 self.listed = False
                 self.missing = None if self.spec.best_effort else \
                     L._forbidden_reason(resp, "list", f"{res.plural} {where}")
+                self.store.replace(self.spec.name, self._get_each(version))
                 self.health.ok(self.spec.name)  # an answer: the server works
                 self.rv = ""
                 return "forbidden"
@@ -270,6 +290,18 @@ class Reflector:
         self.rv = rv or "0"
         self.health.ok(self.spec.name)
         return "ok"
+
+    def _get_each(self, version: str) -> list[dict]:
+        """The `get_names` objects that a GET returns (the others are left out, as collect_live does)."""
+        out = []
+        for name in self.spec.get_names:
+            try:
+                resp = self.session.fetch(self.spec.res.path(version, self.spec.namespace, name))
+            except L._Failed:
+                continue
+            if resp.status == 200 and isinstance(resp.doc, dict):
+                out.append({**resp.doc, "kind": self.spec.res.kind})
+        return out
 
     # --- WATCH ---------------------------------------------------------------------------------
     def _watch(self) -> None:

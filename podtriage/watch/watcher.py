@@ -36,7 +36,8 @@ LEASE_STREAM = "leases@kube-system"
 
 def plan_streams(namespaces: list[str] | None, read_secrets: bool = True) -> list[StreamSpec]:
     """The LIST+WATCH streams for the scope, in `collect_live`'s order of reading."""
-    out: list[StreamSpec] = [StreamSpec("nodes", L.NODES), StreamSpec("namespaces", L.NAMESPACES)]
+    out: list[StreamSpec] = [StreamSpec("nodes", L.NODES),
+                             StreamSpec("namespaces", L.NAMESPACES, get_names=tuple(namespaces or ()))]
     scopes: list[str | None] = list(namespaces) if namespaces else [None]
     if namespaces is None:
         out.append(StreamSpec("pods", L.PODS))
@@ -50,7 +51,10 @@ def plan_streams(namespaces: list[str] | None, read_secrets: bool = True) -> lis
             continue
         out += [StreamSpec(f"{res.plural}@{ns}" if ns else res.plural, res, ns) for ns in scopes]
     out += [StreamSpec(res.plural, res) for res in L.CLUSTER_RESOURCES]
-    out += [StreamSpec(res.plural, res) for res in L.CLUSTER_WIDE_NAMESPACED]
+    for res in L.CLUSTER_WIDE_NAMESPACED:
+        out.append(StreamSpec(res.plural, res))
+        if namespaces:  # no cluster-wide list: at least the namespaces asked for, as collect_live does
+            out += [StreamSpec(f"{res.plural}@{ns}", res, ns, fallback_of=res.plural) for ns in namespaces]
     out += [StreamSpec(f"events@{ns}" if ns else "events", L.EVENTS, ns) for ns in scopes]
     out.append(StreamSpec(LEASE_STREAM, L.LEASES, L.SCHEDULER_LEASE[0],
                           f"metadata.name={L.SCHEDULER_LEASE[1]}", quiet=True, best_effort=True))
@@ -134,6 +138,10 @@ class Watcher:
         page_size = L._page_size(self.cfg.page_size)
         self.reflectors = [Reflector(s, self.session, self.store, self.health, self.stop, page_size,
                                      self.cfg.watch_timeout) for s in specs]
+        by_name = {r.spec.name: r for r in self.reflectors}
+        for r in self.reflectors:
+            if r.spec.fallback_of:
+                r.primary = by_name[r.spec.fallback_of]
 
     def start(self) -> None:
         for r in self.reflectors:
@@ -180,6 +188,9 @@ class Watcher:
                 self._add_stream(b, spec.name, origin, scheduler_pods if spec.res is L.PODS else None)
             elif r.missing is not None:
                 b.mark_missing(spec.res.plural, spec.namespace or "", r.missing)
+                if spec.get_names:  # what GETs could still read (collect_live's fallback)
+                    origin = f"GET {spec.res.path(r.version or spec.res.versions[0])}"
+                    self._add_stream(b, spec.name, origin, None)
         for kind, ok in collected.items():
             if ok:
                 b.mark_collected(kind)

@@ -565,3 +565,54 @@ def test_watch_issues_only_get_list_watch(control_plane, podtriage_cli, cli_kube
     assert verbs <= READ_VERBS, verbs
     secrets = [e for e in events if (e.get("objectRef") or {}).get("resource") == "secrets"]
     assert secrets and all(e["verb"] in ("list", "watch") and not e["objectRef"].get("name") for e in secrets)
+
+
+def test_namespace_scoped_identity_gets_the_audits_partial_answer(control_plane, podtriage_as, e2e_namespace,
+                                                                  clean_nodes):
+    """`watch -n NS` as an identity that may only read its namespace (and GET the namespace itself):
+    the same partial answer, the same `missing` entries, as `audit -n NS` by the same identity."""
+    from kubernetes import client
+
+    from .controlplane import NS_READER_USER
+    from .test_permissions import _bind_namespace_reader
+
+    if isinstance(control_plane, ExternalCluster):
+        pytest.skip("needs the harness's identities")
+    cp, ns = control_plane, e2e_namespace
+    _bind_namespace_reader(cp, ns, NS_READER_USER)
+    rbac = client.RbacAuthorizationV1Api(cp.api_client())
+    name = f"podtriage-get-{ns}"
+    rbac.create_cluster_role({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                              "metadata": {"name": name},
+                              "rules": [{"apiGroups": [""], "resources": ["namespaces"], "resourceNames": [ns],
+                                         "verbs": ["get"]}]})
+    rbac.create_cluster_role_binding({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": NS_READER_USER}]})
+    cp.core_v1().patch_namespace(ns, {"metadata": {"labels": {"team": "watchers"}}})
+    cp.create_node("ns-node", allocatable={"cpu": "1"})
+    cp.core_v1().create_namespaced_pod(ns, pod_body("ns-big", requests={"cpu": "8"}))
+    wait_for_verdict(cp, ns, "ns-big")
+    reader = podtriage_as(NS_READER_USER)
+    w = start_watch(reader, "-n", ns, "--no-secrets")
+    try:
+        w.wait_ready()
+        res = reader.run("audit", "-n", ns, "--no-secrets", "-o", "json")
+        assert res.returncode in (0, 1), res.describe()
+        want = res.json()
+        assert any(x["resource"] == "nodes" and x["reason"].startswith("forbidden") for x in want["missing"])
+        until = time.monotonic() + 10
+        while True:
+            _, doc = w.json("/api/v1/findings")
+            if normalize(doc) == normalize(want) or time.monotonic() > until:
+                break
+            time.sleep(0.2)
+        assert normalize(doc)["missing"] == normalize(want)["missing"]
+        assert normalize(doc) == normalize(want)
+        assert doc["counts"]["pendingPods"] == 1
+    finally:
+        code, err = w.stop()
+        rbac.delete_cluster_role_binding(name)
+        rbac.delete_cluster_role(name)
+    assert code == 0, err

@@ -582,6 +582,42 @@ def audit(namespaces: tuple[str, ...], all_namespaces: bool, selector: str, from
 
 
 @main.command()
+@click.option("-n", "--namespace", "namespaces", multiple=True, shell_complete=_complete_namespace,
+              help="Watch this namespace (repeatable).")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Watch every namespace (the default).")
+@click.option("-l", "--selector", default="", help="Only pods (and workload templates) with these labels.")
+@click.option("--listen", default=":9417", show_default=True, metavar="HOST:PORT",
+              help="Address of the HTTP server (/metrics, /api/v1/findings, /api/v1/explain/NS/POD, /healthz, "
+                   "/readyz).")
+@click.option("--per-pod-metrics", is_flag=True,
+              help="Also export podtriage_pending_pod_info per Pending pod (one series per pod: opt-in).")
+@cluster_options
+@click.option("--config", type=click.Path(dir_okay=False), default=None,
+              help="Audit config (YAML): suppressions with reason and expiry, failOn.")
+@click.option("--fail-on", type=click.Choice(["critical", "high", "medium", "low", "info", "none"]), default=None,
+              help="The findings document's `failing` list, as audit's --fail-on [default: critical].")
+@click.option("--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="Add the rules in this folder (repeatable).")
+@guarded
+def watch(namespaces: tuple[str, ...], all_namespaces: bool, selector: str, listen: str, per_pod_metrics: bool,
+          kubeconfig: str | None, context: str | None, timeout: float, deadline: float, config: str | None,
+          fail_on: str | None, rules_dirs: tuple[str, ...], live: Any = None) -> None:
+    """Keep diagnosing Pending pods from watches, and serve the answers over HTTP (docs/watch.md).
+
+    \b
+    The same answers as `podtriage audit -o json` and `explain -o json`, re-diagnosed after each
+    change, and Prometheus metrics for alerting. Runs until SIGTERM (exit 0) or
+    Ctrl-C (130). Exit codes at start: 2 usage error or --listen address in use, 3 cluster error.
+    """
+    from .watch.command import WatchArgs, run
+
+    sys.exit(run(WatchArgs(namespaces=namespaces, all_namespaces=all_namespaces, selector=selector, listen=listen,
+                           per_pod_metrics=per_pod_metrics, kubeconfig=kubeconfig, context=context,
+                           timeout=timeout, deadline=deadline, rules_dirs=rules_dirs, config=config,
+                           fail_on=fail_on, live=live)))
+
+
+@main.command()
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 def completion(shell: str) -> None:
     """Print the shell completion script for SHELL (bash, zsh or fish).

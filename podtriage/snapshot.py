@@ -334,6 +334,33 @@ class SnapshotBuilder:
         for kind, n in state["counts"].items():
             self.counts[kind] = self.counts.get(kind, 0) + n
 
+    def take(self) -> tuple[list[tuple[str, Any, Any]], list[str]]:
+        """Remove and return what was added since the last `take`: ([(field, key, object)], warnings).
+
+        For a long-lived converter (`podtriage watch`) that keeps each object's conversion and puts
+        it into a fresh builder (`put`) until the object changes. CSINode entries come as
+        ("csinode", name, (volume limits, drivers))."""
+        out: list[tuple[str, Any, Any]] = []
+        for field_name, objs in self._items.items():
+            if objs:
+                out.extend((field_name, k, v) for k, v in objs.items())
+                objs.clear()
+        for name, limits in self._csinode.items():
+            out.append(("csinode", name, (limits, self._csinode_drivers.get(name))))
+        self._csinode.clear()
+        self._csinode_drivers.clear()
+        warnings, self.warnings = self.warnings, []
+        return out, warnings
+
+    def put(self, field_name: str, key: Any, obj: Any) -> None:
+        """Keep an object another builder converted (an entry of its `take`)."""
+        if field_name == "csinode":
+            self._csinode[key], drivers = obj
+            if drivers is not None:
+                self._csinode_drivers[key] = drivers
+            return
+        self._items[field_name][key] = obj
+
     def mark_collected(self, kind: str) -> None:
         self.collected.add(kind)
 

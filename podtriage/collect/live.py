@@ -377,6 +377,40 @@ class _Client:
                                                   if len(body) > _LOGGED_BODY else ""))
         return _Response(r.status, body, r.headers)
 
+    def open_stream(self, path: str, query: Iterable[tuple[str, Any]] = (), accept: str = JSON_ACCEPT,
+                    read_timeout: float = 60.0) -> Any:
+        """GET a streamed answer (a watch): the urllib3 response, body unread, for `podtriage watch`.
+
+        Same headers, credentials, impersonation and logging as `get`; no collection deadline (a
+        watch runs as long as the process), `read_timeout` bounds the wait for each next chunk.
+        The caller reads it with `read1` and must `release_conn()` or `close()` it."""
+        qs = urlencode([(k, v) for k, v in query if v is not None])
+        target = f"{path}?{qs}" if qs else path
+        self.requests.append(("GET", target))
+        from urllib3._collections import HTTPHeaderDict
+
+        headers = HTTPHeaderDict({"Accept": accept, "User-Agent": f"podtriage/{__version__}"})
+        for key, value in self._auth_headers().items():
+            headers[key] = value
+        for key, value in self.options.impersonate.headers():
+            headers.add(key, value)
+        timeout = self._urllib3.Timeout(connect=CONNECT_TIMEOUT_CAP, read=read_timeout)
+        started = time.monotonic()
+        if self.options.verbosity >= 7:
+            self._log_headers(target, headers)
+        try:
+            with warnings.catch_warnings():
+                if self.insecure:
+                    warnings.simplefilter("ignore", self._urllib3.exceptions.InsecureRequestWarning)
+                r = self.pool.request("GET", self.server + target, headers=headers, timeout=timeout,
+                                      retries=False, preload_content=False, redirect=False)
+        except (self._urllib3.exceptions.HTTPError, OSError) as exc:
+            self._log(f"GET {self.server}{target} failed in {_ms(started)} milliseconds: {exc}")
+            raise _unreachable(exc, self._urllib3) from None
+        if self.options.verbosity >= 6:
+            self._log(f"GET {self.server}{target} {r.status} (stream) in {_ms(started)} milliseconds")
+        return r
+
     def _log(self, line: str) -> None:
         if self.options.log is not None and self.options.verbosity >= 6:
             self.options.log(line)
@@ -751,23 +785,33 @@ def _detect_schedulers(col: _Collector, kube_system_pods_read: bool) -> tuple[tu
     Scheduler pods visible but none Ready, and no fresh lease -> () (none running). Otherwise unknown.
     Only the default profile can be inferred; other profiles of the same process are invisible.
     """
-    warnings: list[str] = []
     if not kube_system_pods_read:
         col.list(PODS, "kube-system", label_selector="component=kube-scheduler",
                  on_item=col.scheduler_pods.append, add=False, quiet=True)
-    lease_fresh: bool | None = None
+    lease: dict | None = None
+    now = None
     resp = col.get_object(LEASES, SCHEDULER_LEASE[0], SCHEDULER_LEASE[1])
     if resp is not None and resp.status == 200:
         try:
-            lease = resp.json()
+            lease = _dict(resp.json())
         except ValueError:
             lease = {}
-        spec = _dict(_dict(lease).get("spec"))
-        renew = _parse_time(spec.get("renewTime") or spec.get("acquireTime"))
         try:
             now = parsedate_to_datetime(resp.headers.get("Date")) if resp.headers.get("Date") else None
         except (TypeError, ValueError):
             now = None
+    return scheduler_verdict(col.scheduler_pods, lease, now)
+
+
+def scheduler_verdict(scheduler_pods: Iterable[dict], lease: dict | None,
+                      now: datetime | None) -> tuple[tuple[str, ...] | None, list[str]]:
+    """The scheduler names from the kube-scheduler pods and lease read (`_detect_schedulers`; also
+    `podtriage watch`, from its watched objects). `lease` None: not readable; `now`: the server's."""
+    warnings: list[str] = []
+    lease_fresh: bool | None = None
+    if lease is not None:
+        spec = _dict(lease.get("spec"))
+        renew = _parse_time(spec.get("renewTime") or spec.get("acquireTime"))
         now = now or datetime.now(timezone.utc)
         duration = spec.get("leaseDurationSeconds")
         duration = duration if isinstance(duration, int) and duration > 0 else 15
@@ -777,10 +821,11 @@ def _detect_schedulers(col: _Collector, kube_system_pods_read: bool) -> tuple[tu
             if not lease_fresh:
                 warnings.append(f"lease kube-system/kube-scheduler was last renewed {int(age)}s ago "
                                 f"({spec.get('holderIdentity', '?')}): kube-scheduler may not be running")
-    ready = any(_pod_ready(p) for p in col.scheduler_pods)
+    pods = list(scheduler_pods)
+    ready = any(_pod_ready(p) for p in pods)
     if lease_fresh or ready:
         return (DEFAULT_SCHEDULER,), warnings
-    if col.scheduler_pods and not ready and lease_fresh is not True:
+    if pods and not ready and lease_fresh is not True:
         return (), warnings
     return None, warnings
 

@@ -27,7 +27,15 @@ requests get the fault (1-based; None: all of them). Kinds:
 ``truncate-chunked``   chunked encoding, send half the body, close without the last chunk
 ``truncate-json``      200 with a consistent Content-Length but only half the JSON document
 ``stall``              read the request and never answer (until the proxy stops)
+``watch-gone-event``   200, then one watch ``ERROR`` event whose Status has code 410 (Expired), then
+                       the end of the stream: what the API server sends when a watch's
+                       resourceVersion has been compacted away
 =====================  ============================================================================
+
+Watch requests (``watch=1`` or ``watch=true`` in the query) are relayed as a stream, chunk by chunk,
+as the API server sends them; :meth:`FaultProxy.cut_streams` cuts every open one (optionally in the
+middle of an event) with a TCP RST, the way a restarting API server or a dropped load-balancer
+connection ends them.
 
 Every request is recorded (:class:`Record`: method, path, query, the fault injected or None,
 the status sent). Nothing here depends on pytest.
@@ -56,7 +64,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 KINDS = frozenset({"status", "expire-continue", "reset", "reset-mid-body", "delay-headers", "delay-body",
-                   "trickle", "truncate-length", "truncate-chunked", "truncate-json", "stall"})
+                   "trickle", "truncate-length", "truncate-chunked", "truncate-json", "stall",
+                   "watch-gone-event"})
+WATCH_QUERY = re.compile(r"(^|&)watch=(1|true)(&|$)")
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                         "trailers", "transfer-encoding", "upgrade", "content-length", "host"})
 EXPIRED_MESSAGE = ("The provided continue parameter is too old to display a consistent list result. You can "
@@ -131,6 +141,7 @@ class FaultProxy:
         self.key_path = self.workdir / "faultproxy.key"
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.streams: set[_Handler] = set()  # watch streams being relayed now
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -211,6 +222,20 @@ class FaultProxy:
     def record(self, rec: Record) -> None:
         with self.lock:
             self.records.append(rec)
+
+    def cut_streams(self, mid_event: bool = True) -> int:
+        """Cut every watch stream being relayed (TCP RST), after half an event when `mid_event`.
+        Returns how many were cut."""
+        with self.lock:
+            streams = list(self.streams)
+            self.streams.clear()
+        for h in streams:
+            h.cut(mid_event)
+        return len(streams)
+
+    def open_streams(self) -> int:
+        with self.lock:
+            return len(self.streams)
 
     def injected(self) -> collections.Counter[str]:
         with self.lock:
@@ -303,11 +328,15 @@ class _Handler(BaseHTTPRequestHandler):
                                 f"fault injected: HTTP {fault.status}", retry_after=fault.retry_after)
         if kind == "expire-continue":
             return self._status(410, "Expired", EXPIRED_MESSAGE)
+        if kind == "watch-gone-event":
+            return self._gone_event()
         if kind == "delay-headers":
             assert fault is not None
             if self.owner.stopping.wait(fault.delay):
                 return None
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        if kind is None and WATCH_QUERY.search(urlsplit(self.path).query):
+            return self._relay_stream(headers, body)
         status, reason, up_headers, data = self.owner.forward(self.command, self.path, headers, body)
         self.send_response(status, reason)
         for k, v in up_headers:
@@ -349,6 +378,75 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.wfile.write(data)
         return status
+
+    def _relay_stream(self, headers: dict[str, str], body: bytes | None) -> int | None:
+        """A watch: relay the upstream's chunks as they come, until either side ends or `cut`."""
+        up = self.owner.upstream
+        host, port = up.hostname or "127.0.0.1", up.port
+        conn: http.client.HTTPConnection
+        if up.scheme == "https":
+            ctx = ssl.create_default_context(cafile=str(self.owner.upstream_ca) if self.owner.upstream_ca else None)
+            conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=1200)
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=1200)
+        self._upstream = conn
+        self._cut = False
+        try:
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            self.send_response(resp.status, resp.reason)
+            for k, v in resp.getheaders():
+                if k.lower() not in HOP_BY_HOP and k.lower() != "date":
+                    self.send_header(k, v)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            with self.owner.lock:
+                self.owner.streams.add(self)
+            while not self._cut:
+                chunk = resp.read1(65536)
+                if not chunk:
+                    break
+                self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                self.wfile.flush()
+            if not self._cut:
+                self.wfile.write(b"0\r\n\r\n")
+            self.close_connection = True
+            return resp.status
+        except (OSError, http.client.HTTPException):
+            self.close_connection = True
+            return None
+        finally:
+            with self.owner.lock:
+                self.owner.streams.discard(self)
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def cut(self, mid_event: bool) -> None:
+        """End this relayed watch now: half an event when `mid_event`, then a TCP RST."""
+        self._cut = True
+        with contextlib.suppress(OSError):
+            if mid_event:
+                half = b'{"type":"MODIFIED","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":"'
+                self.wfile.write(f"{len(half):x}\r\n".encode() + half + b"\r\n")
+                self.wfile.flush()
+        self._reset()
+        with contextlib.suppress(OSError):
+            sock = getattr(self._upstream, "sock", None)
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the relay's blocked read of the upstream
+
+    def _gone_event(self) -> int:
+        event = {"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                                             "status": "Failure", "reason": "Expired", "code": 410,
+                                             "message": "too old resource version: 1 (2)"}}
+        data = json.dumps(event).encode() + b"\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n0\r\n\r\n")
+        self.close_connection = True
+        return 200
 
     def _status(self, code: int, reason: str, message: str, retry_after: str | None = None) -> int:
         doc = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,

@@ -1,0 +1,1 @@
+"""`podtriage watch`: the audit's answers continuously, from watches, served over HTTP for alerting."""

@@ -259,6 +259,15 @@ class Watcher:
             self.last_good_sync = d.made_at
         return d
 
+    def _still_in_sync(self) -> None:
+        """A quiet cluster's answer stays current: while every stream is healthy, every reflector
+        thread runs and the latest answer was made healthy, the last good sync is now. A failing or
+        wedged watch stops this, so podtriage_watch_last_sync_timestamp_seconds stops moving (the
+        PodtriageWatchNotSyncing alert) instead of only moving when the cluster changes."""
+        if (self.latest is not None and self.last_good_sync >= self.latest.made_at and not self.stale()
+                and all(t.is_alive() for t in self.threads)):
+            self.last_good_sync = time.time()
+
     def _diagnose_loop(self) -> None:
         while not self.stop.is_set():
             if not self.synced():
@@ -272,6 +281,7 @@ class Watcher:
                         # that it counts as a good sync (no object needs to change for that).
                         first = time.monotonic()
                     else:
+                        self._still_in_sync()
                         self.store.wait(0.2)
                         continue
                 # Debounce: wait for a quiet moment, bounded since the first change.

@@ -90,7 +90,10 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
          "problem_nodes": "gpu-1, gpu-2", "problem_count": 2, "hardware_count": 2, "operator": True,
          "hardware_evidence": "gpu-1 (nvidia.com/gpu.present=true), gpu-2 (nvidia.com/gpu.present=true)",
          "other_links": "", "advertised_as": "`nvidia.com/mig-1g.10gb` on gpu-1, gpu-2",
-         "suggested_resource": "nvidia.com/mig-1g.10gb", "mig": True, "shared": False},
+         "suggested_resource": "nvidia.com/mig-1g.10gb", "mig": True, "shared": False,
+         "cluster_policy": "cluster-policy", "cp_field": "spec.devicePlugin.enabled",
+         "cp_patch": "kubectl patch clusterpolicy cluster-policy --type merge -p "
+                     "'{\"spec\":{\"devicePlugin\":{\"enabled\":true}}}'"},
     ),
     "queue-admission": (
         "queue-admission",
@@ -136,6 +139,10 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
             "closest_value": "",
             "system_label": False,
             "label_nodes": "worker-1 worker-2",
+            "expression": "disktype=nvme",
+            # diagnose/accelerators.py: a GPU feature discovery label no node has, and why
+            "accelerator_link": "", "link_detail": "ClusterPolicy cluster-policy has `spec.gfd.enabled: false`",
+            "problem_nodes": "gpu-1, gpu-2", "problem_count": 2, "gfd_fix": "enable it in the ClusterPolicy",
         },
     ),
     "node-affinity-mismatch": (
@@ -151,6 +158,9 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
             "field": "nodeAffinity",
             "system_label": False,
             "label_nodes": "worker-1 worker-2",
+            # diagnose/accelerators.py: a GPU feature discovery label no node has, and why
+            "accelerator_link": "", "link_detail": "ClusterPolicy cluster-policy has `spec.gfd.enabled: false`",
+            "problem_nodes": "gpu-1, gpu-2", "problem_count": 2, "gfd_fix": "enable it in the ClusterPolicy",
         },
     ),
     "deprecated-label": (
@@ -501,6 +511,11 @@ def test_messages_name_the_exact_objects(builtin: RuleSet) -> None:
         ("extended-resource-missing", {"accelerator_link": "deploy-label"}, "accelerator-component-not-scheduled"),
         ("extended-resource-missing", {"accelerator_link": "mig"}, "accelerator-mig-unsettled"),
         ("extended-resource-missing", {"accelerator_link": "absent"}, "accelerator-device-plugin-absent"),
+        ("extended-resource-missing", {"accelerator_link": "disabled"}, "accelerator-component-disabled"),
+        ("node-selector-mismatch", {"key_absent": True, "accelerator_link": "disabled"},
+         "node-selector-gpu-feature-label-absent"),
+        ("node-affinity-mismatch", {"key_absent": True, "accelerator_link": "failing"},
+         "node-affinity-gpu-feature-label-absent"),
         ("extended-resource-exhausted", {"accelerator_link": "exhausted"}, "accelerator-exhausted-held"),
         ("queue-admission", {"queue_state": "quota-exhausted"}, "kueue-quota-exhausted"),
         ("queue-admission", {"queue_state": "exceeds-quota"}, "kueue-request-exceeds-quota"),

@@ -1,6 +1,8 @@
-"""GPU and ML workloads live: Kueue's and KServe's real CRDs (sigs.k8s.io/kueue v0.17.0,
-github.com/kserve/kserve v0.15.2, vendored in crds/) in the real kube-apiserver, objects written as Kueue's controller would leave them, and a GPU pool whose
-device plugin runs and advertises 0 GPUs, refused by the real kube-scheduler.
+"""GPU and ML workloads live: Kueue's, KServe's and the GPU Operator's real CRDs (sigs.k8s.io/kueue
+v0.17.0, github.com/kserve/kserve v0.15.2, github.com/NVIDIA/gpu-operator's ClusterPolicy; vendored in
+crds/, versions in crds/VERSIONS) in the real kube-apiserver, objects written as their controllers would
+leave them, and GPU pools refused by the real kube-scheduler: a device plugin that runs and advertises
+0 GPUs; a ClusterPolicy that disables the device plugin and GPU feature discovery.
 
 The objects are those of the offline fixture cases (tools/fixtures/make_issue16_cases.py builds
 both), so the CRDs' schemas also check that the fixtures are objects Kueue would accept.
@@ -30,6 +32,7 @@ pytestmark = pytest.mark.e2e
 
 CRDS = Path(__file__).parent / "crds"
 KUEUE = "/apis/kueue.x-k8s.io/v1beta2"
+GPU_OPERATOR = "/apis/nvidia.com/v1/clusterpolicies"
 
 
 def _install_crds(api: Api) -> None:
@@ -52,7 +55,7 @@ def _install_crds(api: Api) -> None:
             time.sleep(0.2)
     # the discovery cache of the API server serves the new groups after a moment
     deadline = time.monotonic() + 30
-    for path in (f"{KUEUE}/clusterqueues", "/apis/serving.kserve.io/v1beta1/inferenceservices"):
+    for path in (f"{KUEUE}/clusterqueues", "/apis/serving.kserve.io/v1beta1/inferenceservices", GPU_OPERATOR):
         while True:
             try:
                 api.req("GET", path)
@@ -161,8 +164,10 @@ def test_explain_follows_kueue_queues(kueue_cluster, podtriage_cli, target, rule
 # A GPU pool whose device plugin runs and finds no GPU
 
 
-def _gpu_node(api: Api, name: str, gpus: int = 0) -> None:
+def _gpu_node(api: Api, name: str, gpus: int | None = 0, drop: tuple[str, ...] = ()) -> None:
     doc = mk.gpu_node(name, gpus=gpus)
+    for key in drop:
+        doc["metadata"]["labels"].pop(key, None)
     api.req("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node",
                                       "metadata": {"name": name, "labels": doc["metadata"]["labels"]},
                                       "spec": {"taints": doc["spec"]["taints"]}})
@@ -256,3 +261,62 @@ def test_inference_service_without_a_runtime(control_plane, podtriage_cli):
         assert res.json()["target"] == {"kind": "InferenceService", "namespace": ns, "name": "llama3"}
     finally:
         api.delete(f"{path}/llama3")
+
+
+def _wait_unschedulable(api: Api, ns: str, name: str) -> str:
+    deadline = time.monotonic() + 45
+    while True:
+        p = api.req("GET", f"/api/v1/namespaces/{ns}/pods/{name}")
+        cond = next((c for c in p["status"].get("conditions", []) if c["type"] == "PodScheduled"), None)
+        if cond and cond.get("message"):
+            return str(cond["message"])
+        assert time.monotonic() < deadline, p["status"]
+        time.sleep(0.2)
+
+
+def test_cluster_policy_disables_the_device_plugin_and_feature_discovery(clean_nodes, control_plane, podtriage_cli):
+    """The GPU Operator's ClusterPolicy (the real CRD) as the operator leaves it, with the device plugin
+    and GPU feature discovery disabled: the nodes advertise no nvidia.com/gpu and carry no
+    nvidia.com/gpu.product. A pod requesting a GPU and one selecting the GPU model are refused by the
+    real scheduler; the answers name the ClusterPolicy field and the patch that re-enables it."""
+    api = Api(control_plane.api_client())
+    _install_crds(api)
+    sfx = uuid.uuid4().hex[:6]
+    ns = control_plane.ensure_namespace(f"e2e-ml-{sfx}")
+    nodes = [f"gpu-{sfx}-1", f"gpu-{sfx}-2"]
+    for n in nodes:  # no plugin ever registered nvidia.com/gpu; no GFD ever labelled the product
+        _gpu_node(api, n, gpus=None, drop=("nvidia.com/gpu.product", "nvidia.com/gpu.count"))
+    policy = mk.cluster_policy(disabled=("devicePlugin", "gfd"))
+    _create(api, GPU_OPERATOR, policy)
+    try:
+        held = api.req("GET", f"{GPU_OPERATOR}/cluster-policy")
+        assert held["spec"]["devicePlugin"] == {"enabled": False} and held["status"]["state"] == "ready"
+        gpu = _clean(mk.gpu_pod("triton-0", ns))
+        gpu["spec"]["containers"][0]["resources"]["requests"].update(cpu="1", memory="1Gi")
+        by_model = _clean(mk.gpu_pod("bench-0", ns, spec={"nodeSelector": {
+            "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}, "tolerations": [mk.GPU_TOLERATION]}))
+        c = by_model["spec"]["containers"][0]
+        c["resources"] = {"requests": {"cpu": "1", "memory": "1Gi"}}
+        for body in (gpu, by_model):
+            body["spec"]["terminationGracePeriodSeconds"] = 0
+            api.req("POST", f"/api/v1/namespaces/{ns}/pods", body)
+        assert "Insufficient nvidia.com/gpu" in _wait_unschedulable(api, ns, "triton-0")
+        assert "didn't match Pod's node affinity/selector" in _wait_unschedulable(api, ns, "bench-0")
+
+        res = podtriage_cli.run("explain", "triton-0", "-n", ns, "-o", "json")
+        assert res.returncode == 1, res.describe()
+        top = top_cause(res.json())
+        assert top["rule"] == "accelerator-component-disabled", res.describe()
+        assert "`spec.devicePlugin.enabled: false`" in top["message"] and nodes[0] in top["message"], top["message"]
+        assert '"devicePlugin":{"enabled":true}' in top["fix"], top["fix"]
+        assert not [m for m in res.json()["missing"] if "clusterpolicies" in m], res.json()["missing"]
+
+        res = podtriage_cli.run("explain", "bench-0", "-n", ns, "-o", "json")
+        assert res.returncode == 1, res.describe()
+        top = top_cause(res.json())
+        assert top["rule"] == "node-selector-gpu-feature-label-absent", res.describe()
+        assert "`spec.gfd.enabled: false`" in top["message"] and "nvidia.com/gpu.product" in top["message"]
+        assert '"gfd":{"enabled":true}' in top["fix"] and "kubectl label nodes" not in top["fix"], top["fix"]
+    finally:
+        control_plane.force_delete_pods(ns)
+        api.delete(f"{GPU_OPERATOR}/cluster-policy")

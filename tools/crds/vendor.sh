@@ -19,9 +19,18 @@ kjson=$(go mod download -json "$KSERVE")
 kdir=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])' <<<"$kjson")
 ksum=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Sum"])' <<<"$kjson")
 gzip -9n <"$kdir/config/crd/full/serving.kserve.io_inferenceservices.yaml" >"$OUT/serving.kserve.io_inferenceservices.yaml.gz"
+# The GPU Operator tags its releases v2x.y.z without a /v2x module path, so the proxy serves it only by
+# pseudo-version: this one (2024-04-29) is the commit other modules require; its CRD is the one of the
+# operator's v24.3 line (the ClusterPolicy fields read here are unchanged since v1.9).
+GPUOP=github.com/NVIDIA/gpu-operator@v1.8.3-0.20240429200431-0fe1e8db32b0
+gjson=$(go mod download -json "$GPUOP")
+gdir=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])' <<<"$gjson")
+gsum=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Sum"])' <<<"$gjson")
+gzip -9n <"$gdir/config/crd/bases/nvidia.com_clusterpolicies.yaml" >"$OUT/nvidia.com_clusterpolicies.yaml.gz"
 cat >"$OUT/VERSIONS" <<TXT
 # module@version  module sum (go.sum h1:)  files
 $KUEUE  $sum  config/components/crd/bases/kueue.x-k8s.io_{workloads,localqueues,clusterqueues,resourceflavors}.yaml
 $KSERVE  $ksum  config/crd/full/serving.kserve.io_inferenceservices.yaml
+$GPUOP  $gsum  config/crd/bases/nvidia.com_clusterpolicies.yaml
 TXT
-echo "vendored $KUEUE and $KSERVE CRDs into $OUT"
+echo "vendored $KUEUE, $KSERVE and $GPUOP CRDs into $OUT"

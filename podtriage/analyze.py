@@ -342,6 +342,7 @@ class Explainer:
             queued = queueing.pod_signals(pod, snap, total)
             gates = [] if queued and set(pod.scheduling_gates) == {queueing.GATE} else pending.gate_signals(pod, total)
             signals = queued + gates + signals
+            signals += autoscaling.hpa_signals(pod, snap, total)  # replicas an HPA added (context)
             signals += pending.scheduler_signals(pod, snap, events, total)
             resource_blocked = any(s.name in ("insufficient-resources", "extended-resource-exhausted",
                                               "too-many-pods") for s in signals)

@@ -116,6 +116,13 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
          "placed": 3, "waiting": 1, "size": 4, "held": "12 nvidia.com/gpu", "waiting_pods": "llm-train-3-h5n3w",
          "placed_nodes": "gpu-1, gpu-2, gpu-3"},
     ),
+    "hpa-replicas-pending": (
+        "other",
+        {"hpa": "triton", "workload": "deployment/triton", "namespace": "ml", "min_replicas": 2, "max_replicas": 10,
+         "desired": 6, "current": 6, "placed": 4, "waiting": 2, "added": 4, "at_max": False,
+         "cap_hint": "it may ask for up to 10 (maxReplicas)", "scaling_limited": "",
+         "hpa_patch": '{"spec":{"maxReplicas":4}}'},
+    ),
     "job-suspended": (
         "queue-admission",
         {"job": "nightly-eval", "namespace": "ml", "parallelism": 2, "kueue_read": True,
@@ -126,7 +133,8 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
         {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "resource": "nvidia.com/gpu", "requested": "2", "total_allocatable": "4",
          "total_free": "0", "largest_free": "0",
          "accelerator_link": "", "holders": "research/llm-0 (4 on gpu-1)", "holder_count": 1,
-         "holder_namespaces": "research (4)", "top_holder": "research/llm-0"},
+         "holder_namespaces": "research (4)", "top_holder": "research/llm-0",
+         "own_replicas": False, "owner": "replicaset/triton-7c9d5f8b6"},
     ),
     "node-selector-mismatch": (
         "node-selector-mismatch",
@@ -517,6 +525,8 @@ def test_messages_name_the_exact_objects(builtin: RuleSet) -> None:
         ("node-affinity-mismatch", {"key_absent": True, "accelerator_link": "failing"},
          "node-affinity-gpu-feature-label-absent"),
         ("extended-resource-exhausted", {"accelerator_link": "exhausted"}, "accelerator-exhausted-held"),
+        ("extended-resource-exhausted", {"accelerator_link": "exhausted", "own_replicas": True},
+         "accelerator-exhausted-by-own-replicas"),
         ("queue-admission", {"queue_state": "quota-exhausted"}, "kueue-quota-exhausted"),
         ("queue-admission", {"queue_state": "exceeds-quota"}, "kueue-request-exceeds-quota"),
         ("queue-admission", {"queue_state": "localqueue-missing"}, "kueue-queue-missing"),

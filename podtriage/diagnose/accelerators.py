@@ -411,7 +411,7 @@ def refine(signal: Signal, pod: m.Pod, snapshot: Snapshot) -> Signal:
     by_name = snapshot.node_by_name
     nodes = [by_name[n] for n in signal.nodes if n in by_name]
     if signal.name == "extended-resource-exhausted":
-        return _exhausted(signal, snapshot, nodes, resource)
+        return _exhausted(signal, snapshot, nodes, resource, pod)
     # Requested under one name, advertised under another (MIG profiles, shared GPUs).
     others = _other_names(snapshot, nodes, resource, vendor)
     if others:
@@ -572,7 +572,7 @@ def _subject(lk: Link, default: str) -> str:
     return default
 
 
-def _exhausted(signal: Signal, snapshot: Snapshot, nodes: Sequence[m.Node], resource: str) -> Signal:
+def _exhausted(signal: Signal, snapshot: Snapshot, nodes: Sequence[m.Node], resource: str, pod: m.Pod) -> Signal:
     """Every unit is taken: by whom, on which nodes (the pods holding them, largest first)."""
     with_units = [n.name for n in nodes if n.allocatable.get(resource, 0) > 0]
     holders = _holders(snapshot, with_units, resource)
@@ -589,7 +589,13 @@ def _exhausted(signal: Signal, snapshot: Snapshot, nodes: Sequence[m.Node], reso
     params = {**signal.params, "accelerator_link": "exhausted", "holders": _list(shown, 5),
               "holder_count": len(holders),
               "holder_namespaces": ", ".join(f"{ns} ({n})" for ns, n in by_ns.most_common(5)),
-              "top_holder": f"{holders[0][0].namespace}/{holders[0][0].name}"}
+              "top_holder": f"{holders[0][0].namespace}/{holders[0][0].name}",
+              # every unit is held by the pod's own siblings (a Deployment scaled past its pool): freeing
+              # them is no fix, capacity is
+              "own_replicas": pod.owner is not None and all(
+                  h.owner is not None and h.namespace == pod.namespace and (h.owner.kind, h.owner.name)
+                  == (pod.owner.kind, pod.owner.name) for h, _ in holders),
+              "owner": f"{pod.owner.kind.lower()}/{pod.owner.name}" if pod.owner else ""}
     return replace(signal, params=params, evidence=signal.evidence + (ev,))
 
 

@@ -320,3 +320,60 @@ def test_cluster_policy_disables_the_device_plugin_and_feature_discovery(clean_n
     finally:
         control_plane.force_delete_pods(ns)
         api.delete(f"{GPU_OPERATOR}/cluster-policy")
+
+
+def test_hpa_added_replicas_that_stay_pending(clean_nodes, control_plane, podtriage_cli):
+    """A Triton Deployment an HPA scaled from 2 to 6 replicas (2 GPUs each) on a pool of 8 GPUs: the
+    real scheduler places 4 and refuses 2. The answer for the Deployment: the pool is full of its own
+    replicas (capacity, never "scale down the holders"), and the HPA named as the origin of the
+    replicas (min/max/current/desired), its maxReplicas as the owner's second option."""
+    api = Api(control_plane.api_client())
+    sfx = uuid.uuid4().hex[:6]
+    ns = control_plane.ensure_namespace(f"e2e-hpa-{sfx}")
+    for i in (1, 2):
+        _gpu_node(api, f"gpu-{sfx}-{i}", gpus=4)
+    dep, rs = mk.gpu_deployment("triton", ns, "7c9d5f8b6", replicas=6, gpus=2)
+    made = api.req("POST", f"/apis/apps/v1/namespaces/{ns}/deployments", _clean(dep))
+    rs_body = _clean(rs)
+    rs_body["metadata"]["ownerReferences"][0]["uid"] = made["metadata"]["uid"]
+    made_rs = api.req("POST", f"/apis/apps/v1/namespaces/{ns}/replicasets", rs_body)
+    hpa = mk.hpa("triton", ns, "triton", low=2, high=10, current=6, desired=6)
+    _create(api, f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers", hpa)
+    try:
+        for i in range(6):  # what the ReplicaSet controller creates (no controller-manager runs here)
+            body = _clean(mk.gpu_pod(f"triton-7c9d5f8b6-{i}x{sfx[:3]}", ns, gpus=2, owner=("ReplicaSet", rs["metadata"]["name"]),
+                                     labels={"app": "triton", "pod-template-hash": "7c9d5f8b6"}))
+            body["metadata"]["ownerReferences"][0]["uid"] = made_rs["metadata"]["uid"]
+            body["spec"]["terminationGracePeriodSeconds"] = 0
+            api.req("POST", f"/api/v1/namespaces/{ns}/pods", body)
+        deadline = time.monotonic() + 60
+        while True:
+            pods = api.req("GET", f"/api/v1/namespaces/{ns}/pods")["items"]
+            bound = [p for p in pods if p["spec"].get("nodeName")]
+            refused = [p for p in pods if any(c["type"] == "PodScheduled" and c.get("reason") == "Unschedulable"
+                                              for c in p["status"].get("conditions", []))]
+            if len(bound) == 4 and len(refused) == 2:
+                break
+            assert time.monotonic() < deadline, (len(bound), len(refused))
+            time.sleep(0.3)
+        res = podtriage_cli.run("explain", "deployment/triton", "-n", ns, "-o", "json")
+        assert res.returncode == 1, res.describe()
+        doc = res.json()
+        top = top_cause(doc)
+        assert top["rule"] == "accelerator-exhausted-by-own-replicas", res.describe()
+        assert "scale down" not in top["fix"], top["fix"]
+        [ctx] = [c for c in doc["rootCauses"] if c["rule"] == "hpa-replicas-pending"]
+        assert not ctx["blocking"]
+        assert "HorizontalPodAutoscaler triton scaled deployment/triton to 6 desired replicas (minReplicas 2, " \
+               "maxReplicas 10, current 6): 4 placed, 2 Pending" in ctx["message"], ctx["message"]
+        assert '"maxReplicas":4' in ctx["fix"], ctx["fix"]
+        assert not [m for m in doc["missing"] if "horizontalpodautoscalers" in m], doc["missing"]
+    finally:
+        control_plane.force_delete_pods(ns)
+        for path in (f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers/triton",
+                     f"/apis/apps/v1/namespaces/{ns}/replicasets/{rs['metadata']['name']}",
+                     f"/apis/apps/v1/namespaces/{ns}/deployments/triton"):
+            try:
+                api.delete(path)
+            except ApiError:
+                pass

@@ -279,6 +279,8 @@ class Explainer:
         # The scheduler's own log says why it did not bind the pod (a bind error, an extender's
         # error, no leader): that refusal blocks the pod everywhere, whatever the filters say.
         log_explains = [s for s in log_signals if s.blocking and s.name not in _LOG_CORROBORATION]
+        # A coscheduling PodGroup short of its minMember: its plugin refuses the pod before any filter
+        group_short = gang.pod_signals(pod, snap, total) if pod.phase == "Pending" and not pod.node_name else []
         if unscheduled:
             fit = timeline.best_message()
             if nodes_known:
@@ -311,7 +313,7 @@ class Explainer:
                 tried = bool(timeline.attempts) or (timeline.pod_scheduled is not None and
                                                     timeline.pod_scheduled.reason == "Unschedulable")
                 if not ev.prefilter and feasible and not pod.scheduling_gates and tried and not unevaluated \
-                        and not log_explains:
+                        and not log_explains and not group_short:
                     # Never "fits now" while the scheduler refuses the pod, unless the cluster changed
                     # since: a reason the scheduler gives that podtriage does not reproduce (or a
                     # scheduler error) blocks the pod, as the cause it names when it names one, quoting it.
@@ -325,7 +327,7 @@ class Explainer:
                     known = [s for s in named if s.name != "unknown-scheduling-failure"]
                     # reasons no plugin of ours produces are quoted by scheduler-refuses
                     signals += known + ([refused] if not known or len(known) < len(named) else [])
-                elif fit is not None:
+                elif fit is not None and not group_short:
                     signals += _unmodelled_reasons(pod, fit, total)
                 if fit is not None and not feasible and tried and not pod.scheduling_gates and \
                         not any(s_.blocking for s_ in signals):
@@ -343,6 +345,7 @@ class Explainer:
             gates = [] if queued and set(pod.scheduling_gates) == {queueing.GATE} else pending.gate_signals(pod, total)
             signals = queued + gates + signals
             signals += autoscaling.hpa_signals(pod, snap, total)  # replicas an HPA added (context)
+            signals += group_short
             signals += pending.scheduler_signals(pod, snap, events, total)
             resource_blocked = any(s.name in ("insufficient-resources", "extended-resource-exhausted",
                                               "too-many-pods") for s in signals)

@@ -116,6 +116,13 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
          "placed": 3, "waiting": 1, "size": 4, "held": "12 nvidia.com/gpu", "waiting_pods": "llm-train-3-h5n3w",
          "placed_nodes": "gpu-1, gpu-2, gpu-3"},
     ),
+    "podgroup-min-member-unmet": (
+        "other",
+        {"pod_group": "llm-train", "namespace": "ml", "min_member": 4, "members": 3, "gap": 1,
+         "group_state": "minMember 4; phase Pending", "owner": "job/llm-train",
+         "upstream_message": "pre-filter pod llm-train-0-x7k2p cannot find enough sibling pods, current pods "
+                             "number: 3, minMember of group: 4"},
+    ),
     "hpa-replicas-pending": (
         "other",
         {"hpa": "triton", "workload": "deployment/triton", "namespace": "ml", "min_replicas": 2, "max_replicas": 10,

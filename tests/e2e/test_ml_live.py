@@ -55,7 +55,8 @@ def _install_crds(api: Api) -> None:
             time.sleep(0.2)
     # the discovery cache of the API server serves the new groups after a moment
     deadline = time.monotonic() + 30
-    for path in (f"{KUEUE}/clusterqueues", "/apis/serving.kserve.io/v1beta1/inferenceservices", GPU_OPERATOR):
+    for path in (f"{KUEUE}/clusterqueues", "/apis/serving.kserve.io/v1beta1/inferenceservices", GPU_OPERATOR,
+                 "/apis/scheduling.x-k8s.io/v1alpha1/podgroups"):
         while True:
             try:
                 api.req("GET", path)
@@ -373,6 +374,50 @@ def test_hpa_added_replicas_that_stay_pending(clean_nodes, control_plane, podtri
         for path in (f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers/triton",
                      f"/apis/apps/v1/namespaces/{ns}/replicasets/{rs['metadata']['name']}",
                      f"/apis/apps/v1/namespaces/{ns}/deployments/triton"):
+            try:
+                api.delete(path)
+            except ApiError:
+                pass
+
+
+def test_podgroup_short_of_its_min_member(clean_nodes, control_plane, podtriage_cli):
+    """A coscheduling PodGroup (scheduler-plugins' real CRD) asking minMember 4 for a Job that runs 3
+    workers. The scheduler-plugins scheduler is not built here, so no scheduler event exists: the
+    answer comes from the PodGroup read live and the group's pods, and names the gap and the fix."""
+    api = Api(control_plane.api_client())
+    _install_crds(api)
+    sfx = uuid.uuid4().hex[:6]
+    ns = control_plane.ensure_namespace(f"e2e-gang-{sfx}")
+    for i in (1, 2, 3, 4):
+        _gpu_node(api, f"gpu-{sfx}-{i}", gpus=4)
+    job = mk.job("llm-train", ns, parallelism=3, gpus=4, suspend=False)
+    del job["spec"]["selector"], job["spec"]["manualSelector"]
+    job["spec"]["template"]["metadata"]["labels"] = {"scheduling.x-k8s.io/pod-group": "llm-train"}
+    job["spec"]["template"]["spec"]["schedulerName"] = mk.SP_SCHEDULER
+    made = api.req("POST", f"/apis/batch/v1/namespaces/{ns}/jobs", _clean(job))
+    pg_path = f"/apis/scheduling.x-k8s.io/v1alpha1/namespaces/{ns}/podgroups"
+    _create(api, pg_path, mk.pod_group("llm-train", ns, 4))
+    try:
+        job["metadata"]["uid"] = made["metadata"]["uid"]
+        for p in mk.gang_workers(job, 3, "llm-train"):
+            body = _clean(p)
+            body["metadata"]["ownerReferences"][0]["uid"] = made["metadata"]["uid"]
+            body["spec"]["terminationGracePeriodSeconds"] = 0
+            api.req("POST", f"/api/v1/namespaces/{ns}/pods", body)
+        held = api.req("GET", f"{pg_path}/llm-train")
+        assert held["spec"]["minMember"] == 4 and held["status"]["phase"] == "Pending"
+        res = podtriage_cli.run("explain", "job/llm-train", "-n", ns, "-o", "json")
+        assert res.returncode == 1, res.describe()
+        doc = res.json()
+        rules = [c["rule"] for c in doc["rootCauses"]]
+        top = top_cause(doc)
+        assert top["rule"] == "podgroup-min-member-unmet", rules
+        assert "needs minMember 4 pods, but only 3 carry its label (1 missing)" in top["message"], top["message"]
+        assert '"minMember":3' in top["fix"] and "job/llm-train" in top["fix"], top["fix"]
+        assert not [m for m in doc["missing"] if "podgroups" in m], doc["missing"]
+    finally:
+        control_plane.force_delete_pods(ns)
+        for path in (f"{pg_path}/llm-train", f"/apis/batch/v1/namespaces/{ns}/jobs/llm-train"):
             try:
                 api.delete(path)
             except ApiError:

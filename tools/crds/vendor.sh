@@ -27,10 +27,17 @@ gjson=$(go mod download -json "$GPUOP")
 gdir=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])' <<<"$gjson")
 gsum=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Sum"])' <<<"$gjson")
 gzip -9n <"$gdir/config/crd/bases/nvidia.com_clusterpolicies.yaml" >"$OUT/nvidia.com_clusterpolicies.yaml.gz"
+# scheduler-plugins (Coscheduling's PodGroup): the proxy lists no versions of it; this exact release is served.
+SP=sigs.k8s.io/scheduler-plugins@v0.34.7
+sjson=$(go mod download -json "$SP")
+sdir=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])' <<<"$sjson")
+ssum=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Sum"])' <<<"$sjson")
+gzip -9n <"$sdir/config/crd/bases/scheduling.x-k8s.io_podgroups.yaml" >"$OUT/scheduling.x-k8s.io_podgroups.yaml.gz"
 cat >"$OUT/VERSIONS" <<TXT
 # module@version  module sum (go.sum h1:)  files
 $KUEUE  $sum  config/components/crd/bases/kueue.x-k8s.io_{workloads,localqueues,clusterqueues,resourceflavors}.yaml
 $KSERVE  $ksum  config/crd/full/serving.kserve.io_inferenceservices.yaml
 $GPUOP  $gsum  config/crd/bases/nvidia.com_clusterpolicies.yaml
+$SP  $ssum  config/crd/bases/scheduling.x-k8s.io_podgroups.yaml
 TXT
-echo "vendored $KUEUE, $KSERVE and $GPUOP CRDs into $OUT"
+echo "vendored $KUEUE, $KSERVE, $GPUOP and $SP CRDs into $OUT"

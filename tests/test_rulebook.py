@@ -98,7 +98,7 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
     "queue-admission": (
         "queue-admission",
         {"what": "Pod team-a/triton-0", "namespace": "team-a", "queue": "team-a-gpu", "workload": "pod-triton-0-b37c8",
-         "cluster_queue": "team-a", "kueue_message": "couldn't assign flavors to pod set main: insufficient unused "
+         "flavor_fix": "flavor h100: on 2 of its 2 node(s) the pod fails only on nodeSelector pool=a100", "cluster_queue": "team-a", "kueue_message": "couldn't assign flavors to pod set main: insufficient unused "
          "quota for nvidia.com/gpu in flavor a100, 2 more needed", "quota": "flavor a100: nvidia.com/gpu 8 of 8 "
          "nominal used (no cohort to borrow from)", "flavors": "a100", "needed": "2", "resource": "nvidia.com/gpu",
          "local_queues": "team-a-gpu", "queue_state": "waiting", "problem": "its Workload waits in ClusterQueue "

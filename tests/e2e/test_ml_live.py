@@ -422,3 +422,48 @@ def test_podgroup_short_of_its_min_member(clean_nodes, control_plane, podtriage_
                 api.delete(path)
             except ApiError:
                 pass
+
+
+def test_kueue_flavor_affinity_mismatch_on_the_flavor_s_nodes(kueue_cluster, control_plane, podtriage_cli):
+    """A ClusterQueue whose only flavor (h100) is refused by Kueue for a pod that still selects the A100
+    model: the answer evaluates the pod as admitted on the flavor's nodes and names the one change."""
+    ns, _, _ = kueue_cluster
+    api = Api(control_plane.api_client())
+    sfx = uuid.uuid4().hex[:6]
+    docs = mk.CASES["kueue-flavor-affinity-mismatch"]
+    pool = f"h100-{sfx}"
+    flavor, cq, lq = f"h100-{sfx}", f"team-h-{sfx}", "team-h-gpu"
+    nodes = [f"h100-{sfx}-{i}" for i in (1, 2)]
+    cleanup = [f"/api/v1/nodes/{n}" for n in nodes] + [f"{KUEUE}/resourceflavors/{flavor}",
+                                                       f"{KUEUE}/clusterqueues/{cq}"]
+    try:
+        for n in nodes:
+            doc = mk.gpu_node(n, gpus=8, product="NVIDIA-H100-80GB-HBM3", labels={"pool": pool})
+            api.req("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {
+                "name": n, "labels": doc["metadata"]["labels"]}, "spec": {"taints": doc["spec"]["taints"]}})
+            api.req("PATCH", f"/api/v1/nodes/{n}/status", {"status": {
+                "capacity": doc["status"]["capacity"], "allocatable": doc["status"]["allocatable"],
+                "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "ok"}]}},
+                content_type="application/merge-patch+json")
+        _create(api, f"{KUEUE}/resourceflavors", mk.flavor(flavor, {"pool": pool}))
+        _create(api, f"{KUEUE}/clusterqueues", mk.cluster_queue(
+            cq, {flavor: {"cpu": "256", "memory": "2Ti", "nvidia.com/gpu": "16"}}, pending=1))
+        _create(api, f"{KUEUE}/namespaces/{ns}/localqueues", mk.local_queue(lq, ns, cq, pending=1))
+        pod = copy.deepcopy(next(d for d in docs if d["kind"] == "Pod"))
+        pod["metadata"].update(name="h100-triton-0", namespace=ns)
+        pod["metadata"]["labels"][mk.QUEUE_LABEL] = lq
+        made = api.req("POST", f"/api/v1/namespaces/{ns}/pods", _clean(pod))
+        msg = f"couldn't assign flavors to pod set main: flavor {flavor} doesn't match node affinity"
+        _create(api, f"{KUEUE}/namespaces/{ns}/workloads", mk.workload_for_pod(made, lq, ("Pending", msg, "")))
+        res = podtriage_cli.run("explain", "h100-triton-0", "-n", ns, "-o", "json")
+        assert res.returncode == 1, res.describe()
+        top = top_cause(res.json())
+        assert top["rule"] == "kueue-flavor-unusable", res.describe()
+        assert f"flavor {flavor}: on 2 of its 2 node(s)" in top["message"], top["message"]
+        assert "fails only on nodeSelector nvidia.com/gpu.product=NVIDIA-A100-SXM4-80GB" in top["message"]
+    finally:
+        for path in [f"/api/v1/namespaces/{ns}/pods/h100-triton-0"] + list(reversed(cleanup)):
+            try:
+                api.delete(path)
+            except ApiError:
+                pass

@@ -511,13 +511,21 @@ class Explainer:
 # Add-on APIs (collect/live.py Resource.addon) and which pods they matter to: an identity without
 # access to Kueue's or the VPA's objects is told so only where they would have explained something.
 _ADDON_RESOURCES = {"workloads": "kueue", "localqueues": "kueue", "clusterqueues": "kueue",
-                    "resourceflavors": "kueue", "verticalpodautoscalers": "vpa", "inferenceservices": "kserve"}
+                    "resourceflavors": "kueue", "verticalpodautoscalers": "vpa", "inferenceservices": "kserve",
+                    "clusterpolicies": "gpu", "horizontalpodautoscalers": "hpa", "podgroups": "gang"}
 
 
 def _addon_relevant(pod: m.Pod, resource: str) -> bool:
     which = _ADDON_RESOURCES.get(resource)
     if which is None:
         return True
+    if which == "gpu":  # the GPU Operator's ClusterPolicy: pods that ask for NVIDIA devices or labels
+        return any(r.startswith("nvidia.com/") for r in effective_requests(pod)) or any(
+            k.startswith("nvidia.com/") for k in pod.node_selector)
+    if which == "hpa":
+        return pod.owner is not None and pod.owner.kind in ("ReplicaSet", "StatefulSet")
+    if which == "gang":
+        return gang.POD_GROUP_LABEL in pod.labels
     if which == "kueue":
         return queueing.GATE in pod.scheduling_gates or queueing.QUEUE_LABEL in pod.labels
     if which == "vpa":

@@ -209,3 +209,18 @@ def test_gfd_running_on_the_nodes_leaves_a_missing_label_to_the_selector_rules(r
     assert top.rule == "node-selector-gpu-feature-label-absent", (top.rule, top.message)
     assert "CrashLoopBackOff" in top.message and "failed to initialize NVML" in top.message
     assert "kubectl logs -n gpu-operator" in top.fix
+
+
+def test_an_unreadable_cluster_policy_is_noted_only_on_gpu_pods(rules) -> None:
+    docs = case_docs("gpu-device-plugin-disabled")
+    docs = [d for d in docs if d["kind"] != "ClusterPolicy"]
+    plain = copy.deepcopy(next(d for d in docs if d["kind"] == "Pod" and d["metadata"]["name"] == "triton-0"))
+    plain["metadata"].update(name="web-0", uid="web-0-uid")
+    c = plain["spec"]["containers"][0]
+    c["resources"] = {"requests": {"cpu": "100m"}}
+    docs.append(plain)
+    forbidden = (m.Missing("clusterpolicies", "", "forbidden"),)
+    gpu = _explain(docs, "triton-0", rules, missing=forbidden)
+    assert any(x.startswith("clusterpolicies could not be read") for x in gpu.missing), gpu.missing
+    other = _explain(docs, "web-0", rules, missing=forbidden)
+    assert not any("clusterpolicies" in x for x in other.missing), other.missing

@@ -279,6 +279,8 @@ class Explainer:
         # The scheduler's own log says why it did not bind the pod (a bind error, an extender's
         # error, no leader): that refusal blocks the pod everywhere, whatever the filters say.
         log_explains = [s for s in log_signals if s.blocking and s.name not in _LOG_CORROBORATION]
+        # A coscheduling PodGroup short of its minMember: its plugin refuses the pod before any filter
+        group_short = gang.pod_signals(pod, snap, total) if pod.phase == "Pending" and not pod.node_name else []
         if unscheduled:
             fit = timeline.best_message()
             if nodes_known:
@@ -311,7 +313,7 @@ class Explainer:
                 tried = bool(timeline.attempts) or (timeline.pod_scheduled is not None and
                                                     timeline.pod_scheduled.reason == "Unschedulable")
                 if not ev.prefilter and feasible and not pod.scheduling_gates and tried and not unevaluated \
-                        and not log_explains:
+                        and not log_explains and not group_short:
                     # Never "fits now" while the scheduler refuses the pod, unless the cluster changed
                     # since: a reason the scheduler gives that podtriage does not reproduce (or a
                     # scheduler error) blocks the pod, as the cause it names when it names one, quoting it.
@@ -325,7 +327,7 @@ class Explainer:
                     known = [s for s in named if s.name != "unknown-scheduling-failure"]
                     # reasons no plugin of ours produces are quoted by scheduler-refuses
                     signals += known + ([refused] if not known or len(known) < len(named) else [])
-                elif fit is not None:
+                elif fit is not None and not group_short:
                     signals += _unmodelled_reasons(pod, fit, total)
                 if fit is not None and not feasible and tried and not pod.scheduling_gates and \
                         not any(s_.blocking for s_ in signals):
@@ -342,6 +344,8 @@ class Explainer:
             queued = queueing.pod_signals(pod, snap, total)
             gates = [] if queued and set(pod.scheduling_gates) == {queueing.GATE} else pending.gate_signals(pod, total)
             signals = queued + gates + signals
+            signals += autoscaling.hpa_signals(pod, snap, total)  # replicas an HPA added (context)
+            signals += group_short
             signals += pending.scheduler_signals(pod, snap, events, total)
             resource_blocked = any(s.name in ("insufficient-resources", "extended-resource-exhausted",
                                               "too-many-pods") for s in signals)
@@ -507,13 +511,21 @@ class Explainer:
 # Add-on APIs (collect/live.py Resource.addon) and which pods they matter to: an identity without
 # access to Kueue's or the VPA's objects is told so only where they would have explained something.
 _ADDON_RESOURCES = {"workloads": "kueue", "localqueues": "kueue", "clusterqueues": "kueue",
-                    "resourceflavors": "kueue", "verticalpodautoscalers": "vpa", "inferenceservices": "kserve"}
+                    "resourceflavors": "kueue", "verticalpodautoscalers": "vpa", "inferenceservices": "kserve",
+                    "clusterpolicies": "gpu", "horizontalpodautoscalers": "hpa", "podgroups": "gang"}
 
 
 def _addon_relevant(pod: m.Pod, resource: str) -> bool:
     which = _ADDON_RESOURCES.get(resource)
     if which is None:
         return True
+    if which == "gpu":  # the GPU Operator's ClusterPolicy: pods that ask for NVIDIA devices or labels
+        return any(r.startswith("nvidia.com/") for r in effective_requests(pod)) or any(
+            k.startswith("nvidia.com/") for k in pod.node_selector)
+    if which == "hpa":
+        return pod.owner is not None and pod.owner.kind in ("ReplicaSet", "StatefulSet")
+    if which == "gang":
+        return gang.POD_GROUP_LABEL in pod.labels
     if which == "kueue":
         return queueing.GATE in pod.scheduling_gates or queueing.QUEUE_LABEL in pod.labels
     if which == "vpa":

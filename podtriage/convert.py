@@ -32,7 +32,7 @@ KNOWN_KINDS = (
     "CSIDriver", "CSIStorageCapacity", "VolumeAttachment",
     "DeviceClass", "ResourceSlice", "ResourceClaim", "ResourceClaimTemplate",
     "Workload", "LocalQueue", "ClusterQueue", "ResourceFlavor",  # Kueue (ADDON_KINDS)
-    "VerticalPodAutoscaler", "InferenceService",
+    "VerticalPodAutoscaler", "InferenceService", "ClusterPolicy", "HorizontalPodAutoscaler", "PodGroup",
 )
 WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob")
 
@@ -1320,7 +1320,8 @@ def resource_claim_template(obj: dict, warnings: list[str] | None = None) -> m.R
 ADDON_KINDS: Mapping[str, tuple[str, ...]] = {
     "Workload": ("kueue.x-k8s.io",), "LocalQueue": ("kueue.x-k8s.io",), "ClusterQueue": ("kueue.x-k8s.io",),
     "ResourceFlavor": ("kueue.x-k8s.io",), "VerticalPodAutoscaler": ("autoscaling.k8s.io",),
-    "InferenceService": ("serving.kserve.io",),
+    "InferenceService": ("serving.kserve.io",), "ClusterPolicy": ("nvidia.com",),
+    "HorizontalPodAutoscaler": ("autoscaling",), "PodGroup": ("scheduling.x-k8s.io",),
 }
 
 

@@ -65,7 +65,10 @@ ACCELERATOR_NAMES = frozenset({
     "nvidia-driver-daemonset", "nvidia-driver", "nvidia-container-toolkit-daemonset", "nvidia-container-toolkit",
     "nvidia-device-plugin-daemonset", "nvidia-device-plugin", "nvidia-device-plugin-ds", "nvidia-mig-manager",
     "gpu-operator", "amdgpu-dp-ds", "amdgpu-device-plugin", "amd-gpu-device-plugin", "intel-gpu-plugin",
-    "neuron-device-plugin", "tpu-device-plugin", "k8s-device-plugin"})
+    "neuron-device-plugin", "tpu-device-plugin", "k8s-device-plugin",
+    # the GPU Operator's other operands and images (its ClusterPolicy names them in status messages)
+    "container-toolkit", "gpu-feature-discovery", "nvidia-dcgm-exporter", "dcgm-exporter",
+    "nvidia-operator-validator", "cluster-policy"})
 # Names every cluster has: they identify nothing, and some of them the analysis recognises.
 KEPT_NAMES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "default-scheduler",
                         "system-node-critical", "system-cluster-critical", "true", "false", "docker.io",
@@ -672,7 +675,10 @@ def _learn_object(obj: Mapping[str, Any], c: _Claims) -> None:
 
 
 _KUEUE_KINDS = ("Workload", "LocalQueue", "ClusterQueue", "ResourceFlavor", "VerticalPodAutoscaler",
-                "InferenceService")  # the add-on kinds (model.AddonObject)
+                "InferenceService", "ClusterPolicy", "HorizontalPodAutoscaler",
+                "PodGroup")  # the add-on kinds (model.AddonObject)
+# The GPU Operator's ClusterPolicy: the operands diagnose/accelerators.py judges (only `enabled` is kept).
+_CLUSTER_POLICY_OPERANDS = ("driver", "toolkit", "devicePlugin", "gfd", "migManager", "dcgm", "dcgmExporter")
 
 
 def _learn_kueue(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any], c: _Claims, ns: str) -> None:
@@ -697,8 +703,8 @@ def _learn_kueue(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any], 
                 c.add("ResourceFlavor", _d(fu).get("name"))
     elif kind == "InferenceService":
         c.add("object", _d(_d(spec.get("predictor")).get("model")).get("runtime"))
-    elif kind == "VerticalPodAutoscaler":
-        ref = _d(spec.get("targetRef"))
+    elif kind in ("VerticalPodAutoscaler", "HorizontalPodAutoscaler"):
+        ref = _d(spec.get("targetRef" if kind == "VerticalPodAutoscaler" else "scaleTargetRef"))
         c.add(str(ref.get("kind")) if ref.get("kind") in PREFIX else "object", ref.get("name"))
         for p in _l(_d(spec.get("resourcePolicy")).get("containerPolicies")):
             c.add("container", _d(p).get("containerName"))
@@ -765,6 +771,17 @@ def _redact_kueue(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any],
                  "containerName": r.name(_d(x).get("containerName"))}
                 for x in _l(_d(status.get("recommendation")).get("containerRecommendations"))]
         out["status"] = {"recommendation": {"containerRecommendations": recs}, **conds}
+    elif kind == "ClusterPolicy":
+        out["spec"] = {k: _pick(_d(spec.get(k)), ("enabled",)) for k in _CLUSTER_POLICY_OPERANDS if k in spec}
+        out["status"] = {**_pick(status, ("state",)), **conds}
+    elif kind == "HorizontalPodAutoscaler":
+        ref = _d(spec.get("scaleTargetRef"))
+        out["spec"] = {"scaleTargetRef": {**_pick(ref, ("apiVersion", "kind")), "name": r.name(ref.get("name"))},
+                       **_pick(spec, ("minReplicas", "maxReplicas"))}
+        out["status"] = {**_pick(status, ("currentReplicas", "desiredReplicas")), **conds}
+    elif kind == "PodGroup":
+        out["spec"] = _pick(spec, ("minMember",))
+        out["status"] = _pick(status, ("phase", "scheduled", "running", "succeeded", "failed"))
     elif kind == "ResourceFlavor":
         s = {}
         if "nodeLabels" in spec:

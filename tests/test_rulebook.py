@@ -90,12 +90,15 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
          "problem_nodes": "gpu-1, gpu-2", "problem_count": 2, "hardware_count": 2, "operator": True,
          "hardware_evidence": "gpu-1 (nvidia.com/gpu.present=true), gpu-2 (nvidia.com/gpu.present=true)",
          "other_links": "", "advertised_as": "`nvidia.com/mig-1g.10gb` on gpu-1, gpu-2",
-         "suggested_resource": "nvidia.com/mig-1g.10gb", "mig": True, "shared": False},
+         "suggested_resource": "nvidia.com/mig-1g.10gb", "mig": True, "shared": False,
+         "cluster_policy": "cluster-policy", "cp_field": "spec.devicePlugin.enabled",
+         "cp_patch": "kubectl patch clusterpolicy cluster-policy --type merge -p "
+                     "'{\"spec\":{\"devicePlugin\":{\"enabled\":true}}}'"},
     ),
     "queue-admission": (
         "queue-admission",
         {"what": "Pod team-a/triton-0", "namespace": "team-a", "queue": "team-a-gpu", "workload": "pod-triton-0-b37c8",
-         "cluster_queue": "team-a", "kueue_message": "couldn't assign flavors to pod set main: insufficient unused "
+         "flavor_fix": "flavor h100: on 2 of its 2 node(s) the pod fails only on nodeSelector pool=a100", "cluster_queue": "team-a", "kueue_message": "couldn't assign flavors to pod set main: insufficient unused "
          "quota for nvidia.com/gpu in flavor a100, 2 more needed", "quota": "flavor a100: nvidia.com/gpu 8 of 8 "
          "nominal used (no cohort to borrow from)", "flavors": "a100", "needed": "2", "resource": "nvidia.com/gpu",
          "local_queues": "team-a-gpu", "queue_state": "waiting", "problem": "its Workload waits in ClusterQueue "
@@ -113,6 +116,20 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
          "placed": 3, "waiting": 1, "size": 4, "held": "12 nvidia.com/gpu", "waiting_pods": "llm-train-3-h5n3w",
          "placed_nodes": "gpu-1, gpu-2, gpu-3"},
     ),
+    "podgroup-min-member-unmet": (
+        "other",
+        {"pod_group": "llm-train", "namespace": "ml", "min_member": 4, "members": 3, "gap": 1,
+         "group_state": "minMember 4; phase Pending", "owner": "job/llm-train",
+         "upstream_message": "pre-filter pod llm-train-0-x7k2p cannot find enough sibling pods, current pods "
+                             "number: 3, minMember of group: 4"},
+    ),
+    "hpa-replicas-pending": (
+        "other",
+        {"hpa": "triton", "workload": "deployment/triton", "namespace": "ml", "min_replicas": 2, "max_replicas": 10,
+         "desired": 6, "current": 6, "placed": 4, "waiting": 2, "added": 4, "at_max": False,
+         "cap_hint": "it may ask for up to 10 (maxReplicas)", "scaling_limited": "",
+         "hpa_patch": '{"spec":{"maxReplicas":4}}'},
+    ),
     "job-suspended": (
         "queue-admission",
         {"job": "nightly-eval", "namespace": "ml", "parallelism": 2, "kueue_read": True,
@@ -123,7 +140,8 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
         {"where": "3 of the 4 node(s) the pod asks for with nodeSelector `pool=gpu`", "resource": "nvidia.com/gpu", "requested": "2", "total_allocatable": "4",
          "total_free": "0", "largest_free": "0",
          "accelerator_link": "", "holders": "research/llm-0 (4 on gpu-1)", "holder_count": 1,
-         "holder_namespaces": "research (4)", "top_holder": "research/llm-0"},
+         "holder_namespaces": "research (4)", "top_holder": "research/llm-0",
+         "own_replicas": False, "owner": "replicaset/triton-7c9d5f8b6"},
     ),
     "node-selector-mismatch": (
         "node-selector-mismatch",
@@ -136,6 +154,10 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
             "closest_value": "",
             "system_label": False,
             "label_nodes": "worker-1 worker-2",
+            "expression": "disktype=nvme",
+            # diagnose/accelerators.py: a GPU feature discovery label no node has, and why
+            "accelerator_link": "", "link_detail": "ClusterPolicy cluster-policy has `spec.gfd.enabled: false`",
+            "problem_nodes": "gpu-1, gpu-2", "problem_count": 2, "gfd_fix": "enable it in the ClusterPolicy",
         },
     ),
     "node-affinity-mismatch": (
@@ -151,6 +173,9 @@ SIGNALS: dict[str, tuple[str, dict[str, Any]]] = {
             "field": "nodeAffinity",
             "system_label": False,
             "label_nodes": "worker-1 worker-2",
+            # diagnose/accelerators.py: a GPU feature discovery label no node has, and why
+            "accelerator_link": "", "link_detail": "ClusterPolicy cluster-policy has `spec.gfd.enabled: false`",
+            "problem_nodes": "gpu-1, gpu-2", "problem_count": 2, "gfd_fix": "enable it in the ClusterPolicy",
         },
     ),
     "deprecated-label": (
@@ -501,7 +526,14 @@ def test_messages_name_the_exact_objects(builtin: RuleSet) -> None:
         ("extended-resource-missing", {"accelerator_link": "deploy-label"}, "accelerator-component-not-scheduled"),
         ("extended-resource-missing", {"accelerator_link": "mig"}, "accelerator-mig-unsettled"),
         ("extended-resource-missing", {"accelerator_link": "absent"}, "accelerator-device-plugin-absent"),
+        ("extended-resource-missing", {"accelerator_link": "disabled"}, "accelerator-component-disabled"),
+        ("node-selector-mismatch", {"key_absent": True, "accelerator_link": "disabled"},
+         "node-selector-gpu-feature-label-absent"),
+        ("node-affinity-mismatch", {"key_absent": True, "accelerator_link": "failing"},
+         "node-affinity-gpu-feature-label-absent"),
         ("extended-resource-exhausted", {"accelerator_link": "exhausted"}, "accelerator-exhausted-held"),
+        ("extended-resource-exhausted", {"accelerator_link": "exhausted", "own_replicas": True},
+         "accelerator-exhausted-by-own-replicas"),
         ("queue-admission", {"queue_state": "quota-exhausted"}, "kueue-quota-exhausted"),
         ("queue-admission", {"queue_state": "exceeds-quota"}, "kueue-request-exceeds-quota"),
         ("queue-admission", {"queue_state": "localqueue-missing"}, "kueue-queue-missing"),

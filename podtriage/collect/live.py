@@ -91,6 +91,8 @@ CLUSTER_RESOURCES = (
     Resource("ClusterQueue", "clusterqueues", ("kueue.x-k8s.io/v1beta2", "kueue.x-k8s.io/v1beta1"), False, addon=True),
     Resource("ResourceFlavor", "resourceflavors", ("kueue.x-k8s.io/v1beta2", "kueue.x-k8s.io/v1beta1"), False,
              addon=True),
+    # the NVIDIA GPU Operator's ClusterPolicy (diagnose/accelerators.py): which operands it deploys
+    Resource("ClusterPolicy", "clusterpolicies", ("nvidia.com/v1",), False, addon=True),
 )
 NAMESPACED_RESOURCES = (
     Resource("PersistentVolumeClaim", "persistentvolumeclaims", ("v1",), True),
@@ -114,6 +116,10 @@ NAMESPACED_RESOURCES = (
     Resource("VerticalPodAutoscaler", "verticalpodautoscalers", ("autoscaling.k8s.io/v1",), True, addon=True),
     # KServe (diagnose/serving.py): `explain inferenceservice/NAME`
     Resource("InferenceService", "inferenceservices", ("serving.kserve.io/v1beta1",), True, addon=True),
+    # the HorizontalPodAutoscaler that added a Deployment's Pending replicas (diagnose/autoscaling.py)
+    Resource("HorizontalPodAutoscaler", "horizontalpodautoscalers", ("autoscaling/v2",), True),
+    # coscheduling's PodGroup (scheduler-plugins): minMember of a gang (diagnose/gang.py)
+    Resource("PodGroup", "podgroups", ("scheduling.x-k8s.io/v1alpha1",), True, addon=True),
 )
 # Claims are read in every namespace: a device allocated to another namespace's claim is taken.
 CLUSTER_WIDE_NAMESPACED = (

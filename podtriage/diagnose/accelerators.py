@@ -17,10 +17,11 @@ runtime, device health), and that is what is said.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from .. import model as m
 from ..findings import EvidenceItem, Signal
@@ -61,7 +62,53 @@ _NVIDIA_CHAIN = (
               ("nvidia-device-plugin",), "registers nvidia.com/gpu with the kubelet"),
     Component("mig-manager", "NVIDIA MIG manager", ("nvidia-mig-manager",), ("nvidia-mig-manager",),
               "partitions the GPUs into MIG devices"),
+    # Not a link of what the kubelet advertises: it labels the nodes (nvidia.com/gpu.product, ...), which
+    # matters to a pod that selects on those labels (refine_labels).
+    Component("gpu-feature-discovery", "NVIDIA GPU feature discovery", ("gpu-feature-discovery",),
+              ("gpu-feature-discovery",), "labels the nodes with the GPUs' product, memory and CUDA version"),
 )
+# Judged apart from the chain: the MIG state from node labels, GFD only for label selectors.
+_NOT_CHAIN_LINKS = ("mig-manager", "gpu-feature-discovery")
+# The GPU Operator's ClusterPolicy field of each operand (nvidia.com/v1, api/v1/clusterpolicy_types.go);
+# every one defaults to enabled when `enabled` is unset.
+CLUSTER_POLICY_FIELDS = {"driver": "driver", "container-toolkit": "toolkit", "device-plugin": "devicePlugin",
+                         "mig-manager": "migManager", "gpu-feature-discovery": "gfd",
+                         "dcgm-exporter": "dcgmExporter", "dcgm": "dcgm"}
+# Text of a pod that fails for want of the driver or runtime below it (NVML names the driver library);
+# a pod that waits in an init container (the operands' driver-validation / toolkit-validation) does too.
+_NEEDS_BELOW = re.compile(r"driver|nvml|libnvidia|nvidia-smi|validation|runtime", re.I)
+
+
+@dataclass(frozen=True)
+class ClusterPolicy:
+    """The GPU Operator's ClusterPolicy as far as the diagnosis needs it."""
+
+    name: str
+    disabled: frozenset[str]  # component keys whose `spec.<field>.enabled` is false
+    state: str  # status.state: ready | notReady | ignored | ''
+    message: str  # the Error condition's message when it is set (which states are not ready)
+
+    def field(self, key: str) -> str:
+        return f"spec.{CLUSTER_POLICY_FIELDS[key]}.enabled"
+
+    def patch(self, key: str) -> str:
+        body = json.dumps({"spec": {CLUSTER_POLICY_FIELDS[key]: {"enabled": True}}}, separators=(",", ":"))
+        return f"kubectl patch clusterpolicy {self.name} --type merge -p '{body}'"
+
+
+def cluster_policy(snapshot: Snapshot) -> ClusterPolicy | None:
+    """The ClusterPolicy the operator acts on (it marks duplicates `ignored`), if one was read."""
+    for o in sorted(snapshot.addons("ClusterPolicy"), key=lambda o: o.name):
+        spec: Mapping[str, Any] = o.body.get("spec") or {}
+        status: Mapping[str, Any] = o.body.get("status") or {}
+        if status.get("state") == "ignored":
+            continue
+        disabled = frozenset(k for k, f in CLUSTER_POLICY_FIELDS.items()
+                             if isinstance(spec.get(f), Mapping) and spec[f].get("enabled") is False)
+        message = next((str(c.get("message", "")) for c in status.get("conditions") or ()
+                        if isinstance(c, Mapping) and c.get("type") == "Error" and c.get("status") == "True"), "")
+        return ClusterPolicy(o.name, disabled, str(status.get("state", "")), message[:300])
+    return None
 VENDORS = (
     Vendor("NVIDIA", ("nvidia.com/",),
            (("nvidia.com/gpu.present", "true"), ("feature.node.kubernetes.io/pci-10de.present", "true"),
@@ -190,8 +237,9 @@ class Stack:
                 if _is_component(c, w.name, labels):
                     self.daemonsets[c.key].append(w)
                     break
-        # GPU Operator in use: its deploy labels on nodes, or its operands' pods
-        self.operator = vendor.name == "NVIDIA" and (
+        self.policy = cluster_policy(snapshot) if vendor.name == "NVIDIA" else None
+        # GPU Operator in use: its ClusterPolicy, its deploy labels on nodes, or its operands' pods
+        self.operator = vendor.name == "NVIDIA" and (self.policy is not None or
             any(k.startswith("nvidia.com/gpu.deploy.") for n in snapshot.nodes for k in n.labels)
             or any(p.labels.get("app") == "gpu-operator" or p.name.startswith("gpu-operator") for p in snapshot.pods))
 
@@ -238,7 +286,7 @@ class Stack:
 class Link:
     """What is broken on one node: the component, how, and the fact that shows it."""
 
-    # other-name | deploy-label | not-selected | not-tolerated | no-pod | failing | mig | no-devices | absent
+    # disabled (ClusterPolicy) | other-name | deploy-label | not-selected | not-tolerated | no-pod | failing | mig | no-devices | absent
     # | registered-zero (no rule of its own: extended-resource-advertised-zero says it)
     link: str
     component: str
@@ -246,19 +294,40 @@ class Link:
     source: str
 
 
-_SPECIFIC = ("failing", "mig", "deploy-label", "not-tolerated", "not-selected", "no-devices", "registered-zero",
+_SPECIFIC = ("disabled", "failing", "mig", "deploy-label", "not-tolerated", "not-selected", "no-devices", "registered-zero",
              "no-pod", "absent")
 
 
 def _node_link(stack: Stack, node: m.Node, resource: str) -> Link:
+    link = _chain_link(stack, node, resource)
+    policy = stack.policy
+    host = [c for c in stack.vendor.chain if policy is not None and c.key in policy.disabled
+            and c.key not in _NOT_CHAIN_LINKS and c.key != stack.vendor.plugin and not stack.pods[c.key].get(node.name)]
+    if policy is not None and host and link.link in ("failing", "no-devices") \
+            and (link.link == "no-devices" or " is Init:" in link.detail or _NEEDS_BELOW.search(link.detail)):
+        # The operator was told the driver (or toolkit) is on the host; what fails above it says it is not.
+        c = host[0]
+        return Link("disabled", c.key, f"ClusterPolicy {policy.name} has `{policy.field(c.key)}: false` (the "
+                    f"{c.title} is expected preinstalled on the host), and on {node.name} {link.detail}",
+                    f"ClusterPolicy {policy.name} {policy.field(c.key)}; {link.source}")
+    return link
+
+
+def _chain_link(stack: Stack, node: m.Node, resource: str) -> Link:
     vendor = stack.vendor
     chain = vendor.chain
+    policy = stack.policy
     for c in chain:
-        if c.key == "mig-manager":
-            continue  # judged below, from the node's MIG state
+        if c.key in _NOT_CHAIN_LINKS:
+            continue  # judged below, from the node's MIG state; GFD advertises nothing
+        here = stack.pods[c.key].get(node.name, [])
+        if policy is not None and c.key == vendor.plugin and c.key in policy.disabled and not here \
+                and not stack.deployed(c.key) and resource not in node.allocatable:
+            return Link("disabled", c.key, f"ClusterPolicy {policy.name} has `{policy.field(c.key)}: false`: the GPU "
+                        f"Operator deploys no {c.title}, and none runs on {node.name}",
+                        f"ClusterPolicy {policy.name} {policy.field(c.key)}")
         if not stack.deployed(c.key) and c.key != vendor.plugin:
             continue  # not part of this cluster's stack (a driver preinstalled on the host)
-        here = stack.pods[c.key].get(node.name, [])
         if not here and c.key == vendor.plugin and resource in node.allocatable:
             # `resource: 0` means a plugin registered it here: its pod goes by a name we do not know
             # (or was not in the input); not absent, and not shown Running either.
@@ -274,13 +343,20 @@ def _node_link(stack: Stack, node: m.Node, resource: str) -> Link:
         bad = [s for s in here if not s.healthy]
         if bad:
             s = bad[0]
+            inits = [x.name for x in s.pod.init_container_statuses if not x.ready]
             detail = (f"{c.title} pod {s.pod.namespace}/{s.pod.name} on {node.name} is {s.status}"
                       + (f" ({s.restarts} restarts)" if s.restarts else "")
+                      + (f", waiting in init container {inits[0]}" if inits else "")
                       + (f": {s.last}" if s.last else ""))
             return Link("failing", c.key, detail, f"Pod {s.pod.namespace}/{s.pod.name} status")
     state = node.labels.get("nvidia.com/mig.config.state", "")
     if state in _MIG_UNSETTLED:
         want = node.labels.get("nvidia.com/mig.config", "?")
+        if policy is not None and "mig-manager" in policy.disabled and not stack.pods["mig-manager"].get(node.name):
+            return Link("disabled", "mig-manager", f"node {node.name} asks for MIG profile `nvidia.com/mig.config={want}` "
+                        f"(`nvidia.com/mig.config.state={state}`), and ClusterPolicy {policy.name} has "
+                        f"`{policy.field('mig-manager')}: false`: nothing applies it",
+                        f"ClusterPolicy {policy.name} {policy.field('mig-manager')}; Node {node.name} metadata.labels")
         mig = stack.pods["mig-manager"].get(node.name, []) if "mig-manager" in stack.pods else []
         who = f"; MIG manager pod {mig[0].pod.namespace}/{mig[0].pod.name} is {mig[0].status}" if mig else ""
         return Link("mig", "mig-manager", f"node {node.name} has `nvidia.com/mig.config.state={state}` (wanted "
@@ -320,7 +396,10 @@ def _holders(snapshot: Snapshot, nodes: Iterable[str], resource: str) -> list[tu
 
 
 def refine(signal: Signal, pod: m.Pod, snapshot: Snapshot) -> Signal:
-    """The extended-resource signal with the accelerator stack's broken link, when it is one."""
+    """The extended-resource signal with the accelerator stack's broken link, when it is one; a label
+    selector on a GPU feature discovery label no node has, with why GFD does not publish it."""
+    if signal.name in ("node-selector-mismatch", "node-affinity-mismatch"):
+        return _feature_labels(signal, snapshot)
     if signal.name not in ("extended-resource-missing", "extended-resource-exhausted"):
         return signal
     resource = str(signal.params.get("resource", ""))
@@ -332,7 +411,7 @@ def refine(signal: Signal, pod: m.Pod, snapshot: Snapshot) -> Signal:
     by_name = snapshot.node_by_name
     nodes = [by_name[n] for n in signal.nodes if n in by_name]
     if signal.name == "extended-resource-exhausted":
-        return _exhausted(signal, snapshot, nodes, resource)
+        return _exhausted(signal, snapshot, nodes, resource, pod)
     # Requested under one name, advertised under another (MIG profiles, shared GPUs).
     others = _other_names(snapshot, nodes, resource, vendor)
     if others:
@@ -378,8 +457,9 @@ def refine(signal: Signal, pod: m.Pod, snapshot: Snapshot) -> Signal:
         ev.append(EvidenceItem(kind="status", summary=f"{len(healthy_plugins)} {vendor.name} device plugin pod(s) "
                                f"are Running and ready in the cluster: " + _list([s.pod.name for s in healthy_plugins]),
                                source="Pod list (all namespaces)"))
+    ev += _policy_evidence(stack.policy)
     others_count = Counter(lk.link for _, _, lk in links)
-    params = {**signal.params, "accelerator_link": link, "component": component, "component_title": comp.title,
+    params = {**signal.params, **_policy_params(stack.policy, component), "accelerator_link": link, "component": component, "component_title": comp.title,
               "component_role": comp.role, "vendor": vendor.name, "link_detail": items[0][2].detail,
               "problem_nodes": _list(names), "problem_count": len(names),
               "hardware_evidence": _list([f"{n.name} ({why})" for n, why, _ in items], 3),
@@ -391,15 +471,108 @@ def refine(signal: Signal, pod: m.Pod, snapshot: Snapshot) -> Signal:
                    subject=_subject(items[0][2], signal.subject))
 
 
+def _is_gfd_label(key: str) -> bool:
+    """A label GPU feature discovery publishes (nvidia.com/gpu.product, gpu.memory, cuda.driver.major, ...);
+    the operator's own (gpu.present, gpu.deploy.*, mig.config*) are not."""
+    return key.startswith("nvidia.com/") and key != "nvidia.com/gpu.present" \
+        and not key.startswith(("nvidia.com/gpu.deploy.", "nvidia.com/mig.config"))
+
+
+def _feature_labels(signal: Signal, snapshot: Snapshot) -> Signal:
+    """No node has the GFD label the pod selects on: say which link keeps GFD from publishing it."""
+    key = str(signal.params.get("key", ""))
+    if not signal.params.get("key_absent") or not _is_gfd_label(key):
+        return signal
+    vendor = VENDORS[0]
+    hardware = [(n, why) for n in snapshot.nodes if (why := _has_hardware(vendor, n))]
+    if not hardware:
+        return signal
+    stack = Stack(snapshot, vendor)
+    gfd = next(c for c in vendor.chain if c.key == "gpu-feature-discovery")
+    policy = stack.policy
+    unread = any(x.resource in ("pods", "daemonsets") for x in snapshot.meta.missing)
+    links: list[tuple[m.Node, Link]] = []
+    for n, _ in hardware:
+        here = stack.pods[gfd.key].get(n.name, [])
+        bad = [s for s in here if not s.healthy]
+        if policy is not None and gfd.key in policy.disabled and not here:
+            links.append((n, Link("disabled", gfd.key, f"ClusterPolicy {policy.name} has `{policy.field(gfd.key)}: "
+                                  f"false`: no {gfd.title} runs to publish `{key}`",
+                                  f"ClusterPolicy {policy.name} {policy.field(gfd.key)}")))
+        elif bad:
+            s = bad[0]
+            links.append((n, Link("failing", gfd.key, f"{gfd.title} pod {s.pod.namespace}/{s.pod.name} on {n.name} "
+                                  f"is {s.status}" + (f": {s.last}" if s.last else ""),
+                                  f"Pod {s.pod.namespace}/{s.pod.name} status")))
+        elif not here and not unread:
+            if stack.deployed(gfd.key):
+                why_link, detail, source = stack.why_absent(gfd.key, n)
+                links.append((n, Link(why_link, gfd.key, detail, source)))
+            else:
+                links.append((n, Link("absent", gfd.key, f"no pod or DaemonSet of the {gfd.title} in the cluster",
+                                      "Pod and DaemonSet lists (all namespaces)")))
+    if not links:
+        return signal  # GFD runs on every GPU node: the key is not one it publishes (a typo: said as such)
+    groups: dict[str, list[tuple[m.Node, Link]]] = defaultdict(list)
+    for n, lk in links:
+        groups[lk.link].append((n, lk))
+    link, items = max(groups.items(), key=lambda kv: (len(kv[1]), -_SPECIFIC.index(kv[0]) if kv[0] in _SPECIFIC
+                                                      else 0, kv[0]))
+    lk = items[0][1]
+    names = [n.name for n, _ in items]
+    if link == "disabled" and policy is not None:
+        how = f"enable it in the ClusterPolicy: `{policy.patch(gfd.key)}`"
+    elif link == "failing":
+        pod_ref = lk.source.split(" ")[1]
+        ns, _, name = pod_ref.partition("/")
+        how = f"find why its pod fails: `kubectl logs -n {ns} {name}`"
+    elif link == "absent":
+        how = ("deploy it (the GPU Operator does unless `spec.gfd.enabled` is false; standalone: the "
+               "gpu-feature-discovery DaemonSet of NVIDIA's k8s-device-plugin)")
+    else:
+        how = f"let its DaemonSet run there ({lk.detail})"
+    ev = [EvidenceItem(kind="object", summary=f"{len(hardware)} node(s) have NVIDIA hardware and no `{key}` label: "
+                       + _list([f"{n.name} ({why})" for n, why in hardware]),
+                       source="Node metadata.labels", data={"nodes": [n.name for n, _ in hardware[:50]]})]
+    ev += [EvidenceItem(kind="status" if x.link == "failing" else "object", summary=x.detail, source=x.source,
+                        data={"link": x.link, "component": x.component}) for _, x in items[:5]]
+    ev += _policy_evidence(policy)
+    params = {**signal.params, **_policy_params(policy, gfd.key), "accelerator_link": link,
+              "component": gfd.key, "component_title": gfd.title, "vendor": vendor.name, "link_detail": lk.detail,
+              "problem_nodes": _list(names), "problem_count": len(names), "gfd_fix": how,
+              # GFD owns the label: a hand-set one goes stale (and is overwritten when GFD runs)
+              "label_candidates": ""}
+    return replace(signal, params=params, evidence=signal.evidence + tuple(ev),
+                   effects=(f"{gfd.title} does not run on the NVIDIA nodes: {link}",
+                            f"no node has the label `{key}`") + signal.effects,
+                   subject=_subject(lk, signal.subject))
+
+
+def _policy_evidence(policy: ClusterPolicy | None) -> list[EvidenceItem]:
+    if policy is None or policy.state in ("", "ready"):
+        return []
+    return [EvidenceItem(kind="status", summary=f"ClusterPolicy {policy.name} status.state: {policy.state}"
+                         + (f" ({policy.message})" if policy.message else ""),
+                         source=f"ClusterPolicy {policy.name} status")]
+
+
+def _policy_params(policy: ClusterPolicy | None, component: str) -> dict[str, object]:
+    known = policy is not None and component in CLUSTER_POLICY_FIELDS
+    return {"cluster_policy": policy.name if policy else "", "cluster_policy_state": policy.state if policy else "",
+            "cp_field": policy.field(component) if policy and known else "",
+            "cp_patch": policy.patch(component) if policy and known else ""}
+
+
 def _subject(lk: Link, default: str) -> str:
     src = lk.source.split(" status")[0].split(" spec.")[0].split(" metadata")[0]
     kind, _, name = src.partition(" ")
-    if kind in ("Pod", "DaemonSet", "Node") and name and ";" not in name:
+    name = name.split(" ")[0] if kind == "ClusterPolicy" else name
+    if kind in ("Pod", "DaemonSet", "Node", "ClusterPolicy") and name and ";" not in name:
         return f"{kind}/{name}"
     return default
 
 
-def _exhausted(signal: Signal, snapshot: Snapshot, nodes: Sequence[m.Node], resource: str) -> Signal:
+def _exhausted(signal: Signal, snapshot: Snapshot, nodes: Sequence[m.Node], resource: str, pod: m.Pod) -> Signal:
     """Every unit is taken: by whom, on which nodes (the pods holding them, largest first)."""
     with_units = [n.name for n in nodes if n.allocatable.get(resource, 0) > 0]
     holders = _holders(snapshot, with_units, resource)
@@ -416,7 +589,13 @@ def _exhausted(signal: Signal, snapshot: Snapshot, nodes: Sequence[m.Node], reso
     params = {**signal.params, "accelerator_link": "exhausted", "holders": _list(shown, 5),
               "holder_count": len(holders),
               "holder_namespaces": ", ".join(f"{ns} ({n})" for ns, n in by_ns.most_common(5)),
-              "top_holder": f"{holders[0][0].namespace}/{holders[0][0].name}"}
+              "top_holder": f"{holders[0][0].namespace}/{holders[0][0].name}",
+              # every unit is held by the pod's own siblings (a Deployment scaled past its pool): freeing
+              # them is no fix, capacity is
+              "own_replicas": pod.owner is not None and all(
+                  h.owner is not None and h.namespace == pod.namespace and (h.owner.kind, h.owner.name)
+                  == (pod.owner.kind, pod.owner.name) for h, _ in holders),
+              "owner": f"{pod.owner.kind.lower()}/{pod.owner.name}" if pod.owner else ""}
     return replace(signal, params=params, evidence=signal.evidence + (ev,))
 
 

@@ -1,4 +1,5 @@
-"""Autoscalers that set a pod's shape: a VerticalPodAutoscaler that raised its requests.
+"""Autoscalers that set a pod's shape or number: a VerticalPodAutoscaler that raised its requests, a
+HorizontalPodAutoscaler that added the replicas that wait.
 
 The VPA admission controller rewrites a pod's requests as it is created and says so in the
 annotation `vpaUpdates: "Pod resources updated by <vpa>: container 0: cpu request, memory request"`.
@@ -11,6 +12,7 @@ signal NodeResourcesFit gave.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from typing import Any, Mapping
@@ -120,4 +122,95 @@ def refine_all(signals: list[Signal], pod: m.Pod, snap: Snapshot) -> list[Signal
     return [refine(s, pod, snap) for s in signals] if pod.vpa_updates else signals
 
 
-__all__ = ["parse_updates", "refine", "refine_all"]
+# --- HorizontalPodAutoscaler: where the Pending replicas come from -----------------------------------
+# A Deployment's replicas above the HPA's minReplicas were asked for by the HPA (it writes
+# spec.replicas through the scale subresource). When some of them cannot be placed, the cause of each is
+# in its pod report; what the owner also needs is that the HPA added them, how far it wants to go
+# (desired, maxReplicas), so that "more capacity" and "a lower maxReplicas" are the two choices.
+
+
+def _int(x: Any) -> int | None:
+    return x if isinstance(x, int) and not isinstance(x, bool) else None
+
+
+def _scale_target(pod: m.Pod, snap: Snapshot) -> m.Workload | None:
+    """The object an HPA scales for this pod: its Deployment (through the ReplicaSet), or its owner."""
+    owner = pod.owner
+    if owner is None:
+        return None
+    w = snap.workload_by_key.get((owner.kind, pod.namespace, owner.name))
+    if w is not None and w.kind == "ReplicaSet" and w.owner is not None and w.owner.kind == "Deployment":
+        return snap.workload_by_key.get(("Deployment", pod.namespace, w.owner.name)) or w
+    return w
+
+
+def hpa_for(snap: Snapshot, kind: str, namespace: str, name: str) -> m.AddonObject | None:
+    for h in snap.addons("HorizontalPodAutoscaler", namespace):
+        ref = _d(_d(h.body.get("spec")).get("scaleTargetRef"))
+        if ref.get("kind") == kind and ref.get("name") == name:
+            return h
+    return None
+
+
+def _workload_pods(w: m.Workload, snap: Snapshot) -> list[m.Pod]:
+    owners = [w] + (snap.workloads_by_owner.get(("Deployment", w.namespace, w.name), []) if w.kind == "Deployment"
+                    else [])
+    out: list[m.Pod] = []
+    for o in owners:
+        out += snap.pods_by_owner.get((o.kind, o.namespace, o.name), [])
+    return [p for p in out if not p.is_terminal and not p.deletion_timestamp]
+
+
+def hpa_signals(pod: m.Pod, snap: Snapshot, total: int) -> list[Signal]:
+    """A context cause when the pod is one of the replicas an HPA added beyond its minReplicas and
+    some of them cannot be placed: the HPA named (current/desired/min/max) as their origin."""
+    if pod.node_name or pod.phase != "Pending":
+        return []
+    w = _scale_target(pod, snap)
+    if w is None:
+        return []
+    hpa = hpa_for(snap, w.kind, w.namespace, w.name)
+    if hpa is None:
+        return []
+    spec, status = _d(hpa.body.get("spec")), _d(hpa.body.get("status"))
+    low = _int(spec.get("minReplicas")) or 1
+    high = _int(spec.get("maxReplicas"))
+    desired = _int(status.get("desiredReplicas"))
+    current = _int(status.get("currentReplicas"))
+    if desired is None or desired <= low:
+        return []  # the replicas are the HPA's floor: not ones it added
+    pods = _workload_pods(w, snap)
+    placed = [p for p in pods if p.node_name]
+    waiting = [p for p in pods if not p.node_name and p.phase == "Pending"]
+    if not waiting:
+        return []
+    conds = {str(_d(c).get("type")): _d(c) for c in status.get("conditions") or []}
+    limited = conds.get("ScalingLimited", {})
+    at_max = high is not None and desired >= high
+    key = f"{w.namespace}/{w.name}"
+    params: dict[str, Any] = {
+        "pod": f"Pod/{pod.key}", "total_nodes": total, "nodes_count": 0, "node_examples": "", "node_example": "NODE",
+        "hpa": hpa.name, "workload": f"{w.kind.lower()}/{w.name}", "namespace": w.namespace,
+        "min_replicas": low, "max_replicas": high if high is not None else "unset", "desired": desired,
+        "current": current if current is not None else "unknown", "placed": len(placed), "waiting": len(waiting),
+        "added": desired - low, "at_max": at_max,
+        "cap_hint": (f"it is at its maxReplicas ({high}): it asks for no more" if at_max else
+                     f"it may ask for up to {high} (maxReplicas)" if high is not None else ""),
+        "scaling_limited": str(limited.get("message", "")) if limited.get("status") == "True" else "",
+        "hpa_patch": json.dumps({"spec": {"maxReplicas": max(len(placed), low)}}, separators=(",", ":"))}
+    ev = [EvidenceItem(kind="object", summary=f"HorizontalPodAutoscaler {w.namespace}/{hpa.name} scales {w.kind} {key}: "
+                       f"minReplicas {low}, maxReplicas {params['max_replicas']}, current {params['current']}, "
+                       f"desired {desired}" + (f"; ScalingLimited: {params['scaling_limited']}"
+                                               if params["scaling_limited"] else ""),
+                       source=f"HorizontalPodAutoscaler {w.namespace}/{hpa.name} spec / status",
+                       data={"minReplicas": low, "maxReplicas": high, "currentReplicas": current,
+                             "desiredReplicas": desired}),
+          EvidenceItem(kind="object", summary=f"{len(placed)} replica(s) of {w.kind} {key} placed, {len(waiting)} "
+                       "Pending: " + ", ".join(p.name for p in waiting[:5]) + (", ..." if len(waiting) > 5 else ""),
+                       source=f"Pods of {w.kind} {key}")]
+    return [Signal(name="hpa-replicas-pending", params=params, evidence=tuple(ev), blocking=False,
+                   subject=f"HorizontalPodAutoscaler/{w.namespace}/{hpa.name}", confidence=0.9,
+                   effects=(f"HorizontalPodAutoscaler {hpa.name} asked for {desired} replicas",))]
+
+
+__all__ = ["hpa_for", "hpa_signals", "parse_updates", "refine", "refine_all"]

@@ -9,18 +9,26 @@ says "flavor a100: nvidia.com/gpu 8 of 8 used, no cohort to borrow from" rather 
 
 Kueue's objects are read as they are (model.AddonObject), v1beta1 and v1beta2 field names alike.
 A Job suspended with no queue at all is said as such: nothing in the cluster will resume it.
+
+When no flavor fits (Kueue's "doesn't match node affinity" / "untolerated taint", or a flavor whose
+nodeLabels no node carries), the pod is evaluated as Kueue would admit it on each flavor (the flavor's
+nodeLabels added to its nodeSelector, the flavor's tolerations to its tolerations) against the nodes
+that carry the flavor's labels, every filter per node: which single change makes one of them
+feasible, or, when no node carries all the labels, which nodes miss only one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
 from .. import convert
 from .. import model as m
 from ..findings import EvidenceItem, Signal
 from ..quantity import format_amount, to_scheduler_units
-from ..scheduler.framework import effective_requests
+from ..scheduler.framework import ClusterState, effective_requests, evaluate
+from ..scheduler.plugins.taint_toleration import untolerated
 from ..snapshot import Snapshot
 
 GATE = "kueue.x-k8s.io/admission"
@@ -165,7 +173,7 @@ def pod_signals(pod: m.Pod, snap: Snapshot, total: int) -> list[Signal]:
         owners.append((pod.owner.kind, pod.owner.name, pod.owner.uid))
     queue = pod.labels.get(QUEUE_LABEL, "")
     return [_diagnose(snap, pod.namespace, owners, queue, f"Pod {pod.key}", f"Pod/{pod.key}", pod.key, total,
-                      requests=effective_requests(pod))]
+                      requests=effective_requests(pod), template=pod)]
 
 
 def workload_signals(w: m.Workload, snap: Snapshot, total: int) -> list[Signal]:
@@ -196,15 +204,17 @@ def workload_signals(w: m.Workload, snap: Snapshot, total: int) -> list[Signal]:
         per_pod = effective_requests(w.template_pod)
         requests = {k: v * (w.replicas or 1) for k, v in per_pod.items()}
     return [_diagnose(snap, w.namespace, [("Job", w.name, w.uid)], queue, what, f"Job/{key}", key,
-                      total, requests=requests)]
+                      total, requests=requests, template=w.template_pod)]
 
 
 def _diagnose(snap: Snapshot, namespace: str, owners: Sequence[tuple[str, str, str]], queue: str, what: str,
-              subject: str, key: str, total: int, *, requests: Mapping[str, int]) -> Signal:
+              subject: str, key: str, total: int, *, requests: Mapping[str, int],
+              template: m.Pod | None = None) -> Signal:
     qs = Queues(snap)
     params: dict[str, Any] = {**_base(key, total), "what": what, "namespace": namespace, "queue": queue or "",
                               "workload": "", "cluster_queue": "", "kueue_message": "", "quota": "",
-                              "flavors": "", "needed": "", "resource": "", "local_queues": ""}
+                              "flavors": "", "needed": "", "resource": "", "local_queues": "",
+                              "flavor_fix": ""}
     ev: list[EvidenceItem] = []
     if what.startswith("Pod "):
         ev.append(EvidenceItem(kind="object", summary=f"spec.schedulingGates: {GATE}", source=f"{what} spec.schedulingGates"))
@@ -322,10 +332,14 @@ def _diagnose(snap: Snapshot, namespace: str, owners: Sequence[tuple[str, str, s
         return out("quota-exhausted", f"ClusterQueue `{cq_name}` has no `{res}` quota left for the "
                    f"{params['needed']} it needs: {params['quota']}", subj=f"ClusterQueue/{cq_name}")
     # Flavors whose nodes the pod cannot use.
+    used_flavors = sorted({q.flavor for res, rs in quotas.items() for q in rs if not want or want.get(res)})
     if "doesn't match node affinity" in message or "untolerated taint" in message:
         params["flavors"] = ", ".join(sorted({q.flavor for rs in quotas.values() for q in rs}))
+        cf = _on_flavor_nodes(template, [qs.flavors[f] for f in used_flavors if f in qs.flavors], snap, ev)
+        params["flavor_fix"] = cf
         return out("flavor-mismatch", f"no flavor of ClusterQueue `{cq_name}` fits the pods' placement: "
-                   f"{message}", subj=f"Workload/{wl.namespace}/{wl.name}")
+                   f"{message}" + (f". On the flavors' nodes: {cf}" if cf else ""),
+                   subj=f"Workload/{wl.namespace}/{wl.name}")
     no_nodes = [f for f in sorted({q.flavor for rs in quotas.values() for q in rs})
                 if _flavor_nodes(qs.flavors[f], snap) == 0 and snap.has("Node")]
     if no_nodes and len(no_nodes) == len({q.flavor for rs in quotas.values() for q in rs}):
@@ -334,14 +348,106 @@ def _diagnose(snap: Snapshot, namespace: str, owners: Sequence[tuple[str, str, s
         params["flavor_labels"] = ", ".join(f"{k}={v}" for k, v in labels.items())
         ev.append(EvidenceItem(kind="object", summary=f"ResourceFlavor {no_nodes[0]} has nodeLabels "
                                f"{params['flavor_labels']}, which no node carries", source=f"ResourceFlavor {no_nodes[0]} spec.nodeLabels"))
+        cf = _on_flavor_nodes(template, [qs.flavors[no_nodes[0]]], snap, ev)
+        params["flavor_fix"] = cf
         return out("flavor-no-nodes", f"ResourceFlavor `{no_nodes[0]}` selects nodes with "
-                   f"`{params['flavor_labels']}`, and no node has those labels", subj=f"ResourceFlavor/{no_nodes[0]} spec.nodeLabels")
+                   f"`{params['flavor_labels']}`, and no node has those labels" + (f"; {cf}" if cf else ""),
+                   subj=f"ResourceFlavor/{no_nodes[0]} spec.nodeLabels")
     if evicted is not None and evicted.get("status") == "True":
         return out("evicted", f"its Workload {wl.name} was evicted ({params.get('evicted_reason', '')}) and waits "
                    "to be admitted again", subj=f"Workload/{wl.namespace}/{wl.name}")
     params["pending_workloads"] = _d(cq.body.get("status")).get("pendingWorkloads", "?")
     return out("waiting", f"its Workload {wl.name} waits in ClusterQueue `{cq_name}` "
                    f"({params['pending_workloads']} pending)", confidence=0.8, subj=f"Workload/{wl.namespace}/{wl.name}")
+
+
+def _as_admitted(pod: m.Pod, flavor: m.AddonObject) -> m.Pod:
+    """The pod as Kueue releases it on this flavor: nodeLabels into its nodeSelector, tolerations added."""
+    spec = _d(flavor.body.get("spec"))
+    labels = {str(k): str(v) for k, v in _d(spec.get("nodeLabels")).items()}
+    # a key the pod selects itself keeps the pod's value: that conflict is what Kueue refuses
+    return replace(pod, node_selector={**labels, **pod.node_selector}, scheduling_gates=(),
+                   tolerations=tuple(pod.tolerations) + convert.tolerations(_l(spec.get("tolerations"))))
+
+
+def _on_flavor_nodes(template: m.Pod | None, flavors: Sequence[m.AddonObject], snap: Snapshot,
+                     ev: list[EvidenceItem]) -> str:
+    """What would make one node of a flavor feasible for the pod as admitted there ('' when unknown)."""
+    if template is None or not snap.nodes or not flavors:
+        return ""
+    parts: list[str] = []
+    cluster: ClusterState | None = None
+    for fl in flavors[:3]:
+        spec = _d(fl.body.get("spec"))
+        labels = {str(k): str(v) for k, v in _d(spec.get("nodeLabels")).items()}
+        taints = [m.Taint(key=str(_d(x).get("key", "")), value=str(_d(x).get("value", "") or ""),
+                          effect=str(_d(x).get("effect", ""))) for x in _l(spec.get("nodeTaints"))]
+        pod = _as_admitted(template, fl)
+        bad = untolerated(tuple(taints), pod.tolerations)
+        if bad:
+            line = (f"flavor {fl.name}: the pod does not tolerate the flavor's nodeTaint `{bad[0]}`; add a toleration "
+                    f"for it to the pod template")
+            parts.append(line)
+            ev.append(EvidenceItem(kind="object", summary=line, source=f"ResourceFlavor {fl.name} spec.nodeTaints"))
+            continue
+        on = [n for n in snap.nodes if all(n.labels.get(k) == v for k, v in labels.items())]
+        if not on:
+            # No node carries every label: the nodes that miss the fewest, and what they have instead.
+            # Among the nodes the pod could use but for placement (resources, taints pass): else all.
+            if cluster is None:
+                cluster = ClusterState(snap)
+            base = evaluate(replace(template, scheduling_gates=()), cluster)
+            usable = {v.node for v in base.verdicts if all(f.plugin == "NodeAffinity" for f in v.failures)}
+            pool = [n for n in snap.nodes if n.name in usable] or list(snap.nodes)
+            misses = [(n, [(k, v) for k, v in labels.items() if n.labels.get(k) != v]) for n in pool]
+            fewest = min(len(x[1]) for x in misses)
+            near = [(n, x) for n, x in misses if len(x) == fewest]
+            k, v = near[0][1][0]
+            have = Counter(n.labels.get(k, "") for n, _ in near)
+            shown = ", ".join(f"`{k}={h}`" if h else f"no `{k}`" for h, _ in have.most_common(3))
+            line = (f"flavor {fl.name}: no node has all of its nodeLabels; {len(near)} node(s) "
+                    f"({', '.join(n.name for n, _ in near[:3])}) miss only " if fewest == 1 else
+                    f"flavor {fl.name}: no node has all of its nodeLabels; the closest {len(near)} node(s) "
+                    f"({', '.join(n.name for n, _ in near[:3])}) miss {fewest}, first ")
+            line += f"`{k}={v}` (they have {shown}): correct the flavor's nodeLabels or label the pool's nodes"
+            parts.append(line)
+            ev.append(EvidenceItem(kind="object", summary=line, source=f"ResourceFlavor {fl.name} spec.nodeLabels; "
+                                   "Node metadata.labels"))
+            continue
+        if cluster is None:
+            cluster = ClusterState(snap)
+        result = evaluate(pod, cluster)
+        names = {n.name for n in on}
+        if result.prefilter:
+            line = f"flavor {fl.name}: the admitted pod is refused before any node: {result.prefilter[0].message}"
+            parts.append(line)
+            ev.append(EvidenceItem(kind="object", summary=line, source=f"podtriage filters, pod as admitted on {fl.name}"))
+            continue
+        verdicts = [v for v in result.verdicts if v.node in names]
+        fits = [v.node for v in verdicts if v.passed]
+        if fits:
+            line = (f"flavor {fl.name}: the pod as admitted there passes every filter on {len(fits)} of its "
+                    f"{len(on)} node(s) ({', '.join(fits[:3])})")
+            parts.append(line)
+            ev.append(EvidenceItem(kind="object", summary=line, source=f"podtriage filters, pod as admitted on {fl.name}"))
+            continue
+        # Counterfactual: nodes that one change would make feasible (a single failing plugin).
+        one = [v for v in verdicts if len({f.plugin for f in v.failures}) == 1]
+        pick = one or verdicts
+        def why(v: Any) -> str:  # the failure without the node's name, so that nodes group
+            return str(v.failures[0].message).removeprefix(f"node {v.node}: ") if v.failures else ""
+        common = Counter(why(v) for v in pick if v.failures).most_common(1)
+        msg = common[0][0] if common else "?"
+        which = [v.node for v in pick if why(v) == msg]
+        line = (f"flavor {fl.name}: on {len(which)} of its {len(on)} node(s) ({', '.join(which[:3])}) the pod as "
+                f"admitted there fails only on {msg}; changing that alone makes them feasible" if one else
+                f"flavor {fl.name}: its {len(on)} node(s) refuse the pod as admitted there for more than one reason, "
+                f"first: {msg}")
+        parts.append(line)
+        ev.append(EvidenceItem(kind="object", summary=line, source=f"podtriage filters on the nodes of flavor {fl.name}",
+                               data={"flavor": fl.name, "nodes": sorted(names)[:50],
+                                     "failures": {v.node: [f.message for f in v.failures] for v in verdicts[:20]}}))
+    return "; ".join(parts)
 
 
 def _flavor_nodes(flavor: m.AddonObject, snap: Snapshot) -> int:

@@ -129,3 +129,98 @@ def test_a_dra_backed_extended_resource_is_not_blamed_on_a_device_plugin(rules) 
                  "extendedResourceName": "nvidia.com/gpu"}}]
     rules_seen = [c.rule for c in _explain(docs, "triton-0", rules).root_causes]
     assert not [r for r in rules_seen if r.startswith("accelerator-")], rules_seen
+
+
+# --- the GPU Operator's ClusterPolicy ------------------------------------------------------------------
+
+def _policy(docs: list[dict]) -> dict:
+    return next(d for d in docs if d["kind"] == "ClusterPolicy")
+
+
+def test_without_the_cluster_policy_a_disabled_plugin_looks_absent(rules) -> None:
+    docs = [d for d in case_docs("gpu-device-plugin-disabled") if d["kind"] != "ClusterPolicy"]
+    top = _explain(docs, "triton-0", rules).root_causes[0]
+    assert top.rule == "accelerator-device-plugin-absent", (top.rule, top.message)
+
+
+def test_an_ignored_duplicate_cluster_policy_is_not_read(rules) -> None:
+    docs = case_docs("gpu-device-plugin-disabled")
+    _policy(docs)["status"]["state"] = "ignored"  # the operator acts on another one: none here
+    top = _explain(docs, "triton-0", rules).root_causes[0]
+    assert top.rule == "accelerator-device-plugin-absent", (top.rule, top.message)
+
+
+def test_a_standalone_device_plugin_running_is_not_blamed_on_the_policy(rules) -> None:
+    """devicePlugin disabled because another plugin is installed, and it runs and advertises 0: the
+    answer is below that plugin, not the ClusterPolicy."""
+    docs = case_docs("gpu-plugin-running-no-devices")
+    docs.append(copy.deepcopy(_policy(case_docs("gpu-device-plugin-disabled"))))
+    top = _explain(docs, "triton-0", rules).root_causes[0]
+    assert top.rule == "accelerator-plugin-sees-no-devices", (top.rule, top.message)
+
+
+def test_a_driver_disabled_on_nodes_whose_plugin_works_is_no_cause(rules) -> None:
+    """spec.driver.enabled: false with a preinstalled driver that works (the plugin Running, GPUs
+    advertised and all taken): the ClusterPolicy is not named."""
+    docs = case_docs("gpu-exhausted-by-training")
+    docs.append(copy.deepcopy(_policy(case_docs("gpu-driver-disabled-no-host-driver"))))
+    causes = _explain(docs, "triton-0", rules).root_causes
+    assert causes[0].rule == "accelerator-exhausted-held"
+    assert "accelerator-component-disabled" not in [c.rule for c in causes]
+
+
+def test_mig_manager_disabled_with_a_mig_profile_requested(rules) -> None:
+    docs = case_docs("gpu-mig-config-failed")
+    for d in docs:
+        if d["kind"] == "Node":
+            d["metadata"]["labels"]["nvidia.com/mig.config.state"] = "pending"
+    policy = copy.deepcopy(_policy(case_docs("gpu-device-plugin-disabled")))
+    policy["spec"]["devicePlugin"]["enabled"] = True
+    policy["spec"]["migManager"]["enabled"] = False
+    docs.append(policy)
+    top = _explain(docs, "embedder-0", rules).root_causes[0]
+    assert top.rule == "accelerator-component-disabled", (top.rule, top.message)
+    assert "`spec.migManager.enabled: false`: nothing applies it" in top.message
+    assert '"migManager":{"enabled":true}' in top.fix
+
+
+def test_gfd_running_on_the_nodes_leaves_a_missing_label_to_the_selector_rules(rules) -> None:
+    """GFD enabled and Running on every GPU node: a selector on a label it does not publish is the
+    selector's problem (the generic rule for an operator's label no node has), not GFD's."""
+    docs = case_docs("gpu-feature-discovery-disabled")
+    _policy(docs)["spec"]["gfd"]["enabled"] = True
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "fixtures"))
+    import make_issue16_cases as mk
+
+    ds = mk.daemonset("gpu-feature-discovery", "gpu-operator", "gpu-feature-discovery",
+                      image="nvcr.io/nvidia/k8s-device-plugin:v0.17.4", desired=2, ready=2,
+                      node_selector={"nvidia.com/gpu.deploy.gpu-feature-discovery": "true"},
+                      tolerations=[mk.GPU_TOLERATION])
+    docs += [ds, mk.operand(ds, "gpu-1", "a1b2c"), mk.operand(ds, "gpu-2", "d3e4f")]
+    top = _explain(docs, "llm-serve-0", rules).root_causes[0]
+    assert top.rule == "node-selector-system-label-absent", (top.rule, top.message)
+    # GFD crash-looping on them: it is named
+    docs[-1] = mk.operand(ds, "gpu-2", "d3e4f", state="crashloop", restarts=9, message="failed to initialize NVML")
+    docs[-2] = mk.operand(ds, "gpu-1", "a1b2c", state="crashloop", restarts=9, message="failed to initialize NVML")
+    top = _explain(docs, "llm-serve-0", rules).root_causes[0]
+    assert top.rule == "node-selector-gpu-feature-label-absent", (top.rule, top.message)
+    assert "CrashLoopBackOff" in top.message and "failed to initialize NVML" in top.message
+    assert "kubectl logs -n gpu-operator" in top.fix
+
+
+def test_an_unreadable_cluster_policy_is_noted_only_on_gpu_pods(rules) -> None:
+    docs = case_docs("gpu-device-plugin-disabled")
+    docs = [d for d in docs if d["kind"] != "ClusterPolicy"]
+    plain = copy.deepcopy(next(d for d in docs if d["kind"] == "Pod" and d["metadata"]["name"] == "triton-0"))
+    plain["metadata"].update(name="web-0", uid="web-0-uid")
+    c = plain["spec"]["containers"][0]
+    c["resources"] = {"requests": {"cpu": "100m"}}
+    docs.append(plain)
+    forbidden = (m.Missing("clusterpolicies", "", "forbidden"),)
+    gpu = _explain(docs, "triton-0", rules, missing=forbidden)
+    assert any(x.startswith("clusterpolicies could not be read") for x in gpu.missing), gpu.missing
+    other = _explain(docs, "web-0", rules, missing=forbidden)
+    assert not any("clusterpolicies" in x for x in other.missing), other.missing

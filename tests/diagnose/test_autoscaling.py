@@ -64,3 +64,59 @@ def test_a_request_the_vpa_did_not_touch_is_not_blamed_on_it(rules) -> None:
     p = next(d for d in docs if d["kind"] == "Pod")
     p["metadata"]["annotations"]["vpaUpdates"] = "Pod resources updated by llm-router: container 0: cpu request"
     assert _top(docs, rules).rule == "pod-larger-than-any-node"
+
+
+# --- HorizontalPodAutoscaler ------------------------------------------------------------------------
+HPA_POD = "triton-7c9d5f8b6-n9p2q"
+
+
+def _causes(docs: list[dict], rules, target: str = HPA_POD):
+    b = SnapshotBuilder("t")
+    b.add_all(copy.deepcopy(docs))
+    for k in {d["kind"] for d in docs} | {"Node", "Pod", "Event"}:
+        b.mark_collected(k)
+    return Explainer(b.build(), rules).explain(target, "ml").root_causes
+
+
+def _hpa_docs(**status: int) -> list[dict]:
+    from tests.fixture_cases import case_docs
+
+    docs = case_docs("hpa-replicas-pending")
+    for d in docs:
+        if d["kind"] == "HorizontalPodAutoscaler":
+            d["status"].update(status)
+    return docs
+
+
+def test_a_pending_replica_names_the_hpa_that_added_it(rules) -> None:
+    causes = _causes(_hpa_docs(), rules)
+    assert causes[0].rule == "accelerator-exhausted-by-own-replicas" and causes[0].blocking
+    [hpa] = [c for c in causes if c.rule == "hpa-replicas-pending"]
+    assert not hpa.blocking
+    assert "HorizontalPodAutoscaler triton scaled deployment/triton to 6 desired replicas (minReplicas 2, " \
+           "maxReplicas 10, current 6): 4 placed, 2 Pending" in hpa.message
+    # capacity first; the owner's cap second, at what the pool holds
+    assert hpa.fix.index("capacity") < hpa.fix.index("maxReplicas")
+    assert '{"spec":{"maxReplicas":4}}' in hpa.fix
+
+
+def test_replicas_at_the_hpa_floor_are_not_said_to_be_added_by_it(rules) -> None:
+    causes = _causes(_hpa_docs(desiredReplicas=2, currentReplicas=2), rules)
+    assert "hpa-replicas-pending" not in [c.rule for c in causes]
+
+
+def test_an_hpa_of_another_deployment_is_not_named(rules) -> None:
+    docs = _hpa_docs()
+    for d in docs:
+        if d["kind"] == "HorizontalPodAutoscaler":
+            d["spec"]["scaleTargetRef"]["name"] = "embedder"
+    assert "hpa-replicas-pending" not in [c.rule for c in _causes(docs, rules)]
+
+
+def test_at_max_replicas_it_says_the_hpa_asks_for_no_more(rules) -> None:
+    docs = _hpa_docs()
+    for d in docs:
+        if d["kind"] == "HorizontalPodAutoscaler":
+            d["spec"]["maxReplicas"] = 6
+    [hpa] = [c for c in _causes(docs, rules) if c.rule == "hpa-replicas-pending"]
+    assert "it is at its maxReplicas (6): it asks for no more" in hpa.message

@@ -86,6 +86,31 @@ def test_flavor_selecting_no_node(rules) -> None:
     top = _explain(docs, "triton-0", "team-a", rules).root_causes[0]
     assert top.rule == "kueue-flavor-unusable", (top.rule, top.message)
     assert "nvidia.com/gpu.product=NVIDIA-H100-80GB-HBM3" in top.message
+    # the counterfactual on the flavor's (would-be) nodes: the GPU nodes miss only that label
+    assert "no node has all of its nodeLabels; 2 node(s) (gpu-1, gpu-2) miss only " \
+           "`nvidia.com/gpu.product=NVIDIA-H100-80GB-HBM3`" in top.message, top.message
+
+
+def test_a_flavor_taint_the_pod_does_not_tolerate_names_the_toleration(rules) -> None:
+    docs = case_docs("kueue-flavor-affinity-mismatch")
+    fl = _of(docs, "ResourceFlavor")
+    fl["spec"]["nodeTaints"] = [{"key": "dedicated", "value": "h100", "effect": "NoSchedule"}]
+    msg = "couldn't assign flavors to pod set main: untolerated taint {dedicated h100 NoSchedule <nil>} in flavor h100"
+    _of(docs, "Workload")["status"]["conditions"][0]["message"] = msg
+    top = _explain(docs, "triton-0", "team-a", rules).root_causes[0]
+    assert top.rule == "kueue-flavor-unusable", (top.rule, top.message)
+    assert "the pod does not tolerate the flavor's nodeTaint `dedicated=h100:NoSchedule`" in top.message
+    # a flavor toleration that covers it (Kueue adds it to the pod) is no cause
+    fl["spec"]["tolerations"] = [{"key": "dedicated", "operator": "Equal", "value": "h100", "effect": "NoSchedule"}]
+    top = _explain(docs, "triton-0", "team-a", rules).root_causes[0]
+    assert "does not tolerate" not in top.message and "fails only on nodeSelector" in top.message
+
+
+def test_a_flavor_whose_nodes_fit_the_pod_as_admitted_is_said_so(rules) -> None:
+    docs = case_docs("kueue-flavor-affinity-mismatch")
+    del _of(docs, "Pod")["spec"]["nodeSelector"]
+    top = _explain(docs, "triton-0", "team-a", rules).root_causes[0]
+    assert "passes every filter on 2 of its 2 node(s) (gpu-1, gpu-2)" in top.message, top.message
 
 
 def test_kueue_objects_not_read_is_said_with_less_confidence(rules) -> None:

@@ -1,6 +1,8 @@
-"""GPU and ML workloads live: Kueue's and KServe's real CRDs (sigs.k8s.io/kueue v0.17.0,
-github.com/kserve/kserve v0.15.2, vendored in crds/) in the real kube-apiserver, objects written as Kueue's controller would leave them, and a GPU pool whose
-device plugin runs and advertises 0 GPUs, refused by the real kube-scheduler.
+"""GPU and ML workloads live: Kueue's, KServe's and the GPU Operator's real CRDs (sigs.k8s.io/kueue
+v0.17.0, github.com/kserve/kserve v0.15.2, github.com/NVIDIA/gpu-operator's ClusterPolicy; vendored in
+crds/, versions in crds/VERSIONS) in the real kube-apiserver, objects written as their controllers would
+leave them, and GPU pools refused by the real kube-scheduler: a device plugin that runs and advertises
+0 GPUs; a ClusterPolicy that disables the device plugin and GPU feature discovery.
 
 The objects are those of the offline fixture cases (tools/fixtures/make_issue16_cases.py builds
 both), so the CRDs' schemas also check that the fixtures are objects Kueue would accept.
@@ -30,6 +32,7 @@ pytestmark = pytest.mark.e2e
 
 CRDS = Path(__file__).parent / "crds"
 KUEUE = "/apis/kueue.x-k8s.io/v1beta2"
+GPU_OPERATOR = "/apis/nvidia.com/v1/clusterpolicies"
 
 
 def _install_crds(api: Api) -> None:
@@ -52,7 +55,8 @@ def _install_crds(api: Api) -> None:
             time.sleep(0.2)
     # the discovery cache of the API server serves the new groups after a moment
     deadline = time.monotonic() + 30
-    for path in (f"{KUEUE}/clusterqueues", "/apis/serving.kserve.io/v1beta1/inferenceservices"):
+    for path in (f"{KUEUE}/clusterqueues", "/apis/serving.kserve.io/v1beta1/inferenceservices", GPU_OPERATOR,
+                 "/apis/scheduling.x-k8s.io/v1alpha1/podgroups"):
         while True:
             try:
                 api.req("GET", path)
@@ -161,8 +165,10 @@ def test_explain_follows_kueue_queues(kueue_cluster, podtriage_cli, target, rule
 # A GPU pool whose device plugin runs and finds no GPU
 
 
-def _gpu_node(api: Api, name: str, gpus: int = 0) -> None:
+def _gpu_node(api: Api, name: str, gpus: int | None = 0, drop: tuple[str, ...] = ()) -> None:
     doc = mk.gpu_node(name, gpus=gpus)
+    for key in drop:
+        doc["metadata"]["labels"].pop(key, None)
     api.req("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node",
                                       "metadata": {"name": name, "labels": doc["metadata"]["labels"]},
                                       "spec": {"taints": doc["spec"]["taints"]}})
@@ -256,3 +262,208 @@ def test_inference_service_without_a_runtime(control_plane, podtriage_cli):
         assert res.json()["target"] == {"kind": "InferenceService", "namespace": ns, "name": "llama3"}
     finally:
         api.delete(f"{path}/llama3")
+
+
+def _wait_unschedulable(api: Api, ns: str, name: str) -> str:
+    deadline = time.monotonic() + 45
+    while True:
+        p = api.req("GET", f"/api/v1/namespaces/{ns}/pods/{name}")
+        cond = next((c for c in p["status"].get("conditions", []) if c["type"] == "PodScheduled"), None)
+        if cond and cond.get("message"):
+            return str(cond["message"])
+        assert time.monotonic() < deadline, p["status"]
+        time.sleep(0.2)
+
+
+def test_cluster_policy_disables_the_device_plugin_and_feature_discovery(clean_nodes, control_plane, podtriage_cli):
+    """The GPU Operator's ClusterPolicy (the real CRD) as the operator leaves it, with the device plugin
+    and GPU feature discovery disabled: the nodes advertise no nvidia.com/gpu and carry no
+    nvidia.com/gpu.product. A pod requesting a GPU and one selecting the GPU model are refused by the
+    real scheduler; the answers name the ClusterPolicy field and the patch that re-enables it."""
+    api = Api(control_plane.api_client())
+    _install_crds(api)
+    sfx = uuid.uuid4().hex[:6]
+    ns = control_plane.ensure_namespace(f"e2e-ml-{sfx}")
+    nodes = [f"gpu-{sfx}-1", f"gpu-{sfx}-2"]
+    for n in nodes:  # no plugin ever registered nvidia.com/gpu; no GFD ever labelled the product
+        _gpu_node(api, n, gpus=None, drop=("nvidia.com/gpu.product", "nvidia.com/gpu.count"))
+    policy = mk.cluster_policy(disabled=("devicePlugin", "gfd"))
+    _create(api, GPU_OPERATOR, policy)
+    try:
+        held = api.req("GET", f"{GPU_OPERATOR}/cluster-policy")
+        assert held["spec"]["devicePlugin"] == {"enabled": False} and held["status"]["state"] == "ready"
+        gpu = _clean(mk.gpu_pod("triton-0", ns))
+        gpu["spec"]["containers"][0]["resources"]["requests"].update(cpu="1", memory="1Gi")
+        by_model = _clean(mk.gpu_pod("bench-0", ns, spec={"nodeSelector": {
+            "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}, "tolerations": [mk.GPU_TOLERATION]}))
+        c = by_model["spec"]["containers"][0]
+        c["resources"] = {"requests": {"cpu": "1", "memory": "1Gi"}}
+        for body in (gpu, by_model):
+            body["spec"]["terminationGracePeriodSeconds"] = 0
+            api.req("POST", f"/api/v1/namespaces/{ns}/pods", body)
+        assert "Insufficient nvidia.com/gpu" in _wait_unschedulable(api, ns, "triton-0")
+        assert "didn't match Pod's node affinity/selector" in _wait_unschedulable(api, ns, "bench-0")
+
+        res = podtriage_cli.run("explain", "triton-0", "-n", ns, "-o", "json")
+        assert res.returncode == 1, res.describe()
+        top = top_cause(res.json())
+        assert top["rule"] == "accelerator-component-disabled", res.describe()
+        assert "`spec.devicePlugin.enabled: false`" in top["message"] and nodes[0] in top["message"], top["message"]
+        assert '"devicePlugin":{"enabled":true}' in top["fix"], top["fix"]
+        assert not [m for m in res.json()["missing"] if "clusterpolicies" in m], res.json()["missing"]
+
+        res = podtriage_cli.run("explain", "bench-0", "-n", ns, "-o", "json")
+        assert res.returncode == 1, res.describe()
+        top = top_cause(res.json())
+        assert top["rule"] == "node-selector-gpu-feature-label-absent", res.describe()
+        assert "`spec.gfd.enabled: false`" in top["message"] and "nvidia.com/gpu.product" in top["message"]
+        assert '"gfd":{"enabled":true}' in top["fix"] and "kubectl label nodes" not in top["fix"], top["fix"]
+    finally:
+        control_plane.force_delete_pods(ns)
+        api.delete(f"{GPU_OPERATOR}/cluster-policy")
+
+
+def test_hpa_added_replicas_that_stay_pending(clean_nodes, control_plane, podtriage_cli):
+    """A Triton Deployment an HPA scaled from 2 to 6 replicas (2 GPUs each) on a pool of 8 GPUs: the
+    real scheduler places 4 and refuses 2. The answer for the Deployment: the pool is full of its own
+    replicas (capacity, never "scale down the holders"), and the HPA named as the origin of the
+    replicas (min/max/current/desired), its maxReplicas as the owner's second option."""
+    api = Api(control_plane.api_client())
+    sfx = uuid.uuid4().hex[:6]
+    ns = control_plane.ensure_namespace(f"e2e-hpa-{sfx}")
+    for i in (1, 2):
+        _gpu_node(api, f"gpu-{sfx}-{i}", gpus=4)
+    dep, rs = mk.gpu_deployment("triton", ns, "7c9d5f8b6", replicas=6, gpus=2)
+    made = api.req("POST", f"/apis/apps/v1/namespaces/{ns}/deployments", _clean(dep))
+    rs_body = _clean(rs)
+    rs_body["metadata"]["ownerReferences"][0]["uid"] = made["metadata"]["uid"]
+    made_rs = api.req("POST", f"/apis/apps/v1/namespaces/{ns}/replicasets", rs_body)
+    hpa = mk.hpa("triton", ns, "triton", low=2, high=10, current=6, desired=6)
+    _create(api, f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers", hpa)
+    try:
+        for i in range(6):  # what the ReplicaSet controller creates (no controller-manager runs here)
+            body = _clean(mk.gpu_pod(f"triton-7c9d5f8b6-{i}x{sfx[:3]}", ns, gpus=2, owner=("ReplicaSet", rs["metadata"]["name"]),
+                                     labels={"app": "triton", "pod-template-hash": "7c9d5f8b6"}))
+            body["metadata"]["ownerReferences"][0]["uid"] = made_rs["metadata"]["uid"]
+            body["spec"]["terminationGracePeriodSeconds"] = 0
+            api.req("POST", f"/api/v1/namespaces/{ns}/pods", body)
+        deadline = time.monotonic() + 60
+        while True:
+            pods = api.req("GET", f"/api/v1/namespaces/{ns}/pods")["items"]
+            bound = [p for p in pods if p["spec"].get("nodeName")]
+            refused = [p for p in pods if any(c["type"] == "PodScheduled" and c.get("reason") == "Unschedulable"
+                                              for c in p["status"].get("conditions", []))]
+            if len(bound) == 4 and len(refused) == 2:
+                break
+            assert time.monotonic() < deadline, (len(bound), len(refused))
+            time.sleep(0.3)
+        res = podtriage_cli.run("explain", "deployment/triton", "-n", ns, "-o", "json")
+        assert res.returncode == 1, res.describe()
+        doc = res.json()
+        top = top_cause(doc)
+        assert top["rule"] == "accelerator-exhausted-by-own-replicas", res.describe()
+        assert "scale down" not in top["fix"], top["fix"]
+        [ctx] = [c for c in doc["rootCauses"] if c["rule"] == "hpa-replicas-pending"]
+        assert not ctx["blocking"]
+        assert "HorizontalPodAutoscaler triton scaled deployment/triton to 6 desired replicas (minReplicas 2, " \
+               "maxReplicas 10, current 6): 4 placed, 2 Pending" in ctx["message"], ctx["message"]
+        assert '"maxReplicas":4' in ctx["fix"], ctx["fix"]
+        assert not [m for m in doc["missing"] if "horizontalpodautoscalers" in m], doc["missing"]
+    finally:
+        control_plane.force_delete_pods(ns)
+        for path in (f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers/triton",
+                     f"/apis/apps/v1/namespaces/{ns}/replicasets/{rs['metadata']['name']}",
+                     f"/apis/apps/v1/namespaces/{ns}/deployments/triton"):
+            try:
+                api.delete(path)
+            except ApiError:
+                pass
+
+
+def test_podgroup_short_of_its_min_member(clean_nodes, control_plane, podtriage_cli):
+    """A coscheduling PodGroup (scheduler-plugins' real CRD) asking minMember 4 for a Job that runs 3
+    workers. The scheduler-plugins scheduler is not built here, so no scheduler event exists: the
+    answer comes from the PodGroup read live and the group's pods, and names the gap and the fix."""
+    api = Api(control_plane.api_client())
+    _install_crds(api)
+    sfx = uuid.uuid4().hex[:6]
+    ns = control_plane.ensure_namespace(f"e2e-gang-{sfx}")
+    for i in (1, 2, 3, 4):
+        _gpu_node(api, f"gpu-{sfx}-{i}", gpus=4)
+    job = mk.job("llm-train", ns, parallelism=3, gpus=4, suspend=False)
+    del job["spec"]["selector"], job["spec"]["manualSelector"]
+    job["spec"]["template"]["metadata"]["labels"] = {"scheduling.x-k8s.io/pod-group": "llm-train"}
+    job["spec"]["template"]["spec"]["schedulerName"] = mk.SP_SCHEDULER
+    made = api.req("POST", f"/apis/batch/v1/namespaces/{ns}/jobs", _clean(job))
+    pg_path = f"/apis/scheduling.x-k8s.io/v1alpha1/namespaces/{ns}/podgroups"
+    _create(api, pg_path, mk.pod_group("llm-train", ns, 4))
+    try:
+        job["metadata"]["uid"] = made["metadata"]["uid"]
+        for p in mk.gang_workers(job, 3, "llm-train"):
+            body = _clean(p)
+            body["metadata"]["ownerReferences"][0]["uid"] = made["metadata"]["uid"]
+            body["spec"]["terminationGracePeriodSeconds"] = 0
+            api.req("POST", f"/api/v1/namespaces/{ns}/pods", body)
+        held = api.req("GET", f"{pg_path}/llm-train")
+        assert held["spec"]["minMember"] == 4 and held["status"]["phase"] == "Pending"
+        res = podtriage_cli.run("explain", "job/llm-train", "-n", ns, "-o", "json")
+        assert res.returncode == 1, res.describe()
+        doc = res.json()
+        rules = [c["rule"] for c in doc["rootCauses"]]
+        top = top_cause(doc)
+        assert top["rule"] == "podgroup-min-member-unmet", rules
+        assert "needs minMember 4 pods, but only 3 carry its label (1 missing)" in top["message"], top["message"]
+        assert '"minMember":3' in top["fix"] and "job/llm-train" in top["fix"], top["fix"]
+        assert not [m for m in doc["missing"] if "podgroups" in m], doc["missing"]
+    finally:
+        control_plane.force_delete_pods(ns)
+        for path in (f"{pg_path}/llm-train", f"/apis/batch/v1/namespaces/{ns}/jobs/llm-train"):
+            try:
+                api.delete(path)
+            except ApiError:
+                pass
+
+
+def test_kueue_flavor_affinity_mismatch_on_the_flavor_s_nodes(kueue_cluster, control_plane, podtriage_cli):
+    """A ClusterQueue whose only flavor (h100) is refused by Kueue for a pod that still selects the A100
+    model: the answer evaluates the pod as admitted on the flavor's nodes and names the one change."""
+    ns, _, _ = kueue_cluster
+    api = Api(control_plane.api_client())
+    sfx = uuid.uuid4().hex[:6]
+    docs = mk.CASES["kueue-flavor-affinity-mismatch"]
+    pool = f"h100-{sfx}"
+    flavor, cq, lq = f"h100-{sfx}", f"team-h-{sfx}", "team-h-gpu"
+    nodes = [f"h100-{sfx}-{i}" for i in (1, 2)]
+    cleanup = [f"/api/v1/nodes/{n}" for n in nodes] + [f"{KUEUE}/resourceflavors/{flavor}",
+                                                       f"{KUEUE}/clusterqueues/{cq}"]
+    try:
+        for n in nodes:
+            doc = mk.gpu_node(n, gpus=8, product="NVIDIA-H100-80GB-HBM3", labels={"pool": pool})
+            api.req("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {
+                "name": n, "labels": doc["metadata"]["labels"]}, "spec": {"taints": doc["spec"]["taints"]}})
+            api.req("PATCH", f"/api/v1/nodes/{n}/status", {"status": {
+                "capacity": doc["status"]["capacity"], "allocatable": doc["status"]["allocatable"],
+                "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "ok"}]}},
+                content_type="application/merge-patch+json")
+        _create(api, f"{KUEUE}/resourceflavors", mk.flavor(flavor, {"pool": pool}))
+        _create(api, f"{KUEUE}/clusterqueues", mk.cluster_queue(
+            cq, {flavor: {"cpu": "256", "memory": "2Ti", "nvidia.com/gpu": "16"}}, pending=1))
+        _create(api, f"{KUEUE}/namespaces/{ns}/localqueues", mk.local_queue(lq, ns, cq, pending=1))
+        pod = copy.deepcopy(next(d for d in docs if d["kind"] == "Pod"))
+        pod["metadata"].update(name="h100-triton-0", namespace=ns)
+        pod["metadata"]["labels"][mk.QUEUE_LABEL] = lq
+        made = api.req("POST", f"/api/v1/namespaces/{ns}/pods", _clean(pod))
+        msg = f"couldn't assign flavors to pod set main: flavor {flavor} doesn't match node affinity"
+        _create(api, f"{KUEUE}/namespaces/{ns}/workloads", mk.workload_for_pod(made, lq, ("Pending", msg, "")))
+        res = podtriage_cli.run("explain", "h100-triton-0", "-n", ns, "-o", "json")
+        assert res.returncode == 1, res.describe()
+        top = top_cause(res.json())
+        assert top["rule"] == "kueue-flavor-unusable", res.describe()
+        assert f"flavor {flavor}: on 2 of its 2 node(s)" in top["message"], top["message"]
+        assert "fails only on nodeSelector nvidia.com/gpu.product=NVIDIA-A100-SXM4-80GB" in top["message"]
+    finally:
+        for path in [f"/api/v1/namespaces/{ns}/pods/h100-triton-0"] + list(reversed(cleanup)):
+            try:
+                api.delete(path)
+            except ApiError:
+                pass

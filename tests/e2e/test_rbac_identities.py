@@ -50,6 +50,9 @@ FULL_READ: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     *(("kueue.x-k8s.io", r, ("list",)) for r in ("clusterqueues", "resourceflavors", "workloads", "localqueues")),
     ("autoscaling.k8s.io", "verticalpodautoscalers", ("list",)),
     ("serving.kserve.io", "inferenceservices", ("list",)),
+    ("nvidia.com", "clusterpolicies", ("list",)),
+    ("autoscaling", "horizontalpodautoscalers", ("list",)),
+    ("scheduling.x-k8s.io", "podgroups", ("list",)),
 )
 # What the namespace-only identity cannot read: every cluster-scoped kind podtriage lists.
 CLUSTER_SCOPED = ("nodes", "namespaces", "persistentvolumes", "storageclasses", "priorityclasses",

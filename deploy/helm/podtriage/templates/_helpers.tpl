@@ -136,6 +136,18 @@ app.kubernetes.io/component: watch
 - apiGroups: [serving.kserve.io]
   resources: [inferenceservices]
   verbs: {{ $verbs }}
+# The NVIDIA GPU Operator's ClusterPolicy: an operand disabled in it is the broken link of the GPU stack.
+- apiGroups: [nvidia.com]
+  resources: [clusterpolicies]
+  verbs: {{ $verbs }}
+# The HorizontalPodAutoscaler that added Pending replicas is named as their origin.
+- apiGroups: [autoscaling]
+  resources: [horizontalpodautoscalers]
+  verbs: {{ $verbs }}
+# Coscheduling's PodGroup (scheduler-plugins): a gang's minMember.
+- apiGroups: [scheduling.x-k8s.io]
+  resources: [podgroups]
+  verbs: {{ $verbs }}
 {{- end -}}
 
 {{/* `podtriage watch` arguments (shell-free: one list item each). */}}

@@ -368,3 +368,106 @@ def test_kustomize_watch_components_pass_the_real_apiserver(cluster, tmp_path) -
     for obj in ("deployment.apps/podtriage-watch", "service/podtriage-watch", "clusterrole.rbac.authorization.k8s.io/podtriage-watch",
                 "servicemonitor.monitoring.coreos.com/podtriage-watch", "prometheusrule.monitoring.coreos.com/podtriage"):
         assert obj in p.stdout, p.stdout
+
+
+def _pids_with(*words: str) -> list[int]:
+    out = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        args = [a.decode(errors="replace") for a in argv]
+        if all(w in args for w in words) and args and Path(args[0]).name.startswith(("podtriage", "python")):
+            out.append(int(proc.name))
+    return out
+
+
+def test_helm_watch_deployment_runs_as_its_service_account(cluster, image, pending, readonly_audit, podtriage_cli,
+                                                           tmp_path) -> None:
+    """The watch Deployment's pod, run as a kubelet would (its command, args, env, ConfigMap volume and
+    ServiceAccount token, from the image's file set, as uid 65532 on a read-only root): with the
+    chart's watch role alone it syncs (no 403, only list and watch), becomes ready, serves the Pending
+    pod's cause on /api/v1/findings and /metrics, and exits 0 on the SIGTERM a kubelet sends."""
+    import threading
+
+    from kubernetes import client
+
+    from .controlplane import free_port
+
+    stage, _, mode = image
+    port = free_port()  # the pod's own network namespace here is the host's: a free port for it
+    release, ns = f"pt{uuid.uuid4().hex[:6]}", f"podtriage-{uuid.uuid4().hex[:6]}"
+    tool("helm", cluster, "install", release, str(CHART), "-n", ns, "--create-namespace", "--wait=false",
+         "--set", "watch.enabled=true", "--set", f"watch.port={port}")
+    full = f"{release}-podtriage"
+    try:
+        dep = client.AppsV1Api(cluster.api_client()).read_namespaced_deployment(f"{full}-watch", ns)
+        pod = cluster.api_client().sanitize_for_serialization(dep)["spec"]["template"]["spec"]
+        [c] = pod["containers"]
+        assert c["command"] == ["podtriage"] and c["args"][:4] == ["watch", "-A", "--listen", f":{port}"]
+        # A safety net only: the test sends SIGTERM itself once it has its answers.
+        c["command"] = ["timeout", "--preserve-status", "-s", "TERM", "240", *c["command"]]
+        since = len(cluster.audit_events())
+        readonly_audit.invocations += 1
+        done: dict[str, subprocess.CompletedProcess[str]] = {}
+        runner = threading.Thread(target=lambda: done.setdefault(
+            "p", run_pod(cluster, stage, mode, ns, pod, PodRun(tmp_path), timeout=300)), daemon=True)
+        runner.start()
+        base = f"http://127.0.0.1:{port}"
+
+        def get(path: str) -> tuple[int, str]:
+            try:
+                with urllib.request.urlopen(base + path, timeout=5) as r:
+                    return r.status, r.read().decode()
+            except urllib.error.HTTPError as e:
+                return e.code, e.read().decode()
+            except OSError:
+                return 0, ""
+
+        deadline = time.monotonic() + 120
+        while get("/readyz")[0] != 200:
+            assert runner.is_alive(), done["p"].stdout[-3000:] + done["p"].stderr[-5000:]
+            assert time.monotonic() < deadline, "the watch pod did not become ready"
+            time.sleep(0.5)
+        status, body = get("/api/v1/findings")
+        assert status == 200
+        doc = json.loads(body)
+        assert validate_audit(doc) == []
+        assert doc["stale"] is False and doc["lastSync"]
+        # Everything the watch role grants is read: only Secrets are missing, as the chart's default says.
+        assert [m["resource"] for m in doc["missing"]] == ["secrets"], doc["missing"]
+        assert doc["missing"][0]["reason"].startswith(SECRETS_SKIPPED)
+        # The Pending pod's cause is what a fresh audit (admin, --no-secrets, same config) says now.
+        audit = podtriage_cli.run("audit", "-A", "-o", "json", "--no-secrets", "--no-progress")
+        assert audit.returncode in (0, 1), audit.stderr[-3000:]
+
+        def rules_for(d: dict) -> list[str]:
+            return sorted(f["rule"] for f in d["findings"] if any(p_["namespace"] == pending for p_ in f["pods"]))
+
+        assert rules_for(doc) == rules_for(json.loads(audit.stdout)) != [], doc["findings"]
+        status, metrics = get("/metrics")
+        assert status == 200
+        assert any(line.startswith("podtriage_pending_pods{") and f'namespace="{pending}"' in line
+                   and line.endswith(" 1") for line in metrics.splitlines()), metrics[:3000]
+        assert "podtriage_watch_stale 0" in metrics.splitlines()
+
+        pids = _pids_with("watch", "--listen", f":{port}")
+        assert len(pids) == 1, pids
+        os.kill(pids[0], 15)  # what a kubelet sends when the pod is deleted
+        runner.join(60)
+        assert not runner.is_alive(), "the watch did not exit on SIGTERM"
+        p = done["p"]
+        assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr[-5000:]
+
+        events = sa_requests(cluster, ns, f"{full}-watch", since)
+        assert len(events) > 20, f"the watch made {len(events)} requests as its ServiceAccount"
+        forbidden = [f"{e['verb']} {e['requestURI']}" for e in events
+                     if (e.get("responseStatus") or {}).get("code") == 403]
+        assert not forbidden, forbidden
+        assert {e["verb"] for e in events if e.get("objectRef")} <= {"list", "watch"}
+        assert "watch" in {e["verb"] for e in events}
+    finally:
+        tool("helm", cluster, "uninstall", release, "-n", ns, check=False)

@@ -11,8 +11,9 @@ halves: the audit log shows podtriage only ever LISTs secrets (never GETs one by
 in-process run of the collector against the same API server records the Accept header of each of
 its secrets requests and checks the bytes the server returned.
 
-This module sorts last among the e2e modules; conftest's session-scoped ``readonly_audit``
-fixture repeats the audit check after the very last test of the session.
+The watch tests (test_watch_*.py) sort after this module, and `podtriage watch` also WATCHes the
+secrets collection (metadata only); conftest's session-scoped ``readonly_audit`` fixture repeats
+the audit check after the very last test of the session.
 """
 
 from __future__ import annotations

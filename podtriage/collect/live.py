@@ -20,6 +20,7 @@ restarted; once resources fail in a row, each remaining one gets a single attemp
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import email.utils
 import json
@@ -302,7 +303,8 @@ class _Client:
     pieces so that a server trickling bytes cannot hold a request past the deadline.
     """
 
-    def __init__(self, cfg: Any, timeout: float, options: LiveOptions | None = None) -> None:
+    def __init__(self, cfg: Any, timeout: float, options: LiveOptions | None = None, *,
+                 recorded: int | None = None) -> None:
         import urllib3
         from kubernetes.client import ApiClient
 
@@ -317,7 +319,9 @@ class _Client:
         # insecure-skip-tls-verify: said once (a snapshot warning), not by urllib3 on every request.
         self.insecure = self.server.startswith("https:") and not getattr(cfg, "verify_ssl", True)
         self.deadline = Deadline(None)  # the collection's, set by `_Session`
-        self.requests: list[tuple[str, str]] = []
+        # Every request made (verb, target), for the read-only checks; a long-running process
+        # (`podtriage watch`) keeps only the last `recorded` of them.
+        self.requests: collections.deque[tuple[str, str]] = collections.deque(maxlen=recorded)
 
     def close(self) -> None:
         close = getattr(self.api_client, "close", None)
@@ -337,32 +341,12 @@ class _Client:
         left = deadline.remaining()
         if left <= 0:
             raise _Unreachable(f"{deadline.describe()} was reached", timed_out=True)
-        qs = urlencode([(k, v) for k, v in query if v is not None])
-        target = f"{path}?{qs}" if qs else path
-        self.requests.append(("GET", target))
-        from urllib3._collections import HTTPHeaderDict  # repeatable headers (Impersonate-Group)
-
-        headers = HTTPHeaderDict({"Accept": accept, "User-Agent": f"podtriage/{__version__}"})
-        for key, value in self._auth_headers().items():
-            headers[key] = value
-        for key, value in self.options.impersonate.headers():
-            headers.add(key, value)
         read = min(self.request_timeout, left)
         timeout = self._urllib3.Timeout(connect=min(CONNECT_TIMEOUT_CAP, read),
                                         read=read if math.isfinite(read) else None)
         errors = (self._urllib3.exceptions.HTTPError, OSError)
         started = time.monotonic()
-        if self.options.verbosity >= 7:
-            self._log_headers(target, headers)
-        try:
-            with warnings.catch_warnings():
-                if self.insecure:
-                    warnings.simplefilter("ignore", self._urllib3.exceptions.InsecureRequestWarning)
-                r = self.pool.request("GET", self.server + target, headers=headers, timeout=timeout,
-                                      retries=False, preload_content=False, redirect=False)
-        except errors as exc:
-            self._log(f"GET {self.server}{target} failed in {_ms(started)} milliseconds: {exc}")
-            raise _unreachable(exc, self._urllib3) from None
+        target, r = self._send(path, query, accept, timeout, started)
         try:
             body = self._read_body(r, read, deadline)
         except errors as exc:
@@ -390,18 +374,27 @@ class _Client:
         Same headers, credentials, impersonation and logging as `get`; no collection deadline (a
         watch runs as long as the process), `read_timeout` bounds the wait for each next chunk.
         The caller reads it with `read1` and must `release_conn()` or `close()` it."""
+        timeout = self._urllib3.Timeout(connect=CONNECT_TIMEOUT_CAP, read=read_timeout)
+        started = time.monotonic()
+        target, r = self._send(path, query, accept, timeout, started)
+        if self.options.verbosity >= 6:
+            self._log(f"GET {self.server}{target} {r.status} (stream) in {_ms(started)} milliseconds")
+        return r
+
+    def _send(self, path: str, query: Iterable[tuple[str, Any]], accept: str, timeout: Any,
+              started: float) -> tuple[str, Any]:
+        """One GET (no retries, no redirects, body unread): the target as sent and urllib3's response.
+        Headers: Accept, User-Agent, the credentials (refreshed) and impersonation."""
         qs = urlencode([(k, v) for k, v in query if v is not None])
         target = f"{path}?{qs}" if qs else path
         self.requests.append(("GET", target))
-        from urllib3._collections import HTTPHeaderDict
+        from urllib3._collections import HTTPHeaderDict  # repeatable headers (Impersonate-Group)
 
         headers = HTTPHeaderDict({"Accept": accept, "User-Agent": f"podtriage/{__version__}"})
         for key, value in self._auth_headers().items():
             headers[key] = value
         for key, value in self.options.impersonate.headers():
             headers.add(key, value)
-        timeout = self._urllib3.Timeout(connect=CONNECT_TIMEOUT_CAP, read=read_timeout)
-        started = time.monotonic()
         if self.options.verbosity >= 7:
             self._log_headers(target, headers)
         try:
@@ -413,9 +406,7 @@ class _Client:
         except (self._urllib3.exceptions.HTTPError, OSError) as exc:
             self._log(f"GET {self.server}{target} failed in {_ms(started)} milliseconds: {exc}")
             raise _unreachable(exc, self._urllib3) from None
-        if self.options.verbosity >= 6:
-            self._log(f"GET {self.server}{target} {r.status} (stream) in {_ms(started)} milliseconds")
-        return r
+        return target, r
 
     def _log(self, line: str) -> None:
         if self.options.log is not None and self.options.verbosity >= 6:

@@ -32,6 +32,7 @@ from .store import Store
 DEBOUNCE = 0.15  # seconds of quiet after a change before re-diagnosing
 DEBOUNCE_MAX = 0.5  # ... but never longer than this after the first change
 LEASE_STREAM = "leases@kube-system"
+RECORDED_REQUESTS = 10_000
 
 
 def plan_streams(namespaces: list[str] | None, read_secrets: bool = True) -> list[StreamSpec]:
@@ -127,7 +128,8 @@ class Watcher:
         specs = plan_streams(self.cfg.namespaces, options.read_secrets)
         # One pooled connection per watch stream, plus room for LIST pages.
         cfg.connection_pool_maxsize = len(specs) + 8
-        self.client = L._Client(cfg, self.cfg.timeout, options)
+        # A process that runs for weeks keeps only its last requests (the read-only checks read them).
+        self.client = L._Client(cfg, self.cfg.timeout, options, recorded=RECORDED_REQUESTS)
         self.server = self.client.server
         self.insecure = self.client.insecure
         first = L._Session(self.client, L.Deadline(self.first_sync_deadline))

@@ -377,3 +377,21 @@ def test_in_cluster_without_service_account(tmp_path: Path, monkeypatch: pytest.
         pytest.skip("running inside a pod")
     with pytest.raises(ClusterError, match="in-cluster service account"):
         collect_live(kubeconfig=None, context=None, namespaces=None, scope="all", timeout=5)
+
+
+def test_a_bounded_request_record_keeps_only_the_latest(api_server, tmp_path: Path) -> None:
+    """`podtriage watch` runs for weeks: its client records only its last requests (the read-only
+    checks read them), where collect_live's records every one."""
+    from podtriage.collect import live
+
+    fake = api_server()
+    cfg, _ = live._load_config(kubeconfig(tmp_path, fake.url), None)
+    bounded, whole = live._Client(cfg, 5.0, recorded=3), live._Client(cfg, 5.0)
+    for n in range(5):
+        for client in (bounded, whole):
+            client.deadline = live.Deadline(None)
+            assert client.get(f"/api/v1/namespaces/ns{n}/pods").status == 200
+    assert list(bounded.requests) == [("GET", f"/api/v1/namespaces/ns{n}/pods") for n in (2, 3, 4)]
+    assert len(whole.requests) == 5
+    assert len(fake.seen) == 10
+

@@ -183,6 +183,17 @@ def podtriage_cli(control_plane, readonly_audit):
 
 
 @pytest.fixture
+def cli_kubeconfig(control_plane) -> Path:
+    """The kubeconfig of ``podtriage-cli`` (cluster-admin), for in-process clients and proxies."""
+    from .controlplane import PODTRIAGE_CLI_USER, bind_cluster_role
+
+    if isinstance(control_plane, ExternalCluster):
+        pytest.skip("needs the harness's identities")
+    bind_cluster_role(control_plane, PODTRIAGE_CLI_USER)
+    return Path(control_plane.kubeconfig_for(PODTRIAGE_CLI_USER))
+
+
+@pytest.fixture
 def podtriage_as(control_plane, readonly_audit):
     """``podtriage_as(user)`` -> a CLI runner for that harness identity (counted for the audit check)."""
     from .scenarios import Podtriage

@@ -37,7 +37,7 @@ from typing import Any
 
 import pytest
 
-from .controlplane import PODTRIAGE_CLI_USER, READ_VERBS, ExternalCluster, bind_cluster_role, podtriage_audit_events
+from .controlplane import PODTRIAGE_CLI_USER, READ_VERBS, ExternalCluster, podtriage_audit_events
 from .faultproxy import Fault, FaultProxy
 from .scenarios import Podtriage, pod_body, wait_for_verdict
 
@@ -240,14 +240,6 @@ def converge(step: str, watch: WatchProcess, kubeconfig: Path, pods: list[tuple[
 
 
 # --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cli_kubeconfig(control_plane) -> Path:
-    if isinstance(control_plane, ExternalCluster):
-        pytest.skip("needs the harness's identities")
-    bind_cluster_role(control_plane, PODTRIAGE_CLI_USER)
-    return Path(control_plane.kubeconfig_for(PODTRIAGE_CLI_USER))
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from podtriage.collect import live as L
 from podtriage.watch.reflector import Health, Reflector, StreamSpec
 from podtriage.watch.store import Store
 
-from .controlplane import NS_READER_USER, PODTRIAGE_CLI_USER, ExternalCluster, bind_cluster_role
+from .controlplane import NS_READER_USER, PODTRIAGE_CLI_USER
 from .faultproxy import Fault, FaultProxy
 from .scenarios import pod_body
 
@@ -56,14 +56,6 @@ class Running:
         self.stop.set()
         self.client.close()
         self.thread.join(timeout=5)
-
-
-@pytest.fixture
-def cli_kubeconfig(control_plane) -> Path:
-    if isinstance(control_plane, ExternalCluster):
-        pytest.skip("needs the harness's identities")
-    bind_cluster_role(control_plane, PODTRIAGE_CLI_USER)
-    return Path(control_plane.kubeconfig_for(PODTRIAGE_CLI_USER))
 
 
 @pytest.fixture

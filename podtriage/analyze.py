@@ -118,6 +118,7 @@ class Explainer:
             self.now, self.judged_by = judgement_time(snapshot, self.generated)
         self.extra = extra or ExtraEvidence()
         self._cluster: ClusterState | None = None
+        self._queues: queueing.Queues | None = None
         self._eval_cache: dict[Any, Evaluation] = {}
 
     @property
@@ -125,6 +126,13 @@ class Explainer:
         if self._cluster is None:
             self._cluster = ClusterState(self.snapshot)
         return self._cluster
+
+    @property
+    def queues(self) -> queueing.Queues:
+        """Kueue's objects indexed once for every pod explained (and this explainer's ClusterState)."""
+        if self._queues is None:
+            self._queues = queueing.Queues(self.snapshot, cluster=lambda: self.cluster)
+        return self._queues
 
     # --- target lookup -------------------------------------------------------------------------
     def find(self, kind: str, name: str, namespace: str | None) -> m.Pod | m.Workload:
@@ -341,7 +349,7 @@ class Explainer:
                 if fit is not None:
                     signals += scheduling.signals_from_message(pod, fit, CONFIDENCE_NO_NODES)
             # Kueue's gate: the cause is in its Workload and queues (diagnose/queueing.py), not the gate
-            queued = queueing.pod_signals(pod, snap, total)
+            queued = queueing.pod_signals(pod, snap, total, self.queues)
             gates = [] if queued and set(pod.scheduling_gates) == {queueing.GATE} else pending.gate_signals(pod, total)
             signals = queued + gates + signals
             signals += autoscaling.hpa_signals(pod, snap, total)  # replicas an HPA added (context)
@@ -458,7 +466,7 @@ class Explainer:
             evs = snap.events_for(o.kind, o.namespace, o.name, o.uid)
             admission += [accelerators.refine_quota(s, snap, o.namespace)  # who holds a GPU quota
                           for s in pending.admission_signals(f"{o.kind}/{o.namespace}/{o.name}", evs, total)]
-            admission += queueing.workload_signals(o, snap, total)  # a suspended Job: Kueue, or nobody
+            admission += queueing.workload_signals(o, snap, total, self.queues)  # a suspended Job: Kueue, or nobody
         admission += serving.signals(w, snap, pods, total)  # KServe made no predictor: its status says why
         admission += gang.signals(w, pods, snap, total)  # a training gang partly placed: one unit
         all_signals += admission

@@ -489,6 +489,12 @@ def conditions(x: Any) -> tuple[m.Condition, ...]:
     return tuple(_condition(c) for c in x)
 
 
+def taints(x: Any) -> tuple[m.Taint, ...]:
+    """A Node's spec.taints (or a Kueue ResourceFlavor's spec.nodeTaints)."""
+    return tuple(m.Taint(key=_s(_d(t).get("key")), value=_s(_d(t).get("value")), effect=_s(_d(t).get("effect")))
+                 for t in _l(x))
+
+
 def _toleration(t: Any) -> m.Toleration:
     t = _d(t)
     return _shared_toleration(_si(t.get("key")), _si(t.get("operator"), "Equal") or "Equal", _si(t.get("value")),
@@ -918,12 +924,8 @@ def node(obj: dict, warnings: list[str] | None = None) -> m.Node:
     name = _s(meta.get("name"))
     if not name:
         raise ConversionError("node without metadata.name")
-    taints = tuple(
-        m.Taint(key=_s(_d(t).get("key")), value=_s(_d(t).get("value")), effect=_s(_d(t).get("effect")))
-        for t in _l(spec.get("taints"))
-    )
     return _new_node(
-        name=name, uid=_s(meta.get("uid")), labels=_str_map(meta.get("labels")), taints=taints,
+        name=name, uid=_s(meta.get("uid")), labels=_str_map(meta.get("labels")), taints=taints(spec.get("taints")),
         unschedulable=spec.get("unschedulable") is True,
         allocatable=resources(status.get("allocatable"), warnings, f"node {name} allocatable"),
         capacity=resources(status.get("capacity"), warnings, f"node {name} capacity"),

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .. import convert
 from .. import model as m
@@ -134,29 +134,38 @@ def workload_requests(wl: m.AddonObject, namespace: str) -> dict[str, int]:
 
 
 class Queues:
-    """Kueue's objects in the snapshot, indexed."""
+    """Kueue's objects in the snapshot, indexed; made once per snapshot by the Explainer and shared by
+    every pod it explains (`cluster`: its ClusterState, for the flavor counterfactual)."""
 
-    def __init__(self, snap: Snapshot) -> None:
+    def __init__(self, snap: Snapshot, cluster: Callable[[], ClusterState] | None = None) -> None:
         self.snap = snap
         self.read = any(snap.has(k) for k in KUEUE_KINDS)
         self.workloads = snap.addons("Workload")
         self.local = {(o.namespace, o.name): o for o in snap.addons("LocalQueue")}
         self.cluster = {o.name: o for o in snap.addons("ClusterQueue")}
         self.flavors = {o.name: o for o in snap.addons("ResourceFlavor")}
+        self._cluster_state = cluster
+        # (namespace, owner kind, owner name) -> [(position in self.workloads, owner uid)]
+        self._by_owner: dict[tuple[str, Any, Any], list[tuple[int, Any]]] | None = None
+
+    def cluster_state(self) -> ClusterState:
+        if self._cluster_state is None:
+            state = ClusterState(self.snap)
+            self._cluster_state = lambda: state
+        return self._cluster_state()
 
     def workload_of(self, namespace: str, owners: Iterable[tuple[str, str, str]]) -> m.AddonObject | None:
-        """The Workload whose owner is one of (kind, name, uid)."""
-        wanted = list(owners)
-        for wl in self.workloads:
-            if wl.namespace != namespace:
-                continue
-            for ref in _l(_d(wl.body.get("metadata")).get("ownerReferences")):
-                ref = _d(ref)
-                for kind, name, uid in wanted:
-                    if ref.get("kind") == kind and ref.get("name") == name and (not uid or not ref.get("uid")
-                                                                               or ref.get("uid") == uid):
-                        return wl
-        return None
+        """The first Workload (in snapshot order) whose owner is one of (kind, name, uid)."""
+        if self._by_owner is None:
+            self._by_owner = {}
+            for i, wl in enumerate(self.workloads):
+                for ref in _l(_d(wl.body.get("metadata")).get("ownerReferences")):
+                    ref = _d(ref)
+                    self._by_owner.setdefault((wl.namespace, ref.get("kind"), ref.get("name")), []).append(
+                        (i, ref.get("uid")))
+        found = [i for kind, name, uid in owners for i, ref_uid in self._by_owner.get((namespace, kind, name), ())
+                 if not uid or not ref_uid or ref_uid == uid]
+        return self.workloads[min(found)] if found else None
 
 
 def _base(subject_key: str, total: int) -> dict[str, Any]:
@@ -164,7 +173,7 @@ def _base(subject_key: str, total: int) -> dict[str, Any]:
             "node_example": "NODE"}
 
 
-def pod_signals(pod: m.Pod, snap: Snapshot, total: int) -> list[Signal]:
+def pod_signals(pod: m.Pod, snap: Snapshot, total: int, queues: Queues | None = None) -> list[Signal]:
     """A pod Kueue gates: why its Workload is not admitted."""
     if GATE not in pod.scheduling_gates or pod.node_name:
         return []
@@ -172,19 +181,19 @@ def pod_signals(pod: m.Pod, snap: Snapshot, total: int) -> list[Signal]:
     if pod.owner is not None:
         owners.append((pod.owner.kind, pod.owner.name, pod.owner.uid))
     queue = pod.labels.get(QUEUE_LABEL, "")
-    return [_diagnose(snap, pod.namespace, owners, queue, f"Pod {pod.key}", f"Pod/{pod.key}", pod.key, total,
-                      requests=effective_requests(pod), template=pod)]
+    return [_diagnose(queues or Queues(snap), pod.namespace, owners, queue, f"Pod {pod.key}", f"Pod/{pod.key}",
+                      pod.key, total, requests=effective_requests(pod), template=pod)]
 
 
-def workload_signals(w: m.Workload, snap: Snapshot, total: int) -> list[Signal]:
+def workload_signals(w: m.Workload, snap: Snapshot, total: int, queues: Queues | None = None) -> list[Signal]:
     """A suspended Job: held by Kueue (its Workload, queues and quota), or by nobody."""
     if w.kind != "Job" or not w.suspended:
         return []
     queue = w.labels.get(QUEUE_LABEL, "")
     key = f"{w.namespace}/{w.name}"
     what = f"Job {key}"
+    qs = queues or Queues(snap)
     if not queue:
-        qs = Queues(snap)
         wl = qs.workload_of(w.namespace, [("Job", w.name, w.uid)])
         if wl is None:
             ev = EvidenceItem(kind="object", summary=f"Job {key}: spec.suspend: true, no `{QUEUE_LABEL}` label"
@@ -203,14 +212,14 @@ def workload_signals(w: m.Workload, snap: Snapshot, total: int) -> list[Signal]:
     if w.template_pod is not None:
         per_pod = effective_requests(w.template_pod)
         requests = {k: v * (w.replicas or 1) for k, v in per_pod.items()}
-    return [_diagnose(snap, w.namespace, [("Job", w.name, w.uid)], queue, what, f"Job/{key}", key,
+    return [_diagnose(qs, w.namespace, [("Job", w.name, w.uid)], queue, what, f"Job/{key}", key,
                       total, requests=requests, template=w.template_pod)]
 
 
-def _diagnose(snap: Snapshot, namespace: str, owners: Sequence[tuple[str, str, str]], queue: str, what: str,
+def _diagnose(qs: Queues, namespace: str, owners: Sequence[tuple[str, str, str]], queue: str, what: str,
               subject: str, key: str, total: int, *, requests: Mapping[str, int],
               template: m.Pod | None = None) -> Signal:
-    qs = Queues(snap)
+    snap = qs.snap
     params: dict[str, Any] = {**_base(key, total), "what": what, "namespace": namespace, "queue": queue or "",
                               "workload": "", "cluster_queue": "", "kueue_message": "", "quota": "",
                               "flavors": "", "needed": "", "resource": "", "local_queues": "",
@@ -335,7 +344,7 @@ def _diagnose(snap: Snapshot, namespace: str, owners: Sequence[tuple[str, str, s
     used_flavors = sorted({q.flavor for res, rs in quotas.items() for q in rs if not want or want.get(res)})
     if "doesn't match node affinity" in message or "untolerated taint" in message:
         params["flavors"] = ", ".join(sorted({q.flavor for rs in quotas.values() for q in rs}))
-        cf = _on_flavor_nodes(template, [qs.flavors[f] for f in used_flavors if f in qs.flavors], snap, ev)
+        cf = _on_flavor_nodes(template, [qs.flavors[f] for f in used_flavors if f in qs.flavors], qs, ev)
         params["flavor_fix"] = cf
         return out("flavor-mismatch", f"no flavor of ClusterQueue `{cq_name}` fits the pods' placement: "
                    f"{message}" + (f". On the flavors' nodes: {cf}" if cf else ""),
@@ -348,7 +357,7 @@ def _diagnose(snap: Snapshot, namespace: str, owners: Sequence[tuple[str, str, s
         params["flavor_labels"] = ", ".join(f"{k}={v}" for k, v in labels.items())
         ev.append(EvidenceItem(kind="object", summary=f"ResourceFlavor {no_nodes[0]} has nodeLabels "
                                f"{params['flavor_labels']}, which no node carries", source=f"ResourceFlavor {no_nodes[0]} spec.nodeLabels"))
-        cf = _on_flavor_nodes(template, [qs.flavors[no_nodes[0]]], snap, ev)
+        cf = _on_flavor_nodes(template, [qs.flavors[no_nodes[0]]], qs, ev)
         params["flavor_fix"] = cf
         return out("flavor-no-nodes", f"ResourceFlavor `{no_nodes[0]}` selects nodes with "
                    f"`{params['flavor_labels']}`, and no node has those labels" + (f"; {cf}" if cf else ""),
@@ -370,20 +379,18 @@ def _as_admitted(pod: m.Pod, flavor: m.AddonObject) -> m.Pod:
                    tolerations=tuple(pod.tolerations) + convert.tolerations(_l(spec.get("tolerations"))))
 
 
-def _on_flavor_nodes(template: m.Pod | None, flavors: Sequence[m.AddonObject], snap: Snapshot,
+def _on_flavor_nodes(template: m.Pod | None, flavors: Sequence[m.AddonObject], qs: Queues,
                      ev: list[EvidenceItem]) -> str:
     """What would make one node of a flavor feasible for the pod as admitted there ('' when unknown)."""
+    snap = qs.snap
     if template is None or not snap.nodes or not flavors:
         return ""
     parts: list[str] = []
-    cluster: ClusterState | None = None
     for fl in flavors[:3]:
         spec = _d(fl.body.get("spec"))
         labels = {str(k): str(v) for k, v in _d(spec.get("nodeLabels")).items()}
-        taints = [m.Taint(key=str(_d(x).get("key", "")), value=str(_d(x).get("value", "") or ""),
-                          effect=str(_d(x).get("effect", ""))) for x in _l(spec.get("nodeTaints"))]
         pod = _as_admitted(template, fl)
-        bad = untolerated(tuple(taints), pod.tolerations)
+        bad = untolerated(convert.taints(spec.get("nodeTaints")), pod.tolerations)
         if bad:
             line = (f"flavor {fl.name}: the pod does not tolerate the flavor's nodeTaint `{bad[0]}`; add a toleration "
                     f"for it to the pod template")
@@ -394,9 +401,7 @@ def _on_flavor_nodes(template: m.Pod | None, flavors: Sequence[m.AddonObject], s
         if not on:
             # No node carries every label: the nodes that miss the fewest, and what they have instead.
             # Among the nodes the pod could use but for placement (resources, taints pass): else all.
-            if cluster is None:
-                cluster = ClusterState(snap)
-            base = evaluate(replace(template, scheduling_gates=()), cluster)
+            base = evaluate(replace(template, scheduling_gates=()), qs.cluster_state())
             usable = {v.node for v in base.verdicts if all(f.plugin == "NodeAffinity" for f in v.failures)}
             pool = [n for n in snap.nodes if n.name in usable] or list(snap.nodes)
             misses = [(n, [(k, v) for k, v in labels.items() if n.labels.get(k) != v]) for n in pool]
@@ -414,9 +419,7 @@ def _on_flavor_nodes(template: m.Pod | None, flavors: Sequence[m.AddonObject], s
             ev.append(EvidenceItem(kind="object", summary=line, source=f"ResourceFlavor {fl.name} spec.nodeLabels; "
                                    "Node metadata.labels"))
             continue
-        if cluster is None:
-            cluster = ClusterState(snap)
-        result = evaluate(pod, cluster)
+        result = evaluate(pod, qs.cluster_state())
         names = {n.name for n in on}
         if result.prefilter:
             line = f"flavor {fl.name}: the admitted pod is refused before any node: {result.prefilter[0].message}"

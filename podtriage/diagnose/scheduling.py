@@ -531,29 +531,40 @@ class SchedulingDiagnosis:
                       effects=("no node satisfies the pod's placement",))
 
     # --- NodeResourcesFit -------------------------------------------------------------------
+    def _pool_sizes(self, res: str) -> tuple[int, int, dict[str, Any]]:
+        """(largest, total) allocatable `res` over the nodes the pod wants (all nodes when it wants
+        none), and the roomiest of them (_largest_node). Depends only on those nodes and `res`, so it
+        is kept per snapshot: distinct pods mostly want the same nodes (a few recent node sets kept)."""
+        cache: dict[Any, tuple[int, int, dict[str, Any]]] = self.snapshot.__dict__.setdefault("_pool_sizes", {})
+        key = (self.candidates, res)
+        got = cache.get(key)
+        if got is not None:
+            return got
+        by_name = self.snapshot.node_by_name
+        pool = [by_name[n] for n in self.candidates if n in by_name] or list(self.snapshot.nodes)
+        advertised = [n.allocatable.get(res, 0) for n in pool]
+        best = max(pool, key=lambda n: (n.allocatable.get(res, 0), n.name), default=None)
+        if best is None:
+            largest = {"largest_node": "", "largest_capacity": "", "largest_reserved": ""}
+        else:
+            alloc, cap = best.allocatable.get(res, 0), best.capacity.get(res, 0)
+            largest = {"largest_node": best.name, "largest_capacity": format_amount(res, cap) if cap else "unknown",
+                       "largest_reserved": format_amount(res, max(cap - alloc, 0)) if cap else "unknown"}
+        if len(cache) >= 64:  # bounded: each key holds a node list
+            cache.clear()
+        got = cache[key] = (max(advertised, default=0), sum(advertised), largest)
+        return got
+
     def _allocatable(self, res: str) -> tuple[int, int]:
         """(largest, total) allocatable `res` over the nodes the pod wants (all nodes when it wants
         none): sizes are judged against those."""
-        key = ("allocatable", self.hypothetical, res)
-        cached = self.memo.get(key)
-        if cached is None:
-            by_name = self.snapshot.node_by_name
-            pool = [by_name[n] for n in self.candidates if n in by_name] or list(self.snapshot.nodes)
-            advertised = [n.allocatable.get(res, 0) for n in pool]
-            cached = self.memo[key] = (max(advertised, default=0), sum(advertised))
-        return cached
+        largest, total, _ = self._pool_sizes(res)
+        return largest, total
 
     def _largest_node(self, res: str) -> dict[str, Any]:
         """The roomiest node the pod can use for `res`: its capacity, allocatable and what the
         node keeps back for the system (kubelet's reserved and eviction thresholds)."""
-        by_name = self.snapshot.node_by_name
-        pool = [by_name[n] for n in self.candidates if n in by_name] or list(self.snapshot.nodes)
-        best = max(pool, key=lambda n: (n.allocatable.get(res, 0), n.name), default=None)
-        if best is None:
-            return {"largest_node": "", "largest_capacity": "", "largest_reserved": ""}
-        alloc, cap = best.allocatable.get(res, 0), best.capacity.get(res, 0)
-        return {"largest_node": best.name, "largest_capacity": format_amount(res, cap) if cap else "unknown",
-                "largest_reserved": format_amount(res, max(cap - alloc, 0)) if cap else "unknown"}
+        return self._pool_sizes(res)[2]
 
     def _insufficient(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:
         by_res: dict[str, list[tuple[NodeVerdict, Failure]]] = defaultdict(list)

@@ -49,6 +49,17 @@ class Failure:
     detail: Mapping[str, Any] = field(default_factory=dict)
     unresolvable: bool = False
 
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for a field not set yet: the message and detail of a failure made by
+        # lazy_failure, built on first read (most per-node failures are counted, never rendered).
+        if name == "message" or name == "detail":
+            d = self.__dict__
+            make = d.pop("_make", None)
+            if make is not None:
+                d["message"], d["detail"] = make[0](*make[1:])
+                return d[name]
+        raise AttributeError(name)
+
 
 _new = object.__new__
 
@@ -71,6 +82,20 @@ def make_failure(plugin: str, code: str, reason: str, message: str, detail: Mapp
     d["message"] = message
     d["detail"] = detail
     d["unresolvable"] = unresolvable
+    return f
+
+
+def lazy_failure(plugin: str, code: str, reason: str, unresolvable: bool, make: tuple[Any, ...]) -> Failure:
+    """A Failure whose message and detail are `make[0](*make[1:])` (a (message, detail) pair), made
+    when first read: equal in every field to the one made at once, for the per-node failures of a
+    pod that are mostly counted by reason and never rendered (a DaemonSet pod's other nodes)."""
+    f = _new(Failure)
+    d = f.__dict__
+    d["plugin"] = plugin
+    d["code"] = code
+    d["reason"] = reason
+    d["unresolvable"] = unresolvable
+    d["_make"] = make
     return f
 
 

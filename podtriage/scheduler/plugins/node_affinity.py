@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..framework import Column, CycleState, Failure, FilterPlugin, NodeInfo, make_failure, with_message
+from ..framework import Column, CycleState, Failure, FilterPlugin, NodeInfo, lazy_failure, make_failure, with_message
 from ..selectors import (
     describe_requirement,
     field_requirement_matches,
@@ -89,9 +89,8 @@ class NodeAffinity(FilterPlugin):
         out = Column()
         out.rejected = rejected = []
         # Kept for absent_node_failure, which explains the nodes outside the PreFilterResult with
-        # the same verdict (and its detail marked as such, made here with the verdict's).
-        named = self._node_names(state) or frozenset()
-        known: dict[str, tuple[Sequence[Failure], dict[str, Any] | None]] = {}
+        # the same verdict (its detail marked as such).
+        known: dict[str, Sequence[Failure]] = {}
         state.scratch[self.name + ".column"] = known
         ph = self._NAME
         one = len(fields) == 1
@@ -115,24 +114,14 @@ class NodeAffinity(FilterPlugin):
                 cls = classes[ck] = (got[0], self._quick_spec(got[0].detail["terms"], ph)) if got else None
             if cls is None:
                 out.append(())
-                known[name] = ((), None)
+                known[name] = ()
                 continue
             rejected.append(len(out))
-            tpl, q = cls
-            d = tpl.detail
-            sel = d["selector"]
-            if q is not None:
-                ti, empty, before, k, op, vals, text = q
-                terms = [{"term": ti, "empty": empty,
-                          "failed": [*before, {"key": k, "operator": op, "values": vals, "have": name, "text": text}]}]
-            else:
-                terms = [{**t, "failed": [{**e, "have": name} if e["have"] is ph else e for e in t["failed"]]}
-                         for t in d["terms"]]
-            fs = (make_failure(tpl.plugin, tpl.code, tpl.reason, tpl.message.replace(ph, name),
-                               {"selector": sel, "terms": terms}, tpl.unresolvable),)
+            tpl = cls[0]
+            # Message and detail made when read (mostly never: the other nodes are counted).
+            fs = (lazy_failure(tpl.plugin, tpl.code, tpl.reason, tpl.unresolvable, (_named_parts, tpl, cls[1], name)),)
             out.append(fs)
-            known[name] = (fs, None if name in named else
-                           {"selector": sel, "terms": terms, "outside_prefilter_result": True})
+            known[name] = fs
         return out
 
     @staticmethod
@@ -191,11 +180,11 @@ class NodeAffinity(FilterPlugin):
         out: dict[int, Failure] = {}
         for i in positions:
             got = known.get(names[i])
-            if got is None or not got[0] or got[1] is None:
+            if not got:
                 out[i] = self.absent_node_failure(state, infos[i], reason)
                 continue
-            f = got[0][0]
-            out[i] = make_failure(f.plugin, f.code, reason, f.message, got[1], f.unresolvable)
+            f = got[0]
+            out[i] = lazy_failure(f.plugin, f.code, reason, f.unresolvable, (_absent_parts, f))
         return out
 
     def absent_node_failure(self, state: CycleState, node: NodeInfo, reason: str) -> Failure:
@@ -203,12 +192,11 @@ class NodeAffinity(FilterPlugin):
         ("didn't satisfy plugin(s) [NodeAffinity]"); we explain it with the Filter's own verdict."""
         known = state.scratch.get(self.name + ".column")
         got = known.get(node.name) if known is not None else None
-        fs, detail = got if got is not None else (self.filter(state, node), None)
+        fs = got if got is not None else self.filter(state, node)
         if not fs:
             return super().absent_node_failure(state, node, reason)
         f = fs[0]
-        return make_failure(f.plugin, f.code, reason, f.message,
-                            detail if detail is not None else {**f.detail, "outside_prefilter_result": True},
+        return make_failure(f.plugin, f.code, reason, f.message, {**f.detail, "outside_prefilter_result": True},
                             f.unresolvable)
 
     def _label_part(self, state: CycleState, labels: Any) -> tuple[list[dict[str, Any]], list[str], list[Any]]:
@@ -282,3 +270,23 @@ class NodeAffinity(FilterPlugin):
             detail={"selector": selector_misses, "terms": term_misses},
             unresolvable=True,
         ),)
+
+
+def _named_parts(tpl: Failure, q: tuple[Any, ...] | None, name: str) -> tuple[str, dict[str, Any]]:
+    """The message and detail of a class template `tpl` (made with NodeAffinity._NAME in place of
+    the node's name) for the node `name`; `q`: its _quick_spec, when it has one."""
+    ph = NodeAffinity._NAME
+    d = tpl.detail
+    if q is not None:
+        ti, empty, before, k, op, vals, text = q
+        terms = [{"term": ti, "empty": empty,
+                  "failed": [*before, {"key": k, "operator": op, "values": vals, "have": name, "text": text}]}]
+    else:
+        terms = [{**t, "failed": [{**e, "have": name} if e["have"] is ph else e for e in t["failed"]]}
+                 for t in d["terms"]]
+    return tpl.message.replace(ph, name), {"selector": d["selector"], "terms": terms}
+
+
+def _absent_parts(f: Failure) -> tuple[str, dict[str, Any]]:
+    """A node outside the PreFilterResult explained with its Filter verdict `f`, marked as such."""
+    return f.message, {**f.detail, "outside_prefilter_result": True}

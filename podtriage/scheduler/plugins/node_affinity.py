@@ -70,7 +70,26 @@ class NodeAffinity(FilterPlugin):
         key = (self.name, tuple(sorted(pod.node_selector.items())), pod.required_node_affinity)
 
         def compute() -> Column:
-            return Column.of([self.filter(state, info) for info in state.cluster.infos])
+            # filter() on every node: one verdict per projected label values, named per node, with
+            # its message made when read (a selector no node matches is counted on every node).
+            keys = self._keys(state)[0]
+            memo = state.scratch.setdefault(self.name, {})
+            col: list[tuple[Failure, ...]] = []
+            rejected: list[int] = []
+            empty: tuple[Failure, ...] = ()
+            for i, (info, name) in enumerate(zip(state.cluster.infos, state.cluster.node_names)):
+                labels = info.node.labels
+                mk = (tuple([labels.get(k) for k in keys]), "")
+                result = memo.get(mk)
+                if result is None:
+                    result = memo[mk] = self._evaluate(state, info)
+                if result:
+                    rejected.append(i)
+                    col.append(tuple([lazy_failure(f.plugin, f.code, f.reason, f.unresolvable, (_prefixed, f, name))
+                                      for f in result]))
+                else:
+                    col.append(empty)
+            return Column.of(col, rejected)
 
         return state.cluster.column(key, compute)
 
@@ -290,3 +309,8 @@ def _named_parts(tpl: Failure, q: tuple[Any, ...] | None, name: str) -> tuple[st
 def _absent_parts(f: Failure) -> tuple[str, dict[str, Any]]:
     """A node outside the PreFilterResult explained with its Filter verdict `f`, marked as such."""
     return f.message, {**f.detail, "outside_prefilter_result": True}
+
+
+def _prefixed(f: Failure, name: str) -> tuple[str, Any]:
+    """filter()'s verdict on node `name` from the one shared by its label values."""
+    return f"node {name}: {f.message}", f.detail

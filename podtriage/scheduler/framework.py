@@ -608,6 +608,10 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
         # the shared verdicts of nodes every filter passes and build only the others (as the loop
         # below does).
         verdicts[:] = passed
+        # The nodes outside the PreFilterResult: the scheduler's reason for them is that, whatever
+        # the filters say (known before the verdicts are built, so each is built once).
+        absent: dict[int, Failure] = {} if allowed is None else narrowing[0].absent_node_failures(
+            state, [i for i, n in enumerate(node_names) if n not in allowed], absent_reason)
         # Column by column, in plugin order: a node's first rejecting column is its `first`, and
         # every column's reasons are appended to its failures.
         for col in columns:
@@ -616,12 +620,16 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
                 if type(fs) is not tuple:
                     fs = tuple(fs)
                 v = verdicts[i]
-                verdicts[i] = make_verdict(node_names[i], fs, fs) if not v.first else \
-                    make_verdict(node_names[i], v.first, v.failures + fs)
-        if allowed is not None:
-            for i, out in narrowing[0].absent_node_failures(
-                    state, [i for i, n in enumerate(node_names) if n not in allowed], absent_reason).items():
-                verdicts[i] = make_verdict(node_names[i], (out,), verdicts[i].failures)
+                if v.first:
+                    verdicts[i] = make_verdict(node_names[i], v.first, v.failures + fs)
+                elif absent and i in absent:
+                    verdicts[i] = make_verdict(node_names[i], (absent[i],), fs)
+                else:
+                    verdicts[i] = make_verdict(node_names[i], fs, fs)
+        for i, out in absent.items():
+            v = verdicts[i]
+            if not v.first:  # no filter rejects it
+                verdicts[i] = make_verdict(node_names[i], (out,), v.failures)
         rows = ()
     for i, (info, name, row) in enumerate(zip(infos, node_names, rows)):
         first: tuple[Failure, ...] = ()

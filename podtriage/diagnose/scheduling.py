@@ -474,7 +474,15 @@ class SchedulingDiagnosis:
 
     def _otherwise_feasible(self) -> list[str]:
         """Nodes whose only failures are the pod's own placement terms (control plane left aside):
-        where the pod would run if its placement allowed it."""
+        where the pod would run if its placement allowed it. Kept with the evaluation per
+        tolerations (what else it reads of the pod): a Job's pods share it."""
+        key = ("otherwise_feasible", repr(self.pod.tolerations))
+        got = self.memo.get(key)
+        if got is None:
+            got = self.memo[key] = self._otherwise_feasible_nodes()
+        return list(got)
+
+    def _otherwise_feasible_nodes(self) -> list[str]:
         out = []
         verdicts, pod = self.verdicts, self.pod
         for n in self.snapshot.nodes:
@@ -580,8 +588,10 @@ class SchedulingDiagnosis:
             total_free = sum(max(x, 0) for x in free_on.values())
             # Where lowering this request alone would help most: a node this resource is the only
             # thing blocking, with the most of it free (else the roomiest of them all).
-            sole = [v.node for v, _ in group if all(f.code == "insufficient" and f.detail.get("resource") == res
-                                                     for f in v.failures if not is_intent_failure(f))]
+            # (A node with one failure: it is this Insufficient `res`.)
+            sole = [v.node for v, _ in group if len(v.failures) == 1 or all(
+                f.code == "insufficient" and f.detail.get("resource") == res
+                for f in v.failures if not is_intent_failure(f))]
             fit_node = max(sole or nodes, key=lambda n: (free_on[n], n), default="")
             fit_amount = max(free_on.get(fit_node, 0), 0)
             dominant, share = dominant_container(self.pod, res)

@@ -614,18 +614,23 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
             state, [i for i, n in enumerate(node_names) if n not in allowed], absent_reason)
         # Column by column, in plugin order: a node's first rejecting column is its `first`, and
         # every column's reasons are appended to its failures.
+        # (make_verdict inlined: this runs once per rejected node per column.)
         for col in columns:
             for i in (col.rejected if type(col) is Column else [i for i, fs in enumerate(col) if fs]):
                 fs = col[i]
                 if type(fs) is not tuple:
                     fs = tuple(fs)
-                v = verdicts[i]
-                if v.first:
-                    verdicts[i] = make_verdict(node_names[i], v.first, v.failures + fs)
-                elif absent and i in absent:
-                    verdicts[i] = make_verdict(node_names[i], (absent[i],), fs)
+                old = verdicts[i].__dict__
+                nv = _new(NodeVerdict)
+                d = nv.__dict__
+                d["node"] = node_names[i]
+                if old["first"]:
+                    d["first"] = old["first"]
+                    d["failures"] = old["failures"] + fs
                 else:
-                    verdicts[i] = make_verdict(node_names[i], fs, fs)
+                    d["first"] = (absent[i],) if absent and i in absent else fs
+                    d["failures"] = fs
+                verdicts[i] = nv
         for i, out in absent.items():
             v = verdicts[i]
             if not v.first:  # no filter rejects it

@@ -667,7 +667,9 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
         else:
             add(make_verdict(name, first or tuple(hit[0]), tuple(chain.from_iterable(hit))))
     # A Filter error on any node the scheduler reaches it on aborts the whole attempt.
-    error = next((v.first[0] for v in verdicts if v.first and v.first[0].detail.get("error")), None) \
-        if any(p.may_error for p in active) else None
+    # (Only a plugin that may error gives detail["error"]: the others' details are not read.)
+    erring = {p.name for p in active if p.may_error}
+    error = next((v.first[0] for v in verdicts if v.first and v.first[0].plugin in erring
+                  and v.first[0].detail.get("error")), None) if erring else None
     return Evaluation(pod=pod, requests=state.requests, prefilter=tuple(prefilter), verdicts=tuple(verdicts),
                       error=error)

@@ -237,8 +237,15 @@ def find_intent(pod: m.Pod, snapshot: Snapshot, ev: Evaluation) -> Intent:
         targets = list(names)
     excluded: list[str] = []
     by_name = snapshot.node_by_name
-    plane = [n for n in targets if by_name[n].taints and is_control_plane(by_name[n], pod)
-             and not explicitly_named(pod, by_name[n])]
+    # Only nodes with a control-plane taint can be (once per snapshot: most clusters' targets have
+    # none of them, and then no target is looked at).
+    tainted: frozenset[str] | None = cache.get("control_plane_tainted")
+    if tainted is None:
+        tainted = cache["control_plane_tainted"] = frozenset(
+            n.name for n in nodes if any(t.key in CONTROL_PLANE_TAINTS and t.effect in ("NoSchedule", "NoExecute")
+                                         for t in n.taints))
+    plane = [n for n in targets if n in tainted and is_control_plane(by_name[n], pod)
+             and not explicitly_named(pod, by_name[n])] if tainted else []
     if plane and len(plane) < len(targets):
         # Control-plane nodes are background like nodes the pod excludes itself; when they are all
         # there is (a single-node cluster, or the pod asks for them), they stay the question.

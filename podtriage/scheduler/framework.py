@@ -52,11 +52,14 @@ class Failure:
     def __getattr__(self, name: str) -> Any:
         # Only reached for a field not set yet: the message and detail of a failure made by
         # lazy_failure, built on first read (most per-node failures are counted, never rendered).
+        # Safe if two threads read it at once (the watch's server): both make equal values.
         if name == "message" or name == "detail":
             d = self.__dict__
-            make = d.pop("_make", None)
+            make = d.get("_make")
             if make is not None:
                 d["message"], d["detail"] = make[0](*make[1:])
+                d.pop("_make", None)
+            if name in d:
                 return d[name]
         raise AttributeError(name)
 

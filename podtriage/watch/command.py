@@ -55,6 +55,7 @@ def run(args: WatchArgs, *, log: Callable[[str], None] | None = None) -> int:
                                   rules_dirs=args.rules_dirs, fail_on=fail_on, config=config),
                       first_sync_deadline=args.deadline)
     answers = Answers(watcher, args.per_pod_metrics)
+    watcher.before_freeze = answers.forget
     server = make_server(args.listen, answers)  # a taken port fails before any cluster I/O
     stopping = threading.Event()
 

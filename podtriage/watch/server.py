@@ -59,6 +59,13 @@ class Answers:
         self._explainer: tuple[Diagnosis, Any] | None = None
         self._explained: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
 
+    def forget(self) -> None:
+        """Drop the cached Explainer and answers (the watcher freezes the heap next: see
+        Watcher._collect); the next request makes them again."""
+        with self.lock:
+            self._explainer = None
+            self._explained = {}
+
     def _watch_fields(self) -> dict[str, Any]:
         w = self.watcher
         return {"stale": w.stale(), "lastSync": _rfc3339(w.last_good_sync) or None}

@@ -14,6 +14,7 @@ a time.
 
 from __future__ import annotations
 
+import gc
 import marshal
 import threading
 import time
@@ -23,7 +24,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..collect import live as L
-from ..loaders.files import gc_paused
 from ..snapshot import Snapshot, SnapshotBuilder
 from .metrics import Histogram
 from .reflector import Health, Reflector, StreamSpec
@@ -33,6 +33,7 @@ DEBOUNCE = 0.15  # seconds of quiet after a change before re-diagnosing
 DEBOUNCE_MAX = 0.5  # ... but never longer than this after the first change
 LEASE_STREAM = "leases@kube-system"
 RECORDED_REQUESTS = 10_000
+FREEZE_MIN = 200_000  # objects not frozen before it is worth freezing them again
 
 
 def plan_streams(namespaces: list[str] | None, read_secrets: bool = True) -> list[StreamSpec]:
@@ -60,6 +61,9 @@ def plan_streams(namespaces: list[str] | None, read_secrets: bool = True) -> lis
     out.append(StreamSpec(LEASE_STREAM, L.LEASES, L.SCHEDULER_LEASE[0],
                           f"metadata.name={L.SCHEDULER_LEASE[1]}", quiet=True, best_effort=True))
     return out
+
+
+_Converted = tuple[bytes, list[tuple[str, Any, Any]], list[str], "dict | None"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,9 @@ class Watcher:
     stop: threading.Event = field(default_factory=threading.Event)
     on_diagnosis: Callable[[Diagnosis], None] | None = None
     on_error: Callable[[BaseException], None] | None = None
+    before_freeze: Callable[[], None] | None = None  # drop caches that hold reference cycles
+    freezes: int = 0
+    _frozen: bool = False
     latest: Diagnosis | None = None
     server_version: str = ""
     server: str = ""
@@ -110,9 +117,9 @@ class Watcher:
     last_good_sync: float = 0.0  # time.time() of the last diagnosis with every stream healthy
     first_diagnosis: threading.Event = field(default_factory=threading.Event)
     first_sync_deadline: float = L.DEFAULT_DEADLINE  # --timeout: bounds GET /version at start
-    # Conversions kept between diagnoses: stream -> key -> (the bytes converted, entries, warnings)
-    _converted: dict[str, dict[str, tuple[bytes, list[tuple[str, Any, Any]], list[str]]]] = \
-        field(default_factory=dict)
+    # Conversions kept between diagnoses: stream -> key -> (the store's version of the object
+    # converted, entries, warnings, the raw pod when it is a kube-scheduler pod)
+    _converted: dict[str, dict[str, _Converted]] = field(default_factory=dict)
     _converter: SnapshotBuilder = field(default_factory=lambda: SnapshotBuilder(source="live"))
 
     # --- start ---------------------------------------------------------------------------------
@@ -214,26 +221,34 @@ class Watcher:
     def _add_stream(self, b: SnapshotBuilder, stream: str, origin: str, scheduler_pods: list[dict] | None) -> None:
         """Put a stream's objects into `b`, in the store's order, converting only the objects that
         changed since the last diagnosis (the conversion of the others is kept: the same objects,
-        so the same Snapshot as converting everything again)."""
+        so the same Snapshot as converting everything again). The store then drops the bytes of
+        what was converted: the conversions are what later diagnoses read."""
         conv = self._converter
         old = self._converted.get(stream, {})
-        fresh: dict[str, tuple[bytes, list[tuple[str, Any, Any]], list[str]]] = {}
-        for key, packed in self.store.packed(stream):
+        fresh: dict[str, _Converted] = {}
+        converted: list[tuple[str, bytes]] = []
+        for key, version, packed in self.store.packed(stream):
             hit = old.get(key)
-            if hit is None or hit[0] is not packed:
+            if hit is None or hit[0] is not version:
+                if packed is None:  # released without a conversion held: a bug, not a cluster state
+                    raise RuntimeError(f"{stream} {key}: changed, and its bytes are gone")
+                sched = None
+                if scheduler_pods is not None and key.startswith("kube-system/"):
+                    raw = marshal.loads(packed)
+                    sched = raw if L._is_scheduler_pod(raw) else None
                 conv.add(marshal.loads(packed), origin=origin)
                 entries, warnings = conv.take()
-                hit = (packed, entries, warnings)
+                hit = (version, entries, warnings, sched)
+                converted.append((key, version))
             fresh[key] = hit
             for field_name, k, obj in hit[1]:
                 b.put(field_name, k, obj)
             if hit[2]:
                 b.warnings.extend(hit[2])
-            if scheduler_pods is not None and key.startswith("kube-system/"):
-                raw = marshal.loads(packed)
-                if L._is_scheduler_pod(raw):
-                    scheduler_pods.append(raw)
+            if scheduler_pods is not None and hit[3] is not None:
+                scheduler_pods.append(hit[3])
         self._converted[stream] = fresh
+        self.store.release(stream, converted)
 
     def server_now(self) -> datetime:
         return datetime.fromtimestamp(time.time() + self.health.server_offset, timezone.utc)
@@ -248,18 +263,57 @@ class Watcher:
         t0 = time.perf_counter()
         gen = self.store.generation
         healthy = not self.health.problems()
-        with gc_paused():
+        gc_was = gc.isenabled()
+        gc.disable()
+        try:
             snap = self.build_snapshot()
             options = AuditOptions(scope=ScanScope(namespaces=tuple(self.cfg.namespaces or ()),
                                                    selector=self.cfg.selector),
                                    config=self.cfg.config or AuditConfig(), fail_on=self.cfg.fail_on)
             report = run_audit(snap, self.rules, options, started=t0)
-        doc = audit_document(report)
+            doc = audit_document(report)
+        finally:
+            self._collect()
+            if gc_was:
+                gc.enable()
         seconds = time.perf_counter() - t0
         d = Diagnosis(snap, report, doc, time.time(), seconds, gen)
         if healthy:
             self.last_good_sync = d.made_at
         return d
+
+    def _collect(self) -> None:
+        """The garbage of one diagnosis, collected before anything is frozen.
+
+        A diagnosis runs with the cyclic collector off (it allocates millions of objects, as a
+        loader does: see loaders.files.gc_paused). Unlike a one-shot command, this process lives
+        on, and the audit's working objects hold reference cycles (the ClusterState and its
+        NodeInfos, evaluations, causal graphs) that reference counting never frees: they are
+        collected here, right after the audit, when they are unreachable and this diagnosis's
+        objects are most of what the collector has to look at. The snapshot, the report and the
+        document it keeps hold no cycles, so when the next diagnosis replaces them, reference
+        counting frees them, frozen or not (measured: nothing cyclic left behind).
+
+        The long-lived bulk (the converted objects) is frozen, out of every later collection:
+        after the first diagnosis, and again whenever what is not frozen has grown past a quarter
+        of what is (objects converted since, under churn). Whatever else is alive at that moment
+        is frozen too, and a frozen cycle is never freed: so `before_freeze` first drops what the
+        endpoints cache per diagnosis (an Explainer, cyclic)."""
+        gc.collect()
+        if not self._freeze_due():
+            return
+        if self.before_freeze is not None:
+            self.before_freeze()
+            gc.collect()  # what it dropped
+        gc.freeze()
+        self._frozen = True
+        self.freezes += 1
+
+    def _freeze_due(self) -> bool:
+        if not self._frozen:
+            return True
+        unfrozen = len(gc.get_objects(generation=2))  # after a full collection every survivor is there
+        return unfrozen >= max(FREEZE_MIN, gc.get_freeze_count() // 4)
 
     def _still_in_sync(self) -> None:
         """A quiet cluster's answer stays current: while every stream is healthy, every reflector

@@ -106,6 +106,7 @@ class Watcher:
     before_freeze: Callable[[], None] | None = None  # drop caches that hold reference cycles
     freezes: int = 0
     _frozen: bool = False
+    _frozen_objects: int = 0
     latest: Diagnosis | None = None
     server_version: str = ""
     server: str = ""
@@ -307,13 +308,14 @@ class Watcher:
             gc.collect()  # what it dropped
         gc.freeze()
         self._frozen = True
+        self._frozen_objects = gc.get_freeze_count()  # walks them all (0.16 s at 150,000 pods): once per freeze
         self.freezes += 1
 
     def _freeze_due(self) -> bool:
         if not self._frozen:
             return True
         unfrozen = len(gc.get_objects(generation=2))  # after a full collection every survivor is there
-        return unfrozen >= max(FREEZE_MIN, gc.get_freeze_count() // 4)
+        return unfrozen >= max(FREEZE_MIN, self._frozen_objects // 4)
 
     def _still_in_sync(self) -> None:
         """A quiet cluster's answer stays current: while every stream is healthy, every reflector

@@ -33,6 +33,7 @@ DEBOUNCE = 0.15  # seconds of quiet after a change before re-diagnosing
 DEBOUNCE_MAX = 0.5  # ... but never longer than this after the first change
 LEASE_STREAM = "leases@kube-system"
 RECORDED_REQUESTS = 10_000
+REFRESH = 60.0  # seconds: ages and time-dependent verdicts of a quiet cluster's answer stay this fresh
 FREEZE_MIN = 200_000  # objects not frozen before it is worth freezing them again
 
 
@@ -91,6 +92,7 @@ class WatchConfig:
     rules_dirs: tuple[str, ...] = ()
     fail_on: str = "critical"
     config: Any = None  # audit.suppress.AuditConfig
+    refresh: float = REFRESH  # re-diagnose a quiet cluster this often (seconds; 0: only on changes)
 
 
 @dataclass
@@ -317,6 +319,15 @@ class Watcher:
         unfrozen = len(gc.get_objects(generation=2))  # after a full collection every survivor is there
         return unfrozen >= max(FREEZE_MIN, self._frozen_objects // 4)
 
+    def _refresh_due(self) -> bool:
+        """A quiet cluster's answer is made again every `refresh` seconds: its ages, the time it
+        was judged at, and what depends on time (a pod waiting for over an hour, an expired
+        suppression) are then what a fresh `podtriage audit` says, not what they were at the last
+        change, which may be hours ago."""
+        latest = self.latest
+        return (latest is not None and self.cfg.refresh > 0 and not self.stale()
+                and time.time() - latest.made_at >= self.cfg.refresh)
+
     def _still_in_sync(self) -> None:
         """A quiet cluster's answer stays current: while every stream is healthy, every reflector
         thread runs and the latest answer was made healthy, the last good sync is now. A failing or
@@ -337,6 +348,8 @@ class Watcher:
                     if self.last_good_sync < self.latest.made_at and not self.stale():
                         # Every stream recovered after the last answer was made: make it again, so
                         # that it counts as a good sync (no object needs to change for that).
+                        first = time.monotonic()
+                    elif self._refresh_due():
                         first = time.monotonic()
                     else:
                         self._still_in_sync()

@@ -1,6 +1,8 @@
-"""A watch process lives for weeks: what one diagnosis allocates must not outlive the next one.
+"""The watch's diagnosis on objects put in its Store as the reflectors would (no API server: the
+diagnosis never talks to it).
 
-Diagnoses run with the cyclic collector off and the heap is frozen (gc.freeze) so that later
+Memory: a watch process lives for weeks, so what one diagnosis allocates must not outlive the next
+one. Diagnoses run with the cyclic collector off and the heap is frozen (gc.freeze) so that later
 collections skip the converted objects. A cycle that is alive, or merely uncollected, when the
 heap is frozen is never freed. These tests run Watcher.diagnose on the demo cluster's objects put
 in a Store as the reflectors would (no API server: the diagnosis never talks to it) and look at
@@ -10,6 +12,8 @@ what the collector finds once everything is unfrozen again.
 from __future__ import annotations
 
 import gc
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,3 +114,63 @@ def test_the_endpoints_cache_is_dropped_before_the_heap_is_frozen(clean_heap: No
     assert w.freezes == 2
     assert answers._explainer is None and answers._explained == {}
     assert not [o for o in _frozen_garbage() if isinstance(o, ClusterState)]
+
+
+def _loop(w: Watcher) -> threading.Thread:
+    t = threading.Thread(target=w._diagnose_loop, daemon=True)
+    t.start()
+    return t
+
+
+def _wait(cond, seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_quiet_cluster_is_diagnosed_again_every_refresh_seconds() -> None:
+    w = _watcher()
+    w.cfg.refresh = 0.3
+    t = _loop(w)
+    try:
+        assert _wait(lambda: w.latest is not None, 30)
+        first = w.latest
+        assert _wait(lambda: w.durations.count >= 3, 30), "no refresh of a quiet cluster"
+        assert w.latest is not first and w.latest.made_at - first.made_at >= 0.6
+        assert w.latest.document["counts"] == first.document["counts"]
+    finally:
+        w.close()
+        t.join(10)
+
+
+def test_without_refresh_a_quiet_cluster_keeps_its_answer_until_a_change() -> None:
+    w = _watcher()
+    w.cfg.refresh = 0
+    t = _loop(w)
+    try:
+        assert _wait(lambda: w.latest is not None, 30)
+        first = w.latest
+        time.sleep(1.0)
+        assert w.latest is first and w.durations.count == 1
+        _churn(w, 1)
+        assert _wait(lambda: w.latest is not first, 30)
+        assert w.latest.document["counts"]["pendingPods"] == first.document["counts"]["pendingPods"] + 1
+    finally:
+        w.close()
+        t.join(10)
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "soon"])
+def test_a_bad_refresh_is_a_usage_error_before_any_cluster_io(value: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    # No kubeconfig anywhere: reaching the cluster would fail with exit 3, not 2.
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KUBECONFIG": str(tmp_path / "none")}
+    r = subprocess.run([sys.executable, "-m", "podtriage.cli", "watch", "--refresh", value, "--listen", "127.0.0.1:0"],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert "--refresh" in r.stderr or "refresh" in r.stderr.lower()
+    assert "Traceback" not in r.stderr

@@ -137,7 +137,7 @@ class _ClassKeys:
         # Namespaced when an existing pod's term could select this one (its namespace then matters).
         seen_by_existing = self._part("seen", pod.labels, lambda labels: any(
             label_selector_matches(sel, labels) for sel in self.existing_selectors))
-        namespaced = self_selecting or seen_by_existing or any(
+        namespaced = self_selecting or seen_by_existing or bool(pod.resource_claims) or any(
             v.kind in ("persistentVolumeClaim", "ephemeral") for v in pod.volumes) or bool(pod.image_pull_secrets
                                                                                        and pod.node_name)
         if self_selecting:
@@ -162,6 +162,9 @@ class _ClassKeys:
             pod.priority,
             pod.priority_class_name, pod.preemption_policy, pod.nominated_node_name, pod.scheduling_gates,
             pod.runtime_class_name, pod.host_network, (cond.status, cond.reason) if cond else None, reasons, old,
+            # DynamicResources reads the claims, in the pod's namespace, by the names its status records
+            (repr(pod.resource_claims), repr(sorted(pod.resource_claim_statuses.items())))
+            if pod.resource_claims else (),
         )
 
 

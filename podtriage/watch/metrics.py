@@ -149,6 +149,14 @@ def render(report: Any | None, *, made_at: float, per_pod: bool, health: Mapping
     out.append(f"podtriage_diagnosis_duration_seconds_sum {durations.sum!r}")
     sample("podtriage_diagnosis_duration_seconds_count", {}, durations.count)
 
+    family("podtriage_watch_analyses_total",
+           "Analyses of equivalence classes of Pending pods by the diagnoses: made, or reused from the previous "
+           "diagnosis because nothing they read changed (only Pending pods and events of other namespaces).",
+           "counter")
+    analyses = dict(health.get("analyses") or {})
+    for how in ("made", "reused"):
+        sample("podtriage_watch_analyses_total", {"how": how}, int(analyses.get(how, 0)))
+
     family("podtriage_objects_held", "Objects held from the watches, by kind.")
     for kind, n in sorted(objects.items()):
         sample("podtriage_objects_held", {"kind": kind}, n)

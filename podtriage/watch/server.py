@@ -125,7 +125,8 @@ class Answers:
                 kept = self._metrics_part = (d, metrics.DiagnosisPart(d.report if d else None, self.per_pod))
         return metrics.render(d.report if d else None, made_at=d.made_at if d else time.time(),
                               per_pod=self.per_pod, part=kept[1],
-                              health={"last_sync": w.last_good_sync, "stale": w.stale(), "restarts": restarts},
+                              health={"last_sync": w.last_good_sync, "stale": w.stale(), "restarts": restarts,
+                                      "analyses": {"made": w.analyses_made, "reused": w.analyses_reused}},
                               durations=w.durations, objects=objects, version=__version__)
 
 

@@ -77,6 +77,8 @@ class Diagnosis:
     made_at: float  # time.time() when the diagnosis finished
     seconds: float  # how long it took (snapshot build + audit)
     generation: int  # the store's generation it saw
+    analysed: int = 0  # equivalence classes analysed by this diagnosis
+    reused: int = 0  # ... and reused as the previous diagnosis made them (audit.scan.ScanMemo)
 
 
 @dataclass
@@ -108,6 +110,14 @@ class Watcher:
     before_freeze: Callable[[], None] | None = None  # drop caches that hold reference cycles
     freezes: int = 0
     _frozen: bool = False
+    # What changed since the last diagnosis, as the snapshot is built (see audit.scan.ScanMemo)
+    _world_changed: bool = True
+    _touched: set[str] = field(default_factory=set)
+    _meta_seen: Any = None
+    _memo: Any = None  # audit.scan.ScanMemo of the last diagnosis that succeeded
+    _last_full: float = 0.0  # time.time() of the last diagnosis that analysed everything
+    analyses_made: int = 0
+    analyses_reused: int = 0
     _frozen_objects: int = 0
     latest: Diagnosis | None = None
     server_version: str = ""
@@ -179,7 +189,13 @@ class Watcher:
         return bool(self.health.problems())
 
     # --- snapshot --------------------------------------------------------------------------------
+    @property
+    def _kind_of(self) -> dict[str, str]:
+        return {r.spec.name: r.spec.res.kind for r in self.reflectors}
+
     def build_snapshot(self) -> Snapshot:
+        self._world_changed = self._memo is None
+        self._touched = set()
         b = SnapshotBuilder(source="live")
         ns_list = self.cfg.namespaces
         options = self.cfg.live or L.LiveOptions()
@@ -217,9 +233,15 @@ class Watcher:
                               "(insecure-skip-tls-verify in the kubeconfig): the API server's identity "
                               "was not verified")
         b.warnings.extend(sched_warnings)
-        return b.build(source="live", created=L._rfc3339(now), cluster_server=self.server, context=self.context,
+        snap = b.build(source="live", created=L._rfc3339(now), cluster_server=self.server, context=self.context,
                        server_version=self.server_version, namespaces=tuple(ns_list or ()),
                        scheduler_names=names)
+        meta = snap.meta
+        seen = (meta.collected, meta.missing, meta.warnings, meta.scheduler_names)
+        if seen != self._meta_seen:  # what was read, what is missing, a scheduler seen or not
+            self._world_changed = True
+            self._meta_seen = seen
+        return snap
 
     def _add_stream(self, b: SnapshotBuilder, stream: str, origin: str, scheduler_pods: list[dict] | None) -> None:
         """Put a stream's objects into `b`, in the store's order, converting only the objects that
@@ -230,9 +252,12 @@ class Watcher:
         old = self._converted.get(stream, {})
         fresh: dict[str, _Converted] = {}
         converted: list[tuple[str, bytes]] = []
+        kind = self._kind_of.get(stream, "")
         for key, version, packed in self.store.packed(stream):
             hit = old.get(key)
             if hit is None or hit[0] is not version:
+                if hit is not None:
+                    self._note_change(kind, hit[1])
                 if packed is None:  # released without a conversion held: a bug, not a cluster state
                     raise RuntimeError(f"{stream} {key}: changed, and its bytes are gone")
                 sched = None
@@ -243,6 +268,7 @@ class Watcher:
                 entries, warnings = conv.take()
                 hit = (version, entries, warnings, sched)
                 converted.append((key, version))
+                self._note_change(kind, entries)
             fresh[key] = hit
             for field_name, k, obj in hit[1]:
                 b.put(field_name, k, obj)
@@ -250,8 +276,33 @@ class Watcher:
                 b.warnings.extend(hit[2])
             if scheduler_pods is not None and hit[3] is not None:
                 scheduler_pods.append(hit[3])
+        if len(fresh) != len(old) or converted:
+            for key, hit in old.items():
+                if key not in fresh:  # deleted
+                    self._note_change(kind, hit[1])
         self._converted[stream] = fresh
         self.store.release(stream, converted)
+
+    def _note_change(self, kind: str, entries: list[tuple[str, Any, Any]]) -> None:
+        """One object added, changed or deleted (its conversion's entries, old or new): is it a
+        Pending pod, or an event about a pod, and in which namespace (audit.scan.ScanMemo)?"""
+        if self._world_changed:
+            return
+        for field_name, _, obj in entries:
+            if field_name == "pods":
+                if (obj.phase == "Pending" and not obj.node_name and not obj.nominated_node_name
+                        and obj.namespace != "kube-system"):
+                    self._touched.add(obj.namespace)
+                    continue
+            elif field_name == "events":
+                involved = obj.involved
+                if involved is not None and involved.kind == "Pod" and obj.namespace != "kube-system":
+                    self._touched.add(obj.namespace)
+                    continue
+            self._world_changed = True
+            return
+        if not entries and kind not in ("Pod", "Event"):
+            self._world_changed = True
 
     def server_now(self) -> datetime:
         return datetime.fromtimestamp(time.time() + self.health.server_offset, timezone.utc)
@@ -260,27 +311,42 @@ class Watcher:
     def diagnose(self) -> Diagnosis:
         from ..audit.render_machine import audit_document
         from ..audit.run import AuditOptions, run_audit
-        from ..audit.scan import ScanScope
+        from ..audit.scan import ScanMemo, ScanScope
         from ..audit.suppress import AuditConfig
 
         t0 = time.perf_counter()
         gen = self.store.generation
         healthy = not self.health.problems()
+        # Analyses are reused only from the last diagnosis that succeeded, and never longer than
+        # --refresh after the last diagnosis that analysed everything (what they say about time).
+        previous, self._memo = self._memo, None
+        wall = time.time()
+        if self.cfg.refresh <= 0 or wall - self._last_full >= self.cfg.refresh:
+            previous = None
+        self._memo = previous  # build_snapshot: no previous memo, everything counts as changed
         gc_was = gc.isenabled()
         gc.disable()
         try:
             snap = self.build_snapshot()
+            self._memo = None
+            memo = previous.next(self._world_changed, frozenset(self._touched)) if previous is not None \
+                else ScanMemo()
             options = AuditOptions(scope=ScanScope(namespaces=tuple(self.cfg.namespaces or ()),
                                                    selector=self.cfg.selector),
                                    config=self.cfg.config or AuditConfig(), fail_on=self.cfg.fail_on)
-            report = run_audit(snap, self.rules, options, started=t0)
+            report = run_audit(snap, self.rules, options, started=t0, memo=memo)
             doc = audit_document(report)
         finally:
             self._collect()
             if gc_was:
                 gc.enable()
         seconds = time.perf_counter() - t0
-        d = Diagnosis(snap, report, doc, time.time(), seconds, gen)
+        self._memo = memo
+        if memo.world_changed:
+            self._last_full = wall
+        self.analyses_made += memo.analysed
+        self.analyses_reused += memo.reused
+        d = Diagnosis(snap, report, doc, time.time(), seconds, gen, memo.analysed, memo.reused)
         if healthy:
             self.last_good_sync = d.made_at
         return d

@@ -110,3 +110,8 @@ def test_a_kept_diagnosis_part_renders_as_a_fresh_one_and_ages_keep_growing(repo
     now = _samples(kept)["podtriage_pending_oldest_seconds"]
     assert later and [lab for lab, _ in later] == [lab for lab, _ in now]
     assert all(49 <= b - a <= 51 for (_, a), (_, b) in zip(now, later))
+
+
+def test_analyses_made_and_reused_are_counted() -> None:
+    s = _samples(_render(None, analyses={"made": 7, "reused": 5}))
+    assert s["podtriage_watch_analyses_total"] == [({"how": "made"}, 7.0), ({"how": "reused"}, 5.0)]

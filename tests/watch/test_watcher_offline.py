@@ -29,14 +29,15 @@ from podtriage.watch.watcher import Watcher, WatchConfig, plan_streams
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo" / "cluster.yaml"
 
 
-def _objects() -> list[dict]:
+def _objects(path: Path = DEMO) -> list[dict]:
     out: list[dict] = []
-    for doc in parse_documents(DEMO.read_bytes(), str(DEMO)):
-        out += doc.get("items", []) if doc.get("kind", "").endswith("List") else [doc]
+    for doc in parse_documents(path.read_bytes(), str(path)):
+        if isinstance(doc, dict):
+            out += doc.get("items", []) if doc.get("kind", "").endswith("List") else [doc]
     return out
 
 
-def _watcher() -> Watcher:
+def _watcher(objects: list[dict] | None = None) -> Watcher:
     w = Watcher(WatchConfig())
     w.rules = load_rules()
     w.reflectors = [Reflector(s, None, w.store, w.health, w.stop, 500) for s in plan_streams(None)]  # type: ignore[arg-type]
@@ -46,8 +47,9 @@ def _watcher() -> Watcher:
         r.synced.set()
         stream_of.setdefault(r.spec.res.kind, r.spec.name)
     by_stream: dict[str, list[dict]] = {}
-    for o in _objects():
-        by_stream.setdefault(stream_of[o["kind"]], []).append(o)
+    for o in _objects() if objects is None else objects:
+        if o.get("kind") in stream_of:
+            by_stream.setdefault(stream_of[o["kind"]], []).append(o)
     for stream, objs in by_stream.items():
         w.store.replace(stream, objs)
     return w
@@ -90,10 +92,11 @@ def test_no_diagnosis_leaves_its_reference_cycles_frozen(clean_heap: None) -> No
         _churn(w, i)
         w.latest = w.diagnose()
     assert w.freezes >= 1
-    stuck = [o for o in _frozen_garbage() if isinstance(o, ClusterState)]
-    # Each diagnosis builds a ClusterState (cyclic with its NodeInfos); none of the four may be
-    # left for a collector that would never see it.
-    assert stuck == []
+    stuck = _frozen_garbage()
+    # Each diagnosis builds a ClusterState (cyclic with its NodeInfos), evaluations, causal graphs;
+    # none may be left for a collector that would never see it (nor anything else).
+    assert [o for o in stuck if isinstance(o, ClusterState)] == []
+    assert len(stuck) == 0, sorted({type(o).__name__ for o in stuck})
     assert w.latest.document["counts"]["pendingPods"] >= 4
 
 

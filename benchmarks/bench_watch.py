@@ -194,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
             "churn_changes_per_s": round(changes[0] / wall, 1), "churn_seconds": round(wall, 1),
             "cpu_cores_during_churn": round(cpu, 2), "rss_end_mib": round(mem_end["VmRSS"]),
             "rss_peak_mib": round(mem_end["VmHWM"]), "rss_churn_max_mib": round(max(churn_rss, default=0)),
+            # VmRSS at 0, 25, 50, 75 and 100% of the churn: growing, or settled?
+            "rss_churn_quartiles_mib": [round(churn_rss[min(len(churn_rss) - 1, q * (len(churn_rss) - 1) // 4)])
+                                        for q in range(5)] if churn_rss else [],
             "diagnoses": int(n_diag),
             "diagnosis_mean_s": round(mean_diag, 3),
             "change_to_answer_p50_s": round(statistics.median(lat), 3), "change_to_answer_p99_s": round(p99, 3),

@@ -7,7 +7,8 @@ fills it like benchmarks/live_requests.py (--nodes Nodes with status, --pods bou
 subprocess with the admin kubeconfig and measures:
 
 - initial sync: from the process start to /readyz 200 (every LIST done and the first diagnosis);
-- memory held: the process's resident set (VmRSS, and VmHWM, its peak) after the sync and at the end;
+- memory held: the process's resident set (VmRSS, and VmHWM, its peak) after the sync and at the end,
+  and the largest VmRSS sampled every 0.5 s during the churn;
 - steady state with churn: --rate pod changes per second for --seconds (pending pods created and
   deleted, bound pods created and deleted, alternating), the process's CPU (user+system) over that
   time, in cores;
@@ -144,7 +145,14 @@ def main(argv: list[str] | None = None) -> int:
                 if pause > 0:
                     time.sleep(pause)
 
-        workers = [threading.Thread(target=churn, daemon=True)]
+        churn_rss: list[float] = []  # VmRSS every 0.5 s while the churn runs (the sync's peak is VmHWM)
+
+        def sample_rss() -> None:
+            while not stop.is_set():
+                churn_rss.append(memory_mib(proc.pid)["VmRSS"])
+                stop.wait(0.5)
+
+        workers = [threading.Thread(target=churn, daemon=True), threading.Thread(target=sample_rss, daemon=True)]
         cpu0, w0 = cpu_seconds(proc.pid), time.monotonic()
         for t in workers:
             t.start()
@@ -185,7 +193,11 @@ def main(argv: list[str] | None = None) -> int:
             "initial_sync_s": round(sync, 2), "rss_after_sync_mib": round(mem_sync["VmRSS"]),
             "churn_changes_per_s": round(changes[0] / wall, 1), "churn_seconds": round(wall, 1),
             "cpu_cores_during_churn": round(cpu, 2), "rss_end_mib": round(mem_end["VmRSS"]),
-            "rss_peak_mib": round(mem_end["VmHWM"]), "diagnoses": int(n_diag),
+            "rss_peak_mib": round(mem_end["VmHWM"]), "rss_churn_max_mib": round(max(churn_rss, default=0)),
+            # VmRSS at 0, 25, 50, 75 and 100% of the churn: growing, or settled?
+            "rss_churn_quartiles_mib": [round(churn_rss[min(len(churn_rss) - 1, q * (len(churn_rss) - 1) // 4)])
+                                        for q in range(5)] if churn_rss else [],
+            "diagnoses": int(n_diag),
             "diagnosis_mean_s": round(mean_diag, 3),
             "change_to_answer_p50_s": round(statistics.median(lat), 3), "change_to_answer_p99_s": round(p99, 3),
             "change_to_answer_max_s": round(lat[-1], 3), "probes": len(lat),

@@ -229,12 +229,17 @@ class Explainer:
         labels_matter = bool(pod.pod_affinity or pod.pod_anti_affinity or pod.topology_spread_constraints
                              or self.cluster.pods_with_affinity)
         namespace = pod.namespace if labels_matter or any(v.claim_name for v in pod.volumes) else ""
+        # ResourceClaims (DynamicResources) resolve in the pod's namespace, by the names its status
+        # records for templates, and a claim not created yet is reported naming the pod: a pod with
+        # claims shares its evaluation with no other pod.
+        claims = (pod.namespace, pod.name, repr(pod.resource_claims),
+                  repr(sorted(pod.resource_claim_statuses.items()))) if pod.resource_claims else ()
         # Of the containers, the filters see only the effective request and the host ports (not the
         # image, env or names), so replicas of different workloads with the same shape share.
         key = (namespace, repr(pod.node_selector), repr(pod.required_node_affinity), repr(pod.tolerations),
                repr(sorted(effective_requests(pod).items())), repr(host_ports(pod)), repr(pod.volumes),
                repr(pod.topology_spread_constraints), repr(pod.pod_affinity), repr(pod.pod_anti_affinity),
-               repr(sorted(pod.labels.items())) if labels_matter else "", pod.node_name)
+               repr(sorted(pod.labels.items())) if labels_matter else "", pod.node_name, claims)
         ev = self._eval_cache.pop(key, None)
         if ev is not None:
             self._eval_cache[key] = ev  # most recently used last (the audit trims the oldest)

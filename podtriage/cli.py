@@ -591,6 +591,9 @@ def audit(namespaces: tuple[str, ...], all_namespaces: bool, selector: str, from
                    "/readyz).")
 @click.option("--per-pod-metrics", is_flag=True,
               help="Also export podtriage_pending_pod_info per Pending pod (one series per pod: opt-in).")
+@click.option("--refresh", type=float, default=60.0, show_default=True, metavar="SECONDS",
+              help="Diagnose a quiet cluster again this often, so ages and time-dependent answers stay "
+                   "current (0: only after changes).")
 @cluster_options
 @click.option("--config", type=click.Path(dir_okay=False), default=None,
               help="Audit config (YAML): suppressions with reason and expiry, failOn.")
@@ -600,7 +603,7 @@ def audit(namespaces: tuple[str, ...], all_namespaces: bool, selector: str, from
               help="Add the rules in this folder (repeatable).")
 @guarded
 def watch(namespaces: tuple[str, ...], all_namespaces: bool, selector: str, listen: str, per_pod_metrics: bool,
-          kubeconfig: str | None, context: str | None, timeout: float, deadline: float, config: str | None,
+          refresh: float, kubeconfig: str | None, context: str | None, timeout: float, deadline: float, config: str | None,
           fail_on: str | None, rules_dirs: tuple[str, ...], live: Any = None) -> None:
     """Keep diagnosing Pending pods from watches, and serve the answers over HTTP (docs/watch.md).
 
@@ -614,7 +617,7 @@ def watch(namespaces: tuple[str, ...], all_namespaces: bool, selector: str, list
     sys.exit(run(WatchArgs(namespaces=namespaces, all_namespaces=all_namespaces, selector=selector, listen=listen,
                            per_pod_metrics=per_pod_metrics, kubeconfig=kubeconfig, context=context,
                            timeout=timeout, deadline=deadline, rules_dirs=rules_dirs, config=config,
-                           fail_on=fail_on, live=live)))
+                           fail_on=fail_on, live=live, refresh=refresh)))
 
 
 @main.command()

@@ -17,7 +17,7 @@ from .delta import compute_delta
 from .model import AuditReport, Finding, PendingPod
 from .risks import risk_findings
 from ..owners import owner_chain
-from .scan import ProgressFn, ScanScope, _workload_key, fold_findings, in_scope, scan
+from .scan import ProgressFn, ScanMemo, ScanScope, _workload_key, fold_findings, in_scope, scan
 from .selector import parse_selector
 from .suppress import AuditConfig, apply_suppressions
 
@@ -36,14 +36,16 @@ class AuditOptions:
 
 
 def run_audit(snapshot: Snapshot, rules: RuleSet, options: AuditOptions, *, now: datetime | None = None,
-              progress: ProgressFn | None = None, started: float | None = None) -> AuditReport:
-    """The audit of one snapshot. `started` (time.perf_counter) lets the duration include collection."""
+              progress: ProgressFn | None = None, started: float | None = None,
+              memo: ScanMemo | None = None) -> AuditReport:
+    """The audit of one snapshot. `started` (time.perf_counter) lets the duration include collection;
+    `memo` (podtriage watch) reuses analyses of the previous scan where scan.ScanMemo allows."""
     t0 = started if started is not None else time.perf_counter()
     snap = snapshot
     ex = Explainer(snap, rules, now)  # ages measured to the snapshot's own time unless `now` is given
     now = ex.now
     with fewer_full_collections():
-        result = scan(snap, rules, options.scope, now=now, progress=progress, explainer=ex)
+        result = scan(snap, rules, options.scope, now=now, progress=progress, explainer=ex, memo=memo)
     findings: list[Finding] = list(result.findings)
     if options.risks:
         # Not forked like the loader: after loading, a fork makes both processes copy every page

@@ -82,6 +82,44 @@ class _Group:
 
 
 @dataclass
+class ScanMemo:
+    """The analyses of one scan, for the next scan of a snapshot that differs from it only by
+    Pending pods and their events (podtriage watch: audit.run.run_audit(memo=...)).
+
+    An equivalence class's analysis (`Explainer.pod_report` of its representative, and the causes
+    its pods are counted under) reads the pod, its events, the nodes and every other object the
+    snapshot holds, the pods bound to nodes, and Pending pods of its own namespace (its workload's
+    other replicas, its gang). So it is reused, as it was made, when:
+    - nothing but unbound Pending pods (outside kube-system, with no nominated node) and events
+      about pods changed (`world_changed` False: the watcher tells, from the objects it converted);
+    - no such change was in the representative's namespace (`touched`);
+    - the representative is the same object, with the same events, as when it was analysed.
+    Pods bound to a node and still Pending (kubelet side: their neighbours' events are read) are
+    analysed every time. What the analysis says about time (ages in its texts, 'pending for') is
+    as of when it was made: the watch drops the memo every --refresh seconds."""
+
+    world_changed: bool = True
+    touched: frozenset[str] = frozenset()
+    previous: dict[Any, tuple[Any, ...]] = field(default_factory=dict)  # class key -> entry
+    kept: dict[Any, tuple[Any, ...]] = field(default_factory=dict)  # this scan's entries
+    reused: int = 0
+    analysed: int = 0
+
+    def lookup(self, key: Any, rep: m.Pod, events: Sequence[m.Event]) -> tuple[Any, ...] | None:
+        if self.world_changed or rep.namespace in self.touched:
+            return None
+        hit = self.previous.get(key)
+        if hit is None or hit[0] is not rep or len(hit[1]) != len(events) or \
+                any(a is not b for a, b in zip(hit[1], events)):
+            return None
+        return hit
+
+    def next(self, world_changed: bool, touched: frozenset[str]) -> ScanMemo:
+        """The memo for the next scan, holding this scan's analyses."""
+        return ScanMemo(world_changed=world_changed, touched=touched, previous=self.kept)
+
+
+@dataclass
 class ScanResult:
     findings: list[Finding]
     pending: list[PendingPod]
@@ -137,7 +175,7 @@ class _ClassKeys:
         # Namespaced when an existing pod's term could select this one (its namespace then matters).
         seen_by_existing = self._part("seen", pod.labels, lambda labels: any(
             label_selector_matches(sel, labels) for sel in self.existing_selectors))
-        namespaced = self_selecting or seen_by_existing or any(
+        namespaced = self_selecting or seen_by_existing or bool(pod.resource_claims) or any(
             v.kind in ("persistentVolumeClaim", "ephemeral") for v in pod.volumes) or bool(pod.image_pull_secrets
                                                                                        and pod.node_name)
         if self_selecting:
@@ -162,6 +200,9 @@ class _ClassKeys:
             pod.priority,
             pod.priority_class_name, pod.preemption_policy, pod.nominated_node_name, pod.scheduling_gates,
             pod.runtime_class_name, pod.host_network, (cond.status, cond.reason) if cond else None, reasons, old,
+            # DynamicResources reads the claims, in the pod's namespace, by the names its status records
+            (repr(pod.resource_claims), repr(sorted(pod.resource_claim_statuses.items())))
+            if pod.resource_claims else (),
         )
 
 
@@ -311,7 +352,8 @@ def in_scope(namespace: str, labels: dict[str, str] | Any, scope: ScanScope, req
 
 
 def scan(snapshot: Snapshot, rules: RuleSet, scope: ScanScope, *, now: datetime | None = None,
-         progress: ProgressFn | None = None, explainer: Explainer | None = None) -> ScanResult:
+         progress: ProgressFn | None = None, explainer: Explainer | None = None,
+         memo: ScanMemo | None = None) -> ScanResult:
     """Explain every Pending pod in scope and every controller that cannot create its pods."""
     now = now or datetime.now(timezone.utc)
     ex = explainer or Explainer(snapshot, rules, now)
@@ -325,13 +367,19 @@ def scan(snapshot: Snapshot, rules: RuleSet, scope: ScanScope, *, now: datetime 
     keys = _ClassKeys(ex) if pend and snap.has("Node") else None
 
     classes: dict[Any, list[m.Pod]] = {}
+    rep_events: dict[Any, list[m.Event]] = {}  # class key -> its representative's events
     for p in pend:
         events = snap.events_for("Pod", p.namespace, p.name, p.uid)
         if p.node_name or keys is None:
             k: Any = ("pod", p.namespace, p.name)  # bound (kubelet side) or no nodes: one pod, one analysis
         else:
             k = keys.key(p, events, now)
-        classes.setdefault(k, []).append(p)
+        members = classes.get(k)
+        if members is None:
+            classes[k] = [p]
+            rep_events[k] = events
+        else:
+            members.append(p)
 
     groups: dict[str, _Group] = {}
     pending_rows: list[PendingPod] = []
@@ -344,14 +392,25 @@ def scan(snapshot: Snapshot, rules: RuleSet, scope: ScanScope, *, now: datetime 
             chains[ck] = owner_chain(snap, p.namespace, p.owner, dict(p.labels))
         return chains[ck]
 
-    for done, (_, members) in enumerate(classes.items()):
+    for done, (ck, members) in enumerate(classes.items()):
         rep = members[0]
-        report, signals, _ = ex.pod_report(rep)
-        causes = list(report.root_causes)
-        paired = pair_signals(causes, signals)
+        shared_class = not rep.node_name and keys is not None
+        hit = memo.lookup(ck, rep, rep_events[ck]) if memo is not None and shared_class else None
+        if hit is not None:
+            _, _, rep_status, causes, paired, keep = hit
+            memo.reused += 1  # type: ignore[union-attr]
+        else:
+            report, signals, _ = ex.pod_report(rep)
+            rep_status = report.status
+            causes = list(report.root_causes)
+            paired = pair_signals(causes, signals)
+            keep = primary_causes(ex, rep, causes, paired)
+            if memo is not None:
+                memo.analysed += 1
+        if memo is not None and shared_class:  # what the rest of the scan reads, not the whole report
+            memo.kept[ck] = (rep, tuple(rep_events[ck]), rep_status, causes, paired, keep)
         _, rep_top = chain_of(rep)
         rep_names = [rep.key, _workload_key(rep.namespace, rep.name, rep_top)]
-        keep = primary_causes(ex, rep, causes, paired)
         keyed = []
         for i, (rc, sig) in enumerate(zip(causes, paired)):
             if i not in keep:
@@ -365,7 +424,7 @@ def scan(snapshot: Snapshot, rules: RuleSet, scope: ScanScope, *, now: datetime 
             wkey = _workload_key(p.namespace, p.name, top)
             age_s = age_seconds(p.creation_timestamp, now) if p.creation_timestamp else None
             ref = PodRef(namespace=p.namespace, name=p.name,
-                         status=report.status if p is rep else kubectl_status(p), age_seconds=age_s,
+                         status=rep_status if p is rep else kubectl_status(p), age_seconds=age_s,
                          workload=wkey, labels=p.labels)
             pending_rows.append(PendingPod(namespace=p.namespace, name=p.name, age_seconds=age_s,
                                            primary_rule=primary[3].rule if primary else "",

@@ -32,6 +32,7 @@ class WatchArgs:
     config: str | None = None
     fail_on: str | None = None
     live: Any = None
+    refresh: float = 60.0
 
 
 def run(args: WatchArgs, *, log: Callable[[str], None] | None = None) -> int:
@@ -45,6 +46,8 @@ def run(args: WatchArgs, *, log: Callable[[str], None] | None = None) -> int:
     if args.namespaces and args.all_namespaces:
         raise InputError("use either -n or -A, not both")
     parse_selector(args.selector)
+    if not args.refresh >= 0:  # also NaN
+        raise InputError(f"--refresh {args.refresh}: use a number of seconds >= 0 (0: only after changes)")
     config = load_config(args.config) if args.config else AuditConfig()
     fail_on = args.fail_on or config.fail_on or "critical"
     if fail_on not in FAIL_ON_CHOICES:
@@ -52,9 +55,11 @@ def run(args: WatchArgs, *, log: Callable[[str], None] | None = None) -> int:
     namespaces = list(dict.fromkeys(n for n in args.namespaces if n)) or None
     watcher = Watcher(WatchConfig(kubeconfig=args.kubeconfig, context=args.context, namespaces=namespaces,
                                   selector=args.selector, timeout=args.timeout, live=args.live,
-                                  rules_dirs=args.rules_dirs, fail_on=fail_on, config=config),
+                                  rules_dirs=args.rules_dirs, fail_on=fail_on, config=config,
+                                  refresh=args.refresh),
                       first_sync_deadline=args.deadline)
     answers = Answers(watcher, args.per_pod_metrics)
+    watcher.before_freeze = answers.forget
     server = make_server(args.listen, answers)  # a taken port fails before any cluster I/O
     stopping = threading.Event()
 

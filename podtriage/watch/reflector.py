@@ -241,7 +241,7 @@ class Reflector:
         res, ns = self.spec.res, self.spec.namespace
         path = res.path(version, ns)
         accept = L.METADATA_LIST_ACCEPT if res.metadata_only else L.JSON_ACCEPT
-        items: list[dict] = []
+        items: list[tuple[str, bytes, bytes]] = []  # prepared (trimmed, packed) page by page
         token: str | None = None
         restarted = False
         rv = ""
@@ -272,17 +272,20 @@ class Reflector:
                 raise L._Failed(f"HTTP {resp.status} listing {res.plural} {where}" + (f": {msg}" if msg else ""),
                                 unavailable=True)
             doc = resp.doc
+            page = []
             for item in doc.get("items") or ():
                 if isinstance(item, dict):
                     item["kind"] = res.kind
                     item["apiVersion"] = version
-                    items.append(item)
+                    page.append(item)
+            items += self.store.prepare(page)  # the page's full objects go with the next page
+            del page
             meta = L._dict(doc.get("metadata"))
             rv = str(meta.get("resourceVersion") or rv)
             token = meta.get("continue") or None
             if not token:
                 break
-        self.store.replace(self.spec.name, items)
+        self.store.replace_prepared(self.spec.name, items)
         self.version = version
         self.not_served = False
         self.listed = True

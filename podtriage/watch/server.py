@@ -58,6 +58,15 @@ class Answers:
         self.lock = threading.Lock()
         self._explainer: tuple[Diagnosis, Any] | None = None
         self._explained: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+        self._metrics_lock = threading.Lock()
+        self._metrics_part: tuple[Diagnosis | None, metrics.DiagnosisPart] | None = None
+
+    def forget(self) -> None:
+        """Drop the cached Explainer and answers (the watcher freezes the heap next: see
+        Watcher._collect); the next request makes them again."""
+        with self.lock:
+            self._explainer = None
+            self._explained = {}
 
     def _watch_fields(self) -> dict[str, Any]:
         w = self.watcher
@@ -110,9 +119,14 @@ class Answers:
             objects[r.spec.res.kind] = objects.get(r.spec.res.kind, 0) + w.store.count(r.spec.name)
         with w.health.lock:
             restarts = dict(w.health.restarts)
+        with self._metrics_lock:  # not self.lock: a scrape must not wait for an explain
+            kept = self._metrics_part
+            if kept is None or kept[0] is not d:
+                kept = self._metrics_part = (d, metrics.DiagnosisPart(d.report if d else None, self.per_pod))
         return metrics.render(d.report if d else None, made_at=d.made_at if d else time.time(),
-                              per_pod=self.per_pod,
-                              health={"last_sync": w.last_good_sync, "stale": w.stale(), "restarts": restarts},
+                              per_pod=self.per_pod, part=kept[1],
+                              health={"last_sync": w.last_good_sync, "stale": w.stale(), "restarts": restarts,
+                                      "analyses": {"made": w.analyses_made, "reused": w.analyses_reused}},
                               durations=w.durations, objects=objects, version=__version__)
 
 

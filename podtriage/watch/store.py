@@ -6,13 +6,17 @@ no annotations podtriage does not read), keyed by stream and `namespace/name`: t
 the API server's etcd keys, so a snapshot built from the store lists objects in the order a fresh
 LIST returns them (`podtriage audit` reads the same objects in the same order).
 
-Each object is held as its `marshal` bytes, not as a dict: a trimmed pod is ~1.5 KB that way
-against several times that as nested dicts and strings (150,000 pods), comparing two versions is
-one bytes comparison, and `marshal.loads` gives the dict back faster than it could be copied.
+Each object arrives as its `marshal` bytes, not as a dict: a trimmed pod is ~1.5 KB that way
+against several times that as nested dicts and strings, and `marshal.loads` gives the dict back
+faster than it could be copied. The bytes are held only until the diagnosis has converted the
+object (`release`): from then on the store keeps a 16-byte digest per object, which tells a
+repeat from a change, and the converted object is what the snapshot is built from. At 150,000
+pods that is ~8 MiB of digests where the bytes took ~200 MiB, for the life of the process.
 """
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import threading
 import time
@@ -24,6 +28,11 @@ from ..loaders.snapshot_file import trim_object
 # marshal format 2 writes no back-references, so equal objects always give equal bytes (format 4
 # may flag shared strings differently): a repeat is recognised as no change.
 PACK_VERSION = 2
+DIGEST_BYTES = 16
+
+
+def _digest(packed: bytes) -> bytes:
+    return hashlib.blake2b(packed, digest_size=DIGEST_BYTES).digest()
 
 
 def object_key(obj: Mapping) -> str:
@@ -44,11 +53,17 @@ class Change:
 
 
 class Store:
-    """Thread-safe: `put`/`delete`/`replace` by reflectors, `items`/`take_changes` by the diagnosis."""
+    """Thread-safe: `put`/`delete`/`replace` by reflectors, `packed`/`release`/`take_changes` by the
+    diagnosis.
+
+    Per stream and key: the object's digest, whose identity is the object's version (a new digest
+    object when, and only when, the object changes), and its marshal bytes until released."""
 
     def __init__(self) -> None:
         self._lock = threading.Condition()
-        self._streams: dict[str, dict[str, bytes]] = {}
+        self._digests: dict[str, dict[str, bytes]] = {}
+        self._raw: dict[str, dict[str, bytes]] = {}  # bytes not yet released
+        self._released: set[str] = set()  # streams whose bytes were (partly) released
         self._sorted: dict[str, list[str]] = {}  # a stream's keys in order, until it changes
         self._change = Change()
         self._quiet: set[str] = set()
@@ -73,31 +88,62 @@ class Store:
         trimmed = trim_object(obj)
         key = object_key(trimmed)
         packed = marshal.dumps(trimmed, PACK_VERSION)
+        digest = _digest(packed)
         with self._lock:
-            objs = self._streams.setdefault(stream, {})
-            if objs.get(key) == packed:
+            digests = self._digests.setdefault(stream, {})
+            if digests.get(key) == digest:
                 return  # a resync or a bookmark-less repeat: nothing the analysis reads changed
-            objs[key] = packed
+            digests[key] = digest
+            self._raw.setdefault(stream, {})[key] = packed
             self._changed(stream)
 
     def delete(self, stream: str, obj: dict) -> None:
         key = object_key(obj)
         with self._lock:
-            if self._streams.get(stream, {}).pop(key, None) is not None:
+            if self._digests.get(stream, {}).pop(key, None) is not None:
+                self._raw.get(stream, {}).pop(key, None)
                 self._changed(stream)
+
+    @staticmethod
+    def prepare(objs: Iterable[dict]) -> list[tuple[str, bytes, bytes]]:
+        """(key, digest, bytes) of each object, trimmed: what `replace_prepared` takes. A LIST is
+        prepared page by page, so its full objects (a pod from the API server is ~10 KB as dicts,
+        most of it managedFields and fields podtriage never reads) are dropped as each page is read
+        instead of all being held until the last page (~1.5 GB at 150,000 pods)."""
+        out = []
+        for o in objs:
+            t = trim_object(o)
+            packed = marshal.dumps(t, PACK_VERSION)
+            out.append((object_key(t), _digest(packed), packed))
+        return out
 
     def replace(self, stream: str, objs: Iterable[dict]) -> tuple[int, int, int]:
         """A (re)list: the stream now holds exactly these -> (added, changed, deleted)."""
-        fresh: dict[str, bytes] = {}
-        for o in objs:
-            t = trim_object(o)
-            fresh[object_key(t)] = marshal.dumps(t, PACK_VERSION)
+        return self.replace_prepared(stream, self.prepare(objs))
+
+    def replace_prepared(self, stream: str, prepared: Iterable[tuple[str, bytes, bytes]]) -> tuple[int, int, int]:
+        """`replace` with objects from `prepare`. An object equal to the one held keeps its digest
+        object (and so its conversion in the diagnosis)."""
+        fresh: dict[str, tuple[bytes, bytes]] = {k: (d, packed) for k, d, packed in prepared}
         with self._lock:
-            old = self._streams.get(stream, {})
-            added = sum(1 for k in fresh if k not in old)
-            changed = sum(1 for k, v in fresh.items() if k in old and old[k] != v)
+            old = self._digests.get(stream, {})
+            old_raw = self._raw.get(stream, {})
+            digests: dict[str, bytes] = {}
+            raw: dict[str, bytes] = {}
+            added = changed = 0
+            for k, (d, packed) in fresh.items():
+                held = old.get(k)
+                if held == d:
+                    digests[k] = held
+                    if k in old_raw:
+                        raw[k] = old_raw[k]
+                    continue
+                added += held is None
+                changed += held is not None
+                digests[k], raw[k] = d, packed
             deleted = sum(1 for k in old if k not in fresh)
-            self._streams[stream] = fresh
+            self._digests[stream] = digests
+            self._raw[stream] = raw
             if added or changed or deleted or stream not in self._sorted:
                 self._changed(stream)
             return added, changed, deleted
@@ -105,33 +151,60 @@ class Store:
     def drop(self, stream: str) -> None:
         """Forget a stream (a resource that became unreadable: its objects are no longer known)."""
         with self._lock:
-            if self._streams.pop(stream, None):
+            self._raw.pop(stream, None)
+            self._released.discard(stream)
+            if self._digests.pop(stream, None):
                 self._changed(stream)
+
+    def _keys(self, stream: str) -> list[str]:
+        keys = self._sorted.get(stream)
+        if keys is None:
+            keys = self._sorted[stream] = sorted(self._digests.get(stream, {}))
+        return keys
 
     def items(self, stream: str) -> Iterator[dict]:
         """The stream's objects in etcd key order (namespace/name), each a new dict, decoded one at a
-        time (a snapshot build converts and drops each before the next is decoded)."""
+        time. Only for a stream none of whose bytes were released (the lease; tests)."""
         with self._lock:
-            objs = self._streams.get(stream, {})
-            keys = self._sorted.get(stream)
-            if keys is None:
-                keys = self._sorted[stream] = sorted(objs)
-            packed = [objs[k] for k in keys]
+            if stream in self._released:
+                raise RuntimeError(f"the objects of {stream} were released after conversion")
+            raw = self._raw.get(stream, {})
+            packed = [raw[k] for k in self._keys(stream)]
         return map(marshal.loads, packed)
 
-    def packed(self, stream: str) -> list[tuple[str, bytes]]:
-        """(key, marshal bytes) in etcd key order. The bytes object of a key stays the same one until
-        the object changes, so `is` tells a changed object from an unchanged one."""
+    def packed(self, stream: str) -> list[tuple[str, bytes, bytes | None]]:
+        """(key, version, marshal bytes or None once released) in etcd key order. The version (the
+        digest object) of a key stays the same object until the object changes, so `is` tells a
+        changed object from an unchanged one."""
         with self._lock:
-            objs = self._streams.get(stream, {})
-            keys = self._sorted.get(stream)
-            if keys is None:
-                keys = self._sorted[stream] = sorted(objs)
-            return [(k, objs[k]) for k in keys]
+            digests = self._digests.get(stream, {})
+            raw = self._raw.get(stream, {})
+            return [(k, digests[k], raw.get(k)) for k in self._keys(stream)]
+
+    def release(self, stream: str, converted: Iterable[tuple[str, bytes]]) -> int:
+        """Drop the bytes of objects the caller has converted: (key, version) pairs from `packed`;
+        an object that changed since keeps its new bytes. -> how many were dropped."""
+        n = 0
+        with self._lock:
+            digests = self._digests.get(stream, {})
+            raw = self._raw.get(stream)
+            if not raw:
+                return 0
+            for k, version in converted:
+                if digests.get(k) is version and raw.pop(k, None) is not None:
+                    n += 1
+            if n:
+                self._released.add(stream)
+        return n
+
+    def raw_bytes(self) -> int:
+        """Bytes of marshal data held (objects not yet released)."""
+        with self._lock:
+            return sum(len(b) for raw in self._raw.values() for b in raw.values())
 
     def count(self, stream: str) -> int:
         with self._lock:
-            return len(self._streams.get(stream, {}))
+            return len(self._digests.get(stream, {}))
 
     def take_changes(self) -> Change:
         with self._lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,23 @@ def test_parse_listen(text: str, want: tuple[str, int]) -> None:
 def test_parse_listen_refuses(text: str) -> None:
     with pytest.raises(InputError, match="--listen"):
         parse_listen(text)
+
+
+def test_a_kept_diagnosis_part_renders_as_a_fresh_one_and_ages_keep_growing(report) -> None:
+    part = metrics.DiagnosisPart(report, True)
+    h = metrics.Histogram()
+    kw = dict(per_pod=True, health={"last_sync": 1.5, "stale": False, "restarts": {}}, durations=h,
+              objects={"Pod": 3}, version="9.9")
+    made = time.time() - 100
+    fresh = metrics.render(report, made_at=made, **kw)
+    kept = metrics.render(report, made_at=made, part=part, **kw)
+    assert kept == fresh
+    later = _samples(metrics.render(report, made_at=made - 50, part=part, **kw))["podtriage_pending_oldest_seconds"]
+    now = _samples(kept)["podtriage_pending_oldest_seconds"]
+    assert later and [lab for lab, _ in later] == [lab for lab, _ in now]
+    assert all(49 <= b - a <= 51 for (_, a), (_, b) in zip(now, later))
+
+
+def test_analyses_made_and_reused_are_counted() -> None:
+    s = _samples(_render(None, analyses={"made": 7, "reused": 5}))
+    assert s["podtriage_watch_analyses_total"] == [({"how": "made"}, 7.0), ({"how": "reused"}, 5.0)]

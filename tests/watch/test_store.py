@@ -77,3 +77,45 @@ def test_quiet_streams_alone_ask_for_no_diagnosis() -> None:
     ch = s.take_changes()
     assert ch.streams == {"lease", "pods"} and not ch.quiet_only and ch.first_at <= before + 1
     assert s.pending_since() is None
+
+
+def test_bytes_are_released_after_conversion_and_a_change_brings_new_ones() -> None:
+    s = Store()
+    s.replace("pods", [_pod("a", "p"), _pod("a", "q")])
+    (k1, v1, b1), (k2, v2, b2) = s.packed("pods")
+    assert (k1, k2) == ("a/p", "a/q") and b1 is not None and b2 is not None
+    held = s.raw_bytes()
+    assert held == len(b1) + len(b2)
+    # p changes between the diagnosis reading it and releasing it: its new bytes stay
+    s.put("pods", _pod("a", "p", node="n1"))
+    assert s.release("pods", [(k1, v1), (k2, v2)]) == 1
+    (_, v1b, b1b), (_, v2b, b2b) = s.packed("pods")
+    assert v1b is not v1 and b1b is not None and v2b is v2 and b2b is None
+    assert s.raw_bytes() == len(b1b)
+    # a repeat of q is still no change without its bytes (the digest says so)
+    g = s.generation
+    s.put("pods", _pod("a", "q"))
+    assert s.generation == g and s.packed("pods")[1][1] is v2
+    # items() cannot decode what was released: it says so instead of leaving objects out
+    try:
+        list(s.items("pods"))
+    except RuntimeError as exc:
+        assert "released" in str(exc)
+    else:
+        raise AssertionError("items() of a released stream")
+
+
+def test_a_relist_keeps_the_version_of_what_did_not_change() -> None:
+    s = Store()
+    s.replace("pods", [_pod("a", "keep"), _pod("a", "moved")])
+    versions = {k: v for k, v, _ in s.packed("pods")}
+    s.release("pods", versions.items())
+    assert s.raw_bytes() == 0
+    s.replace("pods", [_pod("a", "keep"), _pod("a", "moved", node="n"), _pod("a", "new")])
+    after = {k: (v, b) for k, v, b in s.packed("pods")}
+    assert after["a/keep"][0] is versions["a/keep"] and after["a/keep"][1] is None
+    assert after["a/moved"][0] is not versions["a/moved"] and after["a/moved"][1] is not None
+    assert after["a/new"][1] is not None
+    s.delete("pods", _pod("a", "new"))
+    s.drop("pods")
+    assert s.packed("pods") == [] and s.raw_bytes() == 0 and list(s.items("pods")) == []

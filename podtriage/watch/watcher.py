@@ -115,6 +115,7 @@ class Watcher:
     _touched: set[str] = field(default_factory=set)
     _meta_seen: Any = None
     _memo: Any = None  # audit.scan.ScanMemo of the last diagnosis that succeeded
+    _reusing: bool = False  # the diagnosis being made may reuse the last one's analyses
     _last_full: float = 0.0  # time.time() of the last diagnosis that analysed everything
     analyses_made: int = 0
     analyses_reused: int = 0
@@ -194,7 +195,7 @@ class Watcher:
         return {r.spec.name: r.spec.res.kind for r in self.reflectors}
 
     def build_snapshot(self) -> Snapshot:
-        self._world_changed = self._memo is None
+        self._world_changed = not self._reusing
         self._touched = set()
         b = SnapshotBuilder(source="live")
         ns_list = self.cfg.namespaces
@@ -296,8 +297,9 @@ class Watcher:
                     continue
             elif field_name == "events":
                 involved = obj.involved
-                if involved is not None and involved.kind == "Pod" and obj.namespace != "kube-system":
-                    self._touched.add(obj.namespace)
+                if involved is not None and involved.kind == "Pod" and "kube-system" not in (
+                        obj.namespace, involved.namespace):
+                    self._touched.update((obj.namespace, involved.namespace or obj.namespace))
                     continue
             self._world_changed = True
             return
@@ -319,16 +321,17 @@ class Watcher:
         healthy = not self.health.problems()
         # Analyses are reused only from the last diagnosis that succeeded, and never longer than
         # --refresh after the last diagnosis that analysed everything (what they say about time).
+        # A diagnosis that fails leaves no memo: the conversions it replaced are changes the next
+        # one would not see, so the next one analyses everything.
         previous, self._memo = self._memo, None
         wall = time.time()
         if self.cfg.refresh <= 0 or wall - self._last_full >= self.cfg.refresh:
             previous = None
-        self._memo = previous  # build_snapshot: no previous memo, everything counts as changed
+        self._reusing = previous is not None  # build_snapshot: else everything counts as changed
         gc_was = gc.isenabled()
         gc.disable()
         try:
             snap = self.build_snapshot()
-            self._memo = None
             memo = previous.next(self._world_changed, frozenset(self._touched)) if previous is not None \
                 else ScanMemo()
             options = AuditOptions(scope=ScanScope(namespaces=tuple(self.cfg.namespaces or ()),

@@ -151,3 +151,37 @@ def test_only_the_changed_namespace_is_analysed_again() -> None:
     w.store.put("nodes", node)
     third = w.diagnose()
     assert third.reused == 0 and third.analysed == first.analysed
+
+
+@pytest.mark.parametrize("where", ["snapshot", "audit"])
+def test_after_a_failed_diagnosis_everything_is_analysed_again(where: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import podtriage.audit.run as run_mod
+    objects = _objects()
+    w = _same_time(_watcher(objects))
+    w.latest = w.diagnose()
+    ml = next(p for p in _pending(objects) if p["metadata"]["namespace"] == "ml")
+    w.store.put("events", _event(ml, 1, random.Random(1)))
+
+    def boom(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("boom")
+    real_build = w.build_snapshot
+
+    def build_then_fail() -> object:
+        real_build()  # the new event converted (the store's change consumed), then a failure
+        raise RuntimeError("boom")
+    if where == "snapshot":
+        monkeypatch.setattr(w, "build_snapshot", build_then_fail)
+    else:
+        monkeypatch.setattr(run_mod, "run_audit", boom)
+    with pytest.raises(RuntimeError):
+        w.diagnose()
+    monkeypatch.undo()
+    d = w.diagnose()  # no change since: the failed one's change must still be seen
+    assert d.reused == 0 and d.analysed == d.document["counts"]["analyses"]
+    full = _same_time(_watcher(objects))
+    full.store.put("events", _event(ml, 1, random.Random(1)))
+    expected = _doc(full)
+    got = dict(d.document)
+    got.pop("durationSeconds", None)
+    got.pop("generated", None)
+    assert got == expected

@@ -28,9 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from podtriage.rulebook import load_rules  # noqa: E402
-from podtriage.watch.reflector import Reflector  # noqa: E402
-from podtriage.watch.watcher import Watcher, WatchConfig, plan_streams  # noqa: E402
+from tests.watch.offline import filled_watcher  # noqa: E402
 
 
 def rss_mib() -> int:
@@ -50,23 +48,10 @@ def main(argv: list[str] | None = None) -> int:
 
     raw = json.loads(Path(a.file).read_text())
     items = raw["items"] if isinstance(raw, dict) else raw
-    w = Watcher(WatchConfig())
-    w.rules = load_rules()
-    w.reflectors = [Reflector(s, None, w.store, w.health, w.stop, 500) for s in plan_streams(None)]  # type: ignore[arg-type]
-    stream_of: dict[str, str] = {}
-    for r in w.reflectors:
-        r.listed, r.version = True, r.spec.res.versions[0]
-        r.synced.set()
-        stream_of.setdefault(r.spec.res.kind, r.spec.name)
-    groups: dict[str, list[dict]] = {}
-    for o in items:
-        if o.get("kind") in stream_of:
-            groups.setdefault(stream_of[o["kind"]], []).append(o)
-    for stream, objs in groups.items():
-        w.store.replace(stream, objs)
-    nodes = [o["metadata"]["name"] for o in groups.get("nodes", [])]
-    namespaces = sorted({o["metadata"].get("namespace", "default") for o in groups.get("pods", [])})
-    del raw, items, groups
+    w = filled_watcher(items)
+    nodes = [o["metadata"]["name"] for o in items if o.get("kind") == "Node"]
+    namespaces = sorted({o["metadata"].get("namespace", "default") for o in items if o.get("kind") == "Pod"})
+    del raw, items
     gc.collect()
     print(f"store filled: {w.store.count('pods')} pods, {len(nodes)} nodes; RSS {rss_mib()} MiB", flush=True)
 

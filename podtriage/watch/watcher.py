@@ -190,10 +190,6 @@ class Watcher:
         return bool(self.health.problems())
 
     # --- snapshot --------------------------------------------------------------------------------
-    @property
-    def _kind_of(self) -> dict[str, str]:
-        return {r.spec.name: r.spec.res.kind for r in self.reflectors}
-
     def build_snapshot(self) -> Snapshot:
         self._world_changed = not self._reusing
         self._touched = set()
@@ -214,12 +210,12 @@ class Watcher:
             if r.listed:
                 collected[spec.res.kind] = True
                 origin = f"GET {spec.res.path(r.version or spec.res.versions[0], spec.namespace)}"
-                self._add_stream(b, spec.name, origin, scheduler_pods if spec.res is L.PODS else None)
+                self._add_stream(b, spec.name, spec.res.kind, origin, scheduler_pods if spec.res is L.PODS else None)
             elif r.missing is not None:
                 b.mark_missing(spec.res.plural, spec.namespace or "", r.missing)
                 if spec.get_names:  # what GETs could still read (collect_live's fallback)
                     origin = f"GET {spec.res.path(r.version or spec.res.versions[0])}"
-                    self._add_stream(b, spec.name, origin, None)
+                    self._add_stream(b, spec.name, spec.res.kind, origin, None)
         for kind, ok in collected.items():
             if ok:
                 b.mark_collected(kind)
@@ -244,7 +240,8 @@ class Watcher:
             self._meta_seen = seen
         return snap
 
-    def _add_stream(self, b: SnapshotBuilder, stream: str, origin: str, scheduler_pods: list[dict] | None) -> None:
+    def _add_stream(self, b: SnapshotBuilder, stream: str, kind: str, origin: str,
+                    scheduler_pods: list[dict] | None) -> None:
         """Put a stream's objects into `b`, in the store's order, converting only the objects that
         changed since the last diagnosis (the conversion of the others is kept: the same objects,
         so the same Snapshot as converting everything again). The store then drops the bytes of
@@ -253,7 +250,6 @@ class Watcher:
         old = self._converted.get(stream, {})
         fresh: dict[str, _Converted] = {}
         converted: list[tuple[str, bytes]] = []
-        kind = self._kind_of.get(stream, "")
         for key, version, packed in self.store.packed(stream):
             hit = old.get(key)
             if hit is None or hit[0] is not version:

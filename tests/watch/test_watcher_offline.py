@@ -19,40 +19,19 @@ from pathlib import Path
 
 import pytest
 
-from podtriage.loaders.files import parse_documents
-from podtriage.rulebook import load_rules
 from podtriage.scheduler.framework import ClusterState
-from podtriage.watch.reflector import Reflector
 from podtriage.watch.server import Answers
-from podtriage.watch.watcher import Watcher, WatchConfig, plan_streams
+from podtriage.watch.watcher import Watcher
 
-DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo" / "cluster.yaml"
+from .offline import DEMO, filled_watcher, objects_of
 
 
 def _objects(path: Path = DEMO) -> list[dict]:
-    out: list[dict] = []
-    for doc in parse_documents(path.read_bytes(), str(path)):
-        if isinstance(doc, dict):
-            out += doc.get("items", []) if doc.get("kind", "").endswith("List") else [doc]
-    return out
+    return objects_of(path)
 
 
 def _watcher(objects: list[dict] | None = None) -> Watcher:
-    w = Watcher(WatchConfig())
-    w.rules = load_rules()
-    w.reflectors = [Reflector(s, None, w.store, w.health, w.stop, 500) for s in plan_streams(None)]  # type: ignore[arg-type]
-    stream_of: dict[str, str] = {}
-    for r in w.reflectors:
-        r.listed, r.version = True, r.spec.res.versions[0]
-        r.synced.set()
-        stream_of.setdefault(r.spec.res.kind, r.spec.name)
-    by_stream: dict[str, list[dict]] = {}
-    for o in _objects() if objects is None else objects:
-        if o.get("kind") in stream_of:
-            by_stream.setdefault(stream_of[o["kind"]], []).append(o)
-    for stream, objs in by_stream.items():
-        w.store.replace(stream, objs)
-    return w
+    return filled_watcher(objects_of() if objects is None else objects)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from ..owners import owner_chain
 from ..quantity import format_amount
 from ..scheduler.framework import Evaluation, Failure, NodeVerdict
 from ..scheduler.plugins.dynamic_resources import NAME as DRA_PLUGIN, is_dra_extended_name
+from ..scheduler.plugins.node_resources_fit import fit_facts
 from ..scheduler.plugins.taint_toleration import tolerates
 from ..scheduler.selectors import describe_requirement, requirement_matches
 from ..snapshot import Snapshot
@@ -290,7 +291,7 @@ class SchedulingDiagnosis:
             return self._generic("pod-affinity", items) if items else []
         if term.id.startswith("resource:"):
             items = [(v, f) for v in self.verdicts.values() for f in v.failures
-                     if f.code == "insufficient" and f.detail.get("resource") == term.key]
+                     if f.code == "insufficient" and fit_facts(f)[0] == term.key]
             return self._insufficient("insufficient", items) if items else []
         return []
 
@@ -575,22 +576,24 @@ class SchedulingDiagnosis:
         return self._pool_sizes(res)[2]
 
     def _insufficient(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:
-        by_res: dict[str, list[tuple[NodeVerdict, Failure]]] = defaultdict(list)
+        # (fit_facts: the resource and what is free, without making each failure's message and detail)
+        by_res: dict[str, list[tuple[NodeVerdict, Failure, int]]] = defaultdict(list)
         for v, f in items:
-            by_res[f.detail.get("resource", "?")].append((v, f))
+            res, _, free = fit_facts(f)
+            by_res[res].append((v, f, free))
         by_name = self.snapshot.node_by_name
         out = []
         for res, group in sorted(by_res.items(), key=lambda kv: -len(kv[1])):
-            nodes = [v.node for v, _ in group]
+            nodes = [v.node for v, _, _ in group]
             requested = self.requests.get(res, 0)
             max_alloc, all_alloc = self._allocatable(res)
-            free_on = {v.node: f.detail.get("free", 0) for v, f in group}
+            free_on = {v.node: free for v, _, free in group}
             total_free = sum(max(x, 0) for x in free_on.values())
             # Where lowering this request alone would help most: a node this resource is the only
             # thing blocking, with the most of it free (else the roomiest of them all).
             # (A node with one failure: it is this Insufficient `res`.)
-            sole = [v.node for v, _ in group if len(v.failures) == 1 or all(
-                f.code == "insufficient" and f.detail.get("resource") == res
+            sole = [v.node for v, _, _ in group if len(v.failures) == 1 or all(
+                f.code == "insufficient" and fit_facts(f)[0] == res
                 for f in v.failures if not is_intent_failure(f))]
             fit_node = max(sole or nodes, key=lambda n: (free_on[n], n), default="")
             fit_amount = max(free_on.get(fit_node, 0), 0)

@@ -12,10 +12,10 @@ devices for it instead (shouldDelegateResourceToDRA).
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 from ...quantity import format_amount
-from ..framework import ClusterState, Column, CycleState, Failure, FilterPlugin, NodeInfo, make_failure
+from ..framework import ClusterState, Column, CycleState, Failure, FilterPlugin, NodeInfo, lazy_failure
 
 _NATIVE = ("cpu", "memory", "ephemeral-storage")
 
@@ -84,20 +84,38 @@ def _short(cluster: ClusterState, res: str, want: int) -> Sequence[tuple[int, Fa
         dra = cluster.dra_extended_classes
         facts = _node_facts(cluster, res)
         # _insufficient(node, res, want) on each node short of `want`, from the per-node texts.
+        # The message and detail are made when read (most short nodes are only counted); what the
+        # diagnosis reads of every one of them (resource, request, free) is fit_facts().
         head = f"{res}: pod requests {format_amount(res, want)}, node "
         reason = f"Insufficient {res}"
+        name = NodeResourcesFit.name
         out = []
         for i in cluster.short_of(res, want):
-            tail, free, have, used, cap = facts[i]
+            fact = facts[i]
+            have = fact[2]
             if dra and have <= 0 and res in dra:
                 continue
-            out.append((i, make_failure(
-                NodeResourcesFit.name, "insufficient", reason, head + tail,
-                {"resource": res, "requested": want, "free": free, "allocatable": have, "used": used,
-                 "capacity": cap}, want > have)))
+            out.append((i, lazy_failure(name, "insufficient", reason, want > have, (_fit_parts, head, res, want, fact))))
         return out
 
     return cluster.column((NodeResourcesFit.name, res, want), compute)
+
+
+def _fit_parts(head: str, res: str, want: int, fact: tuple[str, int, int, int, int]) -> tuple[str, dict[str, Any]]:
+    """The message and detail of an Insufficient `res` failure (_insufficient's) from the node's facts."""
+    tail, free, have, used, cap = fact
+    return head + tail, {"resource": res, "requested": want, "free": free, "allocatable": have, "used": used,
+                         "capacity": cap}
+
+
+def fit_facts(f: Failure) -> tuple[str, int, int]:
+    """(resource, requested, free) of an Insufficient failure, without making its message and
+    detail when they are not made yet (the diagnosis reads these of every short node)."""
+    make = f.__dict__.get("_make")
+    if make is not None and make[0] is _fit_parts:
+        return make[2], make[3], make[4][1]
+    d = f.detail
+    return d.get("resource", "?"), d.get("requested", 0), d.get("free", 0)
 
 
 def _node_facts(cluster: ClusterState, res: str) -> list[tuple[str, int, int, int, int]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ... import model as m
-from ..framework import Column, CycleState, Failure, FilterPlugin, NodeInfo
+from ..framework import ClusterState, Column, CycleState, Failure, FilterPlugin, NodeInfo
 from ..selectors import tolerates
 
 FILTER_EFFECTS = ("NoSchedule", "NoExecute")
@@ -31,12 +31,19 @@ class TaintToleration(FilterPlugin):
     def filter_nodes(self, state: CycleState) -> Sequence[Sequence[Failure]] | None:
         # Reads only the nodes' taints and the pod's tolerations: one column per set of tolerations.
         def compute() -> Column:
-            return Column.of([self.filter(state, info) for info in state.cluster.infos])
+            # Judged once per distinct set of taints (a handful: pools share theirs), then each
+            # node takes its set's answer.
+            sets, index = _taint_sets(state.cluster)
+            answers = [self._judge(state, t) for t in sets]
+            bad = {k for k, a in enumerate(answers) if a}
+            return Column.of([answers[k] for k in index], [i for i, k in enumerate(index) if k in bad] if bad else [])
 
         return state.cluster.column((self.name, state.pod.tolerations), compute)
 
     def filter(self, state: CycleState, node: NodeInfo) -> Sequence[Failure]:
-        taints = node.node.taints
+        return self._judge(state, node.node.taints)
+
+    def _judge(self, state: CycleState, taints: tuple[m.Taint, ...]) -> tuple[Failure, ...]:
         if not taints:
             return ()
         memo = state.scratch.setdefault(self.name, {})
@@ -55,3 +62,14 @@ class TaintToleration(FilterPlugin):
             ),)
         memo[taints] = result
         return result
+
+
+def _taint_sets(cluster: ClusterState) -> tuple[list[tuple[m.Taint, ...]], list[int]]:
+    """The distinct taint sets of the nodes, and each node's (in node order) index into them: once
+    per snapshot."""
+    got = cluster.__dict__.get("_taint_sets")
+    if got is None:
+        sets: dict[tuple[m.Taint, ...], int] = {}
+        index = [sets.setdefault(tuple(info.node.taints), len(sets)) for info in cluster.infos]
+        got = cluster.__dict__["_taint_sets"] = (list(sets), index)
+    return got  # type: ignore[no-any-return]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..framework import Column, CycleState, Failure, FilterPlugin, NodeInfo, lazy_failure, make_failure, with_message
+from ..framework import ClusterState, Column, CycleState, Failure, FilterPlugin, NodeInfo, lazy_failure, make_failure, with_message
 from ..selectors import (
     describe_requirement,
     field_requirement_matches,
@@ -74,21 +74,28 @@ class NodeAffinity(FilterPlugin):
             # its message made when read (a selector no node matches is counted on every node).
             keys = self._keys(state)[0]
             memo = state.scratch.setdefault(self.name, {})
-            col: list[tuple[Failure, ...]] = []
-            rejected: list[int] = []
-            empty: tuple[Failure, ...] = ()
-            for i, (info, name) in enumerate(zip(state.cluster.infos, state.cluster.node_names)):
-                labels = info.node.labels
-                mk = (tuple([labels.get(k) for k in keys]), "")
+            cluster = state.cluster
+            values, index = _label_classes(cluster, keys)
+            # _evaluate once per class (a node of it stands for all), kept in filter()'s memo
+            results: list[tuple[Failure, ...]] = []
+            first = {k: i for i, k in reversed(list(enumerate(index)))} if len(values) > 1 else {0: 0}
+            for k, vals in enumerate(values):
+                mk = (vals, "")
                 result = memo.get(mk)
                 if result is None:
-                    result = memo[mk] = self._evaluate(state, info)
-                if result:
-                    rejected.append(i)
-                    col.append(tuple([lazy_failure(f.plugin, f.code, f.reason, f.unresolvable, (_prefixed, f, name))
-                                      for f in result]))
-                else:
-                    col.append(empty)
+                    result = memo[mk] = self._evaluate(state, cluster.infos[first[k]])
+                results.append(result)
+            empty: tuple[Failure, ...] = ()
+            col: list[tuple[Failure, ...]] = [empty] * len(index)
+            rejected: list[int] = []
+            if any(results):
+                names = cluster.node_names
+                for i, k in enumerate(index):
+                    result = results[k]
+                    if result:
+                        rejected.append(i)
+                        col[i] = tuple([lazy_failure(f.plugin, f.code, f.reason, f.unresolvable, (_prefixed, f, names[i]))
+                                        for f in result])
             return Column.of(col, rejected)
 
         return state.cluster.column(key, compute)
@@ -314,3 +321,18 @@ def _absent_parts(f: Failure) -> tuple[str, dict[str, Any]]:
 def _prefixed(f: Failure, name: str) -> tuple[str, Any]:
     """filter()'s verdict on node `name` from the one shared by its label values."""
     return f"node {name}: {f.message}", f.detail
+
+
+def _label_classes(cluster: ClusterState, keys: tuple[str, ...]) -> tuple[list[tuple[str | None, ...]], list[int]]:
+    """The distinct values the nodes have for `keys` (None: no such label), and each node's (in node
+    order) index into them: once per snapshot and set of keys (the most recent 64 sets)."""
+    cache: dict[tuple[str, ...], Any] = cluster.__dict__.setdefault("_label_classes", {})
+    got = cache.get(keys)
+    if got is None:
+        classes: dict[tuple[str | None, ...], int] = {}
+        index = [classes.setdefault(tuple([info.node.labels.get(k) for k in keys]), len(classes))
+                 for info in cluster.infos]
+        if len(cache) >= 64:
+            del cache[next(iter(cache))]
+        got = cache[keys] = (list(classes), index)
+    return got  # type: ignore[no-any-return]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ...quantity import format_amount
-from ..framework import ClusterState, Column, CycleState, Failure, FilterPlugin, NodeInfo, lazy_failure
+from ..framework import ClusterState, Column, CycleState, Failure, FilterPlugin, NodeInfo
 
 _NATIVE = ("cpu", "memory", "ephemeral-storage")
 
@@ -60,27 +60,27 @@ class NodeResourcesFit(FilterPlugin):
         that fail are visited."""
         cluster = state.cluster
         empty: tuple[Failure, ...] = ()
-        column: list[Sequence[Failure]] = [empty] * len(cluster.infos)
+        column: list[tuple[Failure, ...]] = [empty] * len(cluster.infos)
         rejected: list[int] = []
         # "Too many pods" first, then each requested resource in order (as filter() lists them).
-        for i, f in _full_node_failures(cluster):
-            column[i] = (f,)
+        for i, fs in _full_node_failures(cluster):
+            column[i] = fs
             rejected.append(i)
         for res, want in self._wanted(state):
-            for i, f in _short(cluster, res, want):
+            for i, fs in _short(cluster, res, want):
                 have = column[i]
                 if have:
-                    column[i] = (*have, f)
+                    column[i] = have + fs
                 else:
-                    column[i] = (f,)
+                    column[i] = fs
                     rejected.append(i)
         return Column.of(column, rejected)
 
 
-def _short(cluster: ClusterState, res: str, want: int) -> Sequence[tuple[int, Failure]]:
-    """(position, failure) of the nodes with less than `want` of `res` free: depends on the request
-    alone, so pods asking the same amount (every 1-GPU pod) share it."""
-    def compute() -> list[tuple[int, Failure]]:
+def _short(cluster: ClusterState, res: str, want: int) -> Sequence[tuple[int, tuple[Failure]]]:
+    """(position, (failure,)) of the nodes with less than `want` of `res` free: depends on the
+    request alone, so pods asking the same amount (every 1-GPU pod) share it."""
+    def compute() -> list[tuple[int, tuple[Failure]]]:
         dra = cluster.dra_extended_classes
         facts = _node_facts(cluster, res)
         # _insufficient(node, res, want) on each node short of `want`, from the per-node texts.
@@ -88,14 +88,22 @@ def _short(cluster: ClusterState, res: str, want: int) -> Sequence[tuple[int, Fa
         # diagnosis reads of every one of them (resource, request, free) is fit_facts().
         head = f"{res}: pod requests {format_amount(res, want)}, node "
         reason = f"Insufficient {res}"
-        name = NodeResourcesFit.name
+        # (lazy_failure inlined: once per short node per distinct request)
+        fields = {"plugin": NodeResourcesFit.name, "code": "insufficient", "reason": reason}
+        skip = bool(dra) and res in dra
+        new, cls = object.__new__, Failure
         out = []
         for i in cluster.short_of(res, want):
             fact = facts[i]
             have = fact[2]
-            if dra and have <= 0 and res in dra:
+            if skip and have <= 0:
                 continue
-            out.append((i, lazy_failure(name, "insufficient", reason, want > have, (_fit_parts, head, res, want, fact))))
+            f = new(cls)
+            d = f.__dict__
+            d.update(fields)
+            d["unresolvable"] = want > have
+            d["_make"] = (_fit_parts, head, res, want, fact)
+            out.append((i, (f,)))
         return out
 
     return cluster.column((NodeResourcesFit.name, res, want), compute)
@@ -143,11 +151,11 @@ def _full_nodes(cluster: ClusterState) -> list[int]:
     return got
 
 
-def _full_node_failures(cluster: ClusterState) -> list[tuple[int, Failure]]:
-    """(position, "Too many pods") of the full nodes: the same for every pod, made once per snapshot."""
+def _full_node_failures(cluster: ClusterState) -> list[tuple[int, tuple[Failure]]]:
+    """(position, ("Too many pods",)) of the full nodes: the same for every pod, made once per snapshot."""
     got = cluster.__dict__.get("_full_node_failures")
     if got is None:
-        got = cluster.__dict__["_full_node_failures"] = [(i, _too_many(cluster.infos[i])) for i in _full_nodes(cluster)]
+        got = cluster.__dict__["_full_node_failures"] = [(i, (_too_many(cluster.infos[i]),)) for i in _full_nodes(cluster)]
     return got  # type: ignore[no-any-return]
 
 

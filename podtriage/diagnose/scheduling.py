@@ -29,6 +29,8 @@ from .dra import dra_signals
 from .labels import CONTROL_PLANE_TAINTS, DEPRECATED_LABELS, NOT_READY_TAINTS, closest, is_system_label
 
 MAX_EXAMPLES = 3
+# Nodes named as those that pass every filter but the pod's own placement (labels to set, a pin to move)
+OTHERWISE_FEASIBLE = 5
 # The labels a controller gives each revision of its pod template.
 _REVISION_LABELS = ("pod-template-hash", "controller-revision-hash")
 # The node condition each lifecycle taint stands for.
@@ -277,7 +279,7 @@ class SchedulingDiagnosis:
         return out
 
     def _term_signals(self, term: Term) -> list[Signal]:
-        everywhere = [n.name for n in self.snapshot.nodes]
+        everywhere = list(self.snapshot.node_by_name)  # every node, in node order
         ev0 = EvidenceItem(kind="node-verdict", summary=f"no node satisfies {term.text}",
                            source=f"podtriage NodeAffinity/InterPodAffinity on all {self.total} nodes",
                            data={"term": term.id, "nodeCount": self.total})
@@ -321,7 +323,7 @@ class SchedulingDiagnosis:
         terms = self.intent.terms
         listed = "; ".join(f"{t.text} matches {len(t.nodes)} node(s) ({', '.join(sorted(t.nodes)[:3])}"
                            f"{', ...' if len(t.nodes) > 3 else ''})" for t in terms)
-        everywhere = [n.name for n in self.snapshot.nodes]
+        everywhere = list(self.snapshot.node_by_name)  # every node, in node order
         params = {**self._base(everywhere), "terms": listed, "term_count": len(terms)}
         return Signal(name="placement-conflict", params=params, nodes=tuple(everywhere), scope="pod",
                       evidence=(EvidenceItem(kind="node-verdict", summary=f"each placement term matches some nodes, "
@@ -474,17 +476,18 @@ class SchedulingDiagnosis:
         return got  # type: ignore[no-any-return]
 
     def _otherwise_feasible(self) -> list[str]:
-        """Nodes whose only failures are the pod's own placement terms (control plane left aside):
-        where the pod would run if its placement allowed it. Kept with the evaluation per
-        tolerations (what else it reads of the pod): a Job's pods share it."""
+        """The first OTHERWISE_FEASIBLE nodes (in node order) whose only failures are the pod's own
+        placement terms (control plane left aside): where the pod would run if its placement
+        allowed it (what the fixes name). Kept with the evaluation per tolerations (what else it
+        reads of the pod): a Job's pods share it."""
         key = ("otherwise_feasible", repr(self.pod.tolerations))
         got = self.memo.get(key)
         if got is None:
-            got = self.memo[key] = self._otherwise_feasible_nodes()
+            got = self.memo[key] = self._otherwise_feasible_nodes(OTHERWISE_FEASIBLE)
         return list(got)
 
-    def _otherwise_feasible_nodes(self) -> list[str]:
-        out = []
+    def _otherwise_feasible_nodes(self, limit: int) -> list[str]:
+        out: list[str] = []
         verdicts, pod = self.verdicts, self.pod
         for n in self.snapshot.nodes:
             v = verdicts.get(n.name)
@@ -496,6 +499,8 @@ class SchedulingDiagnosis:
             if n.taints and is_control_plane(n, pod):
                 continue
             out.append(n.name)
+            if len(out) >= limit:  # the walk stops there (5,000 nodes that pass but for a label)
+                break
         return out
 
     def _label_signal(self, field: str, key: str, want: str, expression: str, nodes: list[str], ev0: EvidenceItem,
@@ -515,10 +520,10 @@ class SchedulingDiagnosis:
             return values_by_key.get(k, Counter()).get(v, 0) if v else sum(values_by_key.get(k, Counter()).values())
 
         free = self._otherwise_feasible()
-        params["label_candidates"] = ", ".join(free[:5])
+        params["label_candidates"] = ", ".join(free)
         # For `kubectl label nodes`: nodes that pass every other filter (labelling any other would
         # not let the pod run), or a placeholder.
-        params["label_nodes"] = " ".join(free[:5]) or "NODE"
+        params["label_nodes"] = " ".join(free) or "NODE"
         if key in DEPRECATED_LABELS and not present and DEPRECATED_LABELS[key] in values_by_key:
             current = DEPRECATED_LABELS[key]
             params["current_key"] = current
@@ -588,14 +593,17 @@ class SchedulingDiagnosis:
             requested = self.requests.get(res, 0)
             max_alloc, all_alloc = self._allocatable(res)
             free_on = {v.node: free for v, _, free in group}
-            total_free = sum(max(x, 0) for x in free_on.values())
+            total_free = sum(x for x in free_on.values() if x > 0)
             # Where lowering this request alone would help most: a node this resource is the only
             # thing blocking, with the most of it free (else the roomiest of them all).
             # (A node with one failure: it is this Insufficient `res`.)
             sole = [v.node for v, _, _ in group if len(v.failures) == 1 or all(
                 f.code == "insufficient" and fit_facts(f)[0] == res
                 for f in v.failures if not is_intent_failure(f))]
-            fit_node = max(sole or nodes, key=lambda n: (free_on[n], n), default="")
+            # the most free, and of those the last by name (max by (free, name), without a key per node)
+            cands = sole or nodes
+            most = max(map(free_on.__getitem__, cands), default=0)
+            fit_node = max((n for n in cands if free_on[n] == most), default="")
             fit_amount = max(free_on.get(fit_node, 0), 0)
             dominant, share = dominant_container(self.pod, res)
             as_written, source = request_source(self.pod, res, requested)

@@ -26,8 +26,9 @@ def _full_targets(ev: Evaluation, targets: Sequence[str]) -> list[NodeVerdict]:
     key = "full-targets"
     if key not in ev.memo:
         wanted = set(targets)
-        ev.memo[key] = [v for v in ev.verdicts if v.node in wanted and v.failures
-                        and all(f.code in _RESOURCE_CODES for f in v.failures)]
+        codes = _RESOURCE_CODES
+        ev.memo[key] = [v for v in ev.verdicts if v.failures and v.node in wanted and (
+            v.failures[0].code in codes if len(v.failures) == 1 else all(f.code in codes for f in v.failures))]
     out: list[NodeVerdict] = ev.memo[key]
     return out
 

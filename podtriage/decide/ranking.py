@@ -117,11 +117,15 @@ def blockers(signals: Sequence[Signal], blocking: Sequence[bool],
     """B(n) for every candidate node, grouped: each distinct set of blocking causes (indexes) and
     the nodes it keeps from the pod, in candidate order. Nodes share few distinct sets (a pool's
     nodes fail alike), so what follows works on the sets, not on every node."""
-    everywhere = frozenset(i for i, s in enumerate(signals) if blocking[i] and s.scope == "pod")
     wanted = set(candidates)
+    # A target-scoped cause on every candidate (a pod larger than every node) is in every B(n), like
+    # a pod-scoped one: kept out of the walk over its nodes.
+    common = {i for i, s in enumerate(signals) if blocking[i] and (
+        s.scope == "pod" or (s.scope == "target" and len(s.nodes) >= len(wanted) and wanted.issubset(s.nodes)))}
+    everywhere = frozenset(common)
     extra: dict[str, list[int]] = {}
     for i, s in enumerate(signals):
-        if blocking[i] and s.scope == "target":
+        if blocking[i] and s.scope == "target" and i not in common:
             for n in s.nodes:
                 if n in wanted:
                     extra.setdefault(n, []).append(i)

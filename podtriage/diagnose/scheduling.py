@@ -396,13 +396,17 @@ class SchedulingDiagnosis:
     def _taints(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:
         by_taint: dict[tuple[str, str, str], list[tuple[NodeVerdict, Failure]]] = defaultdict(list)
         by_name = self.snapshot.node_by_name
+        gkeys: dict[int, tuple[str, str, str]] = {}  # per failure: nodes with the same taints share theirs
         for v, f in items:
-            t = f.detail.get("taint", {})
-            key = t.get("key", "")
-            if key == UNSCHEDULABLE_TAINT and v.node in by_name and by_name[v.node].unschedulable:
+            gkey = gkeys.get(id(f))
+            if gkey is None:
+                t = f.detail.get("taint", {})
+                key = t.get("key", "")
+                # A lifecycle taint comes as NoSchedule and NoExecute: one condition, one change.
+                gkey = gkeys[id(f)] = (key, "", "") if key in NOT_READY_TAINTS else \
+                    (key, t.get("value", ""), t.get("effect", ""))
+            if gkey[0] == UNSCHEDULABLE_TAINT and v.node in by_name and by_name[v.node].unschedulable:
                 continue  # the cordon's own taint: the NodeUnschedulable signal is the same change
-            # A lifecycle taint comes as NoSchedule and NoExecute: one condition, one change.
-            gkey = (key, "", "") if key in NOT_READY_TAINTS else (key, t.get("value", ""), t.get("effect", ""))
             by_taint[gkey].append((v, f))
         out = []
         for _, group in sorted(by_taint.items(), key=lambda kv: -len(kv[1])):

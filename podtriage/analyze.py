@@ -369,13 +369,8 @@ class Explainer:
             signals += pending.preemption_signals(pod, snap, fit, resource_blocked, total)
             if diag is not None and diag.nodes_known and diag.intent.targets and resource_blocked:
                 signals += preemption_outlook(pod, self.cluster, after or ev, diag.intent.targets, total)
-            targets: list[m.Node] = []
-            if diag is not None:  # kept with the evaluation, as the intent is: its pods share their targets
-                targets = diag.memo.get("target_nodes") or []
-                if "target_nodes" not in diag.memo:
-                    targets = diag.memo["target_nodes"] = [snap.node_by_name[n] for n in diag.intent.targets
-                                                           if n in snap.node_by_name]
-            signals += pending.autoscaler_signals(pod, events, total, targets,
+            target_names = diag.intent.targets if diag is not None else ()
+            signals += pending.autoscaler_signals(pod, events, total, snap, target_names,
                                                   diag.requests if diag is not None else None)
         bound = bool(pod.node_name) and not pod.is_terminal and not pod.deletion_timestamp
         if bound:

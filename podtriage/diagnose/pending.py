@@ -183,16 +183,18 @@ def _new_node_check(parsed: Any, targets: Sequence[m.Node], requests: Mapping[st
     return "".join(out[:2])
 
 
-def autoscaler_signals(pod: m.Pod, pod_events: Sequence[m.Event], total: int,
-                       targets: Sequence[m.Node] = (), requests: Mapping[str, int] | None = None) -> list[Signal]:
+def autoscaler_signals(pod: m.Pod, pod_events: Sequence[m.Event], total: int, snapshot: Snapshot,
+                       target_names: Sequence[str] = (), requests: Mapping[str, int] | None = None) -> list[Signal]:
     """cluster-autoscaler's NotTriggerScaleUp / TriggeredScaleUp, with the node groups of the pod's
-    target nodes named (the autoscaler's own text counts groups but does not name them) and its
-    "a new node would not fit" checked against what those nodes offer."""
+    target nodes (`target_names`) named (the autoscaler's own text counts groups but does not name
+    them) and its "a new node would not fit" checked against what those nodes offer."""
     out: list[Signal] = []
     base = _base(pod, total)
     no_scale = [e for e in pod_events if e.reason == "NotTriggerScaleUp"]
     scaled = [e for e in pod_events if e.reason == "TriggeredScaleUp"]
     if no_scale:
+        by_name = snapshot.node_by_name
+        targets = [by_name[n] for n in target_names if n in by_name]
         e = no_scale[-1]
         parsed = msgs.parse_not_trigger_scale_up(e.message)
         reasons = e.message.split(":", 1)[-1].strip()

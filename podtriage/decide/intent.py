@@ -24,7 +24,7 @@ from .. import model as m
 from ..diagnose.accelerators import hardware_label
 from ..diagnose.labels import CONTROL_PLANE_TAINTS
 from ..scheduler.framework import Evaluation, Failure
-from ..scheduler.plugins.dynamic_resources import extended_resource_classes, is_dra_extended_name
+from ..scheduler.plugins.dynamic_resources import extended_resource_classes, may_filter
 from ..scheduler.plugins.taint_toleration import tolerates
 from ..scheduler.selectors import describe_requirement, node_selector_matches
 from ..snapshot import Snapshot
@@ -156,13 +156,12 @@ def _from_verdicts(ev: Evaluation, codes: Iterable[str]) -> frozenset[str]:
     return frozenset(v.node for v in ev.verdicts if not any(f.code in want for f in v.failures))
 
 
-def _allocated_claims_term(ev: Evaluation) -> Term | None:
+def _allocated_claims_term(ev: Evaluation, snapshot: Snapshot) -> Term | None:
     """The nodes an already-allocated ResourceClaim of the pod can reach, when some can: the pod
     runs there or nowhere (as a nodeName would say). None when no claim pins it, or when no node can
     reach the allocation (then the allocation itself is the blocker, diagnose/dra.py says so)."""
-    pod = ev.pod
-    if not pod.resource_claims and not any(is_dra_extended_name(r) for r, v in ev.requests.items() if v > 0):
-        return None  # DynamicResources does not apply to the pod (its `applies`): no verdict of it
+    if not may_filter(ev.pod, ev.requests, snapshot):
+        return None  # DynamicResources has nothing to allocate for the pod: no verdict of it
     pinned = [f for v in ev.verdicts for f in v.failures if f.plugin == "DynamicResources"
               and f.detail.get("allocated") is True]
     if not pinned:
@@ -219,7 +218,7 @@ def find_intent(pod: m.Pod, snapshot: Snapshot, ev: Evaluation) -> Intent:
     # that do not advertise it: no node list follows from its name (diagnose/dra.py judges it).
     dra_backed = extended_resource_classes(snapshot) if snapshot.device_classes else {}
     terms += _device_terms({r: v for r, v in ev.requests.items() if r not in dra_backed}, snapshot)
-    allocated = _allocated_claims_term(ev)
+    allocated = _allocated_claims_term(ev, snapshot)
     if allocated is not None:
         terms.append(allocated)
     cache = _snapshot_cache(snapshot)

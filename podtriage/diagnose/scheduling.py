@@ -20,7 +20,7 @@ from ..findings import EvidenceItem, Signal, VerdictGroup, jsonable
 from ..owners import owner_chain
 from ..quantity import format_amount
 from ..scheduler.framework import Evaluation, Failure, NodeVerdict
-from ..scheduler.plugins.dynamic_resources import NAME as DRA_PLUGIN, is_dra_extended_name
+from ..scheduler.plugins.dynamic_resources import NAME as DRA_PLUGIN, may_filter
 from ..scheduler.plugins.node_resources_fit import fit_facts
 from ..scheduler.plugins.taint_toleration import tolerates
 from ..scheduler.selectors import describe_requirement, requirement_matches
@@ -216,11 +216,10 @@ class SchedulingDiagnosis:
 
     def _dra_applies(self) -> bool:
         """Whether DynamicResources can have said anything about the pod: a PreEnqueue/PreFilter
-        reason of it, or the pod has claims or DRA-backed extended requests (its `applies`, without
+        reason of it, or the pod has claims or extended requests a DeviceClass provides (without
         which it filters no node). Spares dra_signals its scan of every node's verdict."""
-        pod = self.pod
-        return bool(pod.resource_claims) or any(f.plugin == DRA_PLUGIN for f in self.ev.prefilter) or any(
-            is_dra_extended_name(r) for r, v in self.ev.requests.items() if v > 0)
+        return any(f.plugin == DRA_PLUGIN for f in self.ev.prefilter) or may_filter(self.pod, self.ev.requests,
+                                                                                   self.snapshot)
 
     def _failures_on(self, nodes: Sequence[str]) -> dict[str, list[tuple[NodeVerdict, Failure]]]:
         """Every failure that is not the pod's own placement choice, on `nodes`, by code (kept with
@@ -635,7 +634,10 @@ class SchedulingDiagnosis:
                     name = "insufficient-resources"
                 # Advertised as 0 is not absent: a device plugin registered the resource on these
                 # nodes and found no usable device (driver, container runtime, device health).
-                zero = [n.name for n in self.snapshot.nodes if n.allocatable.get(res, -1) == 0]
+                zeros = self.snapshot.__dict__.setdefault("_advertised_zero", {})  # per snapshot and resource
+                zero = zeros.get(res)
+                if zero is None:
+                    zero = zeros[res] = [n.name for n in self.snapshot.nodes if n.allocatable.get(res, -1) == 0]
                 params.update(zero_count=len(zero), zero_nodes=", ".join(zero[:5]) + (", ..." if len(zero) > 5 else ""))
             ev = [_verdict_evidence(f"{len(nodes)} node(s): Insufficient {res} (pod requests "
                                     f"{format_amount(res, requested)})", nodes, group[0][1])]

@@ -38,7 +38,7 @@ from typing import Any
 from ... import model as m
 from ...snapshot import Snapshot
 from ..dra_allocator import AllocatedState, Allocator
-from ..framework import CycleState, Failure, FilterPlugin, NodeInfo
+from ..framework import Column, CycleState, Failure, FilterPlugin, NodeInfo
 from ..selectors import node_selector_matches
 
 NAME = "DynamicResources"
@@ -66,6 +66,19 @@ def is_dra_extended_name(name: str) -> bool:
     if name.startswith(DEVICE_CLASS_PREFIX):
         return True
     return "/" in name and not name.startswith("kubernetes.io/") and not name.startswith("requests.")
+
+
+def may_filter(pod: m.Pod, requests: Mapping[str, int], snapshot: Snapshot) -> bool:
+    """Whether DynamicResources can say anything of the pod: it has ResourceClaims, or requests an
+    extended resource that a DeviceClass provides (without either it has nothing to allocate: no
+    PreEnqueue, PreFilter or Filter verdict). An nvidia.com/gpu request on a cluster without such a
+    DeviceClass is the device plugin's, NodeResourcesFit's alone."""
+    if pod.resource_claims:
+        return True
+    if not snapshot.device_classes:
+        return False
+    classes = extended_resource_classes(snapshot)
+    return any(v > 0 and is_dra_extended_name(r) and r in classes for r, v in requests.items())
 
 
 @dataclass
@@ -257,6 +270,12 @@ class DynamicResources(FilterPlugin):
     def pre_filter(self, state: CycleState) -> Sequence[Failure]:
         st = self._state(state)
         return () if st.gated else st.prefilter
+
+    def filter_nodes(self, state: CycleState) -> Sequence[Sequence[Failure]] | None:
+        st = self._state(state)
+        if st.prefilter or not st.active:  # nothing to allocate (an extended resource no class provides)
+            return Column.of([()] * len(state.cluster.infos), [])
+        return None
 
     def filter(self, state: CycleState, node: NodeInfo) -> Sequence[Failure]:
         st = self._state(state)

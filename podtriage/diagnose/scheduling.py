@@ -339,9 +339,12 @@ class SchedulingDiagnosis:
             return []
         key = str(sig.params.get("suggested_key") or sig.params.get("key"))
         value = str(sig.params.get("suggested_value") or sig.params.get("value"))
-        others = [t for t in self.intent.terms if t is not term]
-        return [n.name for n in self.snapshot.nodes if n.labels.get(key) == value
-                and all(n.name in t.nodes for t in others) and not is_control_plane(n, self.pod)]
+        # the nodes with that label that every other term selects (set operations), in node order
+        ok = self.snapshot.nodes_by_label.get((key, value), frozenset())
+        for t in self.intent.terms:
+            if t is not term and ok:
+                ok = ok & t.nodes
+        return [n.name for n in self.snapshot.nodes if n.name in ok and not is_control_plane(n, self.pod)] if ok else []
 
     def _no_nodes(self) -> Signal:
         return Signal(name="no-nodes", scope="pod", params={"pod": self.pod.key, "total_nodes": 0, "nodes_count": 0,

@@ -62,3 +62,41 @@ def test_insufficient_failures_are_filter_on_each_node():
     cpu = next(f for f in got["worker-a1"] if f.reason == "Insufficient cpu")  # 3 of 4 cores free
     assert (cpu.detail["free"], cpu.detail["allocatable"], cpu.unresolvable) == (3000, 4000, False)
     assert not any(f.reason == "Insufficient cpu" for f in got["worker-a2"])
+
+
+ZONE_POD = """
+apiVersion: v1
+kind: Pod
+metadata: {name: zoned, namespace: shop}
+spec:
+  nodeSelector: {topology.kubernetes.io/zone: zone-b}
+  affinity:
+    nodeAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+        nodeSelectorTerms:
+        - matchExpressions: [{key: disktype, operator: In, values: [ssd]}]
+  tolerations: [{key: dedicated, operator: Exists}]
+  containers: [{name: main, image: app}]
+"""
+
+
+def test_label_and_taint_columns_by_class_are_filter_on_each_node():
+    """NodeAffinity's label-only column and TaintToleration's column are judged once per class of
+    nodes (the selector's label values, the node's taints) and given to each node: each node's
+    verdict must be what filter() says of it alone, named after it."""
+    from podtriage.scheduler.plugins.node_affinity import NodeAffinity
+    from podtriage.scheduler.plugins.taint_toleration import TaintToleration
+
+    snap = snapshot(NODES, ZONE_POD)
+    pod = next(p for p in snap.pods if not p.node_name)
+    cluster = ClusterState(snap)
+    ev = evaluate(pod, cluster)
+    state = CycleState(pod=pod, cluster=cluster, requests=effective_requests(pod))
+    for plugin in (NodeAffinity(), TaintToleration()):
+        alone = {info.name: tuple(plugin.filter(state, info)) for info in cluster.infos}
+        got = {v.node: tuple(f for f in v.failures if f.plugin == plugin.name) for v in ev.verdicts}
+        assert got == alone, plugin.name
+    affinity = {v.node: [f.message for f in v.failures if f.plugin == "NodeAffinity"] for v in ev.verdicts}
+    assert [n for n, msgs in affinity.items() if not msgs] == ["worker-b2"]  # zone-b and ssd
+    assert all(msgs[0].startswith(f"node {n}: ") for n, msgs in affinity.items() if msgs)
+    assert len({tuple(m.split(": ", 1)[1] for m in msgs) for msgs in affinity.values() if msgs}) == 3  # 3 classes

@@ -75,15 +75,14 @@ class NodeAffinity(FilterPlugin):
             keys = self._keys(state)[0]
             memo = state.scratch.setdefault(self.name, {})
             cluster = state.cluster
-            values, index = _label_classes(cluster, keys)
-            # _evaluate once per class (a node of it stands for all), kept in filter()'s memo
+            values, index, first = _label_classes(cluster, keys)
+            # _evaluate once per class, on its first node (as filter() would), kept in filter()'s memo
             results: list[tuple[Failure, ...]] = []
-            first = {k: i for i, k in reversed(list(enumerate(index)))} if len(values) > 1 else {0: 0}
-            for k, vals in enumerate(values):
+            for vals, i in zip(values, first):
                 mk = (vals, "")
                 result = memo.get(mk)
                 if result is None:
-                    result = memo[mk] = self._evaluate(state, cluster.infos[first[k]])
+                    result = memo[mk] = self._evaluate(state, cluster.infos[i])
                 results.append(result)
             empty: tuple[Failure, ...] = ()
             col: list[tuple[Failure, ...]] = [empty] * len(index)
@@ -323,16 +322,25 @@ def _prefixed(f: Failure, name: str) -> tuple[str, Any]:
     return f"node {name}: {f.message}", f.detail
 
 
-def _label_classes(cluster: ClusterState, keys: tuple[str, ...]) -> tuple[list[tuple[str | None, ...]], list[int]]:
-    """The distinct values the nodes have for `keys` (None: no such label), and each node's (in node
-    order) index into them: once per snapshot and set of keys (the most recent 64 sets)."""
+def _label_classes(cluster: ClusterState, keys: tuple[str, ...]) -> tuple[list[tuple[str | None, ...]], list[int],
+                                                                          list[int]]:
+    """The distinct values the nodes have for `keys` (None: no such label), each node's (in node
+    order) index into them, and each class's first node: once per snapshot and set of keys (the
+    most recent 64 sets)."""
     cache: dict[tuple[str, ...], Any] = cluster.__dict__.setdefault("_label_classes", {})
     got = cache.get(keys)
     if got is None:
         classes: dict[tuple[str | None, ...], int] = {}
-        index = [classes.setdefault(tuple([info.node.labels.get(k) for k in keys]), len(classes))
-                 for info in cluster.infos]
+        first: list[int] = []
+        index = []
+        for i, info in enumerate(cluster.infos):
+            vals = tuple([info.node.labels.get(k) for k in keys])
+            k = classes.get(vals)
+            if k is None:
+                k = classes[vals] = len(first)
+                first.append(i)
+            index.append(k)
         if len(cache) >= 64:
             del cache[next(iter(cache))]
-        got = cache[keys] = (list(classes), index)
+        got = cache[keys] = (list(classes), index, first)
     return got  # type: ignore[no-any-return]

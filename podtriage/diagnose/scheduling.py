@@ -144,20 +144,25 @@ class SchedulingDiagnosis:
             if intent is None:
                 intent = self.memo["intent"] = find_intent(pod, snapshot, nodes_ev or evaluation)
         self.intent = intent
-        if nodes_ev is not None:
-            # Kept with the evaluation: every pod of its shape (and every diagnosis of it) reads it.
-            by_node = nodes_ev.memo.get("verdicts_by_node")
-            if by_node is None:
-                by_node = nodes_ev.memo["verdicts_by_node"] = {v.node: v for v in nodes_ev.verdicts}
-            self.verdicts: dict[str, NodeVerdict] = by_node
-        else:
-            self.verdicts = {}
+        self._nodes_ev = nodes_ev
         self.requests = (nodes_ev or evaluation).requests
         # Nothing is known of the nodes past a PreFilter rejection without `after`.
         self.nodes_known = nodes_ev is not None
         # The nodes the counterfactual is about: the targets, or those a corrected term would target.
         self.candidates: tuple[str, ...] = self.intent.targets
         self.hypothetical = ""
+
+    @cached_property
+    def verdicts(self) -> dict[str, NodeVerdict]:
+        """Each node's verdict by name (none past a PreFilter rejection without `after`). Kept with
+        the evaluation: every pod of its shape (and every diagnosis of it) reads it."""
+        ev = self._nodes_ev
+        if ev is None:
+            return {}
+        by_node: dict[str, NodeVerdict] | None = ev.memo.get("verdicts_by_node")
+        if by_node is None:
+            by_node = ev.memo["verdicts_by_node"] = {v.node: v for v in ev.verdicts}
+        return by_node
 
     def _base(self, nodes: Sequence[str]) -> dict[str, Any]:
         return {"pod": self.pod.key, "total_nodes": self.total, **_examples(nodes),
@@ -230,10 +235,15 @@ class SchedulingDiagnosis:
         if cached is not None:
             return cached
         by_code: dict[str, list[tuple[NodeVerdict, Failure]]] = defaultdict(list)
-        for n in nodes:
-            v = self.verdicts.get(n)
-            if v is None:
-                continue
+        ev = self._nodes_ev
+        if ev is not None and nodes is self.intent.targets and len(nodes) == len(ev.verdicts):
+            # Every node is a target (a pod with no placement of its own): both are in node order,
+            # so the verdicts are read as they are, without the map by name.
+            found: Iterable[NodeVerdict] = ev.verdicts
+        else:
+            get = self.verdicts.get
+            found = [v for v in map(get, nodes) if v is not None]
+        for v in found:
             for f in v.failures:
                 if not is_intent_failure(f):
                     by_code[f.code].append((v, f))

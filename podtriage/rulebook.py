@@ -13,6 +13,7 @@ import string
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -140,10 +141,18 @@ class RuleSet:
         """Rules written for a signal name, whatever their `when`."""
         return [r for r in self.rules if r.signal == signal_name]
 
+    @cached_property
+    def _by_signal(self) -> dict[str, list[tuple[int, Rule]]]:
+        """Signal name -> (file order, rule) of the rules written for it."""
+        out: dict[str, list[tuple[int, Rule]]] = {}
+        for order, rule in enumerate(self.rules):
+            out.setdefault(rule.signal, []).append((order, rule))
+        return out
+
     def match(self, signal: Signal) -> Rule | None:
         """The rule that explains `signal`: highest priority, then user rules over built-ins, then file order."""
         best: tuple[tuple[int, int, int], Rule] | None = None
-        for order, rule in enumerate(self.rules):
+        for order, rule in self._by_signal.get(signal.name, ()):
             if not rule.matches(signal):
                 continue
             key = (rule.priority, 0 if rule.builtin else 1, -order)

@@ -86,6 +86,18 @@ def _snapshot_cache(snapshot: Snapshot) -> dict[Any, Any]:
     return snapshot.__dict__.setdefault("_intent_node_sets", {})  # type: ignore[no-any-return]
 
 
+def control_plane_tainted(snapshot: Snapshot) -> frozenset[str]:
+    """The nodes with a control-plane taint (NoSchedule/NoExecute), once per snapshot: only they can
+    be is_control_plane for any pod."""
+    cache = _snapshot_cache(snapshot)
+    got: frozenset[str] | None = cache.get("control_plane_tainted")
+    if got is None:
+        got = cache["control_plane_tainted"] = frozenset(
+            n.name for n in snapshot.nodes if any(t.key in CONTROL_PLANE_TAINTS and t.effect in ("NoSchedule", "NoExecute")
+                                                  for t in n.taints))
+    return got
+
+
 def _names_only(terms: Sequence[m.NodeSelectorTerm]) -> bool:
     """Every term names its nodes with matchFields metadata.name In only (a DaemonSet's pod)."""
     return all(not t.match_expressions and t.match_fields
@@ -238,11 +250,7 @@ def find_intent(pod: m.Pod, snapshot: Snapshot, ev: Evaluation) -> Intent:
     by_name = snapshot.node_by_name
     # Only nodes with a control-plane taint can be (once per snapshot: most clusters' targets have
     # none of them, and then no target is looked at).
-    tainted: frozenset[str] | None = cache.get("control_plane_tainted")
-    if tainted is None:
-        tainted = cache["control_plane_tainted"] = frozenset(
-            n.name for n in nodes if any(t.key in CONTROL_PLANE_TAINTS and t.effect in ("NoSchedule", "NoExecute")
-                                         for t in n.taints))
+    tainted = control_plane_tainted(snapshot)
     plane = [n for n in targets if n in tainted and is_control_plane(by_name[n], pod)
              and not explicitly_named(pod, by_name[n])] if tainted else []
     if plane and len(plane) < len(targets):
@@ -261,5 +269,5 @@ def _affinity_text(t: m.PodAffinityTerm) -> str:
     return f"{','.join(parts) or '<all pods>'} per {t.topology_key}"
 
 
-__all__ = ["INTENT_CODES", "Intent", "Term", "explicitly_named", "find_intent", "is_control_plane",
-           "is_intent_failure"]
+__all__ = ["INTENT_CODES", "Intent", "Term", "control_plane_tainted", "explicitly_named", "find_intent",
+           "is_control_plane", "is_intent_failure"]

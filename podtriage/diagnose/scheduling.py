@@ -15,7 +15,15 @@ from functools import cached_property
 from typing import Any, Collection, Iterable, Sequence
 
 from .. import model as m
-from ..decide.intent import Intent, Term, explicitly_named, find_intent, is_control_plane, is_intent_failure
+from ..decide.intent import (
+    Intent,
+    Term,
+    control_plane_tainted,
+    explicitly_named,
+    find_intent,
+    is_control_plane,
+    is_intent_failure,
+)
 from ..findings import EvidenceItem, Signal, VerdictGroup, jsonable
 from ..owners import owner_chain
 from ..quantity import format_amount
@@ -354,7 +362,11 @@ class SchedulingDiagnosis:
         for t in self.intent.terms:
             if t is not term and ok:
                 ok = ok & t.nodes
-        return [n.name for n in self.snapshot.nodes if n.name in ok and not is_control_plane(n, self.pod)] if ok else []
+        if not ok:
+            return []
+        plane = control_plane_tainted(self.snapshot)  # only these can be is_control_plane
+        return [n.name for n in self.snapshot.nodes if n.name in ok and (n.name not in plane or
+                                                                         not is_control_plane(n, self.pod))]
 
     def _no_nodes(self) -> Signal:
         return Signal(name="no-nodes", scope="pod", params={"pod": self.pod.key, "total_nodes": 0, "nodes_count": 0,
@@ -613,9 +625,10 @@ class SchedulingDiagnosis:
             # Where lowering this request alone would help most: a node this resource is the only
             # thing blocking, with the most of it free (else the roomiest of them all).
             # (A node with one failure: it is this Insufficient `res`.)
+            # (NodeResourcesFit's reason names the resource: "Insufficient cpu")
+            reason = f"Insufficient {res}"
             sole = [v.node for v, _, _ in group if len(v.failures) == 1 or all(
-                f.code == "insufficient" and fit_facts(f)[0] == res
-                for f in v.failures if not is_intent_failure(f))]
+                f.reason == reason and f.code == "insufficient" for f in v.failures if not is_intent_failure(f))]
             # the most free, and of those the last by name (max by (free, name), without a key per node)
             cands = sole or nodes
             most = max(map(free_on.__getitem__, cands), default=0)

@@ -309,3 +309,30 @@ def test_preemption_prefers_fewer_victims_to_a_lower_priority_sum() -> None:
     assert len(by_node["b"].victims) == 3 and by_node["b"].priority_sum == 100
     assert pf.best == ("a",)
     assert pf.message == "preemption: found a potential placement for pod on node a, preempting 2 victims"
+
+
+def test_may_filter_only_what_dynamic_resources_can_judge() -> None:
+    """An extended resource no DeviceClass provides is the device plugin's: DynamicResources has
+    nothing to allocate (an empty column, no scan of every verdict for DRA reasons); one a class
+    provides, or a claim, it judges (as test_dra_backed_extended_resources shows it does)."""
+    from podtriage.scheduler.plugins.dynamic_resources import may_filter
+
+    def gpus(resource: str) -> dict:
+        return pod(containers=[{"name": "m", "image": "x", "resources": {"requests": {resource: "2"},
+                                                                         "limits": {resource: "2"}}}])
+
+    plain = snap(node("n1"), node("n2"), gpus("nvidia.com/gpu"))
+    p = plain.pod_by_key["ml/p"]
+    ev = run(plain)
+    assert not may_filter(p, ev.requests, plain)
+    assert ev.fit_error() == "0/2 nodes are available: 2 Insufficient nvidia.com/gpu."
+    assert not any(f.plugin == "DynamicResources" for v in ev.verdicts for f in v.failures)
+    backed = snap(node("n1"), node("n2"), dclass("gpu", extended="example.com/gpu"), rslice("n1", [dev("gpu-0")]),
+                  gpus("example.com/gpu"))
+    ev = run(backed)
+    assert may_filter(backed.pod_by_key["ml/p"], ev.requests, backed)
+    assert ev.fit_error() == "0/2 nodes are available: 2 cannot allocate all claims."
+    other = snap(*BASE, gpus("example.com/gpu"))  # a class that provides another name
+    assert not may_filter(other.pod_by_key["ml/p"], run(other).requests, other)
+    claimed = snap(*BASE, claim("c", [exact()]), pod(claims=uses("c")))
+    assert may_filter(claimed.pod_by_key["ml/p"], run(claimed).requests, claimed)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 # --- format bands ---------------------------------------------------------------------------
@@ -425,6 +426,13 @@ def parse_fit_message(text: str) -> FitMessage | None:
     """
     if not isinstance(text, str):
         return None
+    return _parse_fit_text(text)
+
+
+@lru_cache(maxsize=1024)
+def _parse_fit_text(text: str) -> FitMessage | None:
+    """parse_fit_message of a string, kept for the most recent texts (a pod's event and its
+    condition carry the same text, and a Job's pods share theirs): FitMessage is immutable."""
     raw = text
     stripped = text.strip()
     truncated = stripped.endswith(_TRUNC_SUFFIX)

@@ -1,0 +1,156 @@
+"""A DaemonSet pod's nodes other than its own, kept as one class (framework._Outside): their
+verdicts are made when read, and the counts over the first failing plugin come from the class.
+Every answer must be the one the node-by-node walk gives, and each node's verdict what the filters
+say on that node alone."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import pickle
+
+import pytest
+
+from podtriage.scheduler.framework import (
+    ClusterState,
+    CycleState,
+    Evaluation,
+    Failure,
+    FilterPlugin,
+    NodeVerdict,
+    effective_requests,
+    evaluate,
+)
+from podtriage.scheduler.plugins import DEFAULT_PLUGINS
+from podtriage.scheduler.plugins.node_affinity import NodeAffinity
+
+from .test_differential_fixes import DAEMON_POD, NODES, snapshot
+
+ABSENT = "node(s) didn't satisfy plugin(s) [NodeAffinity]"
+TAINT = "node(s) had untolerated taint {dedicated: gpu}"
+
+
+class NodeByNodeAffinity(NodeAffinity):
+    """NodeAffinity without the class of outside nodes: evaluate() walks them one by one."""
+
+    def absent_node_class(self, state, inside, reason):  # type: ignore[no-untyped-def]
+        return None
+
+
+def _pinned(values: str, cpu: str = "2") -> str:
+    return DAEMON_POD.replace("values: [worker-b2]", f"values: [{values}]").replace('cpu: "2"', f'cpu: "{cpu}"')
+
+
+def _plugins(eager: bool) -> list[FilterPlugin]:
+    return [NodeByNodeAffinity() if eager and cls is NodeAffinity else cls() for cls in DEFAULT_PLUGINS]
+
+
+def _both(pod_yaml: str) -> tuple[Evaluation, Evaluation, ClusterState]:
+    snap = snapshot(NODES, pod_yaml)
+    pod = next(p for p in snap.pods if not p.node_name)
+    cluster = ClusterState(snap)
+    return evaluate(pod, cluster), evaluate(pod, cluster, _plugins(eager=True)), cluster
+
+
+def _made(v: NodeVerdict) -> bool:
+    return "first" in v.__dict__
+
+
+# worker-b2 is last and short of cpu; worker-a1 first and fits; worker-a2 in the middle, cordoned;
+# two names; a node that is gone (every node is outside).
+CASES = ["worker-b2", "worker-a1", "worker-a2", "worker-a1, worker-b1", "gone-node"]
+
+
+@pytest.mark.parametrize("cpu", ["2", "8"])
+@pytest.mark.parametrize("values", CASES)
+def test_outside_class_gives_the_node_by_node_answers(values: str, cpu: str) -> None:
+    ev, ref, _ = _both(_pinned(values, cpu))
+    assert ev.outside is not None and ref.outside is None
+    inside = set(ev.outside.inside)
+    # Counted from the class: no verdict outside is made for the counts.
+    got_groups, got_multi = ev.first_pass()
+    assert ev.feasible == ref.feasible
+    assert ev.histogram() == ref.histogram()
+    assert ev.code_counts(by_resource=True) == ref.code_counts(by_resource=True)
+    assert ev.fit_error() == ref.fit_error()
+    assert not any(_made(v) for i, v in enumerate(ev.verdicts) if i not in inside)
+    ref_groups, ref_multi = ref.first_pass()
+    assert list(got_groups.items()) == list(ref_groups.items())  # the same groups, in the same order
+    assert got_multi == ref_multi
+    assert ev.error == ref.error
+    # Each verdict, when read, is the one the walk made.
+    assert ev.verdicts == ref.verdicts
+    assert [v.first for v in ev.verdicts] == [v.first for v in ref.verdicts]
+
+
+def test_the_groups_follow_node_order_around_the_pinned_node() -> None:
+    ev, _, _ = _both(_pinned("worker-a1"))  # first node: fits, so the outside group comes first
+    assert list(ev.first_pass()[0]) == [("NodeAffinity", "node-affinity", ABSENT)]
+    assert ev.feasible == ("worker-a1",)
+    ev, _, _ = _both(_pinned("worker-a1", cpu="8"))  # first node, too small: its reason comes first
+    assert list(ev.first_pass()[0]) == [("NodeResourcesFit", "insufficient", "Insufficient cpu"),
+                                        ("NodeAffinity", "node-affinity", ABSENT)]
+    assert ev.feasible == ()
+    ev, _, _ = _both(_pinned("worker-b1, worker-a1"))  # worker-b1 (third) is tainted
+    assert list(ev.first_pass()[0]) == [("NodeAffinity", "node-affinity", ABSENT),
+                                        ("TaintToleration", "taint", TAINT)]
+    groups = ev.first_pass()[0]
+    assert groups[("NodeAffinity", "node-affinity", ABSENT)][0] == ["worker-a2", "worker-b2"]
+    assert ev.fit_error() == ("0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, "
+                              "2 node(s) didn't satisfy plugin(s) [NodeAffinity].")
+
+
+@pytest.mark.parametrize("values", CASES)
+def test_each_verdict_is_the_filters_on_that_node_alone(values: str) -> None:
+    ev, _, cluster = _both(_pinned(values))
+    pod = ev.pod
+    state = CycleState(pod=pod, cluster=cluster, requests=effective_requests(pod))
+    plugins = [cls() for cls in DEFAULT_PLUGINS]
+    na = next(p for p in plugins if isinstance(p, NodeAffinity))
+    names = {n.strip() for n in values.split(",")}
+    for info, v in zip(cluster.infos, ev.verdicts):
+        per_plugin = [tuple(p.filter(state, info)) for p in plugins if p.applies(state)]
+        assert v.failures == tuple(f for fs in per_plugin for f in fs), info.name
+        if info.name in names:
+            assert v.first == next((fs for fs in per_plugin if fs), ())
+        else:
+            assert v.first == (na.absent_node_failure(state, info, ABSENT),)
+            assert v.first[0].detail["outside_prefilter_result"] is True
+            assert v.first[0].message.startswith(f"node {info.name}: ")
+
+
+def test_an_outside_verdict_reads_as_the_eager_one_everywhere() -> None:
+    def fresh() -> tuple[NodeVerdict, NodeVerdict]:
+        ev, ref, _ = _both(_pinned("worker-b2"))
+        v = ev.verdicts[1]  # worker-a2: cordoned and outside
+        assert not _made(v)
+        return v, ref.verdicts[1]
+
+    v, want = fresh()
+    assert v == want and _made(v)
+    assert [f.code for f in v.failures] == ["node-unschedulable", "node-affinity"]
+    v, want = fresh()
+    assert pickle.loads(pickle.dumps(v)) == want
+    v, want = fresh()
+    assert copy.deepcopy(v) == want
+    v, want = fresh()
+    assert repr(v) == repr(want)
+    v, want = fresh()
+    assert dataclasses.asdict(v) == dataclasses.asdict(want)
+    v, want = fresh()
+    assert dataclasses.replace(v, node="x") == dataclasses.replace(want, node="x")
+    v, _ = fresh()
+    assert v.passed is False and v.first_plugin == "NodeAffinity"
+    assert not hasattr(v, "to_dict")  # other names are still missing attributes
+    assert isinstance(v.first[0], Failure)
+
+
+def test_a_pod_with_label_terms_too_is_walked_node_by_node() -> None:
+    # Not the one `metadata.name In` term: the nodes outside do not all share one template.
+    pod = DAEMON_POD.replace(
+        "- matchFields: [{key: metadata.name, operator: In, values: [worker-b2]}]",
+        "- matchFields: [{key: metadata.name, operator: In, values: [worker-b2]}]\n"
+        "          matchExpressions: [{key: disktype, operator: In, values: [ssd]}]")
+    ev, ref, _ = _both(pod)
+    assert ev.outside is None
+    assert ev.verdicts == ref.verdicts and ev.fit_error() == ref.fit_error()

@@ -501,6 +501,8 @@ class _Outside:
         self.columns = columns
         self.absent = absent
         self._made: dict[int, Failure] = {}
+        self._verdicts: list[NodeVerdict | None] | None = None
+        self._all: tuple[NodeVerdict, ...] | None = None
 
     def failure(self, i: int) -> Failure:
         """Node i's reason (kept: its verdict and the count share it)."""
@@ -518,27 +520,52 @@ class _Outside:
                 fs.extend(got)
         return (self.failure(i),), tuple(fs)
 
-    def verdicts(self, passed: Sequence[NodeVerdict]) -> list[NodeVerdict]:
-        """Every node's verdict: made now inside the PreFilterResult, when read outside it."""
-        names, src = self.names, self
-        out: list[NodeVerdict] = []
-        add = out.append
-        for name in names:  # (one per node per pod: inlined)
-            v = _new(NodeVerdict)
-            d = v.__dict__
-            d["node"] = name
-            d["_of"] = src
-            add(v)
+    def make_inside(self, passed: Sequence[NodeVerdict]) -> list[NodeVerdict]:
+        """The verdicts inside the PreFilterResult (in `inside` order), made now as the column walk
+        makes them; the others are made when read."""
+        names = self.names
+        slots: list[NodeVerdict | None] = [None] * len(names)
         empty: tuple[Failure, ...] = ()
         for i in self.inside:
             hit = [got for col in self.columns if (got := col[i])]
             if not hit:
-                out[i] = passed[i]
+                slots[i] = passed[i]
                 continue
             first = hit[0] if type(hit[0]) is tuple else tuple(hit[0])
-            out[i] = make_verdict(names[i], first, first if len(hit) == 1 else
-                                  tuple(chain.from_iterable(hit)) or empty)
-        return out
+            slots[i] = make_verdict(names[i], first, first if len(hit) == 1 else
+                                    tuple(chain.from_iterable(hit)) or empty)
+        self._verdicts = slots
+        return [v for v in (slots[i] for i in self.inside) if v is not None]
+
+    def verdict(self, i: int) -> NodeVerdict:
+        """Node i's verdict (outside: its reasons made when read)."""
+        slots = self._verdicts
+        assert slots is not None
+        v = slots[i]
+        if v is None:
+            v = _new(NodeVerdict)
+            d = v.__dict__
+            d["node"] = self.names[i]
+            d["_of"] = self
+            slots[i] = v
+        return v
+
+    def all(self) -> tuple[NodeVerdict, ...]:
+        """Every node's verdict, in node order (a reader that walks them all)."""
+        got = self._all
+        if got is None:
+            slots = self._verdicts
+            assert slots is not None
+            src = self
+            for i, name in enumerate(self.names):  # (one per node per pod: inlined)
+                if slots[i] is None:
+                    v = _new(NodeVerdict)
+                    d = v.__dict__
+                    d["node"] = name
+                    d["_of"] = src
+                    slots[i] = v
+            got = self._all = tuple(slots)  # type: ignore[arg-type]
+        return got
 
     def first_position(self) -> int | None:
         """The first position outside (None: every node is inside)."""
@@ -570,6 +597,61 @@ class _Outside:
         return out
 
 
+class OutsideVerdicts(Sequence[NodeVerdict]):
+    """Evaluation.verdicts of a pod whose nodes outside its PreFilterResult are one class: every
+    node's verdict, made when the sequence is first walked or indexed (its length is known)."""
+
+    def __init__(self, outside: _Outside) -> None:
+        self._outside = outside
+
+    def __len__(self) -> int:
+        return len(self._outside.names)
+
+    def __bool__(self) -> bool:
+        return bool(self._outside.names)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, int):
+            n = len(self._outside.names)
+            if not -n <= i < n:
+                raise IndexError(i)
+            return self._outside.verdict(i % n)
+        return self._outside.all()[i]
+
+    def __iter__(self) -> Iterator[NodeVerdict]:
+        return iter(self._outside.all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (tuple, OutsideVerdicts)):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
+class OutsideByNode(Mapping[str, NodeVerdict]):
+    """Node name -> verdict over an OutsideVerdicts' evaluation: a verdict is made when looked up."""
+
+    def __init__(self, outside: _Outside) -> None:
+        self._outside = outside
+
+    def __getitem__(self, name: str) -> NodeVerdict:
+        return self._outside.verdict(self._outside.positions_of[name])
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._outside.positions_of
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._outside.names)
+
+    def __len__(self) -> int:
+        return len(self._outside.names)
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """The pod against every node."""
@@ -577,7 +659,10 @@ class Evaluation:
     pod: m.Pod
     requests: Mapping[str, int]
     prefilter: tuple[Failure, ...]
-    verdicts: tuple[NodeVerdict, ...]  # empty after a PreFilter rejection: no node was filtered
+    # Empty after a PreFilter rejection: no node was filtered. In node order. (An OutsideVerdicts
+    # when the nodes outside a PreFilterResult are one class: read verdicts_by_node / verdicts_on
+    # to look at some nodes without making every node's verdict.)
+    verdicts: Sequence[NodeVerdict]
     node_count: int = -1  # nodes in the cluster; -1: len(verdicts)
     # What the diagnosis derives from this evaluation alone (the target nodes, failures grouped by
     # code): pods of the same shape share the evaluation, so they share this too.
@@ -588,6 +673,24 @@ class Evaluation:
     error: Failure | None = None
     # The nodes outside the PreFilterResult as one class (their verdicts made when read), or None
     outside: _Outside | None = field(default=None, compare=False, repr=False)
+
+    def verdicts_by_node(self) -> Mapping[str, NodeVerdict]:
+        """Node name -> its verdict, kept with the evaluation (memo "verdicts_by_node"). With the
+        nodes outside a PreFilterResult as one class, a verdict is made when looked up."""
+        got = self.memo.get("verdicts_by_node")
+        if got is None:
+            got = self.memo["verdicts_by_node"] = OutsideByNode(self.outside) if self.outside is not None \
+                else {v.node: v for v in self.verdicts}
+        return got  # type: ignore[no-any-return]
+
+    def verdicts_on(self, names: Iterable[str]) -> list[NodeVerdict]:
+        """The verdicts of the nodes `names` (each once, unknown names left out), in node order:
+        what `[v for v in verdicts if v.node in set(names)]` gives, without walking every node."""
+        if self.outside is None:
+            wanted = set(names)
+            return [v for v in self.verdicts if v.node in wanted]
+        pos = self.outside.positions_of
+        return [self.outside.verdict(i) for i in sorted({pos[n] for n in names if n in pos})]
 
     @property
     def total_nodes(self) -> int:
@@ -600,7 +703,7 @@ class Evaluation:
         got = self.memo.get("feasible")
         if got is None:
             # Outside the PreFilterResult no node passes: only the nodes inside are read.
-            verdicts = self.verdicts if self.outside is None else [self.verdicts[i] for i in self.outside.inside]
+            verdicts = self.verdicts if self.outside is None else [self.outside.verdict(i) for i in self.outside.inside]
             got = self.memo["feasible"] = tuple(v.node for v in verdicts if not v.first)
         return got  # type: ignore[no-any-return]
 
@@ -654,7 +757,7 @@ class Evaluation:
                     groups[okey] = ([], f0)
             if i < 0:
                 break
-            first = self.verdicts[i].first
+            first = out.verdict(i).first
             if len(first) > 1:
                 multi.append(first)
             for f in first:
@@ -801,7 +904,7 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
         make = narrowing[0].absent_node_class(state, inside, absent_reason)
         if make is not None:
             outside = _Outside(cluster, inside, columns, make)
-            verdicts[:] = outside.verdicts(passed)
+            verdicts[:] = outside.make_inside(passed)
             rows = ()
     if outside is None and nominated is None:
         # Every node's verdict comes from the columns (and the PreFilterResult) alone: start from
@@ -871,9 +974,14 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
     # (Outside a PreFilterResult made one class, the first plugin is the narrowing one, which may not
     # error: the nodes inside are read only.)
     o0 = outside.first_position() if outside is not None else None
-    scanned = verdicts if outside is None or (o0 is not None and outside.failure(o0).plugin in erring) \
-        else [verdicts[i] for i in outside.inside]
+    scanned: Sequence[NodeVerdict] = verdicts if outside is None else outside.all() \
+        if o0 is not None and outside.failure(o0).plugin in erring else verdicts  # (inside only)
     error = next((v.first[0] for v in scanned if v.first and v.first[0].plugin in erring
                   and v.first[0].detail.get("error")), None) if erring else None
-    return Evaluation(pod=pod, requests=state.requests, prefilter=tuple(prefilter), verdicts=tuple(verdicts),
-                      error=error, outside=outside)
+    if outside is None:
+        return Evaluation(pod=pod, requests=state.requests, prefilter=tuple(prefilter), verdicts=tuple(verdicts),
+                          error=error)
+    ev = Evaluation(pod=pod, requests=state.requests, prefilter=tuple(prefilter), verdicts=OutsideVerdicts(outside),
+                    error=error, outside=outside)
+    ev.verdicts_by_node()  # kept in memo["verdicts_by_node"], where the diagnosis looks for the map
+    return ev

@@ -154,3 +154,45 @@ def test_a_pod_with_label_terms_too_is_walked_node_by_node() -> None:
     ev, ref, _ = _both(pod)
     assert ev.outside is None
     assert ev.verdicts == ref.verdicts and ev.fit_error() == ref.fit_error()
+
+
+def test_some_nodes_are_read_without_making_every_verdict() -> None:
+    ev, ref, cluster = _both(_pinned("worker-a2"))
+    outside = ev.outside
+    assert outside is not None
+    by_node = ev.memo["verdicts_by_node"]  # where the diagnosis looks for the map: ready, and lazy
+    assert by_node is ev.verdicts_by_node()
+    assert by_node["worker-b1"] == next(v for v in ref.verdicts if v.node == "worker-b1")
+    assert "worker-b1" in by_node and "gone" not in by_node and by_node.get("gone") is None
+    assert len(by_node) == 4 and list(by_node) == list(cluster.node_names)
+    made = [i for i, v in enumerate(outside._verdicts or ()) if v is not None]
+    assert made == [1, 2]  # the node inside, and the one looked up
+    assert [v.node for v in ev.verdicts_on(["worker-b2", "worker-a1", "gone", "worker-a1"])] == \
+        ["worker-a1", "worker-b2"]
+    assert ev.verdicts_on(["worker-b2", "worker-a1"]) == [v for v in ref.verdicts if v.node in {"worker-a1", "worker-b2"}]
+    assert outside._all is None  # no reader walked every node
+    # The map and the sequence give the verdicts the walk gives, and the same objects.
+    assert dict(by_node) == {v.node: v for v in ref.verdicts}
+    assert all(by_node[v.node] is v for v in ev.verdicts)
+    # The sequence reads as the tuple it stands for.
+    assert len(ev.verdicts) == 4 and bool(ev.verdicts) and ev.total_nodes == 4
+    assert ev.verdicts[-1] == ref.verdicts[-1] and ev.verdicts[1:3] == ref.verdicts[1:3]
+    assert ref.verdicts == ev.verdicts and tuple(ev.verdicts) == ref.verdicts
+    with pytest.raises(IndexError):
+        ev.verdicts[4]
+
+
+def test_verdicts_on_without_the_class_is_the_walk() -> None:
+    snap = snapshot(NODES, """
+apiVersion: v1
+kind: Pod
+metadata: {name: picky, namespace: shop}
+spec:
+  nodeSelector: {disktype: ssd}
+  containers: [{name: main, image: agent, resources: {requests: {cpu: "2"}}}]
+""")
+    pod = next(p for p in snap.pods if not p.node_name)
+    ev = evaluate(pod, ClusterState(snap))
+    assert ev.outside is None
+    assert ev.verdicts_on(["worker-b2", "worker-a1"]) == [ev.verdicts[0], ev.verdicts[3]]
+    assert ev.verdicts_by_node() == {v.node: v for v in ev.verdicts}

@@ -60,11 +60,33 @@ def _made(v: NodeVerdict) -> bool:
 # two names; a node that is gone (every node is outside).
 CASES = ["worker-b2", "worker-a1", "worker-a2", "worker-a1, worker-b1", "gone-node"]
 
+# A DaemonSet whose template has its own placement: the controller keeps the template's nodeSelector
+# and each term's expressions, and adds the matchFields pin to every term. The nodes outside then
+# differ in their labels (several classes); a named node may fail on a label too.
+LABELLED = [
+    DAEMON_POD.replace("  affinity:", "  nodeSelector: {disktype: ssd}\n  affinity:"),
+    DAEMON_POD.replace(
+        "- matchFields: [{key: metadata.name, operator: In, values: [worker-b2]}]",
+        "- matchFields: [{key: metadata.name, operator: In, values: [worker-b2]}]\n"
+        "          matchExpressions: [{key: topology.kubernetes.io/zone, operator: In, values: [zone-a]}]\n"
+        "        - matchFields: [{key: metadata.name, operator: In, values: [worker-a2, worker-b1]}]\n"
+        "          matchExpressions: [{key: disktype, operator: NotIn, values: [ssd]}]"),
+]
+
 
 @pytest.mark.parametrize("cpu", ["2", "8"])
 @pytest.mark.parametrize("values", CASES)
 def test_outside_class_gives_the_node_by_node_answers(values: str, cpu: str) -> None:
-    ev, ref, _ = _both(_pinned(values, cpu))
+    _same_answers(_pinned(values, cpu))
+
+
+@pytest.mark.parametrize("pod", LABELLED)
+def test_outside_class_with_labelled_terms_gives_the_node_by_node_answers(pod: str) -> None:
+    _same_answers(pod)
+
+
+def _same_answers(pod: str) -> None:
+    ev, ref, _ = _both(pod)
     assert ev.outside is not None and ref.outside is None
     inside = set(ev.outside.inside)
     # Counted from the class: no verdict outside is made for the counts.
@@ -100,9 +122,10 @@ def test_the_groups_follow_node_order_around_the_pinned_node() -> None:
                               "2 node(s) didn't satisfy plugin(s) [NodeAffinity].")
 
 
-@pytest.mark.parametrize("values", CASES)
-def test_each_verdict_is_the_filters_on_that_node_alone(values: str) -> None:
-    ev, _, cluster = _both(_pinned(values))
+@pytest.mark.parametrize("pod_yaml,values", [(_pinned(v), v) for v in CASES] +
+                         [(LABELLED[0], "worker-b2"), (LABELLED[1], "worker-b2, worker-a2, worker-b1")])
+def test_each_verdict_is_the_filters_on_that_node_alone(pod_yaml: str, values: str) -> None:
+    ev, _, cluster = _both(pod_yaml)
     pod = ev.pod
     state = CycleState(pod=pod, cluster=cluster, requests=effective_requests(pod))
     plugins = [cls() for cls in DEFAULT_PLUGINS]
@@ -145,12 +168,12 @@ def test_an_outside_verdict_reads_as_the_eager_one_everywhere() -> None:
     assert isinstance(v.first[0], Failure)
 
 
-def test_a_pod_with_label_terms_too_is_walked_node_by_node() -> None:
-    # Not the one `metadata.name In` term: the nodes outside do not all share one template.
+def test_a_term_without_names_keeps_every_node_in_the_walk() -> None:
+    # No PreFilterResult (one term names no node): every node is filtered, no class.
     pod = DAEMON_POD.replace(
         "- matchFields: [{key: metadata.name, operator: In, values: [worker-b2]}]",
         "- matchFields: [{key: metadata.name, operator: In, values: [worker-b2]}]\n"
-        "          matchExpressions: [{key: disktype, operator: In, values: [ssd]}]")
+        "        - matchExpressions: [{key: disktype, operator: In, values: [hdd]}]")
     ev, ref, _ = _both(pod)
     assert ev.outside is None
     assert ev.verdicts == ref.verdicts and ev.fit_error() == ref.fit_error()

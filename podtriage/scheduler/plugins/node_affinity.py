@@ -121,11 +121,13 @@ class NodeAffinity(FilterPlugin):
         # whether the node is named (field_requirement_matches without a call per node).
         only_in = not keys and one and fields[0].key == "metadata.name" and fields[0].operator == "In"
         in_values = frozenset(fields[0].values) if only_in else frozenset()
-        if only_in:
-            lazy = self._named_lazy(state, in_values)
-            if lazy is not None:
-                state.scratch[self.name + ".column"] = lazy
-                return lazy
+        named = self._node_names(state)
+        if named:
+            # Every term names its nodes (a DaemonSet pod): the nodes outside cannot pass, and are
+            # read one at a time if at all.
+            lazy = self._named_lazy(state, named, keys, fields)
+            state.scratch[self.name + ".column"] = lazy
+            return lazy
         out = Column()
         out.rejected = rejected = []
         # Kept for absent_node_failure, which explains the nodes outside the PreFilterResult with
@@ -155,24 +157,35 @@ class NodeAffinity(FilterPlugin):
                                      (_named_parts, tpl, cls[1], name)),))
         return out
 
-    def _named_lazy(self, state: CycleState, in_values: frozenset[str]) -> LazyColumn | None:
-        """The column of a pod whose only term is `metadata.name In [names]` as a LazyColumn: the
-        named nodes pass, every other node's verdict is one template named when read. None when
-        that does not hold (a named node fails: the column is made node by node)."""
+    def _named_lazy(self, state: CycleState, named: frozenset[str], keys: tuple[str, ...],
+                    fields: list[Any]) -> LazyColumn:
+        """The named column of a pod whose every term has a `metadata.name In` field (`named`: the
+        union of their names, the PreFilterResult) as a LazyColumn: a node not named fails every
+        term, so only the named nodes are evaluated now; another node's verdict is its class's
+        template (projected labels, matchFields outcomes) named when read."""
         cluster = state.cluster
         pos, infos, names = cluster.positions, cluster.infos, cluster.node_names
-        passing = frozenset(pos[n] for n in in_values if n in pos)
-        if any(self._evaluate(state, infos[i], named=True, as_name=self._NAME) for i in sorted(passing)[:1]):
-            return None
-        other = next((i for i in range(len(infos)) if i not in passing), None)
-        got = self._evaluate(state, infos[other], named=True, as_name=self._NAME) if other is not None else ()
-        if other is not None and not got:
-            return None
-        tpl = got[0] if got else None
-        q = self._quick_spec(tpl.detail["terms"], self._NAME) if tpl is not None else None
+        ph = self._NAME
+        classes: dict[Any, tuple[Failure, tuple[Any, ...] | None] | None] = {}
+
+        def class_of(i: int) -> tuple[Failure, tuple[Any, ...] | None] | None:
+            info, name = infos[i], names[i]
+            labels = info.node.labels
+            ck = (tuple([labels.get(k) for k in keys]) if keys else (),
+                  tuple([field_requirement_matches(r, name) for r in fields]))
+            if ck in classes:
+                return classes[ck]
+            got = self._evaluate(state, info, named=True, as_name=ph)
+            cls = classes[ck] = (got[0], self._quick_spec(got[0].detail["terms"], ph)) if got else None
+            return cls
+
+        passing = frozenset(i for i in (pos[n] for n in named if n in pos) if class_of(i) is None)
 
         def make(i: int) -> tuple[Failure, ...]:
-            assert tpl is not None
+            cls = class_of(i)
+            if cls is None:
+                return ()
+            tpl, q = cls
             return (lazy_failure(tpl.plugin, tpl.code, tpl.reason, tpl.unresolvable, (_named_parts, tpl, q, names[i])),)
 
         return LazyColumn(len(infos), passing, make)
@@ -231,7 +244,7 @@ class NodeAffinity(FilterPlugin):
         # Every node outside is rejected by the one template: its failure, marked as outside.
 
         def make(i: int) -> Failure:
-            f = col[i][0]
+            f = col[i][0]  # (a node outside fails every term: its column entry is never empty)
             return lazy_failure(f.plugin, f.code, reason, f.unresolvable, (_absent_parts, f))
 
         return make

@@ -487,22 +487,17 @@ class FilterPlugin:
                        unresolvable=True)
 
 
-class _Outside:
-    """The nodes outside a pod's PreFilterResult as one class (a DaemonSet pod's every node but its
-    own): the scheduler gives each the same reason (`absent(i)`, one plugin, code and reason), so
-    the walk over the first failing plugins counts them at once, and a node's verdict (that reason
-    first, then every column's failures on it) is made when something reads it."""
+class _OutsideParts:
+    """What a verdict outside the PreFilterResult is made from (a lazy verdict refers to this, not
+    to the _Outside that holds the verdicts: no reference cycle, so an evaluation is freed by
+    reference counting as soon as nothing reads it, collector or not)."""
 
-    def __init__(self, cluster: ClusterState, inside: list[int], columns: Sequence[Sequence[Sequence[Failure]]],
+    def __init__(self, cluster: ClusterState, columns: Sequence[Sequence[Sequence[Failure]]],
                  absent: Callable[[int], Failure]) -> None:
-        self.names = cluster.node_names
         self.positions_of = cluster.positions
-        self.inside = inside  # positions in the PreFilterResult, ascending: their verdicts are made at once
         self.columns = columns
         self.absent = absent
         self._made: dict[int, Failure] = {}
-        self._verdicts: list[NodeVerdict | None] | None = None
-        self._all: tuple[NodeVerdict, ...] | None = None
 
     def failure(self, i: int) -> Failure:
         """Node i's reason (kept: its verdict and the count share it)."""
@@ -519,6 +514,26 @@ class _Outside:
             if got:
                 fs.extend(got)
         return (self.failure(i),), tuple(fs)
+
+
+class _Outside:
+    """The nodes outside a pod's PreFilterResult as one class (a DaemonSet pod's every node but its
+    own): the scheduler gives each the same reason (`absent(i)`, one plugin, code and reason), so
+    the walk over the first failing plugins counts them at once, and a node's verdict (that reason
+    first, then every column's failures on it) is made when something reads it."""
+
+    def __init__(self, cluster: ClusterState, inside: list[int], columns: Sequence[Sequence[Sequence[Failure]]],
+                 absent: Callable[[int], Failure]) -> None:
+        self.names = cluster.node_names
+        self.positions_of = cluster.positions
+        self.inside = inside  # positions in the PreFilterResult, ascending: their verdicts are made at once
+        self.columns = columns
+        self.src = _OutsideParts(cluster, columns, absent)
+        self._verdicts: list[NodeVerdict | None] | None = None
+        self._all: tuple[NodeVerdict, ...] | None = None
+
+    def failure(self, i: int) -> Failure:
+        return self.src.failure(i)
 
     def make_inside(self, passed: Sequence[NodeVerdict]) -> list[NodeVerdict]:
         """The verdicts inside the PreFilterResult (in `inside` order), made now as the column walk
@@ -546,7 +561,7 @@ class _Outside:
             v = _new(NodeVerdict)
             d = v.__dict__
             d["node"] = self.names[i]
-            d["_of"] = self
+            d["_of"] = self.src
             slots[i] = v
         return v
 
@@ -556,7 +571,7 @@ class _Outside:
         if got is None:
             slots = self._verdicts
             assert slots is not None
-            src = self
+            src = self.src
             for i, name in enumerate(self.names):  # (one per node per pod: inlined)
                 if slots[i] is None:
                     v = _new(NodeVerdict)

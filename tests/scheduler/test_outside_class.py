@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import gc
 import pickle
+import weakref
 
 import pytest
 
@@ -17,6 +19,7 @@ from podtriage.scheduler.framework import (
     Evaluation,
     Failure,
     FilterPlugin,
+    LazyColumn,
     NodeVerdict,
     effective_requests,
     evaluate,
@@ -219,3 +222,23 @@ spec:
     assert ev.outside is None
     assert ev.verdicts_on(["worker-b2", "worker-a1"]) == [ev.verdicts[0], ev.verdicts[3]]
     assert ev.verdicts_by_node() == {v.node: v for v in ev.verdicts}
+
+
+def test_an_evaluation_with_the_class_is_freed_without_the_collector() -> None:
+    """No reference cycle (lazy verdicts -> their class -> its verdicts, the lazy column -> the pod's
+    scratch -> the column): the audit collects rarely, and a cycle would keep each DaemonSet pod's
+    evaluation alive until a full collection."""
+    ev, _, _ = _both(_pinned("worker-a2"))
+    assert ev.outside is not None
+    ev.first_pass()
+    ev.verdicts_by_node()["worker-b1"].failures  # one verdict made when looked up
+    list(ev.verdicts)  # every one
+    ev.verdicts[0].first
+    gone = weakref.ref(ev.outside)
+    column = weakref.ref(next(c for c in ev.outside.columns if isinstance(c, LazyColumn)))
+    gc.disable()
+    try:
+        del ev
+        assert gone() is None and column() is None
+    finally:
+        gc.enable()

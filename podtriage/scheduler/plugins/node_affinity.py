@@ -167,6 +167,9 @@ class NodeAffinity(FilterPlugin):
         pos, infos, names = cluster.positions, cluster.infos, cluster.node_names
         ph = self._NAME
         classes: dict[Any, tuple[Failure, tuple[Any, ...] | None] | None] = {}
+        # Its own scratch: the pod's holds this column, which must not hold the pod's scratch back
+        # (a reference cycle outlives the evaluation until a full collection).
+        state = CycleState(pod=state.pod, cluster=cluster, requests=state.requests)
 
         def class_of(i: int) -> tuple[Failure, tuple[Any, ...] | None] | None:
             info, name = infos[i], names[i]

@@ -328,10 +328,8 @@ def primary_causes(ex: Explainer, pod: m.Pod, causes: Sequence[RootCause],
         evaluation = getattr(ex, "_evaluation", None)  # cached: no second evaluation of the pod
         ev = evaluation(pod) if callable(evaluation) else None
     if ev is not None:
-        # Kept with the evaluation (SchedulingDiagnosis builds the same map): no walk per pod.
-        by_node = ev.memo.get("verdicts_by_node")
-        if by_node is None:
-            by_node = ev.memo["verdicts_by_node"] = {v.node: v for v in ev.verdicts}
+        # Kept with the evaluation (SchedulingDiagnosis reads the same map): no walk per pod.
+        by_node = ev.verdicts_by_node()
         for i in nodelevel:
             for n in causes[i].nodes:
                 v = by_node.get(n)

@@ -25,9 +25,9 @@ def _full_targets(ev: Evaluation, targets: Sequence[str]) -> list[NodeVerdict]:
     the evaluation, whose pods share their targets."""
     key = "full-targets"
     if key not in ev.memo:
-        wanted = set(targets)
         codes = _RESOURCE_CODES
-        ev.memo[key] = [v for v in ev.verdicts if v.failures and v.node in wanted and (
+        # (verdicts_on: a DaemonSet pod's verdicts on its other nodes are not made to be skipped)
+        ev.memo[key] = [v for v in ev.verdicts_on(targets) if v.failures and (
             v.failures[0].code in codes if len(v.failures) == 1 else all(f.code in codes for f in v.failures))]
     out: list[NodeVerdict] = ev.memo[key]
     return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import replace
 from functools import cached_property
-from typing import Any, Collection, Iterable, Sequence
+from typing import Any, Collection, Iterable, Mapping, Sequence
 
 from .. import model as m
 from ..decide.intent import (
@@ -161,16 +161,10 @@ class SchedulingDiagnosis:
         self.hypothetical = ""
 
     @cached_property
-    def verdicts(self) -> dict[str, NodeVerdict]:
+    def verdicts(self) -> Mapping[str, NodeVerdict]:
         """Each node's verdict by name (none past a PreFilter rejection without `after`). Kept with
         the evaluation: every pod of its shape (and every diagnosis of it) reads it."""
-        ev = self._nodes_ev
-        if ev is None:
-            return {}
-        by_node: dict[str, NodeVerdict] | None = ev.memo.get("verdicts_by_node")
-        if by_node is None:
-            by_node = ev.memo["verdicts_by_node"] = {v.node: v for v in ev.verdicts}
-        return by_node
+        return self._nodes_ev.verdicts_by_node() if self._nodes_ev is not None else {}
 
     def _base(self, nodes: Sequence[str]) -> dict[str, Any]:
         return {"pod": self.pod.key, "total_nodes": self.total, **_examples(nodes),

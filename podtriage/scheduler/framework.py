@@ -17,7 +17,7 @@ fit answers from the nodes' free capacity sorted once per snapshot instead of no
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain, repeat
@@ -115,11 +115,58 @@ class Column(list):  # type: ignore[type-arg]
         return col
 
 
+class LazyColumn(Sequence[Sequence[Failure]]):
+    """A plugin's answers for every node whose rejections are made when read: every position but
+    `passing` rejects with make(i) (a DaemonSet pod's NodeAffinity: every node but its own)."""
+
+    def __init__(self, n: int, passing: frozenset[int], make: Callable[[int], tuple[Failure, ...]]) -> None:
+        self._n = n
+        self.passing = passing
+        self._make = make
+        self._made: dict[int, tuple[Failure, ...]] = {}
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: int) -> tuple[Failure, ...]:  # type: ignore[override]
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        if i in self.passing:
+            return ()
+        got = self._made.get(i)
+        if got is None:
+            got = self._made.setdefault(i, self._make(i))
+        return got
+
+    def __iter__(self) -> Iterator[tuple[Failure, ...]]:
+        return (self[i] for i in range(self._n))
+
+    @cached_property
+    def rejected(self) -> list[int]:
+        return [i for i in range(self._n) if i not in self.passing]
+
+
 @dataclass(frozen=True)
 class NodeVerdict:
     node: str
     first: tuple[Failure, ...]  # reasons of the first failing plugin: what the scheduler reports
     failures: tuple[Failure, ...]  # every plugin's reasons, in plugin order
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for a field not set yet: a verdict made by _Outside.verdict (a node outside
+        # the pod's PreFilterResult), whose reasons are made on first read. Safe if two threads read
+        # it at once: both set equal values.
+        if name == "first" or name == "failures":
+            d = self.__dict__
+            src = d.get("_of")
+            if src is not None:
+                d["first"], d["failures"] = src.parts(src.positions_of[d["node"]])
+                return d[name]
+        raise AttributeError(name)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # pickle and copy: the fields (a lazy verdict's made), not what it was made from.
+        return {"node": self.node, "first": self.first, "failures": self.failures}
 
     @property
     def passed(self) -> bool:
@@ -279,6 +326,11 @@ class ClusterState:
         return tuple(self.node_infos)
 
     @cached_property
+    def positions(self) -> dict[str, int]:
+        """Node name -> its position in node_infos order."""
+        return {n: i for i, n in enumerate(self.node_names)}
+
+    @cached_property
     def passed_verdicts(self) -> tuple[NodeVerdict, ...]:
         """Each node's verdict when every filter passes it (the same for every pod): shared."""
         return tuple(make_verdict(name, (), ()) for name in self.node_names)
@@ -420,12 +472,199 @@ class FilterPlugin:
         infos = state.cluster.infos
         return {i: self.absent_node_failure(state, infos[i], reason) for i in positions}
 
+    def absent_node_class(self, state: CycleState, inside: Sequence[int],
+                          reason: str) -> Callable[[int], Failure] | None:
+        """When the failures absent_node_failures would give every node not at `inside` (the
+        PreFilterResult's positions) share their plugin, code and reason, a maker of each one (by
+        position), so they can be made for the nodes read only; None otherwise (all made at once)."""
+        return None
+
     def absent_node_failure(self, state: CycleState, node: NodeInfo, reason: str) -> Failure:
         """The verdict for a node left out of this plugin's PreFilterResult (`reason` is the
         scheduler's text for it)."""
         return Failure(plugin=self.name, code="absent-nodes", reason=reason,
                        message=f"node {node.name} is not among the nodes {self.name}'s PreFilter selected",
                        unresolvable=True)
+
+
+class _OutsideParts:
+    """What a verdict outside the PreFilterResult is made from (a lazy verdict refers to this, not
+    to the _Outside that holds the verdicts: no reference cycle, so an evaluation is freed by
+    reference counting as soon as nothing reads it, collector or not)."""
+
+    def __init__(self, cluster: ClusterState, columns: Sequence[Sequence[Sequence[Failure]]],
+                 absent: Callable[[int], Failure]) -> None:
+        self.positions_of = cluster.positions
+        self.columns = columns
+        self.absent = absent
+        self._made: dict[int, Failure] = {}
+
+    def failure(self, i: int) -> Failure:
+        """Node i's reason (kept: its verdict and the count share it)."""
+        got = self._made.get(i)
+        if got is None:
+            got = self._made.setdefault(i, self.absent(i))
+        return got
+
+    def parts(self, i: int) -> tuple[tuple[Failure, ...], tuple[Failure, ...]]:
+        """(first, failures) of node i's verdict: as evaluate's column walk makes them."""
+        fs: list[Failure] = []
+        for col in self.columns:
+            got = col[i]
+            if got:
+                fs.extend(got)
+        return (self.failure(i),), tuple(fs)
+
+
+class _Outside:
+    """The nodes outside a pod's PreFilterResult as one class (a DaemonSet pod's every node but its
+    own): the scheduler gives each the same reason (`absent(i)`, one plugin, code and reason), so
+    the walk over the first failing plugins counts them at once, and a node's verdict (that reason
+    first, then every column's failures on it) is made when something reads it."""
+
+    def __init__(self, cluster: ClusterState, inside: list[int], columns: Sequence[Sequence[Sequence[Failure]]],
+                 absent: Callable[[int], Failure]) -> None:
+        self.names = cluster.node_names
+        self.positions_of = cluster.positions
+        self.inside = inside  # positions in the PreFilterResult, ascending: their verdicts are made at once
+        self.columns = columns
+        self.src = _OutsideParts(cluster, columns, absent)
+        self._verdicts: list[NodeVerdict | None] | None = None
+        self._all: tuple[NodeVerdict, ...] | None = None
+
+    def failure(self, i: int) -> Failure:
+        return self.src.failure(i)
+
+    def make_inside(self, passed: Sequence[NodeVerdict]) -> list[NodeVerdict]:
+        """The verdicts inside the PreFilterResult (in `inside` order), made now as the column walk
+        makes them; the others are made when read."""
+        names = self.names
+        slots: list[NodeVerdict | None] = [None] * len(names)
+        empty: tuple[Failure, ...] = ()
+        for i in self.inside:
+            hit = [got for col in self.columns if (got := col[i])]
+            if not hit:
+                slots[i] = passed[i]
+                continue
+            first = hit[0] if type(hit[0]) is tuple else tuple(hit[0])
+            slots[i] = make_verdict(names[i], first, first if len(hit) == 1 else
+                                    tuple(chain.from_iterable(hit)) or empty)
+        self._verdicts = slots
+        return [v for v in (slots[i] for i in self.inside) if v is not None]
+
+    def verdict(self, i: int) -> NodeVerdict:
+        """Node i's verdict (outside: its reasons made when read)."""
+        slots = self._verdicts
+        assert slots is not None
+        v = slots[i]
+        if v is None:
+            v = _new(NodeVerdict)
+            d = v.__dict__
+            d["node"] = self.names[i]
+            d["_of"] = self.src
+            slots[i] = v
+        return v
+
+    def all(self) -> tuple[NodeVerdict, ...]:
+        """Every node's verdict, in node order (a reader that walks them all)."""
+        got = self._all
+        if got is None:
+            slots = self._verdicts
+            assert slots is not None
+            src = self.src
+            for i, name in enumerate(self.names):  # (one per node per pod: inlined)
+                if slots[i] is None:
+                    v = _new(NodeVerdict)
+                    d = v.__dict__
+                    d["node"] = name
+                    d["_of"] = src
+                    slots[i] = v
+            got = self._all = tuple(slots)  # type: ignore[arg-type]
+        return got
+
+    def first_position(self) -> int | None:
+        """The first position outside (None: every node is inside)."""
+        i = 0
+        for p in self.inside:
+            if p != i:
+                break
+            i += 1
+        return i if i < len(self.names) else None
+
+    def positions(self) -> list[int]:
+        """The positions outside, ascending."""
+        out: list[int] = []
+        prev = 0
+        for p in self.inside:
+            out += range(prev, p)
+            prev = p + 1
+        out += range(prev, len(self.names))
+        return out
+
+    def outside_names(self) -> list[str]:
+        """The names of the nodes outside, in node order."""
+        out: list[str] = []
+        prev = 0
+        for p in self.inside:
+            out += self.names[prev:p]
+            prev = p + 1
+        out += self.names[prev:]
+        return out
+
+
+class OutsideVerdicts(Sequence[NodeVerdict]):
+    """Evaluation.verdicts of a pod whose nodes outside its PreFilterResult are one class: every
+    node's verdict, made when the sequence is first walked or indexed (its length is known)."""
+
+    def __init__(self, outside: _Outside) -> None:
+        self._outside = outside
+
+    def __len__(self) -> int:
+        return len(self._outside.names)
+
+    def __bool__(self) -> bool:
+        return bool(self._outside.names)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, int):
+            n = len(self._outside.names)
+            if not -n <= i < n:
+                raise IndexError(i)
+            return self._outside.verdict(i % n)
+        return self._outside.all()[i]
+
+    def __iter__(self) -> Iterator[NodeVerdict]:
+        return iter(self._outside.all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (tuple, OutsideVerdicts)):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
+class OutsideByNode(Mapping[str, NodeVerdict]):
+    """Node name -> verdict over an OutsideVerdicts' evaluation: a verdict is made when looked up."""
+
+    def __init__(self, outside: _Outside) -> None:
+        self._outside = outside
+
+    def __getitem__(self, name: str) -> NodeVerdict:
+        return self._outside.verdict(self._outside.positions_of[name])
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._outside.positions_of
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._outside.names)
+
+    def __len__(self) -> int:
+        return len(self._outside.names)
 
 
 @dataclass(frozen=True)
@@ -435,7 +674,10 @@ class Evaluation:
     pod: m.Pod
     requests: Mapping[str, int]
     prefilter: tuple[Failure, ...]
-    verdicts: tuple[NodeVerdict, ...]  # empty after a PreFilter rejection: no node was filtered
+    # Empty after a PreFilter rejection: no node was filtered. In node order. (An OutsideVerdicts
+    # when the nodes outside a PreFilterResult are one class: read verdicts_by_node / verdicts_on
+    # to look at some nodes without making every node's verdict.)
+    verdicts: Sequence[NodeVerdict]
     node_count: int = -1  # nodes in the cluster; -1: len(verdicts)
     # What the diagnosis derives from this evaluation alone (the target nodes, failures grouped by
     # code): pods of the same shape share the evaluation, so they share this too.
@@ -444,6 +686,26 @@ class Evaluation:
     gated: bool = False
     # A Filter plugin fails with an error on some node: the attempt aborts (SchedulerError), no FitError
     error: Failure | None = None
+    # The nodes outside the PreFilterResult as one class (their verdicts made when read), or None
+    outside: _Outside | None = field(default=None, compare=False, repr=False)
+
+    def verdicts_by_node(self) -> Mapping[str, NodeVerdict]:
+        """Node name -> its verdict, kept with the evaluation (memo "verdicts_by_node"). With the
+        nodes outside a PreFilterResult as one class, a verdict is made when looked up."""
+        got = self.memo.get("verdicts_by_node")
+        if got is None:
+            got = self.memo["verdicts_by_node"] = OutsideByNode(self.outside) if self.outside is not None \
+                else {v.node: v for v in self.verdicts}
+        return got  # type: ignore[no-any-return]
+
+    def verdicts_on(self, names: Iterable[str]) -> list[NodeVerdict]:
+        """The verdicts of the nodes `names` (each once, unknown names left out), in node order:
+        what `[v for v in verdicts if v.node in set(names)]` gives, without walking every node."""
+        if self.outside is None:
+            wanted = set(names)
+            return [v for v in self.verdicts if v.node in wanted]
+        pos = self.outside.positions_of
+        return [self.outside.verdict(i) for i in sorted({pos[n] for n in names if n in pos})]
 
     @property
     def total_nodes(self) -> int:
@@ -455,7 +717,9 @@ class Evaluation:
             return ()
         got = self.memo.get("feasible")
         if got is None:
-            got = self.memo["feasible"] = tuple(v.node for v in self.verdicts if not v.first)
+            # Outside the PreFilterResult no node passes: only the nodes inside are read.
+            verdicts = self.verdicts if self.outside is None else [self.outside.verdict(i) for i in self.outside.inside]
+            got = self.memo["feasible"] = tuple(v.node for v in verdicts if not v.first)
         return got  # type: ignore[no-any-return]
 
     def first_pass(self) -> tuple[dict[tuple[str, str, str], tuple[list[str], Failure]], list[tuple[Failure, ...]]]:
@@ -465,6 +729,9 @@ class Evaluation:
         got = self.memo.get("first_pass")
         if got is not None:
             return got  # type: ignore[no-any-return]
+        if self.outside is not None:
+            got = self.memo["first_pass"] = self._first_pass_outside(self.outside)
+            return got
         groups: dict[tuple[str, str, str], tuple[list[str], Failure]] = {}
         multi: list[tuple[Failure, ...]] = []
         # Neighbouring nodes mostly fail the same way (the same plugin, code and reason objects):
@@ -488,6 +755,42 @@ class Evaluation:
                 names.append(v.node)
         got = self.memo["first_pass"] = (groups, multi)
         return got
+
+    def _first_pass_outside(self, out: _Outside) -> tuple[dict[tuple[str, str, str], tuple[list[str], Failure]],
+                                                          list[tuple[Failure, ...]]]:
+        """first_pass when the nodes outside the PreFilterResult are one class: the same groups, in
+        the same order (by their first node), from the verdicts inside and that class."""
+        o0 = out.first_position()
+        okey: tuple[str, str, str] | None = None
+        groups: dict[tuple[str, str, str], tuple[list[int], Failure]] = {}
+        multi: list[tuple[Failure, ...]] = []
+        for i in [*out.inside, -1]:
+            if o0 is not None and okey is None and (i < 0 or i > o0):
+                f0 = out.failure(o0)
+                okey = (f0.plugin, f0.code, f0.reason)
+                if okey not in groups:
+                    groups[okey] = ([], f0)
+            if i < 0:
+                break
+            first = out.verdict(i).first
+            if len(first) > 1:
+                multi.append(first)
+            for f in first:
+                key = (f.plugin, f.code, f.reason)
+                g = groups.get(key)
+                if g is None:
+                    g = groups[key] = ([], f)
+                g[0].append(i)
+        names = out.names
+        result: dict[tuple[str, str, str], tuple[list[str], Failure]] = {}
+        for key, (pos, f) in groups.items():
+            if key != okey:
+                result[key] = ([names[i] for i in pos], f)
+            elif not pos:  # the usual case: only the nodes outside
+                result[key] = (out.outside_names(), f)
+            else:
+                result[key] = ([names[i] for i in sorted(pos + out.positions())], f)
+        return result, multi
 
     def _first_counts(self, field: Callable[[Failure], str]) -> dict[str, int]:
         """field(failure) -> nodes whose first failing plugin gives it (each node once)."""
@@ -606,7 +909,19 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
     empty: tuple[Failure, ...] = ()
     rows: Iterable[tuple[Sequence[Failure], ...]] = zip(*columns) if columns else repeat((), len(infos))
     passed = cluster.passed_verdicts
-    if nominated is None:
+    erring = {p.name for p in active if p.may_error}
+    # A DaemonSet pod's every node but its own: when the nodes outside the PreFilterResult share
+    # their reason, they are one class and their verdicts are made when read (_Outside).
+    outside: _Outside | None = None
+    if nominated is None and allowed is not None and narrowing[0].name not in erring:
+        pos = cluster.positions
+        inside = sorted(pos[n] for n in allowed if n in pos)
+        make = narrowing[0].absent_node_class(state, inside, absent_reason)
+        if make is not None:
+            outside = _Outside(cluster, inside, columns, make)
+            verdicts[:] = outside.make_inside(passed)
+            rows = ()
+    if outside is None and nominated is None:
         # Every node's verdict comes from the columns (and the PreFilterResult) alone: start from
         # the shared verdicts of nodes every filter passes and build only the others (as the loop
         # below does).
@@ -671,8 +986,17 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
             add(make_verdict(name, first or tuple(hit[0]), tuple(chain.from_iterable(hit))))
     # A Filter error on any node the scheduler reaches it on aborts the whole attempt.
     # (Only a plugin that may error gives detail["error"]: the others' details are not read.)
-    erring = {p.name for p in active if p.may_error}
-    error = next((v.first[0] for v in verdicts if v.first and v.first[0].plugin in erring
+    # (Outside a PreFilterResult made one class, the first plugin is the narrowing one, which may not
+    # error: the nodes inside are read only.)
+    o0 = outside.first_position() if outside is not None else None
+    scanned: Sequence[NodeVerdict] = verdicts if outside is None else outside.all() \
+        if o0 is not None and outside.failure(o0).plugin in erring else verdicts  # (inside only)
+    error = next((v.first[0] for v in scanned if v.first and v.first[0].plugin in erring
                   and v.first[0].detail.get("error")), None) if erring else None
-    return Evaluation(pod=pod, requests=state.requests, prefilter=tuple(prefilter), verdicts=tuple(verdicts),
-                      error=error)
+    if outside is None:
+        return Evaluation(pod=pod, requests=state.requests, prefilter=tuple(prefilter), verdicts=tuple(verdicts),
+                          error=error)
+    ev = Evaluation(pod=pod, requests=state.requests, prefilter=tuple(prefilter), verdicts=OutsideVerdicts(outside),
+                    error=error, outside=outside)
+    ev.verdicts_by_node()  # kept in memo["verdicts_by_node"], where the diagnosis looks for the map
+    return ev

@@ -11,10 +11,21 @@ names contradict each other reject the pod outright: "pod affinity terms conflic
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..framework import ClusterState, Column, CycleState, Failure, FilterPlugin, NodeInfo, lazy_failure, make_failure, with_message
+from ..framework import (
+    ClusterState,
+    Column,
+    CycleState,
+    Failure,
+    FilterPlugin,
+    LazyColumn,
+    NodeInfo,
+    lazy_failure,
+    make_failure,
+    with_message,
+)
 from ..selectors import (
     describe_requirement,
     field_requirement_matches,
@@ -101,7 +112,7 @@ class NodeAffinity(FilterPlugin):
 
     _NAME = "\x00node\x00"  # stands for the node's name in a verdict shared by a class of nodes
 
-    def _named_column(self, state: CycleState) -> list[Sequence[Failure]]:
+    def _named_column(self, state: CycleState) -> Sequence[Sequence[Failure]]:
         """_evaluate(named=True) on every node, computed once per class of nodes with the same
         projected label values and the same matchFields outcomes, then named per node (a
         DaemonSet pod's 4,999 nodes other than its own differ only in their names)."""
@@ -111,18 +122,24 @@ class NodeAffinity(FilterPlugin):
         # field entry of one term (a DaemonSet pod: `metadata.name In [its node]`), that entry's
         # parts to build it without copying dicts), or None when the class passes.
         classes: dict[Any, tuple[Failure, tuple[Any, ...] | None] | None] = {}
-        out = Column()
-        out.rejected = rejected = []
-        # Kept for absent_node_failure, which explains the nodes outside the PreFilterResult with
-        # the same verdict (its detail marked as such).
-        known: dict[str, Sequence[Failure]] = {}
-        state.scratch[self.name + ".column"] = known
         ph = self._NAME
         one = len(fields) == 1
         # The usual DaemonSet pod: no label keys and one `metadata.name In` field; its class is
         # whether the node is named (field_requirement_matches without a call per node).
         only_in = not keys and one and fields[0].key == "metadata.name" and fields[0].operator == "In"
         in_values = frozenset(fields[0].values) if only_in else frozenset()
+        named = self._node_names(state)
+        if named:
+            # Every term names its nodes (a DaemonSet pod): the nodes outside cannot pass, and are
+            # read one at a time if at all.
+            lazy = self._named_lazy(state, named, keys, fields)
+            state.scratch[self.name + ".column"] = lazy
+            return lazy
+        out = Column()
+        out.rejected = rejected = []
+        # Kept for absent_node_failure, which explains the nodes outside the PreFilterResult with
+        # the same verdict (its detail marked as such).
+        state.scratch[self.name + ".column"] = out
         ck: Any
         for info, name in zip(state.cluster.infos, state.cluster.node_names):
             if only_in:
@@ -139,15 +156,49 @@ class NodeAffinity(FilterPlugin):
                 cls = classes[ck] = (got[0], self._quick_spec(got[0].detail["terms"], ph)) if got else None
             if cls is None:
                 out.append(())
-                known[name] = ()
                 continue
             rejected.append(len(out))
             tpl = cls[0]
             # Message and detail made when read (mostly never: the other nodes are counted).
-            fs = (lazy_failure(tpl.plugin, tpl.code, tpl.reason, tpl.unresolvable, (_named_parts, tpl, cls[1], name)),)
-            out.append(fs)
-            known[name] = fs
+            out.append((lazy_failure(tpl.plugin, tpl.code, tpl.reason, tpl.unresolvable,
+                                     (_named_parts, tpl, cls[1], name)),))
         return out
+
+    def _named_lazy(self, state: CycleState, named: frozenset[str], keys: tuple[str, ...],
+                    fields: list[Any]) -> LazyColumn:
+        """The named column of a pod whose every term has a `metadata.name In` field (`named`: the
+        union of their names, the PreFilterResult) as a LazyColumn: a node not named fails every
+        term, so only the named nodes are evaluated now; another node's verdict is its class's
+        template (projected labels, matchFields outcomes) named when read."""
+        cluster = state.cluster
+        pos, infos, names = cluster.positions, cluster.infos, cluster.node_names
+        ph = self._NAME
+        classes: dict[Any, tuple[Failure, tuple[Any, ...] | None] | None] = {}
+        # Its own scratch: the pod's holds this column, which must not hold the pod's scratch back
+        # (a reference cycle outlives the evaluation until a full collection).
+        state = CycleState(pod=state.pod, cluster=cluster, requests=state.requests)
+
+        def class_of(i: int) -> tuple[Failure, tuple[Any, ...] | None] | None:
+            info, name = infos[i], names[i]
+            labels = info.node.labels
+            ck = (tuple([labels.get(k) for k in keys]) if keys else (),
+                  tuple([field_requirement_matches(r, name) for r in fields]))
+            if ck in classes:
+                return classes[ck]
+            got = self._evaluate(state, info, named=True, as_name=ph)
+            cls = classes[ck] = (got[0], self._quick_spec(got[0].detail["terms"], ph)) if got else None
+            return cls
+
+        passing = frozenset(i for i in (pos[n] for n in named if n in pos) if class_of(i) is None)
+
+        def make(i: int) -> tuple[Failure, ...]:
+            cls = class_of(i)
+            if cls is None:
+                return ()
+            tpl, q = cls
+            return (lazy_failure(tpl.plugin, tpl.code, tpl.reason, tpl.unresolvable, (_named_parts, tpl, q, names[i])),)
+
+        return LazyColumn(len(infos), passing, make)
 
     @staticmethod
     def _quick_spec(terms: list[dict[str, Any]], ph: str) -> tuple[Any, ...] | None:
@@ -195,16 +246,29 @@ class NodeAffinity(FilterPlugin):
             out |= term_names
         return frozenset(out)
 
+    def absent_node_class(self, state: CycleState, inside: Sequence[int],
+                          reason: str) -> Callable[[int], Failure] | None:
+        col = state.scratch.get(self.name + ".column")
+        if not isinstance(col, LazyColumn) or not col.passing <= set(inside):
+            return None
+        # Every node outside is rejected by the one template: its failure, marked as outside.
+
+        def make(i: int) -> Failure:
+            f = col[i][0]  # (a node outside fails every term: its column entry is never empty)
+            return lazy_failure(f.plugin, f.code, reason, f.unresolvable, (_absent_parts, f))
+
+        return make
+
     def absent_node_failures(self, state: CycleState, positions: Sequence[int], reason: str) -> dict[int, Failure]:
-        known = state.scratch.get(self.name + ".column")
-        if known is None:
+        col = state.scratch.get(self.name + ".column")
+        if col is None:
             return super().absent_node_failures(state, positions, reason)
         # The nodes outside a DaemonSet pod's one node: their verdicts (and marked details) are
         # already made by _named_column.
-        names, infos = state.cluster.node_names, state.cluster.infos
+        infos = state.cluster.infos
         out: dict[int, Failure] = {}
         for i in positions:
-            got = known.get(names[i])
+            got = col[i]
             if not got:
                 out[i] = self.absent_node_failure(state, infos[i], reason)
                 continue
@@ -215,9 +279,9 @@ class NodeAffinity(FilterPlugin):
     def absent_node_failure(self, state: CycleState, node: NodeInfo, reason: str) -> Failure:
         """A node outside the matchFields names: the scheduler never filters it and prints `reason`
         ("didn't satisfy plugin(s) [NodeAffinity]"); we explain it with the Filter's own verdict."""
-        known = state.scratch.get(self.name + ".column")
-        got = known.get(node.name) if known is not None else None
-        fs = got if got is not None else self.filter(state, node)
+        col = state.scratch.get(self.name + ".column")
+        at = state.cluster.positions.get(node.name) if col is not None else None
+        fs = col[at] if col is not None and at is not None else self.filter(state, node)
         if not fs:
             return super().absent_node_failure(state, node, reason)
         f = fs[0]

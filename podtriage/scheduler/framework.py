@@ -117,13 +117,19 @@ class Column(list):  # type: ignore[type-arg]
 
 class LazyColumn(Sequence[Sequence[Failure]]):
     """A plugin's answers for every node whose rejections are made when read: every position but
-    `passing` rejects with make(i) (a DaemonSet pod's NodeAffinity: every node but its own)."""
+    `passing` rejects with make(i) (a DaemonSet pod's NodeAffinity: every node but its own).
 
-    def __init__(self, n: int, passing: frozenset[int], make: Callable[[int], tuple[Failure, ...]]) -> None:
+    uniform: every node is rejected with one failure, all of the same plugin, code and reason (a
+    node selector no node matches): evaluate() then keeps the nodes no earlier filter rejects as
+    one class, as it does the nodes outside a PreFilterResult."""
+
+    def __init__(self, n: int, passing: frozenset[int], make: Callable[[int], tuple[Failure, ...]],
+                 *, uniform: bool = False) -> None:
         self._n = n
         self.passing = passing
         self._make = make
         self._made: dict[int, tuple[Failure, ...]] = {}
+        self.uniform = uniform and not passing
 
     def __len__(self) -> int:
         return self._n
@@ -514,6 +520,16 @@ class _OutsideParts:
             if got:
                 fs.extend(got)
         return (self.failure(i),), tuple(fs)
+
+
+class _FirstOf:
+    """The one failure a uniform column gives node i (its maker is kept by the column)."""
+
+    def __init__(self, column: Sequence[Sequence[Failure]]) -> None:
+        self.column = column
+
+    def __call__(self, i: int) -> Failure:
+        return self.column[i][0]
 
 
 class _Outside:
@@ -921,6 +937,19 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
             outside = _Outside(cluster, inside, columns, make)
             verdicts[:] = outside.make_inside(passed)
             rows = ()
+    uniform = next((k for k, col in enumerate(columns) if type(col) is LazyColumn and col.uniform), None) \
+        if outside is None and nominated is None and allowed is None else None
+    if uniform is not None:
+        # A column rejects every node alike (a node selector no node matches): the nodes no earlier
+        # column rejects have it as their first reason, so they are one class as the nodes outside a
+        # PreFilterResult are (_Outside, their reason that column's failure); the nodes an earlier
+        # column rejects (a taint, a cordon) are made at once.
+        earlier: set[int] = set()
+        for col in columns[:uniform]:
+            earlier.update(col.rejected if type(col) is Column else [i for i, fs in enumerate(col) if fs])
+        outside = _Outside(cluster, sorted(earlier), columns, _FirstOf(columns[uniform]))
+        verdicts[:] = outside.make_inside(passed)
+        rows = ()
     if outside is None and nominated is None:
         # Every node's verdict comes from the columns (and the PreFilterResult) alone: start from
         # the shared verdicts of nodes every filter passes and build only the others (as the loop

@@ -80,7 +80,7 @@ class NodeAffinity(FilterPlugin):
         # Reads only the nodes' labels and the pod's selector terms: pods with the same terms share.
         key = (self.name, tuple(sorted(pod.node_selector.items())), pod.required_node_affinity)
 
-        def compute() -> Column:
+        def compute() -> Column | LazyColumn:
             # filter() on every node: one verdict per projected label values, named per node, with
             # its message made when read (a selector no node matches is counted on every node).
             keys = self._keys(state)[0]
@@ -95,6 +95,12 @@ class NodeAffinity(FilterPlugin):
                 if result is None:
                     result = memo[mk] = self._evaluate(state, cluster.infos[i])
                 results.append(result)
+            if results and all(len(r) == 1 for r in results) and \
+                    len({(r[0].plugin, r[0].code, r[0].reason) for r in results}) == 1:
+                # No node matches (every class rejects, alike): each node's failure made when read,
+                # and evaluate() keeps the nodes as one class (uniform).
+                return LazyColumn(len(index), frozenset(), _ClassNamed(results, index, cluster.node_names),
+                                  uniform=True)
             empty: tuple[Failure, ...] = ()
             col: list[tuple[Failure, ...]] = [empty] * len(index)
             rejected: list[int] = []
@@ -384,6 +390,18 @@ def _absent_parts(f: Failure) -> tuple[str, dict[str, Any]]:
 def _prefixed(f: Failure, name: str) -> tuple[str, Any]:
     """filter()'s verdict on node `name` from the one shared by its label values."""
     return f"node {name}: {f.message}", f.detail
+
+
+class _ClassNamed:
+    """filter()'s verdict on node i (by position) from its label class's, named when read."""
+
+    def __init__(self, results: list[tuple[Failure, ...]], index: list[int], names: Sequence[str]) -> None:
+        self.results, self.index, self.names = results, index, names
+
+    def __call__(self, i: int) -> tuple[Failure, ...]:
+        name = self.names[i]
+        return tuple([lazy_failure(f.plugin, f.code, f.reason, f.unresolvable, (_prefixed, f, name))
+                      for f in self.results[self.index[i]]])
 
 
 def _label_classes(cluster: ClusterState, keys: tuple[str, ...]) -> tuple[list[tuple[str | None, ...]], list[int],

@@ -1,0 +1,140 @@
+"""A node selector no node matches rejects every node alike: NodeAffinity's column is then a uniform
+LazyColumn, and evaluate() keeps the nodes no earlier filter rejects as one class (framework._Outside
+with that column's failure as their reason). Every answer must be the one the node-by-node walk
+gives, and each node's verdict what the filters say on that node alone."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import pytest
+
+from podtriage.scheduler.framework import (
+    ClusterState,
+    Column,
+    CycleState,
+    Evaluation,
+    FilterPlugin,
+    LazyColumn,
+    NodeVerdict,
+    effective_requests,
+    evaluate,
+)
+from podtriage.scheduler.plugins import DEFAULT_PLUGINS
+from podtriage.scheduler.plugins.node_affinity import NodeAffinity
+
+from .test_differential_fixes import NODES, snapshot
+
+MISS = "node(s) didn't match Pod's node affinity/selector"
+
+
+class NodeByNodeAffinity(NodeAffinity):
+    """NodeAffinity whose columns are plain lists: evaluate() walks every node."""
+
+    def filter_nodes(self, state):  # type: ignore[no-untyped-def]
+        col = super().filter_nodes(state)
+        return Column.of(list(col)) if isinstance(col, LazyColumn) else col
+
+
+def _pod(spec: str, cpu: str = "500m") -> str:
+    return f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: queued, namespace: batch}}
+spec:
+{spec}
+  containers: [{{name: main, image: job, resources: {{requests: {{cpu: "{cpu}"}}}}}}]
+"""
+
+
+# A queue label no node has; a deprecated zone label; a value no node has of a key some have; an
+# affinity term no node satisfies; the same with the gpu taint tolerated (no earlier rejection but
+# the cordon); and a pod too large for two nodes (a node with two failures).
+CASES = [
+    _pod("  nodeSelector: {batch.example.com/queue: queue-00042}"),
+    _pod("  nodeSelector: {failure-domain.beta.kubernetes.io/zone: zone-a}"),
+    _pod("  nodeSelector: {disktype: nvme}", cpu="2"),
+    _pod("  affinity:\n    nodeAffinity:\n      requiredDuringSchedulingIgnoredDuringExecution:\n"
+         "        nodeSelectorTerms:\n        - matchExpressions: [{key: disktype, operator: In, values: [nvme]}]"),
+    _pod("  nodeSelector: {disktype: nvme}\n  tolerations: [{key: dedicated, operator: Exists}]", cpu="2"),
+]
+
+
+def _plugins(eager: bool) -> list[FilterPlugin]:
+    return [NodeByNodeAffinity() if eager and cls is NodeAffinity else cls() for cls in DEFAULT_PLUGINS]
+
+
+def _both(pod_yaml: str) -> tuple[Evaluation, Evaluation, ClusterState]:
+    snap = snapshot(NODES, pod_yaml)
+    pod = next(p for p in snap.pods if not p.node_name)
+    return evaluate(pod, ClusterState(snap)), evaluate(pod, ClusterState(snap), _plugins(eager=True)), \
+        ClusterState(snap)
+
+
+def _made(v: NodeVerdict) -> bool:
+    return "first" in v.__dict__
+
+
+@pytest.mark.parametrize("pod", CASES)
+def test_uniform_class_gives_the_node_by_node_answers(pod: str) -> None:
+    ev, ref, cluster = _both(pod)
+    assert ev.outside is not None and ref.outside is None
+    inside = set(ev.outside.inside)
+    assert inside <= {1, 2}  # only the cordoned and the tainted node can be rejected earlier
+    got_groups, got_multi = ev.first_pass()
+    assert ev.feasible == ref.feasible == ()
+    assert ev.histogram() == ref.histogram()
+    assert ev.code_counts() == ref.code_counts()
+    assert ev.fit_error() == ref.fit_error()
+    assert ev.error == ref.error
+    # Counted from the class: no verdict of a node in it is made for the counts.
+    assert not any(_made(v) for i, v in enumerate(ev.verdicts) if i not in inside)
+    ref_groups, ref_multi = ref.first_pass()
+    assert list(got_groups.items()) == list(ref_groups.items())  # the same groups, in the same order
+    assert got_multi == ref_multi
+    assert MISS in ev.histogram()
+    # Each verdict, when read (by name or in order), is the one the walk made, and what each filter
+    # says on that node alone.
+    by_node = ev.verdicts_by_node()
+    assert [by_node[v.node] for v in ref.verdicts] == list(ref.verdicts)
+    assert ev.verdicts == ref.verdicts
+    state = CycleState(pod=ev.pod, cluster=cluster, requests=effective_requests(ev.pod))
+    for info, v in zip(cluster.infos, ev.verdicts):
+        alone = [f for cls in DEFAULT_PLUGINS for f in cls().filter(state, info)
+                 if cls().applies(state)]
+        assert list(v.failures) == alone, info.name
+
+
+def test_a_selector_some_node_matches_is_not_uniform() -> None:
+    ev, ref, _ = _both(_pod("  nodeSelector: {disktype: ssd}"))
+    assert ev.outside is None
+    assert ev.verdicts == ref.verdicts and ev.feasible == ref.feasible == ("worker-a1", "worker-b2")
+
+
+def test_lookups_make_only_the_verdicts_asked_for() -> None:
+    ev, ref, _ = _both(CASES[0])
+    assert ev.outside is not None
+    got = ev.verdicts_on(["worker-b2", "worker-a1", "nowhere"])
+    assert got == [ref.verdicts[0], ref.verdicts[3]]  # node order, unknown names left out
+    made = [v.node for i, v in enumerate(ev.outside.all()) if _made(v) and i not in ev.outside.inside]
+    assert made == ["worker-a1", "worker-b2"]
+
+
+def test_an_evaluation_of_the_class_is_freed_without_the_collector() -> None:
+    snap = snapshot(NODES, CASES[0])
+    pod = next(p for p in snap.pods if not p.node_name)
+    cluster = ClusterState(snap)
+    ev = evaluate(pod, cluster)
+    assert ev.outside is not None
+    ev.first_pass()
+    _ = list(ev.verdicts)
+    ref = weakref.ref(ev.outside)
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        del ev
+        assert ref() is None  # reference counting alone frees it: no cycle through the class
+    finally:
+        if was:
+            gc.enable()

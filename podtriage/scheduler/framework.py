@@ -536,7 +536,11 @@ class _Outside:
     """The nodes outside a pod's PreFilterResult as one class (a DaemonSet pod's every node but its
     own): the scheduler gives each the same reason (`absent(i)`, one plugin, code and reason), so
     the walk over the first failing plugins counts them at once, and a node's verdict (that reason
-    first, then every column's failures on it) is made when something reads it."""
+    first, then every column's failures on it) is made when something reads it.
+
+    Also the nodes a uniform column rejects and no earlier column does (a node selector no node
+    matches): `inside` is then the nodes an earlier column rejects, and `absent(i)` that column's
+    failure on node i (_FirstOf), which is their first reason as it is the first that rejects them."""
 
     def __init__(self, cluster: ClusterState, inside: list[int], columns: Sequence[Sequence[Sequence[Failure]]],
                  absent: Callable[[int], Failure]) -> None:

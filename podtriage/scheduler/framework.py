@@ -311,6 +311,29 @@ class ClusterState:
 
     COLUMN_CACHE = 64
 
+    def node_classes(self, key: Hashable, project: Callable[[NodeInfo], Hashable]) -> tuple[
+            list[Any], list[int], list[int]]:
+        """The distinct values project(node) takes over the nodes (a filter that reads only that
+        part of a node judges each once), each node's index (in node order) into them, and each
+        value's first node: once per snapshot and `key` (the most recent COLUMN_CACHE keys)."""
+        cache: dict[Hashable, tuple[list[Any], list[int], list[int]]] = self.__dict__.setdefault("_node_classes", {})
+        got = cache.get(key)
+        if got is None:
+            classes: dict[Hashable, int] = {}
+            first: list[int] = []
+            index: list[int] = []
+            for i, info in enumerate(self.infos):
+                value = project(info)
+                k = classes.get(value)
+                if k is None:
+                    k = classes[value] = len(first)
+                    first.append(i)
+                index.append(k)
+            if len(cache) >= self.COLUMN_CACHE:
+                del cache[next(iter(cache))]
+            got = cache[key] = (list(classes), index, first)
+        return got
+
     def column(self, key: Hashable, compute: Callable[[], T]) -> T:
         """A plugin's per-node results (in node_infos order) for pods whose relevant spec part is
         `key`: computed once, reused by every pod that shares that part."""

@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..framework import (
-    ClusterState,
     Column,
     CycleState,
     Failure,
@@ -86,7 +85,8 @@ class NodeAffinity(FilterPlugin):
             keys = self._keys(state)[0]
             memo = state.scratch.setdefault(self.name, {})
             cluster = state.cluster
-            values, index, first = _label_classes(cluster, keys)
+            values, index, first = cluster.node_classes(
+                (self.name, keys), lambda info: tuple([info.node.labels.get(k) for k in keys]))
             # _evaluate once per class, on its first node (as filter() would), kept in filter()'s memo
             results: list[tuple[Failure, ...]] = []
             for vals, i in zip(values, first):
@@ -403,26 +403,3 @@ class _ClassNamed:
         return tuple([lazy_failure(f.plugin, f.code, f.reason, f.unresolvable, (_prefixed, f, name))
                       for f in self.results[self.index[i]]])
 
-
-def _label_classes(cluster: ClusterState, keys: tuple[str, ...]) -> tuple[list[tuple[str | None, ...]], list[int],
-                                                                          list[int]]:
-    """The distinct values the nodes have for `keys` (None: no such label), each node's (in node
-    order) index into them, and each class's first node: once per snapshot and set of keys (the
-    most recent 64 sets)."""
-    cache: dict[tuple[str, ...], Any] = cluster.__dict__.setdefault("_label_classes", {})
-    got = cache.get(keys)
-    if got is None:
-        classes: dict[tuple[str | None, ...], int] = {}
-        first: list[int] = []
-        index = []
-        for i, info in enumerate(cluster.infos):
-            vals = tuple([info.node.labels.get(k) for k in keys])
-            k = classes.get(vals)
-            if k is None:
-                k = classes[vals] = len(first)
-                first.append(i)
-            index.append(k)
-        if len(cache) >= 64:
-            del cache[next(iter(cache))]
-        got = cache[keys] = (list(classes), index, first)
-    return got  # type: ignore[no-any-return]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ... import model as m
-from ..framework import ClusterState, Column, CycleState, Failure, FilterPlugin, NodeInfo
+from ..framework import Column, CycleState, Failure, FilterPlugin, NodeInfo
 from ..selectors import tolerates
 
 FILTER_EFFECTS = ("NoSchedule", "NoExecute")
@@ -33,7 +33,7 @@ class TaintToleration(FilterPlugin):
         def compute() -> Column:
             # Judged once per distinct set of taints (a handful: pools share theirs), then each
             # node takes its set's answer.
-            sets, index = _taint_sets(state.cluster)
+            sets, index, _ = state.cluster.node_classes(self.name, lambda info: tuple(info.node.taints))
             answers = [self._judge(state, t) for t in sets]
             bad = {k for k, a in enumerate(answers) if a}
             return Column.of([answers[k] for k in index], [i for i, k in enumerate(index) if k in bad] if bad else [])
@@ -63,13 +63,3 @@ class TaintToleration(FilterPlugin):
         memo[taints] = result
         return result
 
-
-def _taint_sets(cluster: ClusterState) -> tuple[list[tuple[m.Taint, ...]], list[int]]:
-    """The distinct taint sets of the nodes, and each node's (in node order) index into them: once
-    per snapshot."""
-    got = cluster.__dict__.get("_taint_sets")
-    if got is None:
-        sets: dict[tuple[m.Taint, ...], int] = {}
-        index = [sets.setdefault(tuple(info.node.taints), len(sets)) for info in cluster.infos]
-        got = cluster.__dict__["_taint_sets"] = (list(sets), index)
-    return got  # type: ignore[no-any-return]

@@ -228,7 +228,7 @@ def find_intent(pod: m.Pod, snapshot: Snapshot, ev: Evaluation) -> Intent:
                               f"`{_affinity_text(t)}`" for t in pod.pod_affinity), nodes=ok))
     # A DRA-backed extended resource (a DeviceClass provides it) is allocated from devices on nodes
     # that do not advertise it: no node list follows from its name (diagnose/dra.py judges it).
-    dra_backed = extended_resource_classes(snapshot) if snapshot.device_classes else {}
+    dra_backed = extended_resource_classes(snapshot)
     terms += _device_terms({r: v for r, v in ev.requests.items() if r not in dra_backed}, snapshot)
     allocated = _allocated_claims_term(ev, snapshot)
     if allocated is not None:

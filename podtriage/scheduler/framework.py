@@ -435,7 +435,7 @@ class ClusterState:
         """Extended resource name -> the DeviceClass that provides it (DRA-backed extended resources)."""
         from .plugins.dynamic_resources import extended_resource_classes
 
-        return extended_resource_classes(self.snapshot) if self.snapshot.device_classes else {}
+        return extended_resource_classes(self.snapshot)
 
 
 @dataclass

@@ -52,13 +52,17 @@ def extended_resource_classes(snapshot: Snapshot) -> dict[str, m.DeviceClass]:
     """Extended resource name -> the DeviceClass that provides it (the extended resource cache).
 
     Every class provides deviceclass.resource.kubernetes.io/<name>; spec.extendedResourceName goes to
-    the oldest class naming it (ties: the smaller name)."""
-    out: dict[str, m.DeviceClass] = {}
-    for c in sorted(snapshot.device_classes, key=lambda c: (c.creation_timestamp, c.name)):
-        out[DEVICE_CLASS_PREFIX + c.name] = c
-        if c.extended_resource_name and c.extended_resource_name not in out:
-            out[c.extended_resource_name] = c
-    return out
+    the oldest class naming it (ties: the smaller name). Made once per snapshot (the evaluation, the
+    intent and the diagnosis of every pod read it): shared, not to be changed."""
+    got: dict[str, m.DeviceClass] | None = snapshot.__dict__.get("_extended_resource_classes")
+    if got is None:
+        got = {}
+        for c in sorted(snapshot.device_classes, key=lambda c: (c.creation_timestamp, c.name)):
+            got[DEVICE_CLASS_PREFIX + c.name] = c
+            if c.extended_resource_name and c.extended_resource_name not in got:
+                got[c.extended_resource_name] = c
+        snapshot.__dict__["_extended_resource_classes"] = got
+    return got
 
 
 def is_dra_extended_name(name: str) -> bool:
@@ -75,8 +79,6 @@ def may_filter(pod: m.Pod, requests: Mapping[str, int], snapshot: Snapshot) -> b
     DeviceClass is the device plugin's, NodeResourcesFit's alone."""
     if pod.resource_claims:
         return True
-    if not snapshot.device_classes:
-        return False
     classes = extended_resource_classes(snapshot)
     return any(v > 0 and is_dra_extended_name(r) and r in classes for r, v in requests.items())
 
@@ -214,7 +216,7 @@ class DynamicResources(FilterPlugin):
     def _analyse(self, state: CycleState) -> DraState:
         pod, snap = state.pod, state.snapshot
         out = DraState()
-        classes = extended_resource_classes(snap) if snap.device_classes else {}
+        classes = extended_resource_classes(snap)
         out.extended_classes = classes
         out.extended = extended_requests(pod, state.requests, None, classes)
         if not pod.resource_claims and not out.extended:

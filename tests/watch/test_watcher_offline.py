@@ -15,6 +15,7 @@ import gc
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -113,36 +114,36 @@ def _wait(cond, seconds: float) -> bool:
     return False
 
 
-def test_a_quiet_cluster_is_diagnosed_again_every_refresh_seconds() -> None:
+@contextmanager
+def _diagnosed(refresh: float) -> Iterator[Watcher]:
+    """A watcher with `--refresh refresh` running its loop, once its first diagnosis is out."""
     w = _watcher()
-    w.cfg.refresh = 0.3
+    w.cfg.refresh = refresh
     t = _loop(w)
     try:
         assert _wait(lambda: w.latest is not None, 30)
-        first = w.latest
-        assert _wait(lambda: w.durations.count >= 3, 30), "no refresh of a quiet cluster"
-        assert w.latest is not first and w.latest.made_at - first.made_at >= 0.6
-        assert w.latest.document["counts"] == first.document["counts"]
+        yield w
     finally:
         w.close()
         t.join(10)
 
 
+def test_a_quiet_cluster_is_diagnosed_again_every_refresh_seconds() -> None:
+    with _diagnosed(0.3) as w:
+        first = w.latest
+        assert _wait(lambda: w.durations.count >= 3, 30), "no refresh of a quiet cluster"
+        assert w.latest is not first and w.latest.made_at - first.made_at >= 0.6
+        assert w.latest.document["counts"] == first.document["counts"]
+
+
 def test_without_refresh_a_quiet_cluster_keeps_its_answer_until_a_change() -> None:
-    w = _watcher()
-    w.cfg.refresh = 0
-    t = _loop(w)
-    try:
-        assert _wait(lambda: w.latest is not None, 30)
+    with _diagnosed(0) as w:
         first = w.latest
         time.sleep(1.0)
         assert w.latest is first and w.durations.count == 1
         _churn(w, 1)
         assert _wait(lambda: w.latest is not first, 30)
         assert w.latest.document["counts"]["pendingPods"] == first.document["counts"]["pendingPods"] + 1
-    finally:
-        w.close()
-        t.join(10)
 
 
 @pytest.mark.parametrize("value", ["-1", "nan", "soon"])

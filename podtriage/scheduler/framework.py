@@ -119,9 +119,9 @@ class LazyColumn(Sequence[Sequence[Failure]]):
     """A plugin's answers for every node whose rejections are made when read: every position but
     `passing` rejects with make(i) (a DaemonSet pod's NodeAffinity: every node but its own).
 
-    uniform: every node is rejected with one failure, all of the same plugin, code and reason (a
-    node selector no node matches): evaluate() then keeps the nodes no earlier filter rejects as
-    one class, as it does the nodes outside a PreFilterResult."""
+    uniform: every node not `passing` is rejected with one failure, all of the same plugin, code and
+    reason (a node selector no node, or only a pool, matches): evaluate() then keeps the rejected
+    nodes no earlier filter rejects as one class, as it does the nodes outside a PreFilterResult."""
 
     def __init__(self, n: int, passing: frozenset[int], make: Callable[[int], tuple[Failure, ...]],
                  *, uniform: bool = False) -> None:
@@ -129,7 +129,7 @@ class LazyColumn(Sequence[Sequence[Failure]]):
         self.passing = passing
         self._make = make
         self._made: dict[int, tuple[Failure, ...]] = {}
-        self.uniform = uniform and not passing
+        self.uniform = uniform
 
     def __len__(self) -> int:
         return self._n
@@ -561,9 +561,10 @@ class _Outside:
     the walk over the first failing plugins counts them at once, and a node's verdict (that reason
     first, then every column's failures on it) is made when something reads it.
 
-    Also the nodes a uniform column rejects and no earlier column does (a node selector no node
-    matches): `inside` is then the nodes an earlier column rejects, and `absent(i)` that column's
-    failure on node i (_FirstOf), which is their first reason as it is the first that rejects them."""
+    Also the nodes a uniform column rejects and no earlier column does (a node selector no node, or
+    only a pool, matches): `inside` is then the nodes that column passes and those an earlier column
+    rejects, and `absent(i)` that column's failure on node i (_FirstOf), which is their first reason
+    as it is the first that rejects them."""
 
     def __init__(self, cluster: ClusterState, inside: list[int], columns: Sequence[Sequence[Sequence[Failure]]],
                  absent: Callable[[int], Failure]) -> None:
@@ -967,14 +968,17 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
     uniform = next((k for k, col in enumerate(columns) if type(col) is LazyColumn and col.uniform), None) \
         if outside is None and nominated is None and allowed is None else None
     if uniform is not None:
-        # A column rejects every node alike (a node selector no node matches): the nodes no earlier
-        # column rejects have it as their first reason, so they are one class as the nodes outside a
-        # PreFilterResult are (_Outside, their reason that column's failure); the nodes an earlier
-        # column rejects (a taint, a cordon) are made at once.
-        earlier: set[int] = set()
+        # A column rejects every node it rejects alike (a node selector no node, or only a pool,
+        # matches): the rejected nodes no earlier column rejects have it as their first reason, so
+        # they are one class as the nodes outside a PreFilterResult are (_Outside, their reason that
+        # column's failure); the nodes it passes and those an earlier column rejects (a taint, a
+        # cordon) are made at once.
+        ucol = columns[uniform]
+        assert isinstance(ucol, LazyColumn)
+        earlier: set[int] = set(ucol.passing)
         for col in columns[:uniform]:
             earlier.update(col.rejected if type(col) is Column else [i for i, fs in enumerate(col) if fs])
-        outside = _Outside(cluster, sorted(earlier), columns, _FirstOf(columns[uniform]))
+        outside = _Outside(cluster, sorted(earlier), columns, _FirstOf(ucol))
         verdicts[:] = outside.make_inside(passed)
         rows = ()
     if outside is None and nominated is None:

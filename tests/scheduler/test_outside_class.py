@@ -212,9 +212,8 @@ def test_verdicts_on_without_the_class_is_the_walk() -> None:
     snap = snapshot(NODES, """
 apiVersion: v1
 kind: Pod
-metadata: {name: picky, namespace: shop}
+metadata: {name: plain, namespace: shop}
 spec:
-  nodeSelector: {disktype: ssd}
   containers: [{name: main, image: agent, resources: {requests: {cpu: "2"}}}]
 """)
     pod = next(p for p in snap.pods if not p.node_name)

@@ -1,6 +1,6 @@
-"""A node selector no node matches rejects every node alike: NodeAffinity's column is then a uniform
-LazyColumn, and evaluate() keeps the nodes no earlier filter rejects as one class (framework._Outside
-with that column's failure as their reason). Every answer must be the one the node-by-node walk
+"""A node selector no node matches, or one only a pool matches, rejects every node it rejects alike:
+NodeAffinity's column is then a uniform LazyColumn, and evaluate() keeps the rejected nodes no
+earlier filter rejects as one class (framework._Outside with that column's failure as their reason). Every answer must be the one the node-by-node walk
 gives, and each node's verdict what the filters say on that node alone."""
 
 from __future__ import annotations
@@ -61,6 +61,20 @@ CASES = [
 ]
 
 
+# A selector some nodes match: worker-a1 and worker-b2 (ssd; worker-b2 short of 2 cpu); zone-b
+# (worker-b1 tainted, worker-b2); hdd (both rejected earlier: cordoned, tainted); an affinity term
+# with NotIn; the gpu taint tolerated.
+POOLS = [
+    _pod("  nodeSelector: {disktype: ssd}", cpu="2"),
+    _pod("  nodeSelector: {topology.kubernetes.io/zone: zone-b}"),
+    _pod("  nodeSelector: {disktype: hdd}"),
+    _pod("  affinity:\n    nodeAffinity:\n      requiredDuringSchedulingIgnoredDuringExecution:\n"
+         "        nodeSelectorTerms:\n        - matchExpressions: [{key: disktype, operator: NotIn, values: [ssd]}]"),
+    _pod("  nodeSelector: {topology.kubernetes.io/zone: zone-b}\n  tolerations: [{key: dedicated, operator: Exists}]",
+         cpu="2"),
+]
+
+
 def _plugins(eager: bool) -> list[FilterPlugin]:
     return [NodeByNodeAffinity() if eager and cls is NodeAffinity else cls() for cls in DEFAULT_PLUGINS]
 
@@ -76,14 +90,19 @@ def _made(v: NodeVerdict) -> bool:
     return "first" in v.__dict__
 
 
-@pytest.mark.parametrize("pod", CASES)
+@pytest.mark.parametrize("pod", CASES + POOLS)
 def test_uniform_class_gives_the_node_by_node_answers(pod: str) -> None:
     ev, ref, cluster = _both(pod)
     assert ev.outside is not None and ref.outside is None
     inside = set(ev.outside.inside)
-    assert inside <= {1, 2}  # only the cordoned and the tainted node can be rejected earlier
+    # Only the nodes the selector matches, the cordoned and the tainted node are made at once.
+    matched = {i for i, v in enumerate(ref.verdicts) if not any(f.plugin == "NodeAffinity" for f in v.failures)}
+    assert inside == matched | ({1, 2} & {i for i, v in enumerate(ref.verdicts) if v.first and
+                                          v.first[0].plugin in ("NodeUnschedulable", "TaintToleration")})
     got_groups, got_multi = ev.first_pass()
-    assert ev.feasible == ref.feasible == ()
+    assert ev.feasible == ref.feasible
+    if pod in CASES:
+        assert ev.feasible == ()
     assert ev.histogram() == ref.histogram()
     assert ev.code_counts() == ref.code_counts()
     assert ev.fit_error() == ref.fit_error()
@@ -93,7 +112,7 @@ def test_uniform_class_gives_the_node_by_node_answers(pod: str) -> None:
     ref_groups, ref_multi = ref.first_pass()
     assert list(got_groups.items()) == list(ref_groups.items())  # the same groups, in the same order
     assert got_multi == ref_multi
-    assert MISS in ev.histogram()
+    assert (MISS in ev.histogram()) == (len(inside) < 4)  # the class is counted under the selector
     # Each verdict, when read (by name or in order), is the one the walk made, and what each filter
     # says on that node alone.
     by_node = ev.verdicts_by_node()
@@ -106,9 +125,18 @@ def test_uniform_class_gives_the_node_by_node_answers(pod: str) -> None:
         assert list(v.failures) == alone, info.name
 
 
-def test_a_selector_some_node_matches_is_not_uniform() -> None:
-    ev, ref, _ = _both(_pod("  nodeSelector: {disktype: ssd}"))
-    assert ev.outside is None
+def test_a_selector_some_node_matches_keeps_the_others_as_the_class() -> None:
+    ev, ref, _ = _both(POOLS[4])  # zone-b with the taint tolerated: worker-a1 is the class
+    assert ev.outside is not None and ev.outside.inside == [1, 2, 3]  # worker-a2 is cordoned
+    assert ev.feasible == ref.feasible == ()
+    assert not any(_made(v) for v in ev.verdicts_on(["worker-a1"]))
+    assert ev.verdicts == ref.verdicts
+
+
+def test_a_selector_every_node_matches_makes_no_class() -> None:
+    ev, ref, _ = _both(_pod("  affinity:\n    nodeAffinity:\n      requiredDuringSchedulingIgnoredDuringExecution:\n"
+                            "        nodeSelectorTerms:\n        - matchExpressions: [{key: disktype, operator: Exists}]"))
+    assert ev.outside is None  # the column rejects no node: no class
     assert ev.verdicts == ref.verdicts and ev.feasible == ref.feasible == ("worker-a1", "worker-b2")
 
 

@@ -95,11 +95,15 @@ class NodeAffinity(FilterPlugin):
                 if result is None:
                     result = memo[mk] = self._evaluate(state, cluster.infos[i])
                 results.append(result)
-            if results and all(len(r) == 1 for r in results) and \
-                    len({(r[0].plugin, r[0].code, r[0].reason) for r in results}) == 1:
-                # No node matches (every class rejects, alike): each node's failure made when read,
-                # and evaluate() keeps the nodes as one class (uniform).
-                return LazyColumn(len(index), frozenset(), _ClassNamed(results, index, cluster.node_names),
+            rejecting = [r for r in results if r]
+            if rejecting and all(len(r) == 1 for r in rejecting) and \
+                    len({(r[0].plugin, r[0].code, r[0].reason) for r in rejecting}) == 1:
+                # Every rejected node is rejected alike, with one failure (a selector no node or only
+                # a pool matches): each node's failure made when read, and evaluate() keeps the
+                # rejected nodes no earlier filter rejects as one class (uniform).
+                passing = frozenset() if len(rejecting) == len(results) else \
+                    frozenset([i for i, k in enumerate(index) if not results[k]])
+                return LazyColumn(len(index), passing, _ClassNamed(results, index, cluster.node_names),
                                   uniform=True)
             empty: tuple[Failure, ...] = ()
             col: list[tuple[Failure, ...]] = [empty] * len(index)

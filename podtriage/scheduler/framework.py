@@ -119,9 +119,12 @@ class LazyColumn(Sequence[Sequence[Failure]]):
     """A plugin's answers for every node whose rejections are made when read: every position but
     `passing` rejects with make(i) (a DaemonSet pod's NodeAffinity: every node but its own).
 
-    uniform: every node not `passing` is rejected with one failure, all of the same plugin, code and
-    reason (a node selector no node, or only a pool, matches): evaluate() then keeps the rejected
-    nodes no earlier filter rejects as one class, as it does the nodes outside a PreFilterResult."""
+    uniform: every node not in `keep` is rejected with one failure, all of the same plugin, code
+    and reason (a node selector no node, or only a pool, matches), or the column counts the nodes
+    it rejects per reason itself (a ClassGroups: NodeResourcesFit): evaluate() then keeps the
+    nodes outside `keep` that no earlier filter rejects as one class, as it does the nodes outside
+    a PreFilterResult. `keep` is `passing` here; `keep_bound` says how many nodes `keep` holds at
+    most before it is made."""
 
     def __init__(self, n: int, passing: frozenset[int], make: Callable[[int], tuple[Failure, ...]],
                  *, uniform: bool = False) -> None:
@@ -130,6 +133,7 @@ class LazyColumn(Sequence[Sequence[Failure]]):
         self._make = make
         self._made: dict[int, tuple[Failure, ...]] = {}
         self.uniform = uniform
+        self.keep_bound = len(passing)
 
     def __len__(self) -> int:
         return self._n
@@ -150,6 +154,18 @@ class LazyColumn(Sequence[Sequence[Failure]]):
     @cached_property
     def rejected(self) -> list[int]:
         return [i for i in range(self._n) if i not in self.passing]
+
+    @property
+    def keep(self) -> frozenset[int]:
+        """The positions a class made from this column leaves out (made at once)."""
+        return self.passing
+
+
+def rejected_positions(col: Sequence[Sequence[Failure]]) -> list[int]:
+    """The positions a column rejects (its own list when it keeps one)."""
+    if type(col) is Column or isinstance(col, LazyColumn):
+        return col.rejected  # type: ignore[attr-defined, no-any-return]
+    return [i for i, fs in enumerate(col) if fs]
 
 
 @dataclass(frozen=True)
@@ -522,17 +538,17 @@ class _OutsideParts:
     reference counting as soon as nothing reads it, collector or not)."""
 
     def __init__(self, cluster: ClusterState, columns: Sequence[Sequence[Sequence[Failure]]],
-                 absent: Callable[[int], Failure]) -> None:
+                 first: Callable[[int], tuple[Failure, ...]]) -> None:
         self.positions_of = cluster.positions
         self.columns = columns
-        self.absent = absent
-        self._made: dict[int, Failure] = {}
+        self.first_of = first
+        self._made: dict[int, tuple[Failure, ...]] = {}
 
-    def failure(self, i: int) -> Failure:
-        """Node i's reason (kept: its verdict and the count share it)."""
+    def first(self, i: int) -> tuple[Failure, ...]:
+        """Node i's first reasons (kept: its verdict and the count share them)."""
         got = self._made.get(i)
         if got is None:
-            got = self._made.setdefault(i, self.absent(i))
+            got = self._made.setdefault(i, self.first_of(i))
         return got
 
     def parts(self, i: int) -> tuple[tuple[Failure, ...], tuple[Failure, ...]]:
@@ -542,7 +558,7 @@ class _OutsideParts:
             got = col[i]
             if got:
                 fs.extend(got)
-        return (self.failure(i),), tuple(fs)
+        return self.first(i), tuple(fs)
 
 
 class _FirstOf:
@@ -555,6 +571,32 @@ class _FirstOf:
         return self.column[i][0]
 
 
+class _Single:
+    """First reasons of one failure per node (`absent(i)`), of one plugin, code and reason."""
+
+    def __init__(self, absent: Callable[[int], Failure]) -> None:
+        self.absent = absent
+
+    def __call__(self, i: int) -> tuple[Failure, ...]:
+        return (self.absent(i),)
+
+
+FirstKey = tuple[str, str, str]
+
+
+class ClassGroups:
+    """How the nodes of a class made by a column fail first when that column may give a node several
+    reasons (NodeResourcesFit: too many pods, Insufficient cpu and memory): per (plugin, code,
+    reason), the positions of the class's nodes with it and one of those failures."""
+
+    def groups(self, outside: Sequence[int], inside: frozenset[int]) -> list[tuple[FirstKey, list[int], Failure]]:
+        raise NotImplementedError
+
+    def firsts(self, positions: Sequence[int]) -> list[tuple[Failure, ...]]:
+        """The column's answers on `positions` (in one go: a reader walks every node)."""
+        raise NotImplementedError
+
+
 class _Outside:
     """The nodes outside a pod's PreFilterResult as one class (a DaemonSet pod's every node but its
     own): the scheduler gives each the same reason (`absent(i)`, one plugin, code and reason), so
@@ -562,22 +604,48 @@ class _Outside:
     first, then every column's failures on it) is made when something reads it.
 
     Also the nodes a uniform column rejects and no earlier column does (a node selector no node, or
-    only a pool, matches): `inside` is then the nodes that column passes and those an earlier column
-    rejects, and `absent(i)` that column's failure on node i (_FirstOf), which is their first reason
-    as it is the first that rejects them."""
+    only a pool, matches): `inside` is then the nodes that column keeps out of the class and those an
+    earlier column rejects, and `absent(i)` that column's failure on node i (_FirstOf), which is
+    their first reason as it is the first that rejects them. A column that gives its nodes several
+    reasons (NodeResourcesFit) passes `multi` instead: their first reasons are its answers, counted
+    per reason by multi.groups."""
 
     def __init__(self, cluster: ClusterState, inside: list[int], columns: Sequence[Sequence[Sequence[Failure]]],
-                 absent: Callable[[int], Failure]) -> None:
+                 absent: Callable[[int], Failure] | None = None, *,
+                 multi: tuple[Callable[[int], tuple[Failure, ...]], ClassGroups, int] | None = None) -> None:
         self.names = cluster.node_names
         self.positions_of = cluster.positions
         self.inside = inside  # positions in the PreFilterResult, ascending: their verdicts are made at once
         self.columns = columns
-        self.src = _OutsideParts(cluster, columns, absent)
+        self.multi: ClassGroups | None = None
+        self.after = 0  # (multi: the columns after the class's own, the only others rejecting its nodes)
+        first: Callable[[int], tuple[Failure, ...]]
+        if multi is not None:
+            first, self.multi, self.after = multi
+        else:
+            assert absent is not None
+            first = _Single(absent)
+        self.src = _OutsideParts(cluster, columns, first)
         self._verdicts: list[NodeVerdict | None] | None = None
         self._all: tuple[NodeVerdict, ...] | None = None
 
     def failure(self, i: int) -> Failure:
-        return self.src.failure(i)
+        """Node i's (first) first reason."""
+        return self.src.first(i)[0]
+
+    def groups(self) -> list[tuple[FirstKey, list[int] | None, Failure]]:
+        """The class's first reasons: (plugin, code, reason), its nodes' positions (None: every
+        position outside) and its first failure, ordered by their first node (then as a node lists
+        them)."""
+        o0 = self.first_position()
+        if o0 is None:
+            return []
+        if self.multi is None:
+            f0 = self.failure(o0)
+            return [((f0.plugin, f0.code, f0.reason), None, f0)]
+        got = sorted(self.multi.groups(self.positions(), frozenset(self.inside)),
+                     key=lambda g: g[1][0])  # (stable: a node's reasons in its order)
+        return [(k, pos, f) for k, pos, f in got]
 
     def make_inside(self, passed: Sequence[NodeVerdict]) -> list[NodeVerdict]:
         """The verdicts inside the PreFilterResult (in `inside` order), made now as the column walk
@@ -615,6 +683,8 @@ class _Outside:
         if got is None:
             slots = self._verdicts
             assert slots is not None
+            if self.multi is not None:
+                self._make_class(slots)
             src = self.src
             for i, name in enumerate(self.names):  # (one per node per pod: inlined)
                 if slots[i] is None:
@@ -625,6 +695,30 @@ class _Outside:
                     slots[i] = v
             got = self._all = tuple(slots)  # type: ignore[arg-type]
         return got
+
+    def _make_class(self, slots: list[NodeVerdict | None]) -> None:
+        """Every verdict of a class whose column gives several reasons a node, made now (a reader
+        walks them all): the column's answers in one go, then the later columns' rejections of
+        them (no earlier column rejects them: they would be inside)."""
+        assert self.multi is not None
+        todo = [i for i in self.positions() if slots[i] is None]
+        inside = frozenset(self.inside)
+        extra: dict[int, list[Failure]] = {}
+        for col in self.columns[self.after:]:
+            for i in rejected_positions(col):
+                if i not in inside:
+                    fs = col[i]
+                    if fs:
+                        extra.setdefault(i, []).extend(fs)
+        names = self.names
+        for i, first in zip(todo, self.multi.firsts(todo)):
+            v = _new(NodeVerdict)
+            d = v.__dict__
+            d["node"] = names[i]
+            d["first"] = first
+            more = extra.get(i)
+            d["failures"] = first + tuple(more) if more else first
+            slots[i] = v
 
     def first_position(self) -> int | None:
         """The first position outside (None: every node is inside)."""
@@ -803,17 +897,23 @@ class Evaluation:
     def _first_pass_outside(self, out: _Outside) -> tuple[dict[tuple[str, str, str], tuple[list[str], Failure]],
                                                           list[tuple[Failure, ...]]]:
         """first_pass when the nodes outside the PreFilterResult are one class: the same groups, in
-        the same order (by their first node), from the verdicts inside and that class."""
+        the same order (by their first node), from the verdicts inside and that class. (The class's
+        nodes with several first reasons are not in the list of those: _first_counts counts them
+        from the class's groups, kept in memo "first_pass_class".)"""
+        cgroups = out.groups()
+        self.memo["first_pass_class"] = cgroups
+        okeys: dict[tuple[str, str, str], list[int] | None] = {}
         o0 = out.first_position()
-        okey: tuple[str, str, str] | None = None
+        # by first position, the next one last
+        pending = [(pos[0] if pos is not None else o0, key, pos, f0) for key, pos, f0 in reversed(cgroups)]
         groups: dict[tuple[str, str, str], tuple[list[int], Failure]] = {}
         multi: list[tuple[Failure, ...]] = []
         for i in [*out.inside, -1]:
-            if o0 is not None and okey is None and (i < 0 or i > o0):
-                f0 = out.failure(o0)
-                okey = (f0.plugin, f0.code, f0.reason)
-                if okey not in groups:
-                    groups[okey] = ([], f0)
+            while pending and (i < 0 or pending[-1][0] < i):  # type: ignore[operator]
+                _, key, pos, f0 = pending.pop()
+                okeys[key] = pos
+                if key not in groups:
+                    groups[key] = ([], f0)
             if i < 0:
                 break
             first = out.verdict(i).first
@@ -828,12 +928,16 @@ class Evaluation:
         names = out.names
         result: dict[tuple[str, str, str], tuple[list[str], Failure]] = {}
         for key, (pos, f) in groups.items():
-            if key != okey:
+            if key not in okeys:
                 result[key] = ([names[i] for i in pos], f)
-            elif not pos:  # the usual case: only the nodes outside
-                result[key] = (out.outside_names(), f)
-            else:
-                result[key] = ([names[i] for i in sorted(pos + out.positions())], f)
+                continue
+            mine = okeys[key]
+            if mine is None:
+                if not pos:  # the usual case: only the nodes outside
+                    result[key] = (out.outside_names(), f)
+                    continue
+                mine = out.positions()
+            result[key] = ([names[i] for i in (sorted(pos + mine) if pos else mine)], f)
         return result, multi
 
     def _first_counts(self, field: Callable[[Failure], str]) -> dict[str, int]:
@@ -847,6 +951,14 @@ class Evaluation:
             ks = [field(f) for f in first]
             for k in set(ks):
                 out[k] -= ks.count(k) - 1
+        # A class whose nodes may have several first reasons: those that give the same field
+        # (Insufficient cpu and memory: both "insufficient") count a node once.
+        by_field: dict[str, list[list[int] | None]] = {}
+        for _, pos, f in self.memo.get("first_pass_class") or ():
+            by_field.setdefault(field(f), []).append(pos)
+        for k, lists in by_field.items():
+            if len(lists) > 1:
+                out[k] -= sum(len(p) for p in lists if p is not None) - len(set().union(*[p for p in lists if p]))
         return out
 
     def histogram(self) -> dict[str, int]:
@@ -965,7 +1077,10 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
             outside = _Outside(cluster, inside, columns, make)
             verdicts[:] = outside.make_inside(passed)
             rows = ()
-    uniform = next((k for k, col in enumerate(columns) if type(col) is LazyColumn and col.uniform), None) \
+    # (A column whose class would hold fewer than half the nodes is not worth one: the nodes kept
+    # out of it are made by reading every column, where the walk below visits only rejections.)
+    uniform = next((k for k, col in enumerate(columns) if isinstance(col, LazyColumn) and col.uniform
+                    and 2 * col.keep_bound <= len(col)), None) \
         if outside is None and nominated is None and allowed is None else None
     if uniform is not None:
         # A column rejects every node it rejects alike (a node selector no node, or only a pool,
@@ -975,10 +1090,11 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
         # cordon) are made at once.
         ucol = columns[uniform]
         assert isinstance(ucol, LazyColumn)
-        earlier: set[int] = set(ucol.passing)
+        earlier: set[int] = set(ucol.keep)
         for col in columns[:uniform]:
-            earlier.update(col.rejected if type(col) is Column else [i for i, fs in enumerate(col) if fs])
-        outside = _Outside(cluster, sorted(earlier), columns, _FirstOf(ucol))
+            earlier.update(rejected_positions(col))
+        outside = _Outside(cluster, sorted(earlier), columns, multi=(ucol.__getitem__, ucol, uniform + 1)) \
+            if isinstance(ucol, ClassGroups) else _Outside(cluster, sorted(earlier), columns, _FirstOf(ucol))
         verdicts[:] = outside.make_inside(passed)
         rows = ()
     if outside is None and nominated is None:
@@ -994,8 +1110,10 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
         # every column's reasons are appended to its failures.
         # (make_verdict inlined: this runs once per rejected node per column.)
         for col in columns:
-            for i in (col.rejected if type(col) is Column else [i for i, fs in enumerate(col) if fs]):
+            for i in rejected_positions(col):
                 fs = col[i]
+                if not fs:
+                    continue
                 if type(fs) is not tuple:
                     fs = tuple(fs)
                 old = verdicts[i].__dict__

@@ -15,6 +15,7 @@ import pytest
 
 from podtriage.scheduler.framework import (
     ClusterState,
+    Column,
     CycleState,
     Evaluation,
     Failure,
@@ -26,6 +27,7 @@ from podtriage.scheduler.framework import (
 )
 from podtriage.scheduler.plugins import DEFAULT_PLUGINS
 from podtriage.scheduler.plugins.node_affinity import NodeAffinity
+from podtriage.scheduler.plugins.node_resources_fit import NodeResourcesFit
 
 from .test_differential_fixes import DAEMON_POD, NODES, snapshot
 
@@ -44,8 +46,16 @@ def _pinned(values: str, cpu: str = "2") -> str:
     return DAEMON_POD.replace("values: [worker-b2]", f"values: [{values}]").replace('cpu: "2"', f'cpu: "{cpu}"')
 
 
+class NodeByNodeFit(NodeResourcesFit):
+    """NodeResourcesFit whose column is a plain list: no class of the nodes short of a request."""
+
+    def filter_nodes(self, state):  # type: ignore[no-untyped-def]
+        return Column.of(list(super().filter_nodes(state)))
+
+
 def _plugins(eager: bool) -> list[FilterPlugin]:
-    return [NodeByNodeAffinity() if eager and cls is NodeAffinity else cls() for cls in DEFAULT_PLUGINS]
+    swap = {NodeAffinity: NodeByNodeAffinity, NodeResourcesFit: NodeByNodeFit} if eager else {}
+    return [swap.get(cls, cls)() for cls in DEFAULT_PLUGINS]
 
 
 def _both(pod_yaml: str) -> tuple[Evaluation, Evaluation, ClusterState]:
@@ -172,13 +182,15 @@ def test_an_outside_verdict_reads_as_the_eager_one_everywhere() -> None:
 
 
 def test_a_term_without_names_keeps_every_node_in_the_walk() -> None:
-    # No PreFilterResult (one term names no node): every node is filtered, no class.
+    # No PreFilterResult (one term names no node): every node is filtered, no class of the nodes
+    # outside one (a class of the nodes short of cpu alone is NodeResourcesFit's, not this).
     pod = DAEMON_POD.replace(
         "- matchFields: [{key: metadata.name, operator: In, values: [worker-b2]}]",
         "- matchFields: [{key: metadata.name, operator: In, values: [worker-b2]}]\n"
         "        - matchExpressions: [{key: disktype, operator: In, values: [hdd]}]")
     ev, ref, _ = _both(pod)
-    assert ev.outside is None
+    assert ev.outside is None or ev.outside.failure(ev.outside.positions()[0]).plugin == "NodeResourcesFit"
+    assert ABSENT not in ev.histogram()
     assert ev.verdicts == ref.verdicts and ev.fit_error() == ref.fit_error()
 
 
@@ -214,7 +226,7 @@ apiVersion: v1
 kind: Pod
 metadata: {name: plain, namespace: shop}
 spec:
-  containers: [{name: main, image: agent, resources: {requests: {cpu: "2"}}}]
+  containers: [{name: main, image: agent, resources: {requests: {cpu: "100m"}}}]
 """)
     pod = next(p for p in snap.pods if not p.node_name)
     ev = evaluate(pod, ClusterState(snap))

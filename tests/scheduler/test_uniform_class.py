@@ -23,6 +23,7 @@ from podtriage.scheduler.framework import (
 )
 from podtriage.scheduler.plugins import DEFAULT_PLUGINS
 from podtriage.scheduler.plugins.node_affinity import NodeAffinity
+from podtriage.scheduler.plugins.node_resources_fit import NodeResourcesFit
 
 from .test_differential_fixes import NODES, snapshot
 
@@ -75,8 +76,16 @@ POOLS = [
 ]
 
 
+class NodeByNodeFit(NodeResourcesFit):
+    """NodeResourcesFit whose column is a plain list: no class of the nodes short of a request."""
+
+    def filter_nodes(self, state):  # type: ignore[no-untyped-def]
+        return Column.of(list(super().filter_nodes(state)))
+
+
 def _plugins(eager: bool) -> list[FilterPlugin]:
-    return [NodeByNodeAffinity() if eager and cls is NodeAffinity else cls() for cls in DEFAULT_PLUGINS]
+    swap = {NodeAffinity: NodeByNodeAffinity, NodeResourcesFit: NodeByNodeFit} if eager else {}
+    return [swap.get(cls, cls)() for cls in DEFAULT_PLUGINS]
 
 
 def _both(pod_yaml: str) -> tuple[Evaluation, Evaluation, ClusterState]:

@@ -12,10 +12,14 @@ devices for it instead (shouldDelegateResourceToDRA).
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from functools import cached_property
 from typing import Any, Sequence
 
 from ...quantity import format_amount
-from ..framework import ClusterState, Column, CycleState, Failure, FilterPlugin, NodeInfo
+from ..framework import ClassGroups, ClusterState, CycleState, Failure, FilterPlugin, LazyColumn, NodeInfo
+
+_new = object.__new__
 
 _NATIVE = ("cpu", "memory", "ephemeral-storage")
 
@@ -56,57 +60,123 @@ class NodeResourcesFit(FilterPlugin):
 
     def filter_nodes(self, state: CycleState) -> Sequence[Sequence[Failure]] | None:
         """Every node at once: the nodes short of each requested resource are a prefix of the
-        nodes sorted by what they have free of it (ClusterState.free_index), so only the nodes
-        that fail are visited."""
-        cluster = state.cluster
-        empty: tuple[Failure, ...] = ()
-        column: list[tuple[Failure, ...]] = [empty] * len(cluster.infos)
-        rejected: list[int] = []
-        # "Too many pods" first, then each requested resource in order (as filter() lists them).
-        for i, fs in _full_node_failures(cluster):
-            column[i] = fs
-            rejected.append(i)
-        for res, want in self._wanted(state):
-            for i, fs in _short(cluster, res, want):
-                have = column[i]
-                if have:
-                    column[i] = have + fs
-                else:
-                    column[i] = fs
-                    rejected.append(i)
-        return Column.of(column, rejected)
+        nodes sorted by what they have free of it (ClusterState.free_index), so which nodes fail is
+        known without visiting them, and each node's failures are made when read (_FitColumn)."""
+        return _FitColumn(state.cluster, self._wanted(state))
 
 
-def _short(cluster: ClusterState, res: str, want: int) -> Sequence[tuple[int, tuple[Failure]]]:
-    """(position, (failure,)) of the nodes with less than `want` of `res` free: depends on the
-    request alone, so pods asking the same amount (every 1-GPU pod) share it."""
-    def compute() -> list[tuple[int, tuple[Failure]]]:
+class _FitColumn(LazyColumn, ClassGroups):
+    """NodeResourcesFit's answers for every node, made when read: "Too many pods" on a full node,
+    then an Insufficient failure per requested resource the node has less free of than requested.
+
+    The nodes it rejects are a class (uniform, with several reasons a node: ClassGroups): evaluate()
+    keeps those no earlier filter rejects as one when they are most nodes (a pod larger than every
+    node, a GPU most nodes have none of), counted per reason from the nodes short of each resource,
+    which are known without visiting them."""
+
+    def __init__(self, cluster: ClusterState, wanted: Sequence[tuple[str, int]]) -> None:
+        n = len(cluster.infos)
+        super().__init__(n, frozenset(), _no_failures)
         dra = cluster.dra_extended_classes
-        facts = _node_facts(cluster, res)
-        # _insufficient(node, res, want) on each node short of `want`, from the per-node texts.
-        # The message and detail are made when read (most short nodes are only counted); what the
-        # diagnosis reads of every one of them (resource, request, free) is fit_facts().
-        head = f"{res}: pod requests {format_amount(res, want)}, node "
-        reason = f"Insufficient {res}"
-        # (lazy_failure inlined: once per short node per distinct request)
-        fields = {"plugin": NodeResourcesFit.name, "code": "insufficient", "reason": reason}
-        skip = bool(dra) and res in dra
-        new, cls = object.__new__, Failure
-        out = []
-        for i in cluster.short_of(res, want):
+        full = _full_failures(cluster)
+        self.full = full
+        # Per requested resource, in filter()'s order: (want, facts per node, head, reason, skip, res).
+        self.checks: list[tuple[int, list[tuple[str, int, int, int, int]], str, str, bool, str]] = []
+        self._short: list[Sequence[int]] = []  # per check, the positions short of it
+        # Per reason, in the order a node lists them: the reason and the positions with it.
+        self._keys: list[tuple[str, Sequence[int]]] = [("Too many pods", list(full))] if full else []
+        for res, want in wanted:
+            free, order = cluster.free_index(res)
+            k = bisect_left(free, want)
+            skip = bool(dra) and res in dra
+            facts = _node_facts(cluster, res)
+            reason = f"Insufficient {res}"
+            self.checks.append((want, facts, f"{res}: pod requests {format_amount(res, want)}, node ", reason, skip, res))
+            short: Sequence[int] = () if not k else order[:k] if not skip else [i for i in order[:k] if facts[i][2] > 0]
+            self._short.append(short)
+            if short:
+                self._keys.append((reason, short))
+        self.uniform = bool(self._keys)
+        self.keep_bound = n - max((len(p) for _, p in self._keys), default=0)
+
+    def __getitem__(self, i: int) -> tuple[Failure, ...]:  # type: ignore[override]
+        got = self._made.get(i)
+        if got is not None:
+            return got
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        out: list[Failure] = []
+        f = self.full.get(i)
+        if f is not None:
+            out.append(f)
+        for want, facts, head, reason, skip, res in self.checks:
             fact = facts[i]
-            have = fact[2]
-            if skip and have <= 0:
-                continue
-            f = new(cls)
-            d = f.__dict__
-            d.update(fields)
-            d["unresolvable"] = want > have
-            d["_make"] = (_fit_parts, head, res, want, fact)
-            out.append((i, (f,)))
+            if want > fact[1] and not (skip and fact[2] <= 0):
+                out.append(_lazy_insufficient(head, reason, res, want, fact))
+        got = self._made[i] = tuple(out)
+        return got
+
+    @cached_property
+    def rejected(self) -> list[int]:
+        return sorted(set().union(*[p for _, p in self._keys]))
+
+    @cached_property
+    def keep(self) -> frozenset[int]:  # type: ignore[override]
+        """The nodes it passes."""
+        return frozenset(range(self._n)).difference(*[p for _, p in self._keys])
+
+    def firsts(self, positions: Sequence[int]) -> list[tuple[Failure, ...]]:
+        made = self._made
+        todo = set(positions).difference(made)
+        if todo:
+            # A resource at a time over the nodes short of it (as filter() lists them on a node).
+            found: dict[int, list[Failure]] = {}
+            for i, f in self.full.items():
+                if i in todo:
+                    found[i] = [f]
+            for (want, facts, head, reason, _, res), short in zip(self.checks, self._short):
+                for i in short:
+                    if i in todo:
+                        f = _lazy_insufficient(head, reason, res, want, facts[i])
+                        got = found.get(i)
+                        if got is None:
+                            found[i] = [f]
+                        else:
+                            got.append(f)
+            empty: tuple[Failure, ...] = ()
+            for i in todo:
+                got = found.get(i)
+                made[i] = tuple(got) if got else empty
+        return [made[i] for i in positions]
+
+    def groups(self, outside: Sequence[int], inside: frozenset[int]) -> list[tuple[tuple[str, str, str], list[int], Failure]]:
+        out = []
+        for reason, positions in self._keys:
+            mine = sorted(set(positions).difference(inside))
+            if mine:
+                f0 = next(f for f in self[mine[0]] if f.reason == reason)
+                out.append(((f0.plugin, f0.code, reason), mine, f0))
         return out
 
-    return cluster.column((NodeResourcesFit.name, res, want), compute)
+
+def _no_failures(i: int) -> tuple[Failure, ...]:
+    return ()
+
+
+_FIELDS = {"plugin": NodeResourcesFit.name, "code": "insufficient"}
+
+
+def _lazy_insufficient(head: str, reason: str, res: str, want: int, fact: tuple[str, int, int, int, int]) -> Failure:
+    """_insufficient(node, res, want) from the node's facts, its message and detail made when read
+    (most short nodes are only counted); what the diagnosis reads of every one of them (resource,
+    request, free) is fit_facts()."""
+    f = _new(Failure)
+    d = f.__dict__
+    d.update(_FIELDS)
+    d["reason"] = reason
+    d["unresolvable"] = want > fact[2]
+    d["_make"] = (_fit_parts, head, res, want, fact)
+    return f
 
 
 def _fit_parts(head: str, res: str, want: int, fact: tuple[str, int, int, int, int]) -> tuple[str, dict[str, Any]]:
@@ -151,11 +221,11 @@ def _full_nodes(cluster: ClusterState) -> list[int]:
     return got
 
 
-def _full_node_failures(cluster: ClusterState) -> list[tuple[int, tuple[Failure]]]:
-    """(position, ("Too many pods",)) of the full nodes: the same for every pod, made once per snapshot."""
-    got = cluster.__dict__.get("_full_node_failures")
+def _full_failures(cluster: ClusterState) -> dict[int, Failure]:
+    """Position -> "Too many pods" of the full nodes: the same for every pod, made once per snapshot."""
+    got = cluster.__dict__.get("_full_failures")
     if got is None:
-        got = cluster.__dict__["_full_node_failures"] = [(i, (_too_many(cluster.infos[i]),)) for i in _full_nodes(cluster)]
+        got = cluster.__dict__["_full_failures"] = {i: _too_many(cluster.infos[i]) for i in _full_nodes(cluster)}
     return got  # type: ignore[no-any-return]
 
 

@@ -1,0 +1,195 @@
+"""NodeResourcesFit's column names the nodes short of each request without visiting them (prefixes
+of the nodes sorted by free capacity) and makes a node's failures when read. When most nodes are
+short of one resource, evaluate() keeps the nodes it rejects that no earlier filter rejects as one
+class (framework._Outside with the column's answers as their first reasons, ClassGroups counting
+them per reason). Every answer must be the one the node-by-node walk gives, and each node's verdict
+what the filters say on that node alone."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import pytest
+
+from podtriage.scheduler.framework import (
+    ClusterState,
+    Column,
+    CycleState,
+    Evaluation,
+    FilterPlugin,
+    NodeVerdict,
+    effective_requests,
+    evaluate,
+)
+from podtriage.scheduler.plugins import DEFAULT_PLUGINS
+from podtriage.scheduler.plugins.node_resources_fit import NodeResourcesFit
+
+from .test_differential_fixes import snapshot
+
+
+def _node(name: str, cpu: str, mem: str = "8Gi", pods: int = 110, gpu: int = -1, taint: str = "",
+          cordon: bool = False) -> str:
+    alloc = f'cpu: "{cpu}", memory: {mem}, pods: "{pods}"' + (f', nvidia.com/gpu: "{gpu}"' if gpu >= 0 else "")
+    spec = "{unschedulable: true}" if cordon else \
+        f"{{taints: [{{key: {taint}, effect: NoSchedule}}]}}" if taint else "{}"
+    return f"""
+apiVersion: v1
+kind: Node
+metadata: {{name: {name}, labels: {{kubernetes.io/hostname: {name}}}}}
+spec: {spec}
+status: {{allocatable: {{{alloc}}}}}
+"""
+
+
+def _running(name: str, node: str, cpu: str, mem: str = "1Gi") -> str:
+    return f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, namespace: busy}}
+spec:
+  nodeName: {node}
+  containers: [{{name: main, image: app, resources: {{requests: {{cpu: "{cpu}", memory: {mem}}}}}}}]
+status: {{phase: Running}}
+"""
+
+
+# Eight nodes: roomy and busy ones, a cordoned one, one full of pods, two GPU nodes (one tainted),
+# one advertising 0 GPUs, one short of memory.
+NODES = "---".join([
+    _node("n0", "4"), _node("n1", "4"), _node("n2", "8", cordon=True), _node("n3", "2", pods=1),
+    _node("n4", "16", gpu=4, taint="nvidia.com/gpu"), _node("n5", "16", gpu=2), _node("n6", "4", gpu=0),
+    _node("n7", "4", mem="1Gi"),
+]) + "---" + "---".join([_running("a", "n1", "3"), _running("b", "n3", "500m"), _running("c", "n5", "15")])
+
+
+def _pod(cpu: str, mem: str = "512Mi", gpu: int = 0, extra: str = "") -> str:
+    req = f'cpu: "{cpu}", memory: {mem}' + (f', nvidia.com/gpu: "{gpu}"' if gpu else "")
+    return f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: asks, namespace: ml}}
+spec:
+{extra}  containers: [{{name: main, image: job, resources: {{requests: {{{req}}}, limits: {{{req}}}}}}}]
+"""
+
+
+# Larger than every node; short of cpu on most (some short of memory too, one full of pods); a GPU
+# most nodes have none of (with its taint tolerated, and not); short of memory everywhere and of cpu
+# on some; a small pod most nodes fit (no class: the walk).
+CASES = [
+    _pod("64"),
+    _pod("3", mem="2Gi"),
+    _pod("1", gpu=1),
+    _pod("1", gpu=1, extra="  tolerations: [{key: nvidia.com/gpu, operator: Exists}]\n"),
+    _pod("2", mem="12Gi"),
+    _pod("100m"),
+]
+
+
+class NodeByNodeFit(NodeResourcesFit):
+    """NodeResourcesFit whose column is a plain list: no class, every rejection walked."""
+
+    def filter_nodes(self, state):  # type: ignore[no-untyped-def]
+        return Column.of(list(super().filter_nodes(state)))
+
+
+def _plugins(eager: bool) -> list[FilterPlugin]:
+    return [NodeByNodeFit() if eager and cls is NodeResourcesFit else cls() for cls in DEFAULT_PLUGINS]
+
+
+def _both(pod_yaml: str) -> tuple[Evaluation, Evaluation, ClusterState]:
+    snap = snapshot(NODES, pod_yaml)
+    pod = next(p for p in snap.pods if not p.node_name)
+    return evaluate(pod, ClusterState(snap)), evaluate(pod, ClusterState(snap), _plugins(eager=True)), \
+        ClusterState(snap)
+
+
+def _made(v: NodeVerdict) -> bool:
+    return "first" in v.__dict__
+
+
+@pytest.mark.parametrize("pod", CASES)
+def test_fit_class_gives_the_node_by_node_answers(pod: str) -> None:
+    ev, ref, cluster = _both(pod)
+    assert ref.outside is None
+    got_groups, _ = ev.first_pass()
+    assert ev.feasible == ref.feasible
+    assert ev.histogram() == ref.histogram()
+    assert ev.code_counts() == ref.code_counts()
+    assert ev.code_counts(by_resource=True) == ref.code_counts(by_resource=True)
+    assert ev.fit_error() == ref.fit_error()
+    assert ev.error == ref.error
+    if ev.outside is not None:
+        # Counted from the class: no verdict of a node in it is made for the counts.
+        slots = ev.outside._verdicts
+        assert slots is not None
+        assert not any(v is not None and _made(v) for i, v in enumerate(slots) if i not in ev.outside.inside)
+    ref_groups, _ = ref.first_pass()
+    assert list(got_groups.items()) == list(ref_groups.items())  # the same groups, in the same order
+    # Each verdict, by name or in order, is the one the walk made, and what each filter says on that
+    # node alone.
+    by_node = ev.verdicts_by_node()
+    assert [by_node[v.node] for v in ref.verdicts] == list(ref.verdicts)
+    assert ev.verdicts == ref.verdicts
+    assert [v.first for v in ev.verdicts] == [v.first for v in ref.verdicts]
+    state = CycleState(pod=ev.pod, cluster=cluster, requests=effective_requests(ev.pod))
+    for info, v in zip(cluster.infos, ev.verdicts):
+        alone = [f for cls in DEFAULT_PLUGINS for f in cls().filter(state, info) if cls().applies(state)]
+        assert list(v.failures) == alone, info.name
+        first = next(([f for f in cls().filter(state, info)] for cls in DEFAULT_PLUGINS
+                      if cls().applies(state) and cls().filter(state, info)), [])
+        assert list(v.first) == first, info.name
+
+
+def test_which_pods_make_a_class() -> None:
+    too_large, _, _ = _both(CASES[0])
+    assert too_large.outside is not None
+    # n2 is cordoned and n4 tainted (rejected earlier): every other node is the class.
+    assert too_large.outside.inside == [2, 4]
+    gpu, _, _ = _both(CASES[2])
+    assert gpu.outside is not None and gpu.outside.inside == [2, 4, 5]  # n5 has a GPU free
+    small, _, _ = _both(CASES[5])
+    assert small.outside is None  # n3 (full) and n7... most nodes fit: the walk
+
+
+def test_several_reasons_a_node_are_counted_once_per_node() -> None:
+    ev, ref, _ = _both(CASES[4])  # 12Gi everywhere too much; 2 cpu too much on n1, n3 (and full)
+    assert ev.outside is not None
+    counts = ev.code_counts()
+    assert counts == ref.code_counts()
+    # Once per node with any Insufficient reason first (n3 has cpu and memory both).
+    assert counts["insufficient"] == sum(1 for v in ref.verdicts if any(f.code == "insufficient" for f in v.first))
+    assert counts["insufficient"] < sum(1 for v in ref.verdicts for f in v.first if f.code == "insufficient")
+    n3 = ev.verdicts_by_node()["n3"]
+    assert [f.reason for f in n3.first] == ["Too many pods", "Insufficient cpu", "Insufficient memory"]
+
+
+def test_lookups_make_only_what_they_read() -> None:
+    ev, ref, _ = _both(CASES[0])
+    out = ev.outside
+    assert out is not None and out._verdicts is not None
+    got = ev.verdicts_on(["n7", "n0", "nowhere"])
+    assert got == [ref.verdicts[0], ref.verdicts[7]]  # node order, unknown names left out
+    made = [ev.verdicts_by_node()[n].node for n in ("n0", "n7")]
+    assert [out.names[i] for i, v in enumerate(out._verdicts) if v is not None and i not in out.inside] == made
+    col = out.columns[out.after - 1]
+    assert sorted(col._made) == sorted({0, 7} | set(out.inside) & set(col.rejected))  # type: ignore[attr-defined]
+
+
+def test_an_evaluation_of_the_class_is_freed_without_the_collector() -> None:
+    snap = snapshot(NODES, CASES[0])
+    pod = next(p for p in snap.pods if not p.node_name)
+    ev = evaluate(pod, ClusterState(snap))
+    assert ev.outside is not None
+    ev.first_pass()
+    _ = list(ev.verdicts)
+    ref = weakref.ref(ev.outside)
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        del ev
+        assert ref() is None  # reference counting alone frees it: no cycle through the class
+    finally:
+        if was:
+            gc.enable()

@@ -20,17 +20,28 @@ from ..scheduler.selectors import label_selector_matches
 _RESOURCE_CODES = frozenset({"insufficient", "too-many-pods"})
 
 
-def _full_targets(ev: Evaluation, targets: Sequence[str]) -> list[NodeVerdict]:
-    """The verdicts of the target nodes blocked by room alone (requests or pod slots); kept with
+def _full_targets(ev: Evaluation, targets: Sequence[str]) -> list[str]:
+    """The target nodes blocked by room alone (requests or pod slots), in node order; kept with
     the evaluation, whose pods share their targets."""
     key = "full-targets"
     if key not in ev.memo:
-        codes = _RESOURCE_CODES
-        # (verdicts_on: a DaemonSet pod's verdicts on its other nodes are not made to be skipped)
-        ev.memo[key] = [v for v in ev.verdicts_on(targets) if v.failures and (
-            v.failures[0].code in codes if len(v.failures) == 1 else all(f.code in codes for f in v.failures))]
-    out: list[NodeVerdict] = ev.memo[key]
+        cls = ev.outside
+        if cls is not None and cls.clean:
+            # NodeResourcesFit's class, with its failures alone: every node of it is blocked by room
+            # alone (its verdicts are not made for that).
+            pos, inside, names = cls.positions_of, frozenset(cls.inside), cls.names
+            ev.memo[key] = [names[i] for i in sorted({pos[n] for n in targets if n in pos})
+                            if i not in inside or _room_only(cls.verdict(i))]
+        else:
+            # (verdicts_on: a DaemonSet pod's verdicts on its other nodes are not made to be skipped)
+            ev.memo[key] = [v.node for v in ev.verdicts_on(targets) if _room_only(v)]
+    out: list[str] = ev.memo[key]
     return out
+
+
+def _room_only(v: NodeVerdict) -> bool:
+    fs = v.failures
+    return bool(fs) and (fs[0].code in _RESOURCE_CODES if len(fs) == 1 else all(f.code in _RESOURCE_CODES for f in fs))
 
 
 def _shortfall(v: NodeVerdict) -> tuple[dict[str, int], bool]:
@@ -52,11 +63,11 @@ def preemption_outlook(pod: m.Pod, cluster: ClusterState, ev: Evaluation, target
     lowest = cluster.lowest_priority
     helps: list[tuple[str, list[m.Pod]]] = []
     lower_anywhere = False
-    for v in full:
-        node = v.node
+    by_node = ev.verdicts_by_node()
+    for node in full:
         if lowest.get(node, pod.priority) >= pod.priority:
             continue  # nothing there ranks below the pod (the common case: everything at 0)
-        short, no_slot = _shortfall(v)
+        short, no_slot = _shortfall(by_node[node])
         victims = [q for q in snapshot.pods_by_node.get(node, ()) if q.priority < pod.priority and not q.is_terminal
                    and not q.deletion_timestamp]
         lower_anywhere = lower_anywhere or bool(victims)
@@ -66,7 +77,7 @@ def preemption_outlook(pod: m.Pod, cluster: ClusterState, ev: Evaluation, target
                 freed[r] = freed.get(r, 0) + amount
         if victims and all(freed.get(r, 0) >= s for r, s in short.items()) and (not no_slot or victims):
             helps.append((node, victims))
-    nodes = [v.node for v in full]
+    nodes = full
     base = {"pod": pod.key, "total_nodes": total, "nodes_count": len(nodes), "priority": pod.priority,
             "node_examples": ", ".join(nodes[:3]) + (", ..." if len(nodes) > 3 else ""),
             "node_example": nodes[0]}
@@ -83,7 +94,7 @@ def preemption_outlook(pod: m.Pod, cluster: ClusterState, ev: Evaluation, target
                        params={**base, "helping_nodes": len(helps), "victims": text,
                                "pdbs": ", ".join(pdbs[:3]) or "none"},
                        subject=f"Node/{node}", effects=("lower-priority pods can be evicted to make room",))]
-    shown = [(v.node, *_shortfall(v)) for v in full[:3]]
+    shown = [(n, *_shortfall(by_node[n])) for n in full[:3]]
     if lower_anywhere:
         why = ("evicting every lower-priority pod on them would still not free enough "
                + ", ".join(sorted({r for _, short, _ in shown for r in short})))

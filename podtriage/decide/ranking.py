@@ -129,6 +129,8 @@ def blockers(signals: Sequence[Signal], blocking: Sequence[bool],
             for n in s.nodes:
                 if n in wanted:
                     extra.setdefault(n, []).append(i)
+    if not extra:  # no node has a blocker of its own (a pod larger than every node): one group
+        return {everywhere: list(candidates)} if candidates else {}
     sets: dict[tuple[int, ...], frozenset[int]] = {(): everywhere}
     out: dict[frozenset[int], list[str]] = {}
     get = extra.get

@@ -27,9 +27,9 @@ from ..decide.intent import (
 from ..findings import EvidenceItem, Signal, VerdictGroup, jsonable
 from ..owners import owner_chain
 from ..quantity import format_amount
-from ..scheduler.framework import Evaluation, Failure, NodeVerdict
+from ..scheduler.framework import Evaluation, Failure, NodeVerdict, Outside
 from ..scheduler.plugins.dynamic_resources import NAME as DRA_PLUGIN, may_filter
-from ..scheduler.plugins.node_resources_fit import fit_facts
+from ..scheduler.plugins.node_resources_fit import FitColumn, fit_facts
 from ..scheduler.plugins.taint_toleration import tolerates
 from ..scheduler.selectors import describe_requirement, requirement_matches
 from ..snapshot import Snapshot
@@ -123,6 +123,16 @@ def request_source(pod: m.Pod, res: str, effective: int) -> tuple[str, str]:
     more = ", ".join(f"`{x.name}` {x.requests_text.get(res) or format_amount(res, x.requests.get(res, 0))}"
                      for x in others[:3])
     return shown, f"mostly container `{name}` ({text}), with {more}{extra}"
+
+
+class _FitItems(list):  # type: ignore[type-arg]
+    """The Insufficient (verdict, failure) pairs of the nodes kept out of NodeResourcesFit's class,
+    with the class's own short nodes as positions per resource (SchedulingDiagnosis._short_rows)."""
+
+    inside_positions: list[int]
+    short: dict[str, list[int]]
+    column: FitColumn
+    names: Sequence[str]
 
 
 class SchedulingDiagnosis:
@@ -238,6 +248,10 @@ class SchedulingDiagnosis:
             return cached
         by_code: dict[str, list[tuple[NodeVerdict, Failure]]] = defaultdict(list)
         ev = self._nodes_ev
+        out = ev.outside if ev is not None else None
+        if out is not None and out.multi is not None and out.clean and isinstance(out.multi, FitColumn):
+            self.memo[key] = by_code = self._failures_with_fit_class(nodes, out, out.multi)
+            return by_code
         if ev is not None and nodes is self.intent.targets and len(nodes) == len(ev.verdicts):
             # Every node is a target (a pod with no placement of its own): both are in node order,
             # so the verdicts are read as they are, without the map by name.
@@ -252,6 +266,56 @@ class SchedulingDiagnosis:
         self.memo[key] = by_code
         return by_code
 
+    def _failures_with_fit_class(self, nodes: Sequence[str], out: Outside,
+                                 col: FitColumn) -> dict[str, list[tuple[NodeVerdict, Failure]]]:
+        """_failures_on when the nodes NodeResourcesFit rejects first are one class whose failures
+        are that plugin's alone (Outside.clean): the verdicts kept out of it are walked; of the class,
+        its nodes short of a resource are kept as positions per resource (_FitItems, which
+        _insufficient reads with the free amounts), and its full nodes' verdicts made. Codes and
+        items in the order the walk over every target gives them."""
+        pos, inside = out.positions_of, frozenset(out.inside)
+        wanted = None if nodes is self.intent.targets and len(nodes) == len(out.names) else \
+            {pos[n] for n in nodes if n in pos}
+        # Per code: its items with their positions, and where the walk meets it first (the node's
+        # position, then its place among the node's failures).
+        items: dict[str, list[tuple[int, NodeVerdict, Failure]]] = defaultdict(list)
+        first: dict[str, tuple[int, int]] = {}
+        for i in out.inside:
+            if wanted is not None and i not in wanted:
+                continue
+            v = out.verdict(i)
+            for k, f in enumerate(v.failures):
+                if not is_intent_failure(f):
+                    items[f.code].append((i, v, f))
+                    first.setdefault(f.code, (i, k))
+        short: dict[str, list[int]] = {}
+        for code, res, positions in col.fit_keys:
+            mine = set(positions).difference(inside)
+            if wanted is not None:
+                mine &= wanted
+            if not mine:
+                continue
+            ordered = sorted(mine)
+            at = (ordered[0], 0 if code == "too-many-pods" else 1)
+            if code not in first or at < first[code]:
+                first[code] = at
+            if code == "too-many-pods":
+                items[code] = sorted(items[code] + [(i, out.verdict(i), col.full[i]) for i in ordered],
+                                     key=lambda t: t[0])
+            else:
+                short[res] = ordered
+        by_code: dict[str, list[tuple[NodeVerdict, Failure]]] = {}
+        for code in sorted(first, key=first.__getitem__):
+            got = [(v, f) for _, v, f in items.get(code, ())]
+            if code == "insufficient" and short:
+                fit = _FitItems(got)
+                fit.inside_positions = [i for i, _, _ in items.get(code, ())]
+                fit.short, fit.column, fit.names = short, col, out.names
+                by_code[code] = fit
+            else:
+                by_code[code] = got
+        return by_code
+
     def _node_signals(self, nodes: Sequence[str]) -> list[Signal]:
         handlers = {
             "taint": self._taints, "insufficient": self._insufficient,
@@ -261,7 +325,7 @@ class SchedulingDiagnosis:
         }
         out = []
         for code, items in self._failures_on(nodes).items():
-            if items[0][1].plugin == "DynamicResources":
+            if items and items[0][1].plugin == "DynamicResources":
                 continue  # diagnose/dra.py: per claim and request, once for the pod (signals())
             for sig in handlers.get(code, self._generic)(code, items):
                 out.append(replace(sig, scope="target"))
@@ -602,27 +666,55 @@ class SchedulingDiagnosis:
         node keeps back for the system (kubelet's reserved and eviction thresholds)."""
         return self._pool_sizes(res)[2]
 
-    def _insufficient(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:
+    def _short_rows(self, items: list[tuple[NodeVerdict, Failure]]) -> dict[str, list[tuple[int, str, int, bool,
+                                                                                          Failure | None]]]:
+        """Per resource (in the order the walk over the nodes meets them), its short nodes in node
+        order: (position, name, free, whether this resource alone blocks the node, the failure or
+        None for a node of NodeResourcesFit's class, made when needed)."""
         # (fit_facts: the resource and what is free, without making each failure's message and detail)
-        by_res: dict[str, list[tuple[NodeVerdict, Failure, int]]] = defaultdict(list)
-        for v, f in items:
+        by_res: dict[str, list[tuple[int, str, int, bool, Failure | None]]] = defaultdict(list)
+        fit = items if isinstance(items, _FitItems) else None
+        where = fit.inside_positions if fit is not None else range(len(items))
+        for i, (v, f) in zip(where, items):
             res, _, free = fit_facts(f)
-            by_res[res].append((v, f, free))
+            # Where lowering this request alone would help: a node this resource is the only thing
+            # blocking (a node with one failure: it is this Insufficient `res`; NodeResourcesFit's
+            # reason names the resource: "Insufficient cpu").
+            reason = f.reason
+            sole = len(v.failures) == 1 or all(g.reason == reason and g.code == "insufficient"
+                                               for g in v.failures if not is_intent_failure(g))
+            by_res[res].append((i, v.node, free, sole, f))
+        if fit is None:
+            return by_res
+        # The class: each resource's short nodes from the column, merged in node order; the walk
+        # meets a resource first at its first node (a node lists its resources in request order).
+        col, names = fit.column, fit.names
+        rank = {r: k for k, (_, r, _) in enumerate(col.fit_keys)}
+        first = {res: (rows[0][0], rank[res]) for res, rows in by_res.items()}
+        for res, mine in fit.short.items():
+            others = set().union(*[p for c, r, p in col.fit_keys if r != res])
+            frees = col.free(res)
+            rows: list[tuple[int, str, int, bool, Failure | None]] = [
+                (i, names[i], frees[i], i not in others, None) for i in mine]
+            if res in by_res:
+                by_res[res] = sorted(by_res[res] + rows, key=lambda r: r[0])
+            else:
+                by_res[res] = rows
+            first[res] = min(first.get(res, (mine[0], 0)), (mine[0], rank[res]))
+        return {res: by_res[res] for res in sorted(by_res, key=first.__getitem__)}
+
+    def _insufficient(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:
         by_name = self.snapshot.node_by_name
         out = []
-        for res, group in sorted(by_res.items(), key=lambda kv: -len(kv[1])):
-            nodes = [v.node for v, _, _ in group]
+        for res, group in sorted(self._short_rows(items).items(), key=lambda kv: -len(kv[1])):
+            nodes = [name for _, name, _, _, _ in group]
             requested = self.requests.get(res, 0)
             max_alloc, all_alloc = self._allocatable(res)
-            free_on = {v.node: free for v, _, free in group}
+            free_on = {name: free for _, name, free, _, _ in group}
             total_free = sum(x for x in free_on.values() if x > 0)
             # Where lowering this request alone would help most: a node this resource is the only
             # thing blocking, with the most of it free (else the roomiest of them all).
-            # (A node with one failure: it is this Insufficient `res`.)
-            # (NodeResourcesFit's reason names the resource: "Insufficient cpu")
-            reason = f"Insufficient {res}"
-            sole = [v.node for v, _, _ in group if len(v.failures) == 1 or all(
-                f.reason == reason and f.code == "insufficient" for f in v.failures if not is_intent_failure(f))]
+            sole = [name for _, name, _, alone, _ in group if alone]
             # the most free, and of those the last by name (max by (free, name), without a key per node)
             cands = sole or nodes
             most = max(map(free_on.__getitem__, cands), default=0)
@@ -659,8 +751,12 @@ class SchedulingDiagnosis:
                 if zero is None:
                     zero = zeros[res] = [n.name for n in self.snapshot.nodes if n.allocatable.get(res, -1) == 0]
                 params.update(zero_count=len(zero), zero_nodes=", ".join(zero[:5]) + (", ..." if len(zero) > 5 else ""))
+            f0 = group[0][4]
+            if f0 is None:  # a node of the class: its failure made now
+                assert isinstance(items, _FitItems)
+                f0 = items.column.failure_of(group[0][0], f"Insufficient {res}")
             ev = [_verdict_evidence(f"{len(nodes)} node(s): Insufficient {res} (pod requests "
-                                    f"{format_amount(res, requested)})", nodes, group[0][1])]
+                                    f"{format_amount(res, requested)})", nodes, f0)]
             out.append(Signal(name=name, params=params, nodes=tuple(nodes), evidence=tuple(ev), subject=subject,
                               effects=self._effects("NodeResourcesFit", nodes)))
         return out

@@ -696,6 +696,15 @@ class _Outside:
             got = self._all = tuple(slots)  # type: ignore[arg-type]
         return got
 
+    @cached_property
+    def clean(self) -> bool:
+        """A class made by a column with several reasons a node (multi): no later column rejects any
+        of its nodes, so a node's failures are that column's answers alone (its first reasons)."""
+        if self.multi is None:
+            return False
+        inside = frozenset(self.inside)
+        return not any(i not in inside and col[i] for col in self.columns[self.after:] for i in rejected_positions(col))
+
     def _make_class(self, slots: list[NodeVerdict | None]) -> None:
         """Every verdict of a class whose column gives several reasons a node, made now (a reader
         walks them all): the column's answers in one go, then the later columns' rejections of
@@ -748,6 +757,9 @@ class _Outside:
             prev = p + 1
         out += self.names[prev:]
         return out
+
+
+Outside = _Outside  # (read by the diagnosis, for a class's parts)
 
 
 class OutsideVerdicts(Sequence[NodeVerdict]):

@@ -12,6 +12,8 @@ import weakref
 
 import pytest
 
+from podtriage.decide.preemption import preemption_outlook
+from podtriage.diagnose.scheduling import SchedulingDiagnosis
 from podtriage.scheduler.framework import (
     ClusterState,
     Column,
@@ -54,13 +56,15 @@ status: {{phase: Running}}
 """
 
 
-# Eight nodes: roomy and busy ones, a cordoned one, one full of pods, two GPU nodes (one tainted),
-# one advertising 0 GPUs, one short of memory.
+# Nine nodes: roomy and busy ones, a cordoned one, one full of pods, two GPU nodes (one tainted),
+# one advertising 0 GPUs, one short of memory, one with the most memory and little cpu.
 NODES = "---".join([
     _node("n0", "4"), _node("n1", "4"), _node("n2", "8", cordon=True), _node("n3", "2", pods=1),
     _node("n4", "16", gpu=4, taint="nvidia.com/gpu"), _node("n5", "16", gpu=2), _node("n6", "4", gpu=0),
-    _node("n7", "4", mem="1Gi"),
+    _node("n7", "4", mem="1Gi"), _node("n8", "1", mem="64Gi"),
 ]) + "---" + "---".join([_running("a", "n1", "3"), _running("b", "n3", "500m"), _running("c", "n5", "15")])
+# The first node full of pods and short of cpu: its two reasons are met at the same node.
+FULL_FIRST = "---".join([_node("m0", "2", pods=1), _node("m1", "4"), _node("m2", "1"), _running("d", "m0", "1")])
 
 
 def _pod(cpu: str, mem: str = "512Mi", gpu: int = 0, extra: str = "") -> str:
@@ -84,6 +88,7 @@ CASES = [
     _pod("1", gpu=1, extra="  tolerations: [{key: nvidia.com/gpu, operator: Exists}]\n"),
     _pod("2", mem="12Gi"),
     _pod("100m"),
+    _pod("2", mem="100Gi"),  # n8 has the most memory free, but is short of cpu too
 ]
 
 
@@ -193,3 +198,41 @@ def test_an_evaluation_of_the_class_is_freed_without_the_collector() -> None:
     finally:
         if was:
             gc.enable()
+
+
+@pytest.mark.parametrize("nodes,pod", [(NODES, c) for c in CASES] + [(FULL_FIRST, _pod("3"))])
+def test_the_diagnosis_of_the_class_is_that_of_the_walk(nodes: str, pod: str) -> None:
+    """The signals (nodes, free amounts, the node to shrink the request for) and the preemption
+    outlook read the class's nodes as positions and free amounts: the same as from every verdict."""
+    snap = snapshot(nodes, pod)
+    p = next(x for x in snap.pods if not x.node_name)
+    ev, ref = evaluate(p, ClusterState(snap)), evaluate(p, ClusterState(snap), _plugins(eager=True))
+    got = SchedulingDiagnosis(p, snap, ev).signals()
+    assert got == SchedulingDiagnosis(p, snap, ref).signals()
+    # (The GPU pods ask for the GPU nodes: the class, the nodes without one, is background.)
+    assert any(s.name == "insufficient-resources" for s in got) == (pod not in (CASES[2], CASES[3], CASES[5]))
+    targets = SchedulingDiagnosis(p, snap, ref).intent.targets
+    cluster = ClusterState(snap)
+    assert preemption_outlook(p, cluster, ev, targets, len(snap.nodes)) == \
+        preemption_outlook(p, cluster, ref, targets, len(snap.nodes))
+    if ev.outside is not None and ev.outside.clean:
+        # Only the nodes kept out of the class and the few the signals name were made.
+        slots = ev.outside._verdicts
+        assert slots is not None
+        made = [i for i, v in enumerate(slots) if v is not None and _made(v) and i not in ev.outside.inside]
+        assert len(made) <= 3, made
+
+
+def test_a_class_node_rejected_by_a_later_filter_is_read_from_its_verdict() -> None:
+    # A host port held on n0 and n7 (NodePorts runs before NodeResourcesFit: those two are kept out
+    # of the class) and a spread constraint (after it: the class is not clean).
+    ports = _running("holder", "n0", "100m").replace("containers: [{name: main, image: app,",
+                                                      "containers: [{name: main, image: app, ports: [{containerPort: 80, hostPort: 8080}],")
+    pod = _pod("64").replace("containers: [{name: main, image: job,",
+                             "containers: [{name: main, image: job, ports: [{containerPort: 80, hostPort: 8080}],")
+    snap = snapshot(NODES, ports, pod)
+    p = next(x for x in snap.pods if not x.node_name)
+    ev, ref = evaluate(p, ClusterState(snap)), evaluate(p, ClusterState(snap), _plugins(eager=True))
+    assert ev.outside is not None and 0 in ev.outside.inside
+    assert ev.verdicts == ref.verdicts
+    assert SchedulingDiagnosis(p, snap, ev).signals() == SchedulingDiagnosis(p, snap, ref).signals()

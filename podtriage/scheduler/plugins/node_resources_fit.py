@@ -61,11 +61,11 @@ class NodeResourcesFit(FilterPlugin):
     def filter_nodes(self, state: CycleState) -> Sequence[Sequence[Failure]] | None:
         """Every node at once: the nodes short of each requested resource are a prefix of the
         nodes sorted by what they have free of it (ClusterState.free_index), so which nodes fail is
-        known without visiting them, and each node's failures are made when read (_FitColumn)."""
-        return _FitColumn(state.cluster, self._wanted(state))
+        known without visiting them, and each node's failures are made when read (FitColumn)."""
+        return FitColumn(state.cluster, self._wanted(state))
 
 
-class _FitColumn(LazyColumn, ClassGroups):
+class FitColumn(LazyColumn, ClassGroups):
     """NodeResourcesFit's answers for every node, made when read: "Too many pods" on a full node,
     then an Insufficient failure per requested resource the node has less free of than requested.
 
@@ -77,6 +77,7 @@ class _FitColumn(LazyColumn, ClassGroups):
     def __init__(self, cluster: ClusterState, wanted: Sequence[tuple[str, int]]) -> None:
         n = len(cluster.infos)
         super().__init__(n, frozenset(), _no_failures)
+        self.cluster = cluster
         dra = cluster.dra_extended_classes
         full = _full_failures(cluster)
         self.full = full
@@ -96,6 +97,12 @@ class _FitColumn(LazyColumn, ClassGroups):
             self._short.append(short)
             if short:
                 self._keys.append((reason, short))
+        # (code, resource or "", positions) per reason, in the same order: what a reader of the class
+        # that needs more than counts (the diagnosis: free amounts, nodes short of one resource alone)
+        # reads instead of each node's failures.
+        self.fit_keys: list[tuple[str, str, Sequence[int]]] = [
+            ("too-many-pods", "", p) if r == "Too many pods" else ("insufficient", r.removeprefix("Insufficient "), p)
+            for r, p in self._keys]
         self.uniform = bool(self._keys)
         self.keep_bound = n - max((len(p) for _, p in self._keys), default=0)
 
@@ -124,6 +131,18 @@ class _FitColumn(LazyColumn, ClassGroups):
     def keep(self) -> frozenset[int]:  # type: ignore[override]
         """The nodes it passes."""
         return frozenset(range(self._n)).difference(*[p for _, p in self._keys])
+
+    def free(self, res: str) -> list[int]:
+        """Each node's free amount of `res` (allocatable minus requested; node order; per snapshot)."""
+        frees: dict[str, list[int]] = self.cluster.__dict__.setdefault("_fit_free", {})
+        got = frees.get(res)
+        if got is None:
+            got = frees[res] = [fact[1] for fact in _node_facts(self.cluster, res)]
+        return got
+
+    def failure_of(self, i: int, reason: str) -> Failure:
+        """Node i's failure with `reason`."""
+        return next(f for f in self[i] if f.reason == reason)
 
     def firsts(self, positions: Sequence[int]) -> list[tuple[Failure, ...]]:
         made = self._made

@@ -653,6 +653,37 @@ class _Outside:
         names = self.names
         slots: list[NodeVerdict | None] = [None] * len(names)
         empty: tuple[Failure, ...] = ()
+        if len(self.inside) > 64:
+            # Many nodes inside (a class of the nodes a filter rejects, a pool or the tainted nodes
+            # inside): column by column, as evaluate's walk does, a column that lists its
+            # rejections visiting only those.
+            inside = set(self.inside)
+            hits: dict[int, list[Sequence[Failure]]] = {}
+            for col in self.columns:
+                if type(col) is Column:
+                    where: Iterable[int] = [i for i in col.rejected if i in inside]
+                else:
+                    where = self.inside
+                    if isinstance(col, ClassGroups):
+                        col.firsts(where)  # (made in one go, then read)
+                for i in where:
+                    got = col[i]
+                    if got:
+                        h = hits.get(i)
+                        if h is None:
+                            hits[i] = [got]
+                        else:
+                            h.append(got)
+            for i in self.inside:
+                hit = hits.get(i)
+                if hit is None:
+                    slots[i] = passed[i]
+                    continue
+                first = hit[0] if type(hit[0]) is tuple else tuple(hit[0])
+                slots[i] = make_verdict(names[i], first, first if len(hit) == 1 else
+                                        tuple(chain.from_iterable(hit)) or empty)
+            self._verdicts = slots
+            return [slots[i] for i in self.inside]  # type: ignore[misc]
         for i in self.inside:
             hit = [got for col in self.columns if (got := col[i])]
             if not hit:
@@ -920,6 +951,8 @@ class Evaluation:
         pending = [(pos[0] if pos is not None else o0, key, pos, f0) for key, pos, f0 in reversed(cgroups)]
         groups: dict[tuple[str, str, str], tuple[list[int], Failure]] = {}
         multi: list[tuple[Failure, ...]] = []
+        plugin = code = reason = None
+        at: list[int] = []
         for i in [*out.inside, -1]:
             while pending and (i < 0 or pending[-1][0] < i):  # type: ignore[operator]
                 _, key, pos, f0 = pending.pop()
@@ -932,11 +965,15 @@ class Evaluation:
             if len(first) > 1:
                 multi.append(first)
             for f in first:
-                key = (f.plugin, f.code, f.reason)
-                g = groups.get(key)
-                if g is None:
-                    g = groups[key] = ([], f)
-                g[0].append(i)
+                # (neighbouring nodes mostly fail alike: compared by identity before a key is built)
+                if f.reason is not reason or f.code is not code or f.plugin is not plugin:
+                    plugin, code, reason = f.plugin, f.code, f.reason
+                    key = (plugin, code, reason)
+                    g = groups.get(key)
+                    if g is None:
+                        g = groups[key] = ([], f)
+                    at = g[0]
+                at.append(i)
         names = out.names
         result: dict[tuple[str, str, str], tuple[list[str], Failure]] = {}
         for key, (pos, f) in groups.items():

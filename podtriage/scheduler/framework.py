@@ -1127,9 +1127,11 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
             verdicts[:] = outside.make_inside(passed)
             rows = ()
     # (A column whose class would hold fewer than half the nodes is not worth one: the nodes kept
-    # out of it are made by reading every column, where the walk below visits only rejections.)
-    uniform = next((k for k, col in enumerate(columns) if isinstance(col, LazyColumn) and col.uniform
-                    and 2 * col.keep_bound <= len(col)), None) \
+    # out of it are made by reading the columns there, where the walk below visits only rejections.
+    # NodeResourcesFit's class pays from an eighth of the nodes on: the diagnosis reads it as
+    # positions and free amounts, not verdicts.)
+    uniform = next((k for k, col in enumerate(columns) if isinstance(col, LazyColumn) and col.uniform and (
+        2 * col.keep_bound <= len(col) or isinstance(col, ClassGroups) and 8 * col.keep_bound <= 7 * len(col))), None) \
         if outside is None and nominated is None and allowed is None else None
     if uniform is not None:
         # A column rejects every node it rejects alike (a node selector no node, or only a pool,

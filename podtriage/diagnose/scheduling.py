@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import replace
 from functools import cached_property
-from typing import Any, Collection, Iterable, Mapping, Sequence
+from typing import Any, Collection, Iterable, Literal, Mapping, Sequence
 
 from .. import model as m
 from ..decide.intent import (
@@ -123,6 +123,23 @@ def request_source(pod: m.Pod, res: str, effective: int) -> tuple[str, str]:
     more = ", ".join(f"`{x.name}` {x.requests_text.get(res) or format_amount(res, x.requests.get(res, 0))}"
                      for x in others[:3])
     return shown, f"mostly container `{name}` ({text}), with {more}{extra}"
+
+
+def _fit_of_class(out: Outside) -> FitColumn | None | Literal[False]:
+    """What the nodes of an evaluation's class fail on besides the pod's own placement, when that
+    is NodeResourcesFit alone (its column: its nodes' failures read as positions and free amounts)
+    or nothing (None); False when their verdicts must be read. NodeResourcesFit's own class with
+    no later rejection; a class of the nodes the pod's selector excludes that only
+    NodeResourcesFit rejects besides (the nodes a corrected selector would target)."""
+    if out.multi is not None:
+        return out.multi if isinstance(out.multi, FitColumn) and out.clean else False
+    o0 = out.first_position()
+    if o0 is None or out.after == 0 or not is_intent_failure(out.failure(o0)):
+        return False
+    later = out.later_rejecting
+    if not later:
+        return None
+    return later[0] if len(later) == 1 and isinstance(later[0], FitColumn) else False
 
 
 class _FitItems(list):  # type: ignore[type-arg]
@@ -249,14 +266,19 @@ class SchedulingDiagnosis:
         by_code: dict[str, list[tuple[NodeVerdict, Failure]]] = defaultdict(list)
         ev = self._nodes_ev
         out = ev.outside if ev is not None else None
-        if out is not None and out.multi is not None and out.clean and isinstance(out.multi, FitColumn):
-            self.memo[key] = by_code = self._failures_with_fit_class(nodes, out, out.multi)
+        fit = _fit_of_class(out) if out is not None else False
+        if fit is not False:
+            assert out is not None
+            self.memo[key] = by_code = self._failures_with_fit_class(nodes, out, fit)
             return by_code
         if ev is not None and nodes is self.intent.targets and len(nodes) == len(ev.verdicts):
             # Every node is a target (a pod with no placement of its own): both are in node order,
             # so the verdicts are read as they are, without the map by name.
             found: Iterable[NodeVerdict] = ev.verdicts
         else:
+            if out is not None:  # the nodes' verdicts made together, not one read at a time
+                pos = out.positions_of
+                out.make_many([pos[n] for n in nodes if n in pos])
             get = self.verdicts.get
             found = [v for v in map(get, nodes) if v is not None]
         for v in found:
@@ -267,12 +289,12 @@ class SchedulingDiagnosis:
         return by_code
 
     def _failures_with_fit_class(self, nodes: Sequence[str], out: Outside,
-                                 col: FitColumn) -> dict[str, list[tuple[NodeVerdict, Failure]]]:
-        """_failures_on when the nodes NodeResourcesFit rejects first are one class whose failures
-        are that plugin's alone (Outside.clean): the verdicts kept out of it are walked; of the class,
-        its nodes short of a resource are kept as positions per resource (_FitItems, which
-        _insufficient reads with the free amounts), and its full nodes' verdicts made. Codes and
-        items in the order the walk over every target gives them."""
+                                 col: FitColumn | None) -> dict[str, list[tuple[NodeVerdict, Failure]]]:
+        """_failures_on when the failures of a class's nodes other than the pod's own placement are
+        NodeResourcesFit's alone (_fit_of_class: `col`), or none: the verdicts kept out of the class
+        are walked; of the class, its nodes short of a resource are kept as positions per resource
+        (_FitItems, which _insufficient reads with the free amounts), and its full nodes' verdicts
+        made. Codes and items in the order the walk over every target gives them."""
         pos, inside = out.positions_of, frozenset(out.inside)
         wanted = None if nodes is self.intent.targets and len(nodes) == len(out.names) else \
             {pos[n] for n in nodes if n in pos}
@@ -289,7 +311,7 @@ class SchedulingDiagnosis:
                     items[f.code].append((i, v, f))
                     first.setdefault(f.code, (i, k))
         short: dict[str, list[int]] = {}
-        for code, res, positions in col.fit_keys:
+        for code, res, positions in col.fit_keys if col is not None else ():
             mine = set(positions).difference(inside)
             if wanted is not None:
                 mine &= wanted
@@ -300,6 +322,7 @@ class SchedulingDiagnosis:
             if code not in first or at < first[code]:
                 first[code] = at
             if code == "too-many-pods":
+                assert col is not None
                 items[code] = sorted(items[code] + [(i, out.verdict(i), col.full[i]) for i in ordered],
                                      key=lambda t: t[0])
             else:
@@ -308,6 +331,7 @@ class SchedulingDiagnosis:
         for code in sorted(first, key=first.__getitem__):
             got = [(v, f) for _, v, f in items.get(code, ())]
             if code == "insufficient" and short:
+                assert col is not None
                 fit = _FitItems(got)
                 fit.inside_positions = [i for i, _, _ in items.get(code, ())]
                 fit.short, fit.column, fit.names = short, col, out.names

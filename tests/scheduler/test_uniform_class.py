@@ -10,6 +10,7 @@ import weakref
 
 import pytest
 
+from podtriage.diagnose.scheduling import SchedulingDiagnosis
 from podtriage.scheduler.framework import (
     ClusterState,
     Column,
@@ -175,3 +176,21 @@ def test_an_evaluation_of_the_class_is_freed_without_the_collector() -> None:
     finally:
         if was:
             gc.enable()
+
+
+@pytest.mark.parametrize("pod", CASES + POOLS + [
+    _pod("  nodeSelector: {failure-domain.beta.kubernetes.io/zone: zone-b}", cpu="2"),
+    _pod("  nodeSelector: {failure-domain.beta.kubernetes.io/zone: zone-a}", cpu="3500m"),
+])
+def test_the_diagnosis_of_the_class_is_that_of_the_walk(pod: str) -> None:
+    """What the diagnosis says of the nodes the pod asks for, or a corrected selector would (a
+    deprecated zone label: the nodes with the current one, short of cpu), read from the class's
+    columns: the same signals as from every verdict."""
+    snap = snapshot(NODES, pod)
+    p = next(x for x in snap.pods if not x.node_name)
+    ev, ref = evaluate(p, ClusterState(snap)), evaluate(p, ClusterState(snap), _plugins(eager=True))
+    assert ev.outside is not None
+    got = SchedulingDiagnosis(p, snap, ev).signals()
+    assert got == SchedulingDiagnosis(p, snap, ref).signals()
+    if "failure-domain" in pod and "cpu: \"2\"" in pod:
+        assert any(s.name == "insufficient-resources" for s in got)  # worker-b2, zone-b, 1 cpu

@@ -30,8 +30,8 @@ def _full_targets(ev: Evaluation, targets: Sequence[str]) -> list[str]:
             # NodeResourcesFit's class, with its failures alone: every node of it is blocked by room
             # alone (its verdicts are not made for that).
             pos, inside, names = cls.positions_of, frozenset(cls.inside), cls.names
-            ev.memo[key] = [names[i] for i in sorted({pos[n] for n in targets if n in pos})
-                            if i not in inside or _room_only(cls.verdict(i))]
+            where = range(len(names)) if len(targets) == len(names) else sorted({pos[n] for n in targets if n in pos})
+            ev.memo[key] = [names[i] for i in where if i not in inside or _room_only(cls.verdict(i))]
         else:
             # (verdicts_on: a DaemonSet pod's verdicts on its other nodes are not made to be skipped)
             ev.memo[key] = [v.node for v in ev.verdicts_on(targets) if _room_only(v)]
@@ -64,9 +64,10 @@ def preemption_outlook(pod: m.Pod, cluster: ClusterState, ev: Evaluation, target
     helps: list[tuple[str, list[m.Pod]]] = []
     lower_anywhere = False
     by_node = ev.verdicts_by_node()
-    for node in full:
+    # (nothing anywhere ranks below the pod, the common case with everything at 0: no node to visit)
+    for node in full if lowest and min(lowest.values()) < pod.priority else ():
         if lowest.get(node, pod.priority) >= pod.priority:
-            continue  # nothing there ranks below the pod (the common case: everything at 0)
+            continue  # nothing there ranks below the pod
         short, no_slot = _shortfall(by_node[node])
         victims = [q for q in snapshot.pods_by_node.get(node, ()) if q.priority < pod.priority and not q.is_terminal
                    and not q.deletion_timestamp]

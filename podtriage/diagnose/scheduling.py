@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import replace
 from functools import cached_property
+from itertools import compress
 from typing import Any, Collection, Iterable, Literal, Mapping, Sequence
 
 from .. import model as m
@@ -720,8 +721,8 @@ class SchedulingDiagnosis:
             frees = col.free(res)
             rows: list[tuple[int, str, int, bool, Failure | None]] = [
                 (i, names[i], frees[i], i not in others, None) for i in mine]
-            if res in by_res:
-                by_res[res] = sorted(by_res[res] + rows, key=lambda r: r[0])
+            if res in by_res:  # (two runs in node order, positions unique: merged by comparing them)
+                by_res[res] = sorted(by_res[res] + rows)
             else:
                 by_res[res] = rows
             first[res] = min(first.get(res, (mine[0], 0)), (mine[0], rank[res]))
@@ -731,14 +732,15 @@ class SchedulingDiagnosis:
         by_name = self.snapshot.node_by_name
         out = []
         for res, group in sorted(self._short_rows(items).items(), key=lambda kv: -len(kv[1])):
-            nodes = [name for _, name, _, _, _ in group]
+            _, names, frees, alone, _ = zip(*group)  # (columns of the rows: one pass each, in C)
+            nodes = list(names)
             requested = self.requests.get(res, 0)
             max_alloc, all_alloc = self._allocatable(res)
-            free_on = {name: free for _, name, free, _, _ in group}
-            total_free = sum(x for x in free_on.values() if x > 0)
+            free_on = dict(zip(names, frees))
+            total_free = sum(filter((0).__lt__, frees))
             # Where lowering this request alone would help most: a node this resource is the only
             # thing blocking, with the most of it free (else the roomiest of them all).
-            sole = [name for _, name, _, alone, _ in group if alone]
+            sole = list(compress(names, alone))
             # the most free, and of those the last by name (max by (free, name), without a key per node)
             cands = sole or nodes
             most = max(map(free_on.__getitem__, cands), default=0)
@@ -749,7 +751,7 @@ class SchedulingDiagnosis:
             params = {**self._base(nodes), "resource": res, "requested": as_written,
                       "request_source": source, **self._largest_node(res),
                       "requested_amount": requested,
-                      "largest_free": format_amount(res, max(max(free_on.values(), default=0), 0)),
+                      "largest_free": format_amount(res, max(max(frees, default=0), 0)),
                       "largest_allocatable": format_amount(res, max_alloc),
                       "total_free": format_amount(res, total_free),
                       "total_allocatable": format_amount(res, all_alloc),

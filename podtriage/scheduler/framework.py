@@ -28,6 +28,7 @@ from ..snapshot import Snapshot
 
 
 T = TypeVar("T")
+L = TypeVar("L")
 
 
 @dataclass(frozen=True)
@@ -532,6 +533,31 @@ class FilterPlugin:
                        unresolvable=True)
 
 
+def _column_hits(columns: Sequence[Sequence[Sequence[Failure]]],
+                 positions: Sequence[int]) -> dict[int, list[Sequence[Failure]]]:
+    """Each of `positions`' non-empty column answers, in column order, walked column by column as
+    evaluate() does (a column that lists its rejections visits only those among `positions`;
+    NodeResourcesFit's answers made in one go): for many nodes at once."""
+    wanted = set(positions)
+    hits: dict[int, list[Sequence[Failure]]] = {}
+    for col in columns:
+        if type(col) is Column:
+            where: Iterable[int] = [i for i in col.rejected if i in wanted]
+        else:
+            where = positions
+            if isinstance(col, ClassGroups):
+                col.firsts(positions)  # (made in one go, then read)
+        for i in where:
+            got = col[i]
+            if got:
+                h = hits.get(i)
+                if h is None:
+                    hits[i] = [got]
+                else:
+                    h.append(got)
+    return hits
+
+
 class _OutsideParts:
     """What a verdict outside the PreFilterResult is made from (a lazy verdict refers to this, not
     to the _Outside that holds the verdicts: no reference cycle, so an evaluation is freed by
@@ -656,47 +682,21 @@ class _Outside:
         names = self.names
         slots: list[NodeVerdict | None] = [None] * len(names)
         empty: tuple[Failure, ...] = ()
-        if len(self.inside) > 64:
-            # Many nodes inside (a class of the nodes a filter rejects, a pool or the tainted nodes
-            # inside): column by column, as evaluate's walk does, a column that lists its
-            # rejections visiting only those.
-            inside = set(self.inside)
-            hits: dict[int, list[Sequence[Failure]]] = {}
-            for col in self.columns:
-                if type(col) is Column:
-                    where: Iterable[int] = [i for i in col.rejected if i in inside]
-                else:
-                    where = self.inside
-                    if isinstance(col, ClassGroups):
-                        col.firsts(where)  # (made in one go, then read)
-                for i in where:
-                    got = col[i]
-                    if got:
-                        h = hits.get(i)
-                        if h is None:
-                            hits[i] = [got]
-                        else:
-                            h.append(got)
-            for i in self.inside:
-                hit = hits.get(i)
-                if hit is None:
-                    slots[i] = passed[i]
-                    continue
-                first = hit[0] if type(hit[0]) is tuple else tuple(hit[0])
-                slots[i] = make_verdict(names[i], first, first if len(hit) == 1 else
-                                        tuple(chain.from_iterable(hit)) or empty)
-            self._verdicts = slots
-            return [slots[i] for i in self.inside]  # type: ignore[misc]
+        # Many nodes inside (a class of the nodes a filter rejects, a pool or the tainted nodes
+        # inside): column by column, as evaluate's walk does, a column that lists its rejections
+        # visiting only those; a few (a DaemonSet pod's own node): each node's columns.
+        hits = _column_hits(self.columns, self.inside) if len(self.inside) > 64 else {
+            i: h for i in self.inside if (h := [got for col in self.columns if (got := col[i])])}
         for i in self.inside:
-            hit = [got for col in self.columns if (got := col[i])]
-            if not hit:
+            hit = hits.get(i)
+            if hit is None:
                 slots[i] = passed[i]
                 continue
             first = hit[0] if type(hit[0]) is tuple else tuple(hit[0])
             slots[i] = make_verdict(names[i], first, first if len(hit) == 1 else
                                     tuple(chain.from_iterable(hit)) or empty)
         self._verdicts = slots
-        return [v for v in (slots[i] for i in self.inside) if v is not None]
+        return [slots[i] for i in self.inside]  # type: ignore[misc]
 
     def verdict(self, i: int) -> NodeVerdict:
         """Node i's verdict (outside: its reasons made when read)."""
@@ -739,23 +739,7 @@ class _Outside:
         todo = [i for i in positions if i not in inside and (slots[i] is None or "first" not in slots[i].__dict__)]
         if len(todo) <= 64:
             return
-        wanted = set(todo)
-        found: dict[int, list[Failure]] = {}
-        for col in self.columns:
-            if type(col) is Column:
-                where: Iterable[int] = [i for i in col.rejected if i in wanted]
-            else:
-                where = todo
-                if isinstance(col, ClassGroups):
-                    col.firsts(todo)  # (made in one go, then read)
-            for i in where:
-                got = col[i]
-                if got:
-                    fs = found.get(i)
-                    if fs is None:
-                        found[i] = list(got)
-                    else:
-                        fs.extend(got)
+        found = _column_hits(self.columns, todo)
         first, names = self.src.first, self.names
         for i in todo:
             v = slots[i]
@@ -764,7 +748,7 @@ class _Outside:
                 v.__dict__["node"] = names[i]
             d = v.__dict__
             d["first"] = first(i)
-            d["failures"] = tuple(found.get(i, ()))
+            d["failures"] = tuple(chain.from_iterable(found.get(i, ())))
             d.pop("_of", None)
 
     @cached_property
@@ -956,28 +940,7 @@ class Evaluation:
         if self.outside is not None:
             got = self.memo["first_pass"] = self._first_pass_outside(self.outside)
             return got
-        groups: dict[tuple[str, str, str], tuple[list[str], Failure]] = {}
-        multi: list[tuple[Failure, ...]] = []
-        # Neighbouring nodes mostly fail the same way (the same plugin, code and reason objects):
-        # compared by identity before a key is built.
-        plugin = code = reason = None
-        names: list[str] = []
-        for v in self.verdicts:
-            first = v.first
-            if not first:
-                continue
-            if len(first) > 1:
-                multi.append(first)
-            for f in first:
-                if f.reason is not reason or f.code is not code or f.plugin is not plugin:
-                    plugin, code, reason = f.plugin, f.code, f.reason
-                    key = (plugin, code, reason)
-                    g = groups.get(key)
-                    if g is None:
-                        g = groups[key] = ([], f)
-                    names = g[0]
-                names.append(v.node)
-        got = self.memo["first_pass"] = (groups, multi)
+        got = self.memo["first_pass"] = _group_firsts(self.verdicts, map(_node_of, self.verdicts))
         return got
 
     def _first_pass_outside(self, out: _Outside) -> tuple[dict[tuple[str, str, str], tuple[list[str], Failure]],
@@ -988,42 +951,29 @@ class Evaluation:
         from the class's groups, kept in memo "first_pass_class".)"""
         cgroups = out.groups()
         self.memo["first_pass_class"] = cgroups
-        okeys: dict[tuple[str, str, str], list[int] | None] = {}
+        inside, multi = _group_firsts(map(out.verdict, out.inside), out.inside)
         o0 = out.first_position()
-        # by first position, the next one last
-        pending = [(pos[0] if pos is not None else o0, key, pos, f0) for key, pos, f0 in reversed(cgroups)]
-        groups: dict[tuple[str, str, str], tuple[list[int], Failure]] = {}
-        multi: list[tuple[Failure, ...]] = []
-        plugin = code = reason = None
-        at: list[int] = []
-        for i in [*out.inside, -1]:
-            while pending and (i < 0 or pending[-1][0] < i):  # type: ignore[operator]
-                _, key, pos, f0 = pending.pop()
-                okeys[key] = pos
-                if key not in groups:
-                    groups[key] = ([], f0)
-            if i < 0:
-                break
-            first = out.verdict(i).first
-            if len(first) > 1:
-                multi.append(first)
-            for f in first:
-                # (neighbouring nodes mostly fail alike: compared by identity before a key is built)
-                if f.reason is not reason or f.code is not code or f.plugin is not plugin:
-                    plugin, code, reason = f.plugin, f.code, f.reason
-                    key = (plugin, code, reason)
-                    g = groups.get(key)
-                    if g is None:
-                        g = groups[key] = ([], f)
-                    at = g[0]
-                at.append(i)
+        # Every group where the walk over every node meets it first: at its first node (a node's
+        # reasons in its order; inside and outside share no node, and a sort keeps ties in order).
+        order: list[tuple[int, tuple[str, str, str]]] = [(pos[0], key) for key, (pos, _) in inside.items()]
+        order += [(pos[0] if pos is not None else o0, key) for key, pos, _ in cgroups]  # type: ignore[misc]
+        okeys = {key: (pos, f0) for key, pos, f0 in cgroups}
         names = out.names
         result: dict[tuple[str, str, str], tuple[list[str], Failure]] = {}
-        for key, (pos, f) in groups.items():
-            if key not in okeys:
-                result[key] = ([names[i] for i in pos], f)
+        for _, key in sorted(order, key=lambda t: t[0]):
+            if key in result:
                 continue
-            mine = okeys[key]
+            got = inside.get(key)
+            if key not in okeys:
+                assert got is not None
+                result[key] = ([names[i] for i in got[0]], got[1])
+                continue
+            mine, f = okeys[key]
+            pos: list[int] = []
+            if got is not None:
+                pos = got[0]
+                if pos[0] < (mine[0] if mine is not None else o0):  # type: ignore[operator]
+                    f = got[1]  # (met inside first: its failure is the group's)
             if mine is None:
                 if not pos:  # the usual case: only the nodes outside
                     result[key] = (out.outside_names(), f)
@@ -1083,6 +1033,39 @@ class Evaluation:
         if not items:
             return f"{len(self.feasible)}/{n} nodes are available."
         return f"0/{n} nodes are available: {', '.join(items)}."
+
+
+def _node_of(v: NodeVerdict) -> str:
+    return v.node
+
+
+def _group_firsts(verdicts: Iterable[NodeVerdict], labels: Iterable[L]) -> tuple[
+        dict[tuple[str, str, str], tuple[list[L], Failure]], list[tuple[Failure, ...]]]:
+    """The walk over the nodes' first failing plugin: (plugin, code, reason) -> (each verdict's
+    label, once per failure, in order, and the first of those failures); and the first reasons of
+    the verdicts that have more than one."""
+    groups: dict[tuple[str, str, str], tuple[list[L], Failure]] = {}
+    multi: list[tuple[Failure, ...]] = []
+    # Neighbouring nodes mostly fail the same way (the same plugin, code and reason objects):
+    # compared by identity before a key is built.
+    plugin = code = reason = None
+    at: list[L] = []
+    for v, label in zip(verdicts, labels):
+        first = v.first
+        if not first:
+            continue
+        if len(first) > 1:
+            multi.append(first)
+        for f in first:
+            if f.reason is not reason or f.code is not code or f.plugin is not plugin:
+                plugin, code, reason = f.plugin, f.code, f.reason
+                key = (plugin, code, reason)
+                g = groups.get(key)
+                if g is None:
+                    g = groups[key] = ([], f)
+                at = g[0]
+            at.append(label)
+    return groups, multi
 
 
 def _reason_of(f: Failure) -> str:

@@ -7,9 +7,6 @@ what the filters say on that node alone."""
 
 from __future__ import annotations
 
-import gc
-import weakref
-
 import pytest
 
 from podtriage.decide.preemption import preemption_outlook
@@ -20,7 +17,6 @@ from podtriage.scheduler.framework import (
     CycleState,
     Evaluation,
     FilterPlugin,
-    NodeVerdict,
     effective_requests,
     evaluate,
 )
@@ -28,6 +24,7 @@ from podtriage.scheduler.plugins import DEFAULT_PLUGINS
 from podtriage.scheduler.plugins.node_resources_fit import NodeResourcesFit
 
 from .test_differential_fixes import snapshot
+from .test_uniform_class import _made, assert_freed_without_the_collector, evaluate_both
 
 
 def _node(name: str, cpu: str, mem: str = "8Gi", pods: int = 110, gpu: int = -1, taint: str = "",
@@ -104,14 +101,7 @@ def _plugins(eager: bool) -> list[FilterPlugin]:
 
 
 def _both(pod_yaml: str) -> tuple[Evaluation, Evaluation, ClusterState]:
-    snap = snapshot(NODES, pod_yaml)
-    pod = next(p for p in snap.pods if not p.node_name)
-    return evaluate(pod, ClusterState(snap)), evaluate(pod, ClusterState(snap), _plugins(eager=True)), \
-        ClusterState(snap)
-
-
-def _made(v: NodeVerdict) -> bool:
-    return "first" in v.__dict__
+    return evaluate_both(NODES, pod_yaml, _plugins(eager=True))
 
 
 @pytest.mark.parametrize("pod", CASES)
@@ -185,19 +175,7 @@ def test_lookups_make_only_what_they_read() -> None:
 def test_an_evaluation_of_the_class_is_freed_without_the_collector() -> None:
     snap = snapshot(NODES, CASES[0])
     pod = next(p for p in snap.pods if not p.node_name)
-    ev = evaluate(pod, ClusterState(snap))
-    assert ev.outside is not None
-    ev.first_pass()
-    _ = list(ev.verdicts)
-    ref = weakref.ref(ev.outside)
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        del ev
-        assert ref() is None  # reference counting alone frees it: no cycle through the class
-    finally:
-        if was:
-            gc.enable()
+    assert_freed_without_the_collector(evaluate(pod, ClusterState(snap)))
 
 
 @pytest.mark.parametrize("nodes,pod", [(NODES, c) for c in CASES] + [(FULL_FIRST, _pod("3"))])

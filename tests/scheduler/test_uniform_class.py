@@ -90,10 +90,15 @@ def _plugins(eager: bool) -> list[FilterPlugin]:
 
 
 def _both(pod_yaml: str) -> tuple[Evaluation, Evaluation, ClusterState]:
-    snap = snapshot(NODES, pod_yaml)
+    return evaluate_both(NODES, pod_yaml, _plugins(eager=True))
+
+
+def evaluate_both(nodes: str, pod_yaml: str, eager: list[FilterPlugin]) -> tuple[Evaluation, Evaluation, ClusterState]:
+    """The pod (the one not bound) evaluated as evaluate() does and with the `eager` plugins (the
+    node-by-node walk to compare with), and a ClusterState of its own."""
+    snap = snapshot(nodes, pod_yaml)
     pod = next(p for p in snap.pods if not p.node_name)
-    return evaluate(pod, ClusterState(snap)), evaluate(pod, ClusterState(snap), _plugins(eager=True)), \
-        ClusterState(snap)
+    return evaluate(pod, ClusterState(snap)), evaluate(pod, ClusterState(snap), eager), ClusterState(snap)
 
 
 def _made(v: NodeVerdict) -> bool:
@@ -162,8 +167,12 @@ def test_lookups_make_only_the_verdicts_asked_for() -> None:
 def test_an_evaluation_of_the_class_is_freed_without_the_collector() -> None:
     snap = snapshot(NODES, CASES[0])
     pod = next(p for p in snap.pods if not p.node_name)
-    cluster = ClusterState(snap)
-    ev = evaluate(pod, cluster)
+    assert_freed_without_the_collector(evaluate(pod, ClusterState(snap)))
+
+
+def assert_freed_without_the_collector(ev: Evaluation) -> None:
+    """`ev`'s class, once counted and every verdict read, is freed when `ev` is dropped, by
+    reference counting alone (no cycle through the class keeps it to the next collection)."""
     assert ev.outside is not None
     ev.first_pass()
     _ = list(ev.verdicts)
@@ -172,7 +181,7 @@ def test_an_evaluation_of_the_class_is_freed_without_the_collector() -> None:
     gc.disable()
     try:
         del ev
-        assert ref() is None  # reference counting alone frees it: no cycle through the class
+        assert ref() is None
     finally:
         if was:
             gc.enable()

@@ -70,8 +70,9 @@ class FitColumn(LazyColumn, ClassGroups):
     then an Insufficient failure per requested resource the node has less free of than requested.
 
     The nodes it rejects are a class (uniform, with several reasons a node: ClassGroups): evaluate()
-    keeps those no earlier filter rejects as one when they are most nodes (a pod larger than every
-    node, a GPU most nodes have none of), counted per reason from the nodes short of each resource,
+    keeps those no earlier filter rejects as one when its widest reason covers an eighth of the
+    nodes or more (a pod larger than every node, a GPU most nodes have none of, a request a busy
+    third of the cluster cannot hold), counted per reason from the nodes short of each resource,
     which are known without visiting them."""
 
     def __init__(self, cluster: ClusterState, wanted: Sequence[tuple[str, int]]) -> None:

@@ -747,9 +747,9 @@ class _Outside:
                 v = slots[i] = _new(NodeVerdict)
                 v.__dict__["node"] = names[i]
             d = v.__dict__
+            # (a lazy verdict keeps its `_of`: a thread reading it at the same time still finds it)
             d["first"] = first(i)
             d["failures"] = tuple(chain.from_iterable(found.get(i, ())))
-            d.pop("_of", None)
 
     @cached_property
     def clean(self) -> bool:

@@ -40,8 +40,13 @@ def _full_targets(ev: Evaluation, targets: Sequence[str]) -> list[str]:
 
 
 def _room_only(v: NodeVerdict) -> bool:
+    # (the first reasons are among the failures: a node first rejected for something else, a taint,
+    # is told without its other failures)
+    first = v.first
+    if not first or any(f.code not in _RESOURCE_CODES for f in first):
+        return False
     fs = v.failures
-    return bool(fs) and (fs[0].code in _RESOURCE_CODES if len(fs) == 1 else all(f.code in _RESOURCE_CODES for f in fs))
+    return fs is first or all(f.code in _RESOURCE_CODES for f in fs)
 
 
 def _shortfall(v: NodeVerdict) -> tuple[dict[str, int], bool]:

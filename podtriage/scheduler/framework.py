@@ -533,6 +533,20 @@ class FilterPlugin:
                        unresolvable=True)
 
 
+class _InsideParts:
+    """What a verdict kept out of a class is made from when its failures are read (its first
+    reasons, an earlier column's, are made at once): every column's answers on the node."""
+
+    def __init__(self, positions_of: Mapping[str, int], columns: Sequence[Sequence[Sequence[Failure]]]) -> None:
+        self.positions_of = positions_of
+        self.columns = columns
+
+    def parts(self, i: int) -> tuple[tuple[Failure, ...], tuple[Failure, ...]]:
+        hit = [got for col in self.columns if (got := col[i])]
+        first = hit[0] if type(hit[0]) is tuple else tuple(hit[0])
+        return first, first if len(hit) == 1 else tuple(chain.from_iterable(hit))
+
+
 def _column_hits(columns: Sequence[Sequence[Sequence[Failure]]],
                  positions: Sequence[int]) -> dict[int, list[Sequence[Failure]]]:
     """Each of `positions`' non-empty column answers, in column order, walked column by column as
@@ -682,12 +696,26 @@ class _Outside:
         names = self.names
         slots: list[NodeVerdict | None] = [None] * len(names)
         empty: tuple[Failure, ...] = ()
+        inside = self.inside
+        if self.after > 1 and len(inside) > 64:
+            # The nodes a column before the class's own rejects (the tainted pools, the cordoned
+            # nodes): their first reasons are that column's, known from the earlier columns alone;
+            # the rest of their failures is made when read (most are only counted).
+            early = _column_hits(self.columns[:self.after - 1], inside)
+            src = _InsideParts(self.positions_of, self.columns)
+            for i, seen in early.items():
+                v = slots[i] = _new(NodeVerdict)
+                d = v.__dict__
+                d["node"] = names[i]
+                d["first"] = seen[0] if type(seen[0]) is tuple else tuple(seen[0])
+                d["_of"] = src
+            inside = [i for i in inside if i not in early]
         # Many nodes inside (a class of the nodes a filter rejects, a pool or the tainted nodes
         # inside): column by column, as evaluate's walk does, a column that lists its rejections
         # visiting only those; a few (a DaemonSet pod's own node): each node's columns.
-        hits = _column_hits(self.columns, self.inside) if len(self.inside) > 64 else {
-            i: h for i in self.inside if (h := [got for col in self.columns if (got := col[i])])}
-        for i in self.inside:
+        hits = _column_hits(self.columns, inside) if len(inside) > 64 else {
+            i: h for i in inside if (h := [got for col in self.columns if (got := col[i])])}
+        for i in inside:
             hit = hits.get(i)
             if hit is None:
                 slots[i] = passed[i]
@@ -735,8 +763,7 @@ class _Outside:
         each: the nodes a corrected selector would target), rather than each node's on its own read."""
         slots = self._verdicts
         assert slots is not None
-        inside = frozenset(self.inside)
-        todo = [i for i in positions if i not in inside and (slots[i] is None or "first" not in slots[i].__dict__)]
+        todo = [i for i in positions if slots[i] is None or "failures" not in slots[i].__dict__]  # type: ignore[union-attr]
         if len(todo) <= 64:
             return
         found = _column_hits(self.columns, todo)
@@ -747,8 +774,10 @@ class _Outside:
                 v = slots[i] = _new(NodeVerdict)
                 v.__dict__["node"] = names[i]
             d = v.__dict__
-            # (a lazy verdict keeps its `_of`: a thread reading it at the same time still finds it)
-            d["first"] = first(i)
+            # (a lazy verdict keeps its `_of`: a thread reading it at the same time still finds it;
+            # one kept out of the class has its first reasons already)
+            if "first" not in d:
+                d["first"] = first(i)
             d["failures"] = tuple(chain.from_iterable(found.get(i, ())))
 
     @cached_property

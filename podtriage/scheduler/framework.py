@@ -629,7 +629,8 @@ class ClassGroups:
     reasons (NodeResourcesFit: too many pods, Insufficient cpu and memory): per (plugin, code,
     reason), the positions of the class's nodes with it and one of those failures."""
 
-    def groups(self, outside: Sequence[int], inside: frozenset[int]) -> list[tuple[FirstKey, list[int], Failure]]:
+    def groups(self, inside: frozenset[int]) -> list[tuple[FirstKey, list[int], Failure]]:
+        """Per reason, the positions not `inside` with it (ascending) and the first one's failure."""
         raise NotImplementedError
 
     def firsts(self, positions: Sequence[int]) -> list[tuple[Failure, ...]]:
@@ -656,7 +657,9 @@ class _Outside:
                  after: int = 0) -> None:
         self.names = cluster.node_names
         self.positions_of = cluster.positions
-        self.inside = inside  # positions in the PreFilterResult, ascending: their verdicts are made at once
+        # Positions in the PreFilterResult (kept out of the class), ascending: their verdicts are made
+        # at once (their first reasons, at least: make_inside).
+        self.inside = inside
         self.columns = columns
         self.multi: ClassGroups | None = None
         # The columns after the class's own, the only others that can reject its nodes (0: a
@@ -686,13 +689,14 @@ class _Outside:
         if self.multi is None:
             f0 = self.failure(o0)
             return [((f0.plugin, f0.code, f0.reason), None, f0)]
-        got = sorted(self.multi.groups(self.positions(), frozenset(self.inside)),
+        got = sorted(self.multi.groups(frozenset(self.inside)),
                      key=lambda g: g[1][0])  # (stable: a node's reasons in its order)
         return [(k, pos, f) for k, pos, f in got]
 
     def make_inside(self, passed: Sequence[NodeVerdict]) -> list[NodeVerdict]:
         """The verdicts inside the PreFilterResult (in `inside` order), made now as the column walk
-        makes them; the others are made when read."""
+        makes them (those an earlier column than the class's own rejects: their first reasons now,
+        the rest when read); the others are made when read."""
         names = self.names
         slots: list[NodeVerdict | None] = [None] * len(names)
         empty: tuple[Failure, ...] = ()

@@ -169,7 +169,7 @@ class FitColumn(LazyColumn, ClassGroups):
                 made[i] = tuple(got) if got else empty
         return [made[i] for i in positions]
 
-    def groups(self, outside: Sequence[int], inside: frozenset[int]) -> list[tuple[tuple[str, str, str], list[int], Failure]]:
+    def groups(self, inside: frozenset[int]) -> list[tuple[tuple[str, str, str], list[int], Failure]]:
         out = []
         for reason, positions in self._keys:
             mine = sorted(set(positions).difference(inside))

@@ -10,35 +10,12 @@ import pytest
 
 from podtriage.decide.preemption import preemption_outlook
 from podtriage.diagnose.scheduling import SchedulingDiagnosis
-from podtriage.scheduler.framework import ClusterState, Column, CycleState, FilterPlugin, LazyColumn, \
-    effective_requests, evaluate
+from podtriage.scheduler.framework import ClusterState, CycleState, effective_requests, evaluate
 from podtriage.scheduler.plugins import DEFAULT_PLUGINS
-from podtriage.scheduler.plugins.node_affinity import NodeAffinity
-from podtriage.scheduler.plugins.node_resources_fit import NodeResourcesFit
 
 from .test_differential_fixes import snapshot
 from .test_fit_class import _pod
-
-
-class _Eager:
-    """A plugin whose lazy column is a plain list: no class, every rejection walked."""
-
-    def filter_nodes(self, state):  # type: ignore[no-untyped-def]
-        col = super().filter_nodes(state)  # type: ignore[misc]
-        return Column.of(list(col)) if isinstance(col, LazyColumn) else col
-
-
-class EagerAffinity(_Eager, NodeAffinity):
-    pass
-
-
-class EagerFit(_Eager, NodeResourcesFit):
-    pass
-
-
-def _eager() -> list[FilterPlugin]:
-    swap = {NodeAffinity: EagerAffinity, NodeResourcesFit: EagerFit}
-    return [swap.get(cls, cls)() for cls in DEFAULT_PLUGINS]
+from .test_uniform_class import _plugins
 
 
 def _cluster() -> str:
@@ -95,7 +72,7 @@ CASES = {
 def test_the_classes_give_the_node_by_node_answers(name: str) -> None:
     snap = snapshot(NODES, CASES[name])
     pod = next(p for p in snap.pods if not p.node_name)
-    ev, ref = evaluate(pod, ClusterState(snap)), evaluate(pod, ClusterState(snap), _eager())
+    ev, ref = evaluate(pod, ClusterState(snap)), evaluate(pod, ClusterState(snap), _plugins(eager=True))
     assert ref.outside is None
     # The diagnosis first (it reads the class as it is, before any verdict is walked), then the
     # preemption outlook, then the scheduler's view and every verdict.

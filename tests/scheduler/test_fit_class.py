@@ -13,18 +13,15 @@ from podtriage.decide.preemption import preemption_outlook
 from podtriage.diagnose.scheduling import SchedulingDiagnosis
 from podtriage.scheduler.framework import (
     ClusterState,
-    Column,
     CycleState,
     Evaluation,
-    FilterPlugin,
     effective_requests,
     evaluate,
 )
 from podtriage.scheduler.plugins import DEFAULT_PLUGINS
-from podtriage.scheduler.plugins.node_resources_fit import NodeResourcesFit
 
 from .test_differential_fixes import snapshot
-from .test_uniform_class import _made, assert_freed_without_the_collector, evaluate_both
+from .test_uniform_class import _made, _plugins, assert_freed_without_the_collector, evaluate_both
 
 
 def _node(name: str, cpu: str, mem: str = "8Gi", pods: int = 110, gpu: int = -1, taint: str = "",
@@ -87,17 +84,6 @@ CASES = [
     _pod("100m"),
     _pod("2", mem="100Gi"),  # n8 has the most memory free, but is short of cpu too
 ]
-
-
-class NodeByNodeFit(NodeResourcesFit):
-    """NodeResourcesFit whose column is a plain list: no class, every rejection walked."""
-
-    def filter_nodes(self, state):  # type: ignore[no-untyped-def]
-        return Column.of(list(super().filter_nodes(state)))
-
-
-def _plugins(eager: bool) -> list[FilterPlugin]:
-    return [NodeByNodeFit() if eager and cls is NodeResourcesFit else cls() for cls in DEFAULT_PLUGINS]
 
 
 def _both(pod_yaml: str) -> tuple[Evaluation, Evaluation, ClusterState]:

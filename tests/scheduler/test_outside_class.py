@@ -15,7 +15,6 @@ import pytest
 
 from podtriage.scheduler.framework import (
     ClusterState,
-    Column,
     CycleState,
     Evaluation,
     Failure,
@@ -30,6 +29,7 @@ from podtriage.scheduler.plugins.node_affinity import NodeAffinity
 from podtriage.scheduler.plugins.node_resources_fit import NodeResourcesFit
 
 from .test_differential_fixes import DAEMON_POD, NODES, snapshot
+from .test_uniform_class import NodeByNodeFit
 
 ABSENT = "node(s) didn't satisfy plugin(s) [NodeAffinity]"
 TAINT = "node(s) had untolerated taint {dedicated: gpu}"
@@ -44,13 +44,6 @@ class NodeByNodeAffinity(NodeAffinity):
 
 def _pinned(values: str, cpu: str = "2") -> str:
     return DAEMON_POD.replace("values: [worker-b2]", f"values: [{values}]").replace('cpu: "2"', f'cpu: "{cpu}"')
-
-
-class NodeByNodeFit(NodeResourcesFit):
-    """NodeResourcesFit whose column is a plain list: no class of the nodes short of a request."""
-
-    def filter_nodes(self, state):  # type: ignore[no-untyped-def]
-        return Column.of(list(super().filter_nodes(state)))
 
 
 def _plugins(eager: bool) -> list[FilterPlugin]:

@@ -29,7 +29,7 @@ def _full_targets(ev: Evaluation, targets: Sequence[str]) -> list[str]:
         if cls is not None and cls.clean:
             # NodeResourcesFit's class, with its failures alone: every node of it is blocked by room
             # alone (its verdicts are not made for that).
-            pos, inside, names = cls.positions_of, frozenset(cls.inside), cls.names
+            pos, inside, names = cls.positions_of, cls.inside_set, cls.names
             where = range(len(names)) if len(targets) == len(names) else sorted({pos[n] for n in targets if n in pos})
             ev.memo[key] = [names[i] for i in where if i not in inside or _room_only(cls.verdict(i))]
         else:

@@ -296,7 +296,7 @@ class SchedulingDiagnosis:
         are walked; of the class, its nodes short of a resource are kept as positions per resource
         (_FitItems, which _insufficient reads with the free amounts), and its full nodes' verdicts
         made. Codes and items in the order the walk over every target gives them."""
-        pos, inside = out.positions_of, frozenset(out.inside)
+        pos = out.positions_of
         wanted = None if nodes is self.intent.targets and len(nodes) == len(out.names) else \
             {pos[n] for n in nodes if n in pos}
         # Per code: its items with their positions, and where the walk meets it first (the node's
@@ -312,13 +312,11 @@ class SchedulingDiagnosis:
                     items[f.code].append((i, v, f))
                     first.setdefault(f.code, (i, k))
         short: dict[str, list[int]] = {}
-        for code, res, positions in col.fit_keys if col is not None else ():
-            mine = set(positions).difference(inside)
-            if wanted is not None:
-                mine &= wanted
-            if not mine:
+        # (the class's nodes with each reason: the lists the first pass counted)
+        for (code, res, _), mine in zip(col.fit_keys, col.outside_of(out.inside_set)) if col is not None else ():
+            ordered = mine if wanted is None else [i for i in mine if i in wanted]
+            if not ordered:
                 continue
-            ordered = sorted(mine)
             at = (ordered[0], 0 if code == "too-many-pods" else 1)
             if code not in first or at < first[code]:
                 first[code] = at

@@ -689,7 +689,7 @@ class _Outside:
         if self.multi is None:
             f0 = self.failure(o0)
             return [((f0.plugin, f0.code, f0.reason), None, f0)]
-        got = sorted(self.multi.groups(frozenset(self.inside)),
+        got = sorted(self.multi.groups(self.inside_set),
                      key=lambda g: g[1][0])  # (stable: a node's reasons in its order)
         return [(k, pos, f) for k, pos, f in got]
 
@@ -785,6 +785,11 @@ class _Outside:
             d["failures"] = tuple(chain.from_iterable(found.get(i, ())))
 
     @cached_property
+    def inside_set(self) -> frozenset[int]:
+        """The positions kept out of the class, as a set (the class: every other position)."""
+        return frozenset(self.inside)
+
+    @cached_property
     def clean(self) -> bool:
         """A class made by a column with several reasons a node (multi): no later column rejects any
         of its nodes, so a node's failures are that column's answers alone (its first reasons)."""
@@ -793,7 +798,7 @@ class _Outside:
     @cached_property
     def later_rejecting(self) -> list[Sequence[Sequence[Failure]]]:
         """The columns after the class's own that reject some node of the class."""
-        inside = frozenset(self.inside)
+        inside = self.inside_set
         return [col for col in self.columns[self.after:] if any(i not in inside for i in rejected_positions(col))]
 
     def _make_class(self, slots: list[NodeVerdict | None]) -> None:
@@ -802,7 +807,7 @@ class _Outside:
         them (no earlier column rejects them: they would be inside)."""
         assert self.multi is not None
         todo = [i for i in self.positions() if slots[i] is None]
-        inside = frozenset(self.inside)
+        inside = self.inside_set
         extra: dict[int, list[Failure]] = {}
         for col in self.columns[self.after:]:
             for i in rejected_positions(col):

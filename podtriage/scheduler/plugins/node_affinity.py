@@ -406,4 +406,3 @@ class _ClassNamed:
         name = self.names[i]
         return tuple([lazy_failure(f.plugin, f.code, f.reason, f.unresolvable, (_prefixed, f, name))
                       for f in self.results[self.index[i]]])
-

@@ -104,6 +104,7 @@ class FitColumn(LazyColumn, ClassGroups):
         self.fit_keys: list[tuple[str, str, Sequence[int]]] = [
             ("too-many-pods", "", p) if r == "Too many pods" else ("insufficient", r.removeprefix("Insufficient "), p)
             for r, p in self._keys]
+        self._outside: tuple[frozenset[int], list[list[int]]] | None = None
         self.uniform = bool(self._keys)
         self.keep_bound = n - max((len(p) for _, p in self._keys), default=0)
 
@@ -169,10 +170,17 @@ class FitColumn(LazyColumn, ClassGroups):
                 made[i] = tuple(got) if got else empty
         return [made[i] for i in positions]
 
+    def outside_of(self, inside: frozenset[int]) -> list[list[int]]:
+        """Per reason (as fit_keys), the positions with it not in `inside`, ascending; kept for the
+        last `inside` (the first pass and the diagnosis of a pod both read them)."""
+        got = self._outside
+        if got is None or got[0] is not inside:
+            got = self._outside = (inside, [sorted(set(p).difference(inside)) for _, p in self._keys])
+        return got[1]
+
     def groups(self, inside: frozenset[int]) -> list[tuple[tuple[str, str, str], list[int], Failure]]:
         out = []
-        for reason, positions in self._keys:
-            mine = sorted(set(positions).difference(inside))
+        for (reason, _), mine in zip(self._keys, self.outside_of(inside)):
             if mine:
                 f0 = next(f for f in self[mine[0]] if f.reason == reason)
                 out.append(((f0.plugin, f0.code, reason), mine, f0))

@@ -70,7 +70,8 @@ def preemption_outlook(pod: m.Pod, cluster: ClusterState, ev: Evaluation, target
     lower_anywhere = False
     by_node = ev.verdicts_by_node()
     # (nothing anywhere ranks below the pod, the common case with everything at 0: no node to visit)
-    for node in full if lowest and min(lowest.values()) < pod.priority else ():
+    anywhere = cluster.lowest_priority_anywhere
+    for node in full if anywhere is not None and anywhere < pod.priority else ():
         if lowest.get(node, pod.priority) >= pod.priority:
             continue  # nothing there ranks below the pod
         short, no_slot = _shortfall(by_node[node])

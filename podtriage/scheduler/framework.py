@@ -417,6 +417,12 @@ class ClusterState:
                 out[name] = min(prios)
         return out
 
+    @cached_property
+    def lowest_priority_anywhere(self) -> int | None:
+        """The lowest of lowest_priority (None: no live pod on any node): a pod at or below it has
+        nothing to preempt anywhere."""
+        return min(self.lowest_priority.values(), default=None)
+
     def namespace_labels(self, ns: str) -> Mapping[str, str]:
         return self.snapshot.namespace_labels.get(ns, {})
 

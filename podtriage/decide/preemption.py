@@ -15,6 +15,7 @@ from .. import model as m
 from ..findings import EvidenceItem, Signal
 from ..quantity import format_amount
 from ..scheduler.framework import ClusterState, Evaluation, NodeVerdict, effective_requests
+from ..scheduler.plugins.node_resources_fit import FitColumn
 from ..scheduler.selectors import label_selector_matches
 
 _RESOURCE_CODES = frozenset({"insufficient", "too-many-pods"})
@@ -26,12 +27,17 @@ def _full_targets(ev: Evaluation, targets: Sequence[str]) -> list[str]:
     key = "full-targets"
     if key not in ev.memo:
         cls = ev.outside
-        if cls is not None and cls.clean:
+        if cls is not None and cls.clean and isinstance(cls.multi, FitColumn):
             # NodeResourcesFit's class, with its failures alone: every node of it is blocked by room
-            # alone (its verdicts are not made for that).
-            pos, inside, names = cls.positions_of, cls.inside_set, cls.names
-            where = range(len(names)) if len(targets) == len(names) else sorted({pos[n] for n in targets if n in pos})
-            ev.memo[key] = [names[i] for i in where if i not in inside or _room_only(cls.verdict(i))]
+            # alone (its verdicts are not made for that). No node kept out of it is: NodeResourcesFit
+            # passes it (only NodeResourcesFit gives a resource code), or an earlier filter rejects
+            # it first.
+            pos, names = cls.positions_of, cls.names
+            room = cls.positions()
+            if len(targets) != len(names):
+                wanted = {pos[n] for n in targets if n in pos}
+                room = [i for i in room if i in wanted]
+            ev.memo[key] = list(map(names.__getitem__, room))
         else:
             # (verdicts_on: a DaemonSet pod's verdicts on its other nodes are not made to be skipped)
             ev.memo[key] = [v.node for v in ev.verdicts_on(targets) if _room_only(v)]

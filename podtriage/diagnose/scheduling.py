@@ -303,7 +303,8 @@ class SchedulingDiagnosis:
         # position, then its place among the node's failures).
         items: dict[str, list[tuple[int, NodeVerdict, Failure]]] = defaultdict(list)
         first: dict[str, tuple[int, int]] = {}
-        walked = out.inside if wanted is None else [i for i in out.inside if i in wanted]
+        # (the nodes kept out of the class that every filter passes have no failure to walk)
+        walked = out.failing if wanted is None else [i for i in out.failing if i in wanted]
         out.make_many(walked)  # (their failures made together, not one read at a time)
         for i in walked:
             v = out.verdict(i)

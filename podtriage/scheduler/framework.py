@@ -20,7 +20,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import chain, repeat
+from itertools import chain, filterfalse, repeat
 from typing import Any, ClassVar, TypeVar
 
 from .. import model as m
@@ -666,6 +666,10 @@ class _Outside:
         # Positions in the PreFilterResult (kept out of the class), ascending: their verdicts are made
         # at once (their first reasons, at least: make_inside).
         self.inside = inside
+        # Of those, the positions some filter rejects and those every filter passes, ascending
+        # (make_inside): readers of the rejections walk only the first.
+        self.failing: list[int] = []
+        self.passing: list[int] = []
         self.columns = columns
         self.multi: ClassGroups | None = None
         # The columns after the class's own, the only others that can reject its nodes (0: a
@@ -680,6 +684,7 @@ class _Outside:
         self.src = _OutsideParts(cluster, columns, first)
         self._verdicts: list[NodeVerdict | None] | None = None
         self._all: tuple[NodeVerdict, ...] | None = None
+        self._positions: list[int] | None = None
 
     def failure(self, i: int) -> Failure:
         """Node i's (first) first reason."""
@@ -700,13 +705,14 @@ class _Outside:
         return [(k, pos, f) for k, pos, f in got]
 
     def make_inside(self, passed: Sequence[NodeVerdict]) -> list[NodeVerdict]:
-        """The verdicts inside the PreFilterResult (in `inside` order), made now as the column walk
-        makes them (those an earlier column than the class's own rejects: their first reasons now,
-        the rest when read); the others are made when read."""
+        """The verdicts inside the PreFilterResult, made now as the column walk makes them (those an
+        earlier column than the class's own rejects: their first reasons now, the rest when read);
+        the others are made when read. Returns those that fail (in node order: `failing`)."""
         names = self.names
         slots: list[NodeVerdict | None] = [None] * len(names)
         empty: tuple[Failure, ...] = ()
         inside = self.inside
+        failing: list[int] = []
         if self.after > 1 and len(inside) > 64:
             # The nodes a column before the class's own rejects (the tainted pools, the cordoned
             # nodes): their first reasons are that column's, known from the earlier columns alone;
@@ -720,21 +726,31 @@ class _Outside:
                 d["first"] = seen[0] if type(seen[0]) is tuple else tuple(seen[0])
                 d["_of"] = src
             inside = [i for i in inside if i not in early]
+            failing += early
         # Many nodes inside (a class of the nodes a filter rejects, a pool or the tainted nodes
         # inside): column by column, as evaluate's walk does, a column that lists its rejections
         # visiting only those; a few (a DaemonSet pod's own node): each node's columns.
-        hits = _column_hits(self.columns, inside) if len(inside) > 64 else {
-            i: h for i in inside if (h := [got for col in self.columns if (got := col[i])])}
+        # (what no earlier column rejects the class's own column passes: not read again)
+        columns = self.columns if self.after == 0 or (self.after > 1 and len(self.inside) <= 64) else \
+            [col for k, col in enumerate(self.columns) if k != self.after - 1]
+        hits = _column_hits(columns, inside) if len(inside) > 64 else {
+            i: h for i in inside if (h := [got for col in columns if (got := col[i])])}
+        passing = self.passing
         for i in inside:
             hit = hits.get(i)
             if hit is None:
                 slots[i] = passed[i]
+                passing.append(i)
                 continue
             first = hit[0] if type(hit[0]) is tuple else tuple(hit[0])
             slots[i] = make_verdict(names[i], first, first if len(hit) == 1 else
                                     tuple(chain.from_iterable(hit)) or empty)
+            failing.append(i)
+        if len(failing) > len(hits):  # (the early ones first: back in node order)
+            failing.sort()
+        self.failing = failing
         self._verdicts = slots
-        return [slots[i] for i in self.inside]  # type: ignore[misc]
+        return [slots[i] for i in failing]  # type: ignore[misc]
 
     def verdict(self, i: int) -> NodeVerdict:
         """Node i's verdict (outside: its reasons made when read)."""
@@ -841,17 +857,26 @@ class _Outside:
         return i if i < len(self.names) else None
 
     def positions(self) -> list[int]:
-        """The positions outside, ascending."""
-        out: list[int] = []
-        prev = 0
-        for p in self.inside:
-            out += range(prev, p)
-            prev = p + 1
-        out += range(prev, len(self.names))
-        return out
+        """The positions outside, ascending (kept: not to be changed by the reader)."""
+        got = self._positions
+        if got is None:
+            n, inside = len(self.names), self.inside
+            if 8 * len(inside) < n:  # (a few inside, a DaemonSet pod's own node: the runs between them)
+                got = []
+                prev = 0
+                for p in inside:
+                    got += range(prev, p)
+                    prev = p + 1
+                got += range(prev, n)
+            else:
+                got = list(filterfalse(self.inside_set.__contains__, range(n)))
+            self._positions = got
+        return got
 
     def outside_names(self) -> list[str]:
         """The names of the nodes outside, in node order."""
+        if 8 * len(self.inside) >= len(self.names):
+            return list(map(self.names.__getitem__, self.positions()))
         out: list[str] = []
         prev = 0
         for p in self.inside:
@@ -970,8 +995,12 @@ class Evaluation:
         got = self.memo.get("feasible")
         if got is None:
             # Outside the PreFilterResult no node passes: only the nodes inside are read.
-            verdicts = self.verdicts if self.outside is None else [self.outside.verdict(i) for i in self.outside.inside]
-            got = self.memo["feasible"] = tuple(v.node for v in verdicts if not v.first)
+            if self.outside is None:
+                got = tuple(v.node for v in self.verdicts if not v.first)
+            else:
+                names = self.outside.names
+                got = tuple([names[i] for i in self.outside.passing])
+            self.memo["feasible"] = got
         return got  # type: ignore[no-any-return]
 
     def first_pass(self) -> tuple[dict[tuple[str, str, str], tuple[list[str], Failure]], list[tuple[Failure, ...]]]:
@@ -995,7 +1024,7 @@ class Evaluation:
         from the class's groups, kept in memo "first_pass_class".)"""
         cgroups = out.groups()
         self.memo["first_pass_class"] = cgroups
-        inside, multi = _group_firsts(map(out.verdict, out.inside), out.inside)
+        inside, multi = _group_firsts(map(out.verdict, out.failing), out.failing)
         o0 = out.first_position()
         # Every group where the walk over every node meets it first: at its first node (a node's
         # reasons in its order; inside and outside share no node, and a sort keeps ties in order).

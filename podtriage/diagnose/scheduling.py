@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import replace
 from functools import cached_property
 from itertools import compress
+from operator import not_
 from typing import Any, Collection, Iterable, Literal, Mapping, Sequence
 
 from .. import model as m
@@ -28,7 +29,7 @@ from ..decide.intent import (
 from ..findings import EvidenceItem, Signal, VerdictGroup, jsonable
 from ..owners import owner_chain
 from ..quantity import format_amount
-from ..scheduler.framework import Evaluation, Failure, NodeVerdict, Outside
+from ..scheduler.framework import Column, Evaluation, Failure, NodeVerdict, Outside
 from ..scheduler.plugins.dynamic_resources import NAME as DRA_PLUGIN, may_filter
 from ..scheduler.plugins.node_resources_fit import FitColumn, fit_facts
 from ..scheduler.plugins.taint_toleration import tolerates
@@ -144,11 +145,13 @@ def _fit_of_class(out: Outside) -> FitColumn | None | Literal[False]:
 
 
 class _FitItems(list):  # type: ignore[type-arg]
-    """The Insufficient (verdict, failure) pairs of the nodes kept out of NodeResourcesFit's class,
-    with the class's own short nodes as positions per resource (SchedulingDiagnosis._short_rows)."""
+    """A pod's Insufficient failures on its targets as positions (SchedulingDiagnosis._short_rows):
+    per resource, the targets short of it, ascending; the targets kept out of the class with a
+    failure of another filter (besides the pod's own placement); NodeResourcesFit's column. Empty
+    as a list of (verdict, failure) pairs: none is made."""
 
-    inside_positions: list[int]
     short: dict[str, list[int]]
+    elsewhere: set[int]
     column: FitColumn
     names: Sequence[str]
 
@@ -292,52 +295,66 @@ class SchedulingDiagnosis:
     def _failures_with_fit_class(self, nodes: Sequence[str], out: Outside,
                                  col: FitColumn | None) -> dict[str, list[tuple[NodeVerdict, Failure]]]:
         """_failures_on when the failures of a class's nodes other than the pod's own placement are
-        NodeResourcesFit's alone (_fit_of_class: `col`), or none: the verdicts kept out of the class
-        are walked; of the class, its nodes short of a resource are kept as positions per resource
-        (_FitItems, which _insufficient reads with the free amounts), and its full nodes' verdicts
-        made. Codes and items in the order the walk over every target gives them."""
+        NodeResourcesFit's alone (_fit_of_class: `col`), or none. Without `col`, the verdicts kept
+        out of the class that some filter rejects are walked. With it, NodeResourcesFit's failures
+        on every target are read as positions: its full nodes' verdicts are made, the nodes short of
+        each resource are kept as positions (_FitItems, which _insufficient reads with the free
+        amounts); the other columns' failures are read on the nodes kept out of the class that some
+        filter rejects (no other column rejects the class's nodes). Codes and items in the order the
+        walk over every target gives them."""
         pos = out.positions_of
         wanted = None if nodes is self.intent.targets and len(nodes) == len(out.names) else \
             {pos[n] for n in nodes if n in pos}
-        # Per code: its items with their positions, and where the walk meets it first (the node's
-        # position, then its place among the node's failures).
-        items: dict[str, list[tuple[int, NodeVerdict, Failure]]] = defaultdict(list)
-        first: dict[str, tuple[int, int]] = {}
         # (the nodes kept out of the class that every filter passes have no failure to walk)
         walked = out.failing if wanted is None else [i for i in out.failing if i in wanted]
-        out.make_many(walked)  # (their failures made together, not one read at a time)
-        for i in walked:
-            v = out.verdict(i)
-            for k, f in enumerate(v.failures):
-                if not is_intent_failure(f):
-                    items[f.code].append((i, v, f))
-                    first.setdefault(f.code, (i, k))
+        by_code: dict[str, list[tuple[NodeVerdict, Failure]]] = {}
+        if col is None:
+            out.make_many(walked)  # (their failures made together, not one read at a time)
+            for i in walked:
+                v = out.verdict(i)
+                for f in v.failures:
+                    if not is_intent_failure(f):
+                        by_code.setdefault(f.code, []).append((v, f))
+            return by_code
+        # Per code: its failures with where the walk meets each (the node's position, the column,
+        # the failure's place in the column's answer), and the first of those.
+        entries: dict[str, list[tuple[int, int, int, Failure]]] = {}
+        elsewhere: set[int] = set()  # nodes kept out with a failure of another column
+        inside = set(walked) if len(walked) > 64 else walked
+        at_fit = 0
+        for ck, c in enumerate(out.columns):
+            if c is col:
+                at_fit = ck
+                continue
+            for i in [i for i in c.rejected if i in inside] if type(c) is Column else walked:
+                fs = c[i]
+                for k, f in enumerate(fs):
+                    if not is_intent_failure(f):
+                        entries.setdefault(f.code, []).append((i, ck, k, f))
+                        elsewhere.add(i)
+        first: dict[str, tuple[int, int, int]] = {}
+        for code, got in entries.items():
+            got.sort()  # (positions, columns and places are unique: failures are never compared)
+            first[code] = got[0][:3]
         short: dict[str, list[int]] = {}
-        # (the class's nodes with each reason: the lists the first pass counted)
-        for (code, res, _), mine in zip(col.fit_keys, col.outside_of(out.inside_set)) if col is not None else ():
+        full: list[int] = []
+        for code, res, mine in col.sorted_keys:
             ordered = mine if wanted is None else [i for i in mine if i in wanted]
             if not ordered:
                 continue
-            at = (ordered[0], 0 if code == "too-many-pods" else 1)
-            if code not in first or at < first[code]:
-                first[code] = at
+            first.setdefault(code, (ordered[0], at_fit, 0 if code == "too-many-pods" else 1))
             if code == "too-many-pods":
-                assert col is not None
-                items[code] = sorted(items[code] + [(i, out.verdict(i), col.full[i]) for i in ordered],
-                                     key=lambda t: t[0])
+                full = ordered
             else:
                 short[res] = ordered
-        by_code: dict[str, list[tuple[NodeVerdict, Failure]]] = {}
         for code in sorted(first, key=first.__getitem__):
-            got = [(v, f) for _, v, f in items.get(code, ())]
-            if code == "insufficient" and short:
-                assert col is not None
-                fit = _FitItems(got)
-                fit.inside_positions = [i for i, _, _ in items.get(code, ())]
-                fit.short, fit.column, fit.names = short, col, out.names
-                by_code[code] = fit
+            if code == "insufficient":
+                fit = by_code[code] = _FitItems()
+                fit.short, fit.elsewhere, fit.column, fit.names = short, elsewhere, col, out.names
+            elif code == "too-many-pods":
+                by_code[code] = [(out.verdict(i), col.full[i]) for i in full]
             else:
-                by_code[code] = got
+                by_code[code] = [(out.verdict(i), f) for i, _, _, f in entries[code]]
         return by_code
 
     def _node_signals(self, nodes: Sequence[str]) -> list[Signal]:
@@ -690,61 +707,59 @@ class SchedulingDiagnosis:
         node keeps back for the system (kubelet's reserved and eviction thresholds)."""
         return self._pool_sizes(res)[2]
 
-    def _short_rows(self, items: list[tuple[NodeVerdict, Failure]]) -> dict[str, list[tuple[int, str, int, bool,
-                                                                                          Failure | None]]]:
+    def _short_columns(self, items: list[tuple[NodeVerdict, Failure]]) -> dict[
+            str, tuple[list[str], list[int], list[bool], Failure | None, int]]:
         """Per resource (in the order the walk over the nodes meets them), its short nodes in node
-        order: (position, name, free, whether this resource alone blocks the node, the failure or
-        None for a node of NodeResourcesFit's class, made when needed)."""
-        # (fit_facts: the resource and what is free, without making each failure's message and detail)
-        by_res: dict[str, list[tuple[int, str, int, bool, Failure | None]]] = defaultdict(list)
+        order as columns: their names, what each has free, whether something besides this resource
+        blocks each, and the first one's failure (None: made from the column when needed, see
+        the last item, its position)."""
         fit = items if isinstance(items, _FitItems) else None
-        where = fit.inside_positions if fit is not None else range(len(items))
-        for i, (v, f) in zip(where, items):
-            res, _, free = fit_facts(f)
-            # Where lowering this request alone would help: a node this resource is the only thing
-            # blocking (a node with one failure: it is this Insufficient `res`; NodeResourcesFit's
-            # reason names the resource: "Insufficient cpu").
-            reason = f.reason
-            sole = len(v.failures) == 1 or all(g.reason == reason and g.code == "insufficient"
-                                               for g in v.failures if not is_intent_failure(g))
-            by_res[res].append((i, v.node, free, sole, f))
         if fit is None:
-            return by_res
-        # The class: each resource's short nodes from the column, merged in node order; the walk
-        # meets a resource first at its first node (a node lists its resources in request order).
+            # (fit_facts: the resource and what is free, without making each failure's message and detail)
+            rows: dict[str, tuple[list[str], list[int], list[bool], Failure | None, int]] = {}
+            for v, f in items:
+                res, _, free = fit_facts(f)
+                # Where lowering this request alone would help: a node this resource is the only
+                # thing blocking (a node with one failure: it is this Insufficient `res`;
+                # NodeResourcesFit's reason names the resource: "Insufficient cpu").
+                reason = f.reason
+                sole = len(v.failures) == 1 or all(g.reason == reason and g.code == "insufficient"
+                                                   for g in v.failures if not is_intent_failure(g))
+                row = rows.get(res)
+                if row is None:
+                    row = rows[res] = ([], [], [], f, -1)
+                row[0].append(v.node)
+                row[1].append(free)
+                row[2].append(not sole)
+            return rows
+        # Each resource's short nodes from the column (per node, in node order); the walk meets a
+        # resource first at its first node (a node lists its resources in request order).
         col, names = fit.column, fit.names
-        rank = {r: k for k, (_, r, _) in enumerate(col.fit_keys)}
-        first = {res: (rows[0][0], rank[res]) for res, rows in by_res.items()}
-        for res, mine in fit.short.items():
-            others = set().union(*[p for c, r, p in col.fit_keys if r != res])
+        keys = col.fit_keys
+        out: dict[str, tuple[list[str], list[int], list[bool], Failure | None, int]] = {}
+        for res, mine in sorted(fit.short.items(), key=lambda kv: kv[1][0]):  # (stable: request order)
+            others = fit.elsewhere.union(*[p for _, r, p in keys if r != res])
             frees = col.free(res)
-            rows: list[tuple[int, str, int, bool, Failure | None]] = [
-                (i, names[i], frees[i], i not in others, None) for i in mine]
-            if res in by_res:  # (two runs in node order, positions unique: merged by comparing them)
-                by_res[res] = sorted(by_res[res] + rows)
-            else:
-                by_res[res] = rows
-            first[res] = min(first.get(res, (mine[0], 0)), (mine[0], rank[res]))
-        return {res: by_res[res] for res in sorted(by_res, key=first.__getitem__)}
+            out[res] = (list(map(names.__getitem__, mine)), list(map(frees.__getitem__, mine)),
+                        list(map(others.__contains__, mine)), None, mine[0])
+        return out
 
     def _insufficient(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:
-        by_name = self.snapshot.node_by_name
         out = []
-        for res, group in sorted(self._short_rows(items).items(), key=lambda kv: -len(kv[1])):
-            _, names, frees, alone, _ = zip(*group)  # (columns of the rows: one pass each, in C)
-            nodes = list(names)
+        for res, (nodes, frees, blocked, f0, at) in sorted(self._short_columns(items).items(),
+                                                           key=lambda kv: -len(kv[1][0])):
             requested = self.requests.get(res, 0)
             max_alloc, all_alloc = self._allocatable(res)
-            free_on = dict(zip(names, frees))
             total_free = sum(filter((0).__lt__, frees))
             # Where lowering this request alone would help most: a node this resource is the only
-            # thing blocking, with the most of it free (else the roomiest of them all).
-            sole = list(compress(names, alone))
-            # the most free, and of those the last by name (max by (free, name), without a key per node)
-            cands = sole or nodes
-            most = max(map(free_on.__getitem__, cands), default=0)
-            fit_node = max((n for n in cands if free_on[n] == most), default="")
-            fit_amount = max(free_on.get(fit_node, 0), 0)
+            # thing blocking, with the most of it free (else the roomiest of them all); of those with
+            # the most free, the last by name.
+            cands, cand_frees = nodes, frees
+            if not all(blocked):
+                cands, cand_frees = list(compress(nodes, map(not_, blocked))), list(compress(frees, map(not_, blocked)))
+            most = max(cand_frees, default=0)
+            fit_node = max(compress(cands, map(most.__eq__, cand_frees)), default="")
+            fit_amount = max(most, 0) if fit_node else 0
             dominant, share = dominant_container(self.pod, res)
             as_written, source = request_source(self.pod, res, requested)
             params = {**self._base(nodes), "resource": res, "requested": as_written,
@@ -761,7 +776,13 @@ class SchedulingDiagnosis:
             name = "insufficient-resources"
             subject = f"Pod/{self.pod.key} resources.requests.{res}"
             if "/" in res:
-                advertised_here = sum(1 for n in nodes if n in by_name and by_name[n].allocatable.get(res, 0) > 0)
+                # (the nodes advertising it: per snapshot and resource)
+                advertising = self.snapshot.__dict__.setdefault("_advertising", {})
+                adv = advertising.get(res)
+                if adv is None:
+                    adv = advertising[res] = frozenset(n.name for n in self.snapshot.nodes
+                                                       if n.allocatable.get(res, 0) > 0)
+                advertised_here = not adv.isdisjoint(nodes)
                 # No node has the device at all (no device plugin, or no such node type), or every
                 # unit of it on the nodes the pod wants is taken.
                 name = "extended-resource-exhausted" if advertised_here else "extended-resource-missing"
@@ -776,10 +797,9 @@ class SchedulingDiagnosis:
                 if zero is None:
                     zero = zeros[res] = [n.name for n in self.snapshot.nodes if n.allocatable.get(res, -1) == 0]
                 params.update(zero_count=len(zero), zero_nodes=", ".join(zero[:5]) + (", ..." if len(zero) > 5 else ""))
-            f0 = group[0][4]
-            if f0 is None:  # a node of the class: its failure made now
+            if f0 is None:  # read as positions: the first node's failure made now
                 assert isinstance(items, _FitItems)
-                f0 = items.column.failure_of(group[0][0], f"Insufficient {res}")
+                f0 = items.column.failure_of(at, f"Insufficient {res}")
             ev = [_verdict_evidence(f"{len(nodes)} node(s): Insufficient {res} (pod requests "
                                     f"{format_amount(res, requested)})", nodes, f0)]
             out.append(Signal(name=name, params=params, nodes=tuple(nodes), evidence=tuple(ev), subject=subject,

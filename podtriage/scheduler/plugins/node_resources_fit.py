@@ -87,6 +87,8 @@ class FitColumn(LazyColumn, ClassGroups):
         self._short: list[Sequence[int]] = []  # per check, the positions short of it
         # Per reason, in the order a node lists them: the reason and the positions with it.
         self._keys: list[tuple[str, Sequence[int]]] = [("Too many pods", list(full))] if full else []
+        # What identifies each reason's positions within the snapshot (sorted_keys)
+        self._ids: list[tuple[str, int, bool]] = [("", 0, False)] if full else []
         for res, want in wanted:
             free, order = cluster.free_index(res)
             k = bisect_left(free, want)
@@ -98,6 +100,7 @@ class FitColumn(LazyColumn, ClassGroups):
             self._short.append(short)
             if short:
                 self._keys.append((reason, short))
+                self._ids.append((res, k, skip))
         # (code, resource or "", positions) per reason, in the same order: what a reader of the class
         # that needs more than counts (the diagnosis: free amounts, nodes short of one resource alone)
         # reads instead of each node's failures.
@@ -124,6 +127,22 @@ class FitColumn(LazyColumn, ClassGroups):
                 out.append(_lazy_insufficient(head, reason, res, want, fact))
         got = self._made[i] = tuple(out)
         return got
+
+    @cached_property
+    def sorted_keys(self) -> list[tuple[str, str, list[int]]]:
+        """fit_keys with each reason's positions ascending. Kept per snapshot by resource and how
+        many nodes are short of it: pods whose requests fall between the same free amounts (every
+        pod larger than every node) share them."""
+        cache: dict[tuple[str, int, bool], list[int]] = self.cluster.__dict__.setdefault("_fit_sorted", {})
+        out = []
+        for (code, res, p), key in zip(self.fit_keys, self._ids):
+            got = cache.get(key)
+            if got is None:
+                if len(cache) >= 256:  # bounded: each holds up to every position
+                    cache.clear()
+                got = cache[key] = sorted(p)
+            out.append((code, res, got))
+        return out
 
     @cached_property
     def rejected(self) -> list[int]:

@@ -144,6 +144,34 @@ def _fit_of_class(out: Outside) -> FitColumn | None | Literal[False]:
     return later[0] if len(later) == 1 and isinstance(later[0], FitColumn) else False
 
 
+class _ShortNodes:
+    """The nodes short of one resource, in node order, as columns: their names, what each has
+    free, whether something besides this resource blocks each; the first one's failure, or None
+    to make it from the column at position `at`."""
+
+    def __init__(self, names: list[str], frees: list[int], blocked: list[bool], failure: Failure | None,
+                 at: int) -> None:
+        self.names, self.frees, self.blocked, self.failure, self.at = names, frees, blocked, failure, at
+
+    @cached_property
+    def nodes(self) -> tuple[str, ...]:
+        return tuple(self.names)
+
+    @cached_property
+    def summary(self) -> tuple[int, int, str, int]:
+        """(total free, largest free (0 at least), where lowering this request alone would help
+        most and what is free there): a node this resource is the only thing blocking, with the
+        most of it free (else the roomiest of them all), of those the last by name."""
+        names, frees, blocked = self.names, self.frees, self.blocked
+        cands, cand_frees = names, frees
+        if not all(blocked):
+            cands, cand_frees = list(compress(names, map(not_, blocked))), list(compress(frees, map(not_, blocked)))
+        most = max(cand_frees, default=0)
+        fit_node = max(compress(cands, map(most.__eq__, cand_frees)), default="")
+        return (sum(filter((0).__lt__, frees)), max(max(frees, default=0), 0), fit_node,
+                max(most, 0) if fit_node else 0)
+
+
 class _FitItems(list):  # type: ignore[type-arg]
     """A pod's Insufficient failures on its targets as positions (SchedulingDiagnosis._short_rows):
     per resource, the targets short of it, ascending; the targets kept out of the class with a
@@ -154,6 +182,7 @@ class _FitItems(list):  # type: ignore[type-arg]
     elsewhere: set[int]
     column: FitColumn
     names: Sequence[str]
+    key: tuple[Any, ...]  # what the short nodes per resource depend on (_short_columns)
 
 
 class SchedulingDiagnosis:
@@ -209,11 +238,16 @@ class SchedulingDiagnosis:
             return " ".join(nodes) or "NODE"
         by_name = self.snapshot.node_by_name
         first = by_name.get(nodes[0])
-        wanted = set(nodes)
+        distinct = -1  # (how many distinct nodes: counted only when a label's nodes hold them all)
         for k, v in sorted(first.labels.items()) if first is not None else ():
             if k == "kubernetes.io/hostname":
                 continue
-            if self.snapshot.nodes_by_label.get((k, v)) == wanted:
+            got = self.snapshot.nodes_by_label.get((k, v))
+            if got is None or len(got) > len(nodes) or not got.issuperset(nodes):
+                continue
+            if distinct < 0:
+                distinct = len(set(nodes))
+            if len(got) == distinct:  # (every node in it, as many: the same set)
                 return f"-l {k}={v}" if v else f"-l {k}"
         return " ".join(nodes)
 
@@ -351,6 +385,7 @@ class SchedulingDiagnosis:
             if code == "insufficient":
                 fit = by_code[code] = _FitItems()
                 fit.short, fit.elsewhere, fit.column, fit.names = short, elsewhere, col, out.names
+                fit.key = (col.short_ids, frozenset(elsewhere), None if wanted is None else tuple(nodes))
             elif code == "too-many-pods":
                 by_code[code] = [(out.verdict(i), col.full[i]) for i in full]
             else:
@@ -464,8 +499,11 @@ class SchedulingDiagnosis:
         if not ok:
             return []
         plane = control_plane_tainted(self.snapshot)  # only these can be is_control_plane
-        return [n.name for n in self.snapshot.nodes if n.name in ok and (n.name not in plane or
-                                                                         not is_control_plane(n, self.pod))]
+        got = list(filter(ok.__contains__, self.snapshot.node_by_name))  # (node order)
+        if plane:
+            by_name = self.snapshot.node_by_name
+            got = [n for n in got if n not in plane or not is_control_plane(by_name[n], self.pod)]
+        return got
 
     def _no_nodes(self) -> Signal:
         return Signal(name="no-nodes", scope="pod", params={"pod": self.pod.key, "total_nodes": 0, "nodes_count": 0,
@@ -707,16 +745,13 @@ class SchedulingDiagnosis:
         node keeps back for the system (kubelet's reserved and eviction thresholds)."""
         return self._pool_sizes(res)[2]
 
-    def _short_columns(self, items: list[tuple[NodeVerdict, Failure]]) -> dict[
-            str, tuple[list[str], list[int], list[bool], Failure | None, int]]:
+    def _short_columns(self, items: list[tuple[NodeVerdict, Failure]]) -> dict[str, _ShortNodes]:
         """Per resource (in the order the walk over the nodes meets them), its short nodes in node
-        order as columns: their names, what each has free, whether something besides this resource
-        blocks each, and the first one's failure (None: made from the column when needed, see
-        the last item, its position)."""
+        order (_ShortNodes)."""
         fit = items if isinstance(items, _FitItems) else None
         if fit is None:
             # (fit_facts: the resource and what is free, without making each failure's message and detail)
-            rows: dict[str, tuple[list[str], list[int], list[bool], Failure | None, int]] = {}
+            rows: dict[str, _ShortNodes] = {}
             for v, f in items:
                 res, _, free = fit_facts(f)
                 # Where lowering this request alone would help: a node this resource is the only
@@ -727,45 +762,45 @@ class SchedulingDiagnosis:
                                                    for g in v.failures if not is_intent_failure(g))
                 row = rows.get(res)
                 if row is None:
-                    row = rows[res] = ([], [], [], f, -1)
-                row[0].append(v.node)
-                row[1].append(free)
-                row[2].append(not sole)
+                    row = rows[res] = _ShortNodes([], [], [], f, -1)
+                row.names.append(v.node)
+                row.frees.append(free)
+                row.blocked.append(not sole)
             return rows
         # Each resource's short nodes from the column (per node, in node order); the walk meets a
-        # resource first at its first node (a node lists its resources in request order).
+        # resource first at its first node (a node lists its resources in request order). They
+        # depend only on which nodes are short of what and the targets' other failures: kept per
+        # snapshot, as pods whose requests fall between the same free amounts share them.
         col, names = fit.column, fit.names
-        keys = col.fit_keys
-        out: dict[str, tuple[list[str], list[int], list[bool], Failure | None, int]] = {}
+        cache: dict[Any, _ShortNodes] = self.snapshot.__dict__.setdefault("_short_nodes", {})
+        out: dict[str, _ShortNodes] = {}
         for res, mine in sorted(fit.short.items(), key=lambda kv: kv[1][0]):  # (stable: request order)
-            others = fit.elsewhere.union(*[p for _, r, p in keys if r != res])
-            frees = col.free(res)
-            out[res] = (list(map(names.__getitem__, mine)), list(map(frees.__getitem__, mine)),
-                        list(map(others.__contains__, mine)), None, mine[0])
+            key = (res, fit.key)
+            got = cache.get(key)
+            if got is None:
+                others = fit.elsewhere.union(*[p for _, r, p in col.fit_keys if r != res])
+                frees = col.free(res)
+                got = _ShortNodes(list(map(names.__getitem__, mine)), list(map(frees.__getitem__, mine)),
+                                  list(map(others.__contains__, mine)), None, mine[0])
+                if len(cache) >= 256:  # bounded: each holds up to every node
+                    cache.clear()
+                cache[key] = got
+            out[res] = got
         return out
 
     def _insufficient(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:
         out = []
-        for res, (nodes, frees, blocked, f0, at) in sorted(self._short_columns(items).items(),
-                                                           key=lambda kv: -len(kv[1][0])):
+        for res, short in sorted(self._short_columns(items).items(), key=lambda kv: -len(kv[1].names)):
+            nodes = short.names
             requested = self.requests.get(res, 0)
             max_alloc, all_alloc = self._allocatable(res)
-            total_free = sum(filter((0).__lt__, frees))
-            # Where lowering this request alone would help most: a node this resource is the only
-            # thing blocking, with the most of it free (else the roomiest of them all); of those with
-            # the most free, the last by name.
-            cands, cand_frees = nodes, frees
-            if not all(blocked):
-                cands, cand_frees = list(compress(nodes, map(not_, blocked))), list(compress(frees, map(not_, blocked)))
-            most = max(cand_frees, default=0)
-            fit_node = max(compress(cands, map(most.__eq__, cand_frees)), default="")
-            fit_amount = max(most, 0) if fit_node else 0
+            total_free, largest_free, fit_node, fit_amount = short.summary
             dominant, share = dominant_container(self.pod, res)
             as_written, source = request_source(self.pod, res, requested)
             params = {**self._base(nodes), "resource": res, "requested": as_written,
                       "request_source": source, **self._largest_node(res),
                       "requested_amount": requested,
-                      "largest_free": format_amount(res, max(max(frees, default=0), 0)),
+                      "largest_free": format_amount(res, largest_free),
                       "largest_allocatable": format_amount(res, max_alloc),
                       "total_free": format_amount(res, total_free),
                       "total_allocatable": format_amount(res, all_alloc),
@@ -797,12 +832,13 @@ class SchedulingDiagnosis:
                 if zero is None:
                     zero = zeros[res] = [n.name for n in self.snapshot.nodes if n.allocatable.get(res, -1) == 0]
                 params.update(zero_count=len(zero), zero_nodes=", ".join(zero[:5]) + (", ..." if len(zero) > 5 else ""))
+            f0 = short.failure
             if f0 is None:  # read as positions: the first node's failure made now
                 assert isinstance(items, _FitItems)
-                f0 = items.column.failure_of(at, f"Insufficient {res}")
+                f0 = items.column.failure_of(short.at, f"Insufficient {res}")
             ev = [_verdict_evidence(f"{len(nodes)} node(s): Insufficient {res} (pod requests "
                                     f"{format_amount(res, requested)})", nodes, f0)]
-            out.append(Signal(name=name, params=params, nodes=tuple(nodes), evidence=tuple(ev), subject=subject,
+            out.append(Signal(name=name, params=params, nodes=short.nodes, evidence=tuple(ev), subject=subject,
                               effects=self._effects("NodeResourcesFit", nodes)))
         return out
 

@@ -55,6 +55,7 @@ NODES = _cluster()
 
 
 GPU_TOL = "  tolerations: [{key: nvidia.com/gpu, operator: Exists}]\n"
+ANY_TAINT = "  tolerations: [{operator: Exists}]\n"
 CASES = {
     "larger than every node": _pod("64"),
     "short on the busy third": _pod("3"),
@@ -111,3 +112,33 @@ def test_the_many_node_paths_are_taken() -> None:
     snap = snapshot(NODES, CASES["larger than every node"])
     fit = evaluate(next(p for p in snap.pods if not p.node_name), ClusterState(snap))
     assert fit.outside is not None and fit.outside.multi is not None and fit.outside.clean
+
+
+def test_pods_short_of_the_same_nodes_share_them_and_only_they() -> None:
+    """The nodes short of each resource are kept per snapshot by which nodes are short (pods whose
+    requests fall between the same free amounts share them): diagnosed in turn on one snapshot,
+    pods of other sizes and placements each get the node-by-node answers, and two pods short of the
+    same nodes share one list of them."""
+    asks = [("64", ""), ("3", ""), ("65", ""), ("2500m", ""), ("9", ""),
+            ("3", "  nodeSelector: {failure-domain.beta.kubernetes.io/zone: zone-a}\n"),
+            ("3", "  nodeSelector: {failure-domain.beta.kubernetes.io/zone: zone-b}\n"), ("3", GPU_TOL),
+            ("3", "  nodeSelector: {topology.kubernetes.io/zone: zone-a}\n" + ANY_TAINT),
+            ("3", "  nodeSelector: {topology.kubernetes.io/zone: zone-b}\n" + ANY_TAINT)]
+    pods = [_pod(cpu, extra=extra).replace("name: asks,", f"name: asks-{k},") for k, (cpu, extra) in enumerate(asks)]
+    snap = snapshot(NODES, *pods)
+    cluster = ClusterState(snap)
+    got = {}
+    for pod in [p for p in snap.pods if not p.node_name]:
+        mine = SchedulingDiagnosis(pod, snap, evaluate(pod, cluster)).signals()
+        alone = snapshot(NODES, next(d for d in pods if f"name: {pod.name}," in d))
+        ref = evaluate(pod, ClusterState(alone), _plugins(eager=True))
+        assert mine == SchedulingDiagnosis(pod, alone, ref).signals(), pod.name
+        got[pod.name] = {s.params["resource"]: s.nodes for s in mine if s.name == "insufficient-resources"}
+    # 64, 65 and 9 cpu: larger than every node, the same nodes short of cpu (one list); 2500m cpu is
+    # short on the busy third as 3 cpu is.
+    assert got["asks-0"]["cpu"] is got["asks-2"]["cpu"] is got["asks-4"]["cpu"]
+    assert got["asks-1"]["cpu"] is got["asks-3"]["cpu"]
+    assert len(got["asks-1"]["cpu"]) < len(got["asks-0"]["cpu"])
+    assert got["asks-5"]["cpu"] != got["asks-6"]["cpu"]  # other targets (the corrected zone), other nodes
+    # (and with nothing else failing on either zone's nodes: their short nodes told apart by the targets alone)
+    assert got["asks-8"]["cpu"] != got["asks-9"]["cpu"]

@@ -128,6 +128,12 @@ class FitColumn(LazyColumn, ClassGroups):
         got = self._made[i] = tuple(out)
         return got
 
+    @property
+    def short_ids(self) -> tuple[tuple[str, int, bool], ...]:
+        """What identifies the positions of every reason within the snapshot (equal for two pods:
+        the same nodes are full and short of the same resources)."""
+        return tuple(self._ids)
+
     @cached_property
     def sorted_keys(self) -> list[tuple[str, str, list[int]]]:
         """fit_keys with each reason's positions ascending. Kept per snapshot by resource and how

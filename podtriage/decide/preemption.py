@@ -33,11 +33,11 @@ def _full_targets(ev: Evaluation, targets: Sequence[str]) -> list[str]:
             # passes it (only NodeResourcesFit gives a resource code), or an earlier filter rejects
             # it first.
             pos, names = cls.positions_of, cls.names
-            room = cls.positions()
-            if len(targets) != len(names):
+            if len(targets) == len(names):
+                ev.memo[key] = cls.outside_names()
+            else:
                 wanted = {pos[n] for n in targets if n in pos}
-                room = [i for i in room if i in wanted]
-            ev.memo[key] = list(map(names.__getitem__, room))
+                ev.memo[key] = [names[i] for i in cls.positions() if i in wanted]
         else:
             # (verdicts_on: a DaemonSet pod's verdicts on its other nodes are not made to be skipped)
             ev.memo[key] = [v.node for v in ev.verdicts_on(targets) if _room_only(v)]

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import compress
+from operator import not_
 
 from ..findings import SEVERITIES, Fix, RootCause, Signal
 
@@ -118,10 +120,13 @@ def blockers(signals: Sequence[Signal], blocking: Sequence[bool],
     the nodes it keeps from the pod, in candidate order. Nodes share few distinct sets (a pool's
     nodes fail alike), so what follows works on the sets, not on every node."""
     wanted = set(candidates)
+    cands = tuple(candidates)
     # A target-scoped cause on every candidate (a pod larger than every node) is in every B(n), like
-    # a pod-scoped one: kept out of the walk over its nodes.
+    # a pod-scoped one: kept out of the walk over its nodes. (Its nodes mostly are the candidates,
+    # in the same order: compared as they are before as sets.)
     common = {i for i, s in enumerate(signals) if blocking[i] and (
-        s.scope == "pod" or (s.scope == "target" and len(s.nodes) >= len(wanted) and wanted.issubset(s.nodes)))}
+        s.scope == "pod" or (s.scope == "target" and len(s.nodes) >= len(wanted)
+                             and (s.nodes == cands or wanted.issubset(s.nodes))))}
     everywhere = frozenset(common)
     extra: dict[str, list[int]] = {}
     for i, s in enumerate(signals):
@@ -131,23 +136,29 @@ def blockers(signals: Sequence[Signal], blocking: Sequence[bool],
                     extra.setdefault(n, []).append(i)
     if not extra:  # no node has a blocker of its own (a pod larger than every node): one group
         return {everywhere: list(candidates)} if candidates else {}
-    sets: dict[tuple[int, ...], frozenset[int]] = {(): everywhere}
+    # The nodes with blockers of their own, walked in candidate order; the others (most) are one
+    # group, taken in one pass, placed where its first node comes.
+    has = list(map(extra.__contains__, cands))
+    sets: dict[tuple[int, ...], frozenset[int]] = {}
     out: dict[frozenset[int], list[str]] = {}
-    get = extra.get
-    alone: list[str] | None = None  # the nodes with no blocker of their own (most): one list
-    for n in candidates:
-        mine = get(n)
-        if mine is None:
-            if alone is None:
-                alone = out.setdefault(everywhere, [])
-            alone.append(n)
-            continue
-        key = tuple(mine)
+    first_at: list[int] = []  # per group of `out`, the index of its first node
+    for k, n in zip(compress(range(len(cands)), has), compress(cands, has)):
+        key = tuple(extra[n])
         b = sets.get(key)
         if b is None:
             b = sets[key] = everywhere | frozenset(key)
-        out.setdefault(b, []).append(n)
-    return out
+        got = out.get(b)
+        if got is None:
+            got = out[b] = []
+            first_at.append(k)
+        got.append(n)
+    if all(has):
+        return out
+    alone_at = has.index(False)
+    alone = list(compress(cands, map(not_, has)))
+    groups = list(out.items())
+    place = next((g for g, k in enumerate(first_at) if k > alone_at), len(groups))
+    return dict(groups[:place] + [(everywhere, alone)] + groups[place:])
 
 
 def counterfactuals(groups: Mapping[frozenset[int], Sequence[str]], causes: Sequence[int]) -> dict[int, Counterfactual]:

@@ -395,6 +395,30 @@ class ClusterState:
             idx = self._free[resource] = ([free[k] for k in order], order)
         return idx
 
+    def outside_of(self, inside: frozenset[int]) -> tuple[list[int], list[str]]:
+        """The positions not in `inside` (ascending) and their names. Kept for a few recent sets:
+        pods that share their tolerations and placement keep the same nodes out of their classes.
+        (Read only.)"""
+        cache: dict[frozenset[int], tuple[list[int], list[str]]] = self.__dict__.setdefault("_outside_of", {})
+        got = cache.get(inside)
+        if got is None:
+            positions = list(filterfalse(inside.__contains__, range(len(self.node_names))))
+            if len(cache) >= 64:  # bounded: each holds up to every node
+                cache.clear()
+            got = cache[inside] = (positions, list(map(self.node_names.__getitem__, positions)))
+        return got
+
+    def names_at(self, positions: list[int]) -> list[str]:
+        """The names at `positions`, a list some per-snapshot cache keeps and nobody changes (kept
+        by its identity while a few recent ones are: the list is held with them). (Read only.)"""
+        cache: dict[int, tuple[list[int], list[str]]] = self.__dict__.setdefault("_names_at", {})
+        got = cache.get(id(positions))
+        if got is None or got[0] is not positions:
+            if len(cache) >= 64:  # bounded: each holds up to every node
+                cache.clear()
+            got = cache[id(positions)] = (positions, list(map(self.node_names.__getitem__, positions)))
+        return got[1]
+
     def short_of(self, resource: str, want: int) -> list[int]:
         """Positions (in node order) of the nodes with less than `want` of `resource` free."""
         free, order = self.free_index(resource)
@@ -661,6 +685,7 @@ class _Outside:
                  absent: Callable[[int], Failure] | None = None, *,
                  multi: tuple[Callable[[int], tuple[Failure, ...]], ClassGroups, int] | None = None,
                  after: int = 0) -> None:
+        self.cluster = cluster
         self.names = cluster.node_names
         self.positions_of = cluster.positions
         # Positions in the PreFilterResult (kept out of the class), ascending: their verdicts are made
@@ -869,14 +894,14 @@ class _Outside:
                     prev = p + 1
                 got += range(prev, n)
             else:
-                got = list(filterfalse(self.inside_set.__contains__, range(n)))
+                got = self.cluster.outside_of(self.inside_set)[0]
             self._positions = got
         return got
 
     def outside_names(self) -> list[str]:
-        """The names of the nodes outside, in node order."""
+        """The names of the nodes outside, in node order (read only)."""
         if 8 * len(self.inside) >= len(self.names):
-            return list(map(self.names.__getitem__, self.positions()))
+            return self.cluster.outside_of(self.inside_set)[1]
         out: list[str] = []
         prev = 0
         for p in self.inside:
@@ -1052,7 +1077,8 @@ class Evaluation:
                     result[key] = (out.outside_names(), f)
                     continue
                 mine = out.positions()
-            result[key] = ([names[i] for i in (sorted(pos + mine) if pos else mine)], f)
+            # (a class's own group: its positions a list the snapshot's cache keeps, FitColumn.outside_of)
+            result[key] = ([names[i] for i in sorted(pos + mine)] if pos else out.cluster.names_at(mine), f)
         return result, multi
 
     def _first_counts(self, field: Callable[[Failure], str]) -> dict[str, int]:

@@ -196,11 +196,20 @@ class FitColumn(LazyColumn, ClassGroups):
         return [made[i] for i in positions]
 
     def outside_of(self, inside: frozenset[int]) -> list[list[int]]:
-        """Per reason (as fit_keys), the positions with it not in `inside`, ascending; kept for the
-        last `inside` (the first pass and the diagnosis of a pod both read them)."""
+        """Per reason (as fit_keys), the positions with it not in `inside`, ascending (read only).
+        Kept for the last `inside` (the first pass and the diagnosis of a pod both read them), and
+        per snapshot for a few recent reasons and sets: pods that share their tolerations and
+        placement and whose requests fall between the same free amounts share them."""
         got = self._outside
         if got is None or got[0] is not inside:
-            got = self._outside = (inside, [sorted(set(p).difference(inside)) for _, p in self._keys])
+            cache: dict[Any, list[list[int]]] = self.cluster.__dict__.setdefault("_fit_outside_of", {})
+            key = (self.short_ids, inside)
+            lists = cache.get(key)
+            if lists is None:
+                if len(cache) >= 64:  # bounded: each holds up to every position
+                    cache.clear()
+                lists = cache[key] = [sorted(set(p).difference(inside)) for _, p in self._keys]
+            got = self._outside = (inside, lists)
         return got[1]
 
     def groups(self, inside: frozenset[int]) -> list[tuple[tuple[str, str, str], list[int], Failure]]:

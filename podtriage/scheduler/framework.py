@@ -408,6 +408,41 @@ class ClusterState:
             got = cache[inside] = (positions, list(map(self.node_names.__getitem__, positions)))
         return got
 
+    def early_rejections(self, columns: Sequence[Column]) -> tuple[dict[int, tuple[Failure, ...]],
+                                                                   list[tuple[tuple[Failure, ...], list[int]]]] | None:
+        """The nodes some of `columns` (shared columns: a cordon, the taints a set of tolerations
+        leaves) rejects, with their first answer, and those nodes grouped by it (the same answer
+        object: the nodes of a set of taints share theirs), positions ascending. Kept for a few
+        recent column lists (pods with the same tolerations share them). (Read only.) None when a
+        node's first answer holds several failures (then counted node by node)."""
+        cache: dict[tuple[int, ...], tuple[Sequence[Column], Any]] = self.__dict__.setdefault("_early", {})
+        key = tuple(map(id, columns))
+        got = cache.get(key)
+        if got is not None and all(a is b for a, b in zip(got[0], columns)):
+            return got[1]  # type: ignore[no-any-return]
+        first: dict[int, tuple[Failure, ...]] = {}
+        for col in columns:
+            for i in col.rejected:
+                if i not in first:
+                    fs = col[i]
+                    if fs:
+                        first[i] = fs if type(fs) is tuple else tuple(fs)
+        result: Any = None
+        if all(len(f) == 1 for f in first.values()):
+            by: dict[int, tuple[tuple[Failure, ...], list[int]]] = {}
+            for i in sorted(first):
+                f = first[i]
+                g = by.get(id(f))
+                if g is None:
+                    by[id(f)] = (f, [i])
+                else:
+                    g[1].append(i)
+            result = (first, list(by.values()))
+        if len(cache) >= 16:  # bounded: each holds up to every node
+            cache.clear()
+        cache[key] = (tuple(columns), result)
+        return result  # type: ignore[no-any-return]
+
     def names_at(self, positions: list[int]) -> list[str]:
         """The names at `positions`, a list some per-snapshot cache keeps and nobody changes (kept
         by its identity while a few recent ones are: the list is held with them). (Read only.)"""
@@ -695,6 +730,12 @@ class _Outside:
         # (make_inside): readers of the rejections walk only the first.
         self.failing: list[int] = []
         self.passing: list[int] = []
+        # The nodes an earlier column than the class's own rejects, when their verdicts are made
+        # when read (make_inside): their first reasons (shared per snapshot), and those grouped.
+        self.early: dict[int, tuple[Failure, ...]] = {}
+        self.early_groups: list[tuple[tuple[Failure, ...], list[int]]] = []
+        self.made: list[int] = []  # of `failing`, those whose verdicts make_inside made (node order)
+        self._early_src: _InsideParts | None = None
         self.columns = columns
         self.multi: ClassGroups | None = None
         # The columns after the class's own, the only others that can reject its nodes (0: a
@@ -729,16 +770,27 @@ class _Outside:
                      key=lambda g: g[1][0])  # (stable: a node's reasons in its order)
         return [(k, pos, f) for k, pos, f in got]
 
-    def make_inside(self, passed: Sequence[NodeVerdict]) -> list[NodeVerdict]:
+    def make_inside(self, passed: Sequence[NodeVerdict], lazy_early: bool = False) -> list[NodeVerdict]:
         """The verdicts inside the PreFilterResult, made now as the column walk makes them (those an
-        earlier column than the class's own rejects: their first reasons now, the rest when read);
-        the others are made when read. Returns those that fail (in node order: `failing`)."""
+        earlier column than the class's own rejects: their first reasons now, the rest when read;
+        with `lazy_early` and shared earlier columns, made when read too, their first reasons
+        known per snapshot); the others are made when read. Returns the failing verdicts made
+        (in node order)."""
         names = self.names
         slots: list[NodeVerdict | None] = [None] * len(names)
         empty: tuple[Failure, ...] = ()
         inside = self.inside
         failing: list[int] = []
-        if self.after > 1 and len(inside) > 64:
+        early_cols = self.columns[:self.after - 1] if self.after > 1 and len(inside) > 64 else ()
+        shared = self.cluster.early_rejections(early_cols) if lazy_early and early_cols and all(  # type: ignore[arg-type]
+            type(c) is Column for c in early_cols) else None
+        if shared is not None:
+            # (every node an earlier column rejects is inside: the class holds none of them)
+            self.early, self.early_groups = shared
+            early_at = shared[0]
+            inside = [i for i in inside if i not in early_at]
+            failing += early_at
+        elif early_cols:
             # The nodes a column before the class's own rejects (the tainted pools, the cordoned
             # nodes): their first reasons are that column's, known from the earlier columns alone;
             # the rest of their failures is made when read (most are only counted).
@@ -771,11 +823,13 @@ class _Outside:
             slots[i] = make_verdict(names[i], first, first if len(hit) == 1 else
                                     tuple(chain.from_iterable(hit)) or empty)
             failing.append(i)
+        # (the verdicts made: those of the failing nodes but the early ones made when read)
+        self.made = failing[len(self.early):] if self.early else failing
         if len(failing) > len(hits):  # (the early ones first: back in node order)
             failing.sort()
         self.failing = failing
         self._verdicts = slots
-        return [slots[i] for i in failing]  # type: ignore[misc]
+        return [slots[i] for i in self.made]  # type: ignore[misc]
 
     def verdict(self, i: int) -> NodeVerdict:
         """Node i's verdict (outside: its reasons made when read)."""
@@ -786,9 +840,21 @@ class _Outside:
             v = _new(NodeVerdict)
             d = v.__dict__
             d["node"] = self.names[i]
-            d["_of"] = self.src
+            e = self.early.get(i) if self.early else None
+            if e is None:
+                d["_of"] = self.src
+            else:  # rejected by an earlier column: its first reasons known, the rest when read
+                d["first"] = e
+                d["_of"] = self.early_src
             slots[i] = v
         return v
+
+    @property
+    def early_src(self) -> _InsideParts:
+        got = self._early_src
+        if got is None:
+            got = self._early_src = _InsideParts(self.positions_of, self.columns)
+        return got
 
     def all(self) -> tuple[NodeVerdict, ...]:
         """Every node's verdict, in node order (a reader that walks them all)."""
@@ -798,6 +864,9 @@ class _Outside:
             assert slots is not None
             if self.multi is not None:
                 self._make_class(slots)
+            for i in self.early:
+                if slots[i] is None:
+                    self.verdict(i)
             src = self.src
             for i, name in enumerate(self.names):  # (one per node per pod: inlined)
                 if slots[i] is None:
@@ -818,7 +887,7 @@ class _Outside:
         if len(todo) <= 64:
             return
         found = _column_hits(self.columns, todo)
-        first, names = self.src.first, self.names
+        first, names, early = self.src.first, self.names, self.early
         for i in todo:
             v = slots[i]
             if v is None:
@@ -828,7 +897,7 @@ class _Outside:
             # (a lazy verdict keeps its `_of`: a thread reading it at the same time still finds it;
             # one kept out of the class has its first reasons already)
             if "first" not in d:
-                d["first"] = first(i)
+                d["first"] = early.get(i) or first(i)
             d["failures"] = tuple(chain.from_iterable(found.get(i, ())))
 
     @cached_property
@@ -1049,7 +1118,15 @@ class Evaluation:
         from the class's groups, kept in memo "first_pass_class".)"""
         cgroups = out.groups()
         self.memo["first_pass_class"] = cgroups
-        inside, multi = _group_firsts(map(out.verdict, out.failing), out.failing)
+        inside, multi = _group_firsts(map(out.verdict, out.made), out.made)
+        for first, at in out.early_groups:  # (the nodes an earlier column rejects: by their first reasons)
+            f = first[0]  # (one each: ClusterState.early_rejections)
+            key = (f.plugin, f.code, f.reason)
+            got = inside.get(key)
+            if got is None:
+                inside[key] = (at, f)
+            else:  # (their lists read only: merged into a new one)
+                inside[key] = (sorted(got[0] + at), got[1] if got[0][0] < at[0] else f)
         o0 = out.first_position()
         # Every group where the walk over every node meets it first: at its first node (a node's
         # reasons in its order; inside and outside share no node, and a sort keeps ties in order).
@@ -1272,7 +1349,9 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
         outside = _Outside(cluster, sorted(earlier), columns, multi=(ucol.__getitem__, ucol, uniform + 1)) \
             if isinstance(ucol, ClassGroups) else _Outside(cluster, sorted(earlier), columns, _FirstOf(ucol),
                                                            after=uniform + 1)
-        verdicts[:] = outside.make_inside(passed)
+        # (the nodes an earlier column rejects made when read, unless that column's plugin may
+        # error: the error scan below reads the verdicts made)
+        verdicts[:] = outside.make_inside(passed, lazy_early=not any(p.name in erring for p in active[:uniform]))
         rows = ()
     if outside is None and nominated is None:
         # Every node's verdict comes from the columns (and the PreFilterResult) alone: start from

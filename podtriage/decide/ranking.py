@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from itertools import compress
+from itertools import chain, compress
 from operator import not_
 
 from ..findings import SEVERITIES, Fix, RootCause, Signal
@@ -170,7 +170,7 @@ def counterfactuals(groups: Mapping[frozenset[int], Sequence[str]], causes: Sequ
         alone = tuple(groups.get(frozenset({i}), ()))
         if mine:
             best = min(mine, key=lambda b: (len(b), -len(groups[b]), sorted(b)))
-            freed = tuple(n for b in mine if b <= best for n in groups[b])
+            freed = tuple(chain.from_iterable([groups[b] for b in mine if b <= best]))
         else:
             best, freed = frozenset({i}), ()
         out[i] = Counterfactual(feasible_after=alone, smallest_set=best, freed=freed, holders=holders)

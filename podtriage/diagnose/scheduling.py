@@ -144,6 +144,24 @@ def _fit_of_class(out: Outside) -> FitColumn | None | Literal[False]:
     return later[0] if len(later) == 1 and isinstance(later[0], FitColumn) else False
 
 
+class _Named:
+    """A node in a signal's items where only its name is read (the handlers of every code but
+    Insufficient read `.node` alone): no verdict is made for it. One per node, per snapshot."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node: str) -> None:
+        self.node = node
+
+
+def _named(out: Outside) -> list[_Named]:
+    """Per position, the node's _Named (kept with the cluster state)."""
+    got: list[_Named] | None = out.cluster.__dict__.get("_named")
+    if got is None:
+        got = out.cluster.__dict__["_named"] = [_Named(n) for n in out.names]
+    return got
+
+
 class _ShortNodes:
     """The nodes short of one resource, in node order, as columns: their names, what each has
     free, whether something besides this resource blocks each; the first one's failure, or None
@@ -381,15 +399,17 @@ class SchedulingDiagnosis:
                 full = ordered
             else:
                 short[res] = ordered
+        named = _named(out)
         for code in sorted(first, key=first.__getitem__):
             if code == "insufficient":
                 fit = by_code[code] = _FitItems()
                 fit.short, fit.elsewhere, fit.column, fit.names = short, elsewhere, col, out.names
                 fit.key = (col.short_ids, frozenset(elsewhere), None if wanted is None else tuple(nodes))
+            # (their handlers read each node's name alone: _Named, no verdict made)
             elif code == "too-many-pods":
-                by_code[code] = [(out.verdict(i), col.full[i]) for i in full]
+                by_code[code] = [(named[i], col.full[i]) for i in full]  # type: ignore[misc]
             else:
-                by_code[code] = [(out.verdict(i), f) for i, _, _, f in entries[code]]
+                by_code[code] = [(named[i], f) for i, _, _, f in entries[code]]  # type: ignore[misc]
         return by_code
 
     def _node_signals(self, nodes: Sequence[str]) -> list[Signal]:

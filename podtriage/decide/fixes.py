@@ -15,6 +15,7 @@ import json
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from .. import model as m
@@ -140,9 +141,9 @@ def _taint(s: Signal, ctx: Context) -> list[Fix]:
 
 def _remove_taint(s: Signal, ctx: Context, key: str, value: str, effect: str, *, safe: bool) -> list[Fix]:
     out = []
-    nodes = [n for n in s.nodes if n in ctx.snapshot.node_by_name]
-    for name in nodes[:20]:
-        node = ctx.snapshot.node_by_name[name]
+    by_name = ctx.snapshot.node_by_name
+    for name in islice((n for n in s.nodes if n in by_name), 20):  # (the first 20 of up to every node)
+        node = by_name[name]
         idx = next((i for i, t in enumerate(node.taints) if (t.key, t.value, t.effect) == (key, value, effect)), None)
         if idx is None:
             continue

@@ -25,8 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from itertools import chain, compress
-from operator import not_
+from itertools import chain, filterfalse
 
 from ..findings import SEVERITIES, Fix, RootCause, Signal
 
@@ -128,37 +127,56 @@ def blockers(signals: Sequence[Signal], blocking: Sequence[bool],
         s.scope == "pod" or (s.scope == "target" and len(s.nodes) >= len(wanted)
                              and (s.nodes == cands or wanted.issubset(s.nodes))))}
     everywhere = frozenset(common)
-    extra: dict[str, list[int]] = {}
+    # The candidates with blockers of their own, split by which of the other causes hold them (set
+    # operations: a part per distinct set, a handful).
+    parts: dict[tuple[int, ...], set[str]] = {}
     for i, s in enumerate(signals):
-        if blocking[i] and s.scope == "target" and i not in common:
-            for n in s.nodes:
-                if n in wanted:
-                    extra.setdefault(n, []).append(i)
-    if not extra:  # no node has a blocker of its own (a pod larger than every node): one group
+        if not blocking[i] or s.scope != "target" or i in common:
+            continue
+        rest = wanted.intersection(s.nodes)
+        if not rest:
+            continue
+        split: dict[tuple[int, ...], set[str]] = {}
+        for key, part in parts.items():
+            inn = part & rest if rest else rest
+            if inn:
+                rest = rest - inn
+                if len(inn) < len(part):
+                    split[key] = part - inn
+                split[key + (i,)] = inn
+            else:
+                split[key] = part
+        if rest:
+            split[(i,)] = rest
+        parts = split
+    if not parts:  # no node has a blocker of its own (a pod larger than every node): one group
         return {everywhere: list(candidates)} if candidates else {}
-    # The nodes with blockers of their own, walked in candidate order; the others (most) are one
-    # group, taken in one pass, placed where its first node comes.
-    has = list(map(extra.__contains__, cands))
-    sets: dict[tuple[int, ...], frozenset[int]] = {}
-    out: dict[frozenset[int], list[str]] = {}
-    first_at: list[int] = []  # per group of `out`, the index of its first node
-    for k, n in zip(compress(range(len(cands)), has), compress(cands, has)):
-        key = tuple(extra[n])
-        b = sets.get(key)
-        if b is None:
-            b = sets[key] = everywhere | frozenset(key)
-        got = out.get(b)
-        if got is None:
-            got = out[b] = []
-            first_at.append(k)
-        got.append(n)
-    if all(has):
-        return out
-    alone_at = has.index(False)
-    alone = list(compress(cands, map(not_, has)))
-    groups = list(out.items())
-    place = next((g for g, k in enumerate(first_at) if k > alone_at), len(groups))
-    return dict(groups[:place] + [(everywhere, alone)] + groups[place:])
+    # Each group's nodes in candidate order, the groups by their first node; the nodes with no
+    # blocker of their own (most) are one group, taken in one pass.
+    at = _index_of(cands)
+    order = at.__getitem__
+    groups = [(order(nodes[0]), everywhere | frozenset(key), nodes)
+              for key, part in parts.items() for nodes in [sorted(part, key=order)]]
+    held = set().union(*parts.values())
+    if len(held) < len(cands):
+        alone = list(filterfalse(held.__contains__, cands))
+        groups.append((order(alone[0]), everywhere, alone))
+    groups.sort(key=lambda g: g[0])
+    return {b: nodes for _, b, nodes in groups}
+
+
+_INDEX: list[tuple[tuple[str, ...], dict[str, int]]] = []
+
+
+def _index_of(cands: tuple[str, ...]) -> dict[str, int]:
+    """Each candidate's place (kept for the last list of candidates: pods of the same targets
+    follow each other; compared by value, cheap when they share their names)."""
+    last = _INDEX[0] if _INDEX else None  # (read once: another thread may replace it)
+    if last is not None and last[0] == cands:
+        return last[1]
+    got = dict(zip(cands, range(len(cands))))
+    _INDEX[:] = [(cands, got)]
+    return got
 
 
 def counterfactuals(groups: Mapping[frozenset[int], Sequence[str]], causes: Sequence[int]) -> dict[int, Counterfactual]:

@@ -162,6 +162,41 @@ def _named(out: Outside) -> list[_Named]:
     return got
 
 
+class _ColumnFailures:
+    """A shared column's failures besides the pod's own placement, per code: (position, place in
+    the node's answer, failure) in node order, and the positions with any; the (node, failure)
+    items of each code. Kept with the column (every pod that shares the column reads the same)."""
+
+    def __init__(self, col: Column) -> None:
+        self.by_code: dict[str, list[tuple[int, int, Failure]]] = {}
+        where: set[int] = set()
+        for i in col.rejected:
+            for k, f in enumerate(col[i]):
+                if not is_intent_failure(f):
+                    self.by_code.setdefault(f.code, []).append((i, k, f))
+                    where.add(i)
+        self.where = frozenset(where)
+        self._items: dict[str, _SharedItems] = {}
+
+    @staticmethod
+    def of(col: Column) -> _ColumnFailures:
+        got: _ColumnFailures | None = col.__dict__.get("_failures")
+        if got is None:
+            got = col.__dict__["_failures"] = _ColumnFailures(col)
+        return got
+
+    def items(self, code: str, named: list[_Named]) -> _SharedItems:
+        got = self._items.get(code)
+        if got is None:
+            got = self._items[code] = _SharedItems((named[i], f) for i, _, f in self.by_code[code])
+        return got
+
+
+class _SharedItems(list):  # type: ignore[type-arg]
+    """Items every pod that shares a column reads (_ColumnFailures.items): what a handler derives
+    from them alone may be kept with them."""
+
+
 class _ShortNodes:
     """The nodes short of one resource, in node order, as columns: their names, what each has
     free, whether something besides this resource blocks each; the first one's failure, or None
@@ -374,9 +409,19 @@ class SchedulingDiagnosis:
         elsewhere: set[int] = set()  # nodes kept out with a failure of another column
         inside = set(walked) if len(walked) > 64 else walked
         at_fit = 0
+        # Codes given by one shared earlier column alone: their items, kept with it (_ColumnFailures)
+        alone: dict[str, list[tuple[int, _ColumnFailures]]] = {}
         for ck, c in enumerate(out.columns):
             if c is col:
                 at_fit = ck
+                continue
+            if type(c) is Column and ck < out.after - 1:
+                # A column before the class's own: every node it rejects is kept out of the class and
+                # rejected, so its failures there are the same for every pod that shares it.
+                fc = _ColumnFailures.of(c)
+                elsewhere |= fc.where if wanted is None else fc.where.intersection(wanted)
+                for code in fc.by_code:
+                    alone.setdefault(code, []).append((ck, fc))
                 continue
             for i in [i for i in c.rejected if i in inside] if type(c) is Column else walked:
                 fs = c[i]
@@ -385,9 +430,24 @@ class SchedulingDiagnosis:
                         entries.setdefault(f.code, []).append((i, ck, k, f))
                         elsewhere.add(i)
         first: dict[str, tuple[int, int, int]] = {}
-        for code, got in entries.items():
-            got.sort()  # (positions, columns and places are unique: failures are never compared)
-            first[code] = got[0][:3]
+        named = _named(out)
+        shared: dict[str, list[tuple[_Named, Failure]]] = {}
+        for code, cols in alone.items():
+            if len(cols) == 1 and code not in entries:
+                ck, fc = cols[0]
+                got = fc.by_code[code] if wanted is None else [e for e in fc.by_code[code] if e[0] in wanted]
+                if got:
+                    first[code] = (got[0][0], ck, got[0][1])
+                    shared[code] = fc.items(code, named) if wanted is None else [(named[i], f) for i, _, f in got]
+                continue
+            for ck, fc in cols:  # (a code more than one column gives: merged with the others)
+                entries.setdefault(code, []).extend(
+                    (i, ck, k, f) for i, k, f in fc.by_code[code] if wanted is None or i in wanted)
+            if not entries[code]:
+                del entries[code]
+        for code, walk in entries.items():
+            walk.sort()  # (positions, columns and places are unique: failures are never compared)
+            first[code] = walk[0][:3]
         short: dict[str, list[int]] = {}
         full: list[int] = []
         for code, res, mine in col.sorted_keys:
@@ -399,9 +459,10 @@ class SchedulingDiagnosis:
                 full = ordered
             else:
                 short[res] = ordered
-        named = _named(out)
         for code in sorted(first, key=first.__getitem__):
-            if code == "insufficient":
+            if code in shared:
+                by_code[code] = shared[code]  # type: ignore[assignment]
+            elif code == "insufficient":
                 fit = by_code[code] = _FitItems()
                 fit.short, fit.elsewhere, fit.column, fit.names = short, elsewhere, col, out.names
                 fit.key = (col.short_ids, frozenset(elsewhere), None if wanted is None else tuple(nodes))
@@ -574,7 +635,14 @@ class SchedulingDiagnosis:
         return out
 
     # --- TaintToleration --------------------------------------------------------------------
-    def _taints(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:
+    def _taint_groups(self, items: list[tuple[NodeVerdict, Failure]]) -> list[tuple[list[tuple[NodeVerdict, Failure]],
+                                                                                 list[str]]]:
+        """The items by taint (largest first) and each group's nodes; kept with items every pod that
+        shares a column reads (_SharedItems)."""
+        if isinstance(items, _SharedItems):
+            got: Any = items.__dict__.get("_taint_groups")
+            if got is not None:
+                return got  # type: ignore[no-any-return]
         by_taint: dict[tuple[str, str, str], list[tuple[NodeVerdict, Failure]]] = defaultdict(list)
         by_name = self.snapshot.node_by_name
         gkeys: dict[int, tuple[str, str, str]] = {}  # per failure: nodes with the same taints share theirs
@@ -589,9 +657,15 @@ class SchedulingDiagnosis:
             if gkey[0] == UNSCHEDULABLE_TAINT and v.node in by_name and by_name[v.node].unschedulable:
                 continue  # the cordon's own taint: the NodeUnschedulable signal is the same change
             by_taint[gkey].append((v, f))
+        got = [(group, list(dict.fromkeys(v.node for v, _ in group)))
+               for _, group in sorted(by_taint.items(), key=lambda kv: -len(kv[1]))]
+        if isinstance(items, _SharedItems):
+            items.__dict__["_taint_groups"] = got
+        return got  # type: ignore[no-any-return]
+
+    def _taints(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:
         out = []
-        for _, group in sorted(by_taint.items(), key=lambda kv: -len(kv[1])):
-            nodes = list(dict.fromkeys(v.node for v, _ in group))
+        for group, nodes in self._taint_groups(items):
             t0 = group[0][1].detail.get("taint", {})
             key, value, effect = t0.get("key", ""), t0.get("value", ""), t0.get("effect", "")
             taint = m.Taint(key=key, value=value, effect=effect)

@@ -10,7 +10,7 @@ import pytest
 
 from podtriage.decide.preemption import preemption_outlook
 from podtriage.diagnose.scheduling import SchedulingDiagnosis
-from podtriage.scheduler.framework import ClusterState, CycleState, effective_requests, evaluate
+from podtriage.scheduler.framework import ClusterState, Column, CycleState, effective_requests, evaluate
 from podtriage.scheduler.plugins import DEFAULT_PLUGINS
 
 from .test_differential_fixes import snapshot
@@ -152,3 +152,5 @@ def test_pods_short_of_the_same_nodes_share_them_and_only_they() -> None:
     assert got["asks-5"]["cpu"] != got["asks-6"]["cpu"]  # other targets (the corrected zone), other nodes
     # (and with nothing else failing on either zone's nodes: their short nodes told apart by the targets alone)
     assert got["asks-8"]["cpu"] != got["asks-9"]["cpu"]
+    # The cordons' and taints' failures were read from what the shared columns keep.
+    assert any("_failures" in c.__dict__ for c in cluster._columns.values() if isinstance(c, Column))

@@ -226,7 +226,7 @@ class _ShortNodes:
 
 
 class _FitItems(list):  # type: ignore[type-arg]
-    """A pod's Insufficient failures on its targets as positions (SchedulingDiagnosis._short_rows):
+    """A pod's Insufficient failures on its targets as positions (SchedulingDiagnosis._short_columns):
     per resource, the targets short of it, ascending; the targets kept out of the class with a
     failure of another filter (besides the pod's own placement); NodeResourcesFit's column. Empty
     as a list of (verdict, failure) pairs: none is made."""

@@ -443,6 +443,27 @@ class ClusterState:
         cache[key] = (tuple(columns), result)
         return result  # type: ignore[no-any-return]
 
+    def kept_out(self, keep: frozenset[int], earlier: Sequence[Sequence[Sequence[Failure]]]) -> tuple[
+            list[int], frozenset[int]]:
+        """The nodes kept out of a uniform column's class: those it keeps and those the columns
+        `earlier` reject, ascending and as a set. Kept for a few recent (keep, columns) by identity:
+        pods that share their tolerations and whose requests fall between the same free amounts
+        (NodeResourcesFit's `keep` is kept per snapshot) share them. (Read only.)"""
+        cache: dict[tuple[int, ...], tuple[tuple[Any, ...], list[int], frozenset[int]]] = \
+            self.__dict__.setdefault("_kept_out", {})
+        key = (id(keep), *map(id, earlier))
+        got = cache.get(key)
+        if got is not None and got[0][0] is keep and all(a is b for a, b in zip(got[0][1:], earlier)):
+            return got[1], got[2]
+        more: set[int] = set(keep)
+        for col in earlier:
+            more.update(rejected_positions(col))
+        inside = sorted(more)
+        if len(cache) >= 64:  # bounded: each holds up to every node
+            cache.clear()
+        cache[key] = ((keep, *earlier), inside, frozenset(more))
+        return inside, cache[key][2]
+
     def names_at(self, positions: list[int]) -> list[str]:
         """The names at `positions`, a list some per-snapshot cache keeps and nobody changes (kept
         by its identity while a few recent ones are: the list is held with them). (Read only.)"""
@@ -1343,12 +1364,11 @@ def evaluate(pod: m.Pod, cluster: ClusterState, plugins: Iterable[FilterPlugin] 
         # cordon) are made at once.
         ucol = columns[uniform]
         assert isinstance(ucol, LazyColumn)
-        earlier: set[int] = set(ucol.keep)
-        for col in columns[:uniform]:
-            earlier.update(rejected_positions(col))
-        outside = _Outside(cluster, sorted(earlier), columns, multi=(ucol.__getitem__, ucol, uniform + 1)) \
-            if isinstance(ucol, ClassGroups) else _Outside(cluster, sorted(earlier), columns, _FirstOf(ucol),
+        inside, inside_set = cluster.kept_out(ucol.keep, columns[:uniform])
+        outside = _Outside(cluster, inside, columns, multi=(ucol.__getitem__, ucol, uniform + 1)) \
+            if isinstance(ucol, ClassGroups) else _Outside(cluster, inside, columns, _FirstOf(ucol),
                                                            after=uniform + 1)
+        outside.__dict__["inside_set"] = inside_set  # (cached_property, known already)
         # (the nodes an earlier column rejects made when read, unless that column's plugin may
         # error: the error scan below reads the verdicts made)
         verdicts[:] = outside.make_inside(passed, lazy_early=not any(p.name in erring for p in active[:uniform]))

@@ -119,6 +119,11 @@ def test_the_many_node_paths_are_taken() -> None:
     cluster = ClusterState(snap)
     a, b = [evaluate(p, cluster).outside for p in snap.pods if not p.node_name]
     assert a is not None and b is not None and len(a.early) > 64 and a.early is b.early
+    # Pods larger than every node, of two sizes: the nodes kept out of their classes are one list.
+    snap = snapshot(NODES, CASES["larger than every node"], _pod("65").replace("name: asks,", "name: bigger,"))
+    cluster = ClusterState(snap)
+    a, b = [evaluate(p, cluster).outside for p in snap.pods if not p.node_name]
+    assert a is not None and b is not None and a.multi is not None and a.inside is b.inside
     snap = snapshot(NODES, CASES["larger than every node"])
     fit = evaluate(next(p for p in snap.pods if not p.node_name), ClusterState(snap))
     assert fit.outside is not None and fit.outside.multi is not None and fit.outside.clean
@@ -139,10 +144,14 @@ def test_pods_short_of_the_same_nodes_share_them_and_only_they() -> None:
     cluster = ClusterState(snap)
     got = {}
     for pod in [p for p in snap.pods if not p.node_name]:
-        mine = SchedulingDiagnosis(pod, snap, evaluate(pod, cluster)).signals()
+        ev = evaluate(pod, cluster)
+        mine = SchedulingDiagnosis(pod, snap, ev).signals()
         alone = snapshot(NODES, next(d for d in pods if f"name: {pod.name}," in d))
         ref = evaluate(pod, ClusterState(alone), _plugins(eager=True))
         assert mine == SchedulingDiagnosis(pod, alone, ref).signals(), pod.name
+        assert ev.fit_error() == ref.fit_error() and ev.feasible == ref.feasible, pod.name
+        assert list(ev.first_pass()[0].items()) == list(ref.first_pass()[0].items()), pod.name
+        assert [v.failures for v in ev.verdicts] == [v.failures for v in ref.verdicts], pod.name
         got[pod.name] = {s.params["resource"]: s.nodes for s in mine if s.name == "insufficient-resources"}
     # 64, 65 and 9 cpu: larger than every node, the same nodes short of cpu (one list); 2500m cpu is
     # short on the busy third as 3 cpu is.

@@ -156,8 +156,15 @@ class FitColumn(LazyColumn, ClassGroups):
 
     @cached_property
     def keep(self) -> frozenset[int]:  # type: ignore[override]
-        """The nodes it passes."""
-        return frozenset(range(self._n)).difference(*[p for _, p in self._keys])
+        """The nodes it passes (kept per snapshot by which nodes are full and short of what)."""
+        cache: dict[tuple[tuple[str, int, bool], ...], frozenset[int]] = self.cluster.__dict__.setdefault(
+            "_fit_keep", {})
+        got = cache.get(self.short_ids)
+        if got is None:
+            if len(cache) >= 64:  # bounded: each holds up to every position
+                cache.clear()
+            got = cache[self.short_ids] = frozenset(range(self._n)).difference(*[p for _, p in self._keys])
+        return got
 
     def free(self, res: str) -> list[int]:
         """Each node's free amount of `res` (allocatable minus requested; node order; per snapshot)."""

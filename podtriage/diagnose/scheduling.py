@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import replace
-from functools import cached_property
+from functools import cached_property, partial
 from itertools import compress
 from operator import not_
 from typing import Any, Collection, Iterable, Literal, Mapping, Sequence
@@ -29,7 +29,7 @@ from ..decide.intent import (
 from ..findings import EvidenceItem, Signal, VerdictGroup, jsonable
 from ..owners import owner_chain
 from ..quantity import format_amount
-from ..scheduler.framework import Column, Evaluation, Failure, NodeVerdict, Outside
+from ..scheduler.framework import Column, Evaluation, Failure, NodeVerdict, Outside, per_snapshot
 from ..scheduler.plugins.dynamic_resources import NAME as DRA_PLUGIN, may_filter
 from ..scheduler.plugins.node_resources_fit import FitColumn, fit_facts
 from ..scheduler.plugins.taint_toleration import tolerates
@@ -223,6 +223,15 @@ class _ShortNodes:
         fit_node = max(compress(cands, map(most.__eq__, cand_frees)), default="")
         return (sum(filter((0).__lt__, frees)), max(max(frees, default=0), 0), fit_node,
                 max(most, 0) if fit_node else 0)
+
+
+def _short_of(fit: _FitItems, res: str, mine: list[int]) -> _ShortNodes:
+    """The nodes at `mine` (short of `res`) as _ShortNodes, from NodeResourcesFit's column."""
+    col, names = fit.column, fit.names
+    others = fit.elsewhere.union(*[p for _, r, p in col.fit_keys if r != res])
+    frees = col.free(res)
+    return _ShortNodes(list(map(names.__getitem__, mine)), list(map(frees.__getitem__, mine)),
+                       list(map(others.__contains__, mine)), None, mine[0])
 
 
 class _FitItems(list):  # type: ignore[type-arg]
@@ -808,25 +817,22 @@ class SchedulingDiagnosis:
         """(largest, total) allocatable `res` over the nodes the pod wants (all nodes when it wants
         none), and the roomiest of them (_largest_node). Depends only on those nodes and `res`, so it
         is kept per snapshot: distinct pods mostly want the same nodes (a few recent node sets kept)."""
-        cache: dict[Any, tuple[int, int, dict[str, Any]]] = self.snapshot.__dict__.setdefault("_pool_sizes", {})
-        key = (self.candidates, res)
-        got = cache.get(key)
-        if got is not None:
-            return got
-        by_name = self.snapshot.node_by_name
-        pool = [by_name[n] for n in self.candidates if n in by_name] or list(self.snapshot.nodes)
-        advertised = [n.allocatable.get(res, 0) for n in pool]
-        best = max(pool, key=lambda n: (n.allocatable.get(res, 0), n.name), default=None)
-        if best is None:
-            largest = {"largest_node": "", "largest_capacity": "", "largest_reserved": ""}
-        else:
-            alloc, cap = best.allocatable.get(res, 0), best.capacity.get(res, 0)
-            largest = {"largest_node": best.name, "largest_capacity": format_amount(res, cap) if cap else "unknown",
-                       "largest_reserved": format_amount(res, max(cap - alloc, 0)) if cap else "unknown"}
-        if len(cache) >= 64:  # bounded: each key holds a node list
-            cache.clear()
-        got = cache[key] = (max(advertised, default=0), sum(advertised), largest)
-        return got
+        candidates = self.candidates
+
+        def make() -> tuple[int, int, dict[str, Any]]:
+            by_name = self.snapshot.node_by_name
+            pool = [by_name[n] for n in candidates if n in by_name] or list(self.snapshot.nodes)
+            advertised = [n.allocatable.get(res, 0) for n in pool]
+            best = max(pool, key=lambda n: (n.allocatable.get(res, 0), n.name), default=None)
+            if best is None:
+                largest = {"largest_node": "", "largest_capacity": "", "largest_reserved": ""}
+            else:
+                alloc, cap = best.allocatable.get(res, 0), best.capacity.get(res, 0)
+                largest = {"largest_node": best.name, "largest_capacity": format_amount(res, cap) if cap else "unknown",
+                           "largest_reserved": format_amount(res, max(cap - alloc, 0)) if cap else "unknown"}
+            return max(advertised, default=0), sum(advertised), largest
+
+        return per_snapshot(self.snapshot, "_pool_sizes", (candidates, res), make, 64)
 
     def _allocatable(self, res: str) -> tuple[int, int]:
         """(largest, total) allocatable `res` over the nodes the pod wants (all nodes when it wants
@@ -865,22 +871,8 @@ class SchedulingDiagnosis:
         # resource first at its first node (a node lists its resources in request order). They
         # depend only on which nodes are short of what and the targets' other failures: kept per
         # snapshot, as pods whose requests fall between the same free amounts share them.
-        col, names = fit.column, fit.names
-        cache: dict[Any, _ShortNodes] = self.snapshot.__dict__.setdefault("_short_nodes", {})
-        out: dict[str, _ShortNodes] = {}
-        for res, mine in sorted(fit.short.items(), key=lambda kv: kv[1][0]):  # (stable: request order)
-            key = (res, fit.key)
-            got = cache.get(key)
-            if got is None:
-                others = fit.elsewhere.union(*[p for _, r, p in col.fit_keys if r != res])
-                frees = col.free(res)
-                got = _ShortNodes(list(map(names.__getitem__, mine)), list(map(frees.__getitem__, mine)),
-                                  list(map(others.__contains__, mine)), None, mine[0])
-                if len(cache) >= 256:  # bounded: each holds up to every node
-                    cache.clear()
-                cache[key] = got
-            out[res] = got
-        return out
+        return {res: per_snapshot(self.snapshot, "_short_nodes", (res, fit.key), partial(_short_of, fit, res, mine), 256)
+                for res, mine in sorted(fit.short.items(), key=lambda kv: kv[1][0])}  # (stable: request order)
 
     def _insufficient(self, code: str, items: list[tuple[NodeVerdict, Failure]]) -> list[Signal]:
         out = []

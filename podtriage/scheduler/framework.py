@@ -21,6 +21,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Seq
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain, filterfalse, repeat
+from operator import attrgetter
 from typing import Any, ClassVar, TypeVar
 
 from .. import model as m
@@ -29,6 +30,27 @@ from ..snapshot import Snapshot
 
 T = TypeVar("T")
 L = TypeVar("L")
+
+_ABSENT = object()
+
+
+def per_snapshot(owner: Any, name: str, key: Hashable, make: Callable[[], T], limit: int) -> T:
+    """make()'s value for `key`, kept in the dict `name` of a per-snapshot object (a ClusterState, a
+    Snapshot) for the most recent keys: emptied when it holds `limit` (an entry holds up to a few
+    lists as long as the node list). Its values are read only."""
+    cache: dict[Hashable, Any] = owner.__dict__.setdefault(name, {})
+    got = cache.get(key, _ABSENT)
+    if got is _ABSENT:
+        if len(cache) >= limit:
+            cache.clear()
+        got = cache[key] = make()
+    return got  # type: ignore[no-any-return]
+
+
+def per_snapshot_for(owner: Any, name: str, objs: tuple[Any, ...], make: Callable[[], T], limit: int) -> T:
+    """per_snapshot() for objects compared by identity: they are held with the value, so none is
+    freed (and its id reused) while it is kept."""
+    return per_snapshot(owner, name, tuple(map(id, objs)), lambda: (objs, make()), limit)[1]
 
 
 @dataclass(frozen=True)
@@ -399,49 +421,34 @@ class ClusterState:
         """The positions not in `inside` (ascending) and their names. Kept for a few recent sets:
         pods that share their tolerations and placement keep the same nodes out of their classes.
         (Read only.)"""
-        cache: dict[frozenset[int], tuple[list[int], list[str]]] = self.__dict__.setdefault("_outside_of", {})
-        got = cache.get(inside)
-        if got is None:
+        def make() -> tuple[list[int], list[str]]:
             positions = list(filterfalse(inside.__contains__, range(len(self.node_names))))
-            if len(cache) >= 64:  # bounded: each holds up to every node
-                cache.clear()
-            got = cache[inside] = (positions, list(map(self.node_names.__getitem__, positions)))
-        return got
+            return positions, list(map(self.node_names.__getitem__, positions))
 
-    def early_rejections(self, columns: Sequence[Column]) -> tuple[dict[int, tuple[Failure, ...]],
-                                                                   list[tuple[tuple[Failure, ...], list[int]]]] | None:
+        return per_snapshot(self, "_outside_of", inside, make, 64)
+
+    def early_rejections(self, columns: Sequence[Column]) -> tuple[
+            dict[int, tuple[Failure, ...]], dict[tuple[str, str, str], tuple[list[int], Failure]]] | None:
         """The nodes some of `columns` (shared columns: a cordon, the taints a set of tolerations
-        leaves) rejects, with their first answer, and those nodes grouped by it (the same answer
-        object: the nodes of a set of taints share theirs), positions ascending. Kept for a few
-        recent column lists (pods with the same tolerations share them). (Read only.) None when a
-        node's first answer holds several failures (then counted node by node)."""
-        cache: dict[tuple[int, ...], tuple[Sequence[Column], Any]] = self.__dict__.setdefault("_early", {})
-        key = tuple(map(id, columns))
-        got = cache.get(key)
-        if got is not None and all(a is b for a, b in zip(got[0], columns)):
-            return got[1]  # type: ignore[no-any-return]
-        first: dict[int, tuple[Failure, ...]] = {}
-        for col in columns:
-            for i in col.rejected:
-                if i not in first:
-                    fs = col[i]
-                    if fs:
-                        first[i] = fs if type(fs) is tuple else tuple(fs)
-        result: Any = None
-        if all(len(f) == 1 for f in first.values()):
-            by: dict[int, tuple[tuple[Failure, ...], list[int]]] = {}
-            for i in sorted(first):
-                f = first[i]
-                g = by.get(id(f))
-                if g is None:
-                    by[id(f)] = (f, [i])
-                else:
-                    g[1].append(i)
-            result = (first, list(by.values()))
-        if len(cache) >= 16:  # bounded: each holds up to every node
-            cache.clear()
-        cache[key] = (tuple(columns), result)
-        return result  # type: ignore[no-any-return]
+        leaves) rejects, with their first answer, and the first pass's groups of them (plugin, code,
+        reason -> their positions ascending, the first one's failure). Kept for a few recent column
+        lists (pods with the same tolerations share them). (Read only.) None when a node's first
+        answer holds several failures (then counted node by node)."""
+        def make() -> tuple[dict[int, tuple[Failure, ...]], dict[tuple[str, str, str], tuple[list[int], Failure]]] | None:
+            first: dict[int, tuple[Failure, ...]] = {}
+            for col in columns:
+                for i in col.rejected:
+                    if i not in first:
+                        fs = col[i]
+                        if fs:
+                            first[i] = fs if type(fs) is tuple else tuple(fs)
+            if any(len(f) != 1 for f in first.values()):
+                return None
+            at = sorted(first)
+            groups, _ = _group_firsts(map(first.__getitem__, at), at)
+            return first, groups
+
+        return per_snapshot_for(self, "_early", tuple(columns), make, 16)
 
     def kept_out(self, keep: frozenset[int], earlier: Sequence[Sequence[Sequence[Failure]]]) -> tuple[
             list[int], frozenset[int]]:
@@ -449,31 +456,19 @@ class ClusterState:
         `earlier` reject, ascending and as a set. Kept for a few recent (keep, columns) by identity:
         pods that share their tolerations and whose requests fall between the same free amounts
         (NodeResourcesFit's `keep` is kept per snapshot) share them. (Read only.)"""
-        cache: dict[tuple[int, ...], tuple[tuple[Any, ...], list[int], frozenset[int]]] = \
-            self.__dict__.setdefault("_kept_out", {})
-        key = (id(keep), *map(id, earlier))
-        got = cache.get(key)
-        if got is not None and got[0][0] is keep and all(a is b for a, b in zip(got[0][1:], earlier)):
-            return got[1], got[2]
-        more: set[int] = set(keep)
-        for col in earlier:
-            more.update(rejected_positions(col))
-        inside = sorted(more)
-        if len(cache) >= 64:  # bounded: each holds up to every node
-            cache.clear()
-        cache[key] = ((keep, *earlier), inside, frozenset(more))
-        return inside, cache[key][2]
+        def make() -> tuple[list[int], frozenset[int]]:
+            more: set[int] = set(keep)
+            for col in earlier:
+                more.update(rejected_positions(col))
+            return sorted(more), frozenset(more)
+
+        return per_snapshot_for(self, "_kept_out", (keep, *earlier), make, 64)
 
     def names_at(self, positions: list[int]) -> list[str]:
         """The names at `positions`, a list some per-snapshot cache keeps and nobody changes (kept
-        by its identity while a few recent ones are: the list is held with them). (Read only.)"""
-        cache: dict[int, tuple[list[int], list[str]]] = self.__dict__.setdefault("_names_at", {})
-        got = cache.get(id(positions))
-        if got is None or got[0] is not positions:
-            if len(cache) >= 64:  # bounded: each holds up to every node
-                cache.clear()
-            got = cache[id(positions)] = (positions, list(map(self.node_names.__getitem__, positions)))
-        return got[1]
+        by its identity for a few recent ones). (Read only.)"""
+        return per_snapshot_for(self, "_names_at", (positions,),
+                                lambda: list(map(self.node_names.__getitem__, positions)), 64)
 
     def short_of(self, resource: str, want: int) -> list[int]:
         """Positions (in node order) of the nodes with less than `want` of `resource` free."""
@@ -754,7 +749,7 @@ class _Outside:
         # The nodes an earlier column than the class's own rejects, when their verdicts are made
         # when read (make_inside): their first reasons (shared per snapshot), and those grouped.
         self.early: dict[int, tuple[Failure, ...]] = {}
-        self.early_groups: list[tuple[tuple[Failure, ...], list[int]]] = []
+        self.early_groups: dict[tuple[str, str, str], tuple[list[int], Failure]] = {}
         self.made: list[int] = []  # of `failing`, those whose verdicts make_inside made (node order)
         self._early_src: _InsideParts | None = None
         self.columns = columns
@@ -816,7 +811,7 @@ class _Outside:
             # nodes): their first reasons are that column's, known from the earlier columns alone;
             # the rest of their failures is made when read (most are only counted).
             early = _column_hits(self.columns[:self.after - 1], inside)
-            src = _InsideParts(self.positions_of, self.columns)
+            src = self.early_src
             for i, seen in early.items():
                 v = slots[i] = _new(NodeVerdict)
                 d = v.__dict__
@@ -1128,7 +1123,7 @@ class Evaluation:
         if self.outside is not None:
             got = self.memo["first_pass"] = self._first_pass_outside(self.outside)
             return got
-        got = self.memo["first_pass"] = _group_firsts(self.verdicts, map(_node_of, self.verdicts))
+        got = self.memo["first_pass"] = _group_firsts(map(_first_of, self.verdicts), map(_node_of, self.verdicts))
         return got
 
     def _first_pass_outside(self, out: _Outside) -> tuple[dict[tuple[str, str, str], tuple[list[str], Failure]],
@@ -1139,10 +1134,8 @@ class Evaluation:
         from the class's groups, kept in memo "first_pass_class".)"""
         cgroups = out.groups()
         self.memo["first_pass_class"] = cgroups
-        inside, multi = _group_firsts(map(out.verdict, out.made), out.made)
-        for first, at in out.early_groups:  # (the nodes an earlier column rejects: by their first reasons)
-            f = first[0]  # (one each: ClusterState.early_rejections)
-            key = (f.plugin, f.code, f.reason)
+        inside, multi = _group_firsts(map(_first_of, map(out.verdict, out.made)), out.made)
+        for key, (at, f) in out.early_groups.items():  # (the nodes an earlier column rejects)
             got = inside.get(key)
             if got is None:
                 inside[key] = (at, f)
@@ -1232,23 +1225,22 @@ class Evaluation:
         return f"0/{n} nodes are available: {', '.join(items)}."
 
 
-def _node_of(v: NodeVerdict) -> str:
-    return v.node
+_node_of = attrgetter("node")
+_first_of = attrgetter("first")
 
 
-def _group_firsts(verdicts: Iterable[NodeVerdict], labels: Iterable[L]) -> tuple[
+def _group_firsts(firsts: Iterable[tuple[Failure, ...]], labels: Iterable[L]) -> tuple[
         dict[tuple[str, str, str], tuple[list[L], Failure]], list[tuple[Failure, ...]]]:
-    """The walk over the nodes' first failing plugin: (plugin, code, reason) -> (each verdict's
-    label, once per failure, in order, and the first of those failures); and the first reasons of
-    the verdicts that have more than one."""
+    """The walk over the nodes' first failing plugin (each node's first reasons, with its label):
+    (plugin, code, reason) -> (the labels, once per failure, in order, and the first of those
+    failures); and the first reasons that hold more than one."""
     groups: dict[tuple[str, str, str], tuple[list[L], Failure]] = {}
     multi: list[tuple[Failure, ...]] = []
     # Neighbouring nodes mostly fail the same way (the same plugin, code and reason objects):
     # compared by identity before a key is built.
     plugin = code = reason = None
     at: list[L] = []
-    for v, label in zip(verdicts, labels):
-        first = v.first
+    for first, label in zip(firsts, labels):
         if not first:
             continue
         if len(first) > 1:

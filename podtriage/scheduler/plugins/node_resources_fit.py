@@ -13,11 +13,12 @@ devices for it instead (shouldDelegateResourceToDRA).
 from __future__ import annotations
 
 from bisect import bisect_left
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Sequence
 
 from ...quantity import format_amount
-from ..framework import ClassGroups, ClusterState, CycleState, Failure, FilterPlugin, LazyColumn, NodeInfo
+from ..framework import (ClassGroups, ClusterState, CycleState, Failure, FilterPlugin, LazyColumn, NodeInfo,
+                         per_snapshot)
 
 _new = object.__new__
 
@@ -107,7 +108,6 @@ class FitColumn(LazyColumn, ClassGroups):
         self.fit_keys: list[tuple[str, str, Sequence[int]]] = [
             ("too-many-pods", "", p) if r == "Too many pods" else ("insufficient", r.removeprefix("Insufficient "), p)
             for r, p in self._keys]
-        self._outside: tuple[frozenset[int], list[list[int]]] | None = None
         self.uniform = bool(self._keys)
         self.keep_bound = n - max((len(p) for _, p in self._keys), default=0)
 
@@ -139,16 +139,8 @@ class FitColumn(LazyColumn, ClassGroups):
         """fit_keys with each reason's positions ascending. Kept per snapshot by resource and how
         many nodes are short of it: pods whose requests fall between the same free amounts (every
         pod larger than every node) share them."""
-        cache: dict[tuple[str, int, bool], list[int]] = self.cluster.__dict__.setdefault("_fit_sorted", {})
-        out = []
-        for (code, res, p), key in zip(self.fit_keys, self._ids):
-            got = cache.get(key)
-            if got is None:
-                if len(cache) >= 256:  # bounded: each holds up to every position
-                    cache.clear()
-                got = cache[key] = sorted(p)
-            out.append((code, res, got))
-        return out
+        return [(code, res, per_snapshot(self.cluster, "_fit_sorted", key, partial(sorted, p), 256))
+                for (code, res, p), key in zip(self.fit_keys, self._ids)]
 
     @cached_property
     def rejected(self) -> list[int]:
@@ -157,14 +149,8 @@ class FitColumn(LazyColumn, ClassGroups):
     @cached_property
     def keep(self) -> frozenset[int]:  # type: ignore[override]
         """The nodes it passes (kept per snapshot by which nodes are full and short of what)."""
-        cache: dict[tuple[tuple[str, int, bool], ...], frozenset[int]] = self.cluster.__dict__.setdefault(
-            "_fit_keep", {})
-        got = cache.get(self.short_ids)
-        if got is None:
-            if len(cache) >= 64:  # bounded: each holds up to every position
-                cache.clear()
-            got = cache[self.short_ids] = frozenset(range(self._n)).difference(*[p for _, p in self._keys])
-        return got
+        return per_snapshot(self.cluster, "_fit_keep", self.short_ids,
+                            lambda: frozenset(range(self._n)).difference(*[p for _, p in self._keys]), 64)
 
     def free(self, res: str) -> list[int]:
         """Each node's free amount of `res` (allocatable minus requested; node order; per snapshot)."""
@@ -204,26 +190,16 @@ class FitColumn(LazyColumn, ClassGroups):
 
     def outside_of(self, inside: frozenset[int]) -> list[list[int]]:
         """Per reason (as fit_keys), the positions with it not in `inside`, ascending (read only).
-        Kept for the last `inside` (the first pass and the diagnosis of a pod both read them), and
-        per snapshot for a few recent reasons and sets: pods that share their tolerations and
+        Kept per snapshot for a few recent reasons and sets: pods that share their tolerations and
         placement and whose requests fall between the same free amounts share them."""
-        got = self._outside
-        if got is None or got[0] is not inside:
-            cache: dict[Any, list[list[int]]] = self.cluster.__dict__.setdefault("_fit_outside_of", {})
-            key = (self.short_ids, inside)
-            lists = cache.get(key)
-            if lists is None:
-                if len(cache) >= 64:  # bounded: each holds up to every position
-                    cache.clear()
-                lists = cache[key] = [sorted(set(p).difference(inside)) for _, p in self._keys]
-            got = self._outside = (inside, lists)
-        return got[1]
+        return per_snapshot(self.cluster, "_fit_outside_of", (self.short_ids, inside),
+                            lambda: [sorted(set(p).difference(inside)) for _, p in self._keys], 64)
 
     def groups(self, inside: frozenset[int]) -> list[tuple[tuple[str, str, str], list[int], Failure]]:
         out = []
         for (reason, _), mine in zip(self._keys, self.outside_of(inside)):
             if mine:
-                f0 = next(f for f in self[mine[0]] if f.reason == reason)
+                f0 = self.failure_of(mine[0], reason)
                 out.append(((f0.plugin, f0.code, reason), mine, f0))
         return out
 

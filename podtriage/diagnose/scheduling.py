@@ -163,14 +163,15 @@ def _named(out: Outside) -> list[_Named]:
 
 
 class _ColumnFailures:
-    """A shared column's failures besides the pod's own placement, per code: (position, place in
-    the node's answer, failure) in node order, and the positions with any; the (node, failure)
-    items of each code. Kept with the column (every pod that shares the column reads the same)."""
+    """A column's failures besides the pod's own placement on `positions` (ascending), per code:
+    (position, place in the node's answer, failure), and the positions with any; the (node,
+    failure) items of each code. A shared column's on every node it rejects are kept with it
+    (`of`: every pod that shares the column reads the same)."""
 
-    def __init__(self, col: Column) -> None:
+    def __init__(self, col: Sequence[Sequence[Failure]], positions: Iterable[int]) -> None:
         self.by_code: dict[str, list[tuple[int, int, Failure]]] = {}
         where: set[int] = set()
-        for i in col.rejected:
+        for i in positions:
             for k, f in enumerate(col[i]):
                 if not is_intent_failure(f):
                     self.by_code.setdefault(f.code, []).append((i, k, f))
@@ -182,7 +183,7 @@ class _ColumnFailures:
     def of(col: Column) -> _ColumnFailures:
         got: _ColumnFailures | None = col.__dict__.get("_failures")
         if got is None:
-            got = col.__dict__["_failures"] = _ColumnFailures(col)
+            got = col.__dict__["_failures"] = _ColumnFailures(col, col.rejected)
         return got
 
     def items(self, code: str, named: list[_Named]) -> _SharedItems:
@@ -412,14 +413,13 @@ class SchedulingDiagnosis:
                     if not is_intent_failure(f):
                         by_code.setdefault(f.code, []).append((v, f))
             return by_code
-        # Per code: its failures with where the walk meets each (the node's position, the column,
-        # the failure's place in the column's answer), and the first of those.
-        entries: dict[str, list[tuple[int, int, int, Failure]]] = {}
-        elsewhere: set[int] = set()  # nodes kept out with a failure of another column
+        # Per code, the columns that give it: (column, its failures there as (position, place in the
+        # node's answer, failure) in node order, what keeps its items when they are shared); and
+        # the nodes kept out with a failure of a column other than NodeResourcesFit's.
+        given: dict[str, list[tuple[int, list[tuple[int, int, Failure]], _ColumnFailures | None]]] = {}
+        elsewhere: set[int] = set()
         inside = set(walked) if len(walked) > 64 else walked
         at_fit = 0
-        # Codes given by one shared earlier column alone: their items, kept with it (_ColumnFailures)
-        alone: dict[str, list[tuple[int, _ColumnFailures]]] = {}
         for ck, c in enumerate(out.columns):
             if c is col:
                 at_fit = ck
@@ -428,35 +428,29 @@ class SchedulingDiagnosis:
                 # A column before the class's own: every node it rejects is kept out of the class and
                 # rejected, so its failures there are the same for every pod that shares it.
                 fc = _ColumnFailures.of(c)
-                elsewhere |= fc.where if wanted is None else fc.where.intersection(wanted)
-                for code in fc.by_code:
-                    alone.setdefault(code, []).append((ck, fc))
-                continue
-            for i in [i for i in c.rejected if i in inside] if type(c) is Column else walked:
-                fs = c[i]
-                for k, f in enumerate(fs):
-                    if not is_intent_failure(f):
-                        entries.setdefault(f.code, []).append((i, ck, k, f))
-                        elsewhere.add(i)
+                keeper = fc if wanted is None else None
+            else:
+                fc = _ColumnFailures(c, [i for i in c.rejected if i in inside] if type(c) is Column else walked)
+                keeper = None
+            elsewhere |= fc.where if wanted is None else fc.where.intersection(wanted)
+            for code, got in fc.by_code.items():
+                if wanted is not None:
+                    got = [e for e in got if e[0] in wanted]
+                if got:
+                    given.setdefault(code, []).append((ck, got, keeper))
+        # Where the walk meets each code first (position, column, place) and its items.
         first: dict[str, tuple[int, int, int]] = {}
         named = _named(out)
-        shared: dict[str, list[tuple[_Named, Failure]]] = {}
-        for code, cols in alone.items():
-            if len(cols) == 1 and code not in entries:
-                ck, fc = cols[0]
-                got = fc.by_code[code] if wanted is None else [e for e in fc.by_code[code] if e[0] in wanted]
-                if got:
-                    first[code] = (got[0][0], ck, got[0][1])
-                    shared[code] = fc.items(code, named) if wanted is None else [(named[i], f) for i, _, f in got]
-                continue
-            for ck, fc in cols:  # (a code more than one column gives: merged with the others)
-                entries.setdefault(code, []).extend(
-                    (i, ck, k, f) for i, k, f in fc.by_code[code] if wanted is None or i in wanted)
-            if not entries[code]:
-                del entries[code]
-        for code, walk in entries.items():
-            walk.sort()  # (positions, columns and places are unique: failures are never compared)
-            first[code] = walk[0][:3]
+        items: dict[str, list[tuple[_Named, Failure]]] = {}
+        for code, cols in given.items():
+            if len(cols) == 1:
+                ck, got, keeper = cols[0]
+                first[code] = (got[0][0], ck, got[0][1])
+                items[code] = keeper.items(code, named) if keeper is not None else [(named[i], f) for i, _, f in got]
+            else:  # (positions, columns and places are unique: failures are never compared)
+                walk = sorted((i, ck, k, f) for ck, got, _ in cols for i, k, f in got)
+                first[code] = walk[0][:3]
+                items[code] = [(named[i], f) for i, _, _, f in walk]
         short: dict[str, list[int]] = {}
         full: list[int] = []
         for code, res, mine in col.sorted_keys:
@@ -469,17 +463,14 @@ class SchedulingDiagnosis:
             else:
                 short[res] = ordered
         for code in sorted(first, key=first.__getitem__):
-            if code in shared:
-                by_code[code] = shared[code]  # type: ignore[assignment]
+            if code in items:
+                by_code[code] = items[code]  # type: ignore[assignment]
             elif code == "insufficient":
                 fit = by_code[code] = _FitItems()
                 fit.short, fit.elsewhere, fit.column, fit.names = short, elsewhere, col, out.names
                 fit.key = (col.short_ids, frozenset(elsewhere), None if wanted is None else tuple(nodes))
-            # (their handlers read each node's name alone: _Named, no verdict made)
-            elif code == "too-many-pods":
+            else:  # too-many-pods (its handler reads each node's name alone: _Named, no verdict made)
                 by_code[code] = [(named[i], col.full[i]) for i in full]  # type: ignore[misc]
-            else:
-                by_code[code] = [(named[i], f) for i, _, _, f in entries[code]]  # type: ignore[misc]
         return by_code
 
     def _node_signals(self, nodes: Sequence[str]) -> list[Signal]:

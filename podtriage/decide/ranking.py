@@ -138,7 +138,7 @@ def blockers(signals: Sequence[Signal], blocking: Sequence[bool],
             continue
         split: dict[tuple[int, ...], set[str]] = {}
         for key, part in parts.items():
-            inn = part & rest if rest else rest
+            inn = part & rest
             if inn:
                 rest = rest - inn
                 if len(inn) < len(part):
